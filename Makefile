@@ -1,0 +1,72 @@
+# lua-nn: build, test, data, the main job.  `make help` lists the targets.
+# Every target that needs system packages calls `deps` first, so a fresh
+# Debian machine needs nothing by hand.
+
+LUA       ?= lua5.4
+LUA_INC   ?= /usr/include/lua5.4
+CC        ?= cc
+CFLAGS    ?= -O2
+CFLAGS    += -std=c99 -Wall -Wextra -fPIC -I$(LUA_INC)
+LDFLAGS   += -shared
+LIBS      := -lopenblas -lz -lm
+
+CORE      := lua/nn/core.so
+SRCS      := $(wildcard csrc/*.c)
+HDRS      := $(wildcard csrc/*.h)
+
+# So that scripts run from this tree find `nn` and `nn.core` (the rock
+# installs them properly; see `make install`).
+export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
+export LUA_CPATH := $(CURDIR)/lua/?.so;;
+
+# Debian packages the library needs to build and run, and those the tests
+# add (busted; PyTorch for the numerical cross-checks).
+DEBS      := lua5.4 liblua5.4-dev libopenblas-dev zlib1g-dev luarocks
+TESTDEBS  := lua-busted python3-torch
+
+MNIST_DIR := data/mnist
+
+.PHONY: all deps test-deps test mnist data rock-check install bench clean help
+
+all: deps $(CORE)
+
+help:
+	@echo "make          build the C core (installs Debian packages if missing)"
+	@echo "make test     run the whole busted suite; ends with 'N passed, N failed'"
+	@echo "make mnist    the main job: fetch MNIST, train the MLP, report test accuracy"
+	@echo "make data     fetch and verify MNIST into $(MNIST_DIR)"
+	@echo "make rock-check  build and install the LuaRock into a temporary tree"
+	@echo "make install  install the rock system-wide"
+	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit"
+
+# Installs only what is missing; apt-get update only when something is.
+deps:
+	@sh tools/deps.sh $(DEBS)
+
+test-deps: deps
+	@sh tools/deps.sh $(TESTDEBS)
+
+$(CORE): $(SRCS) $(HDRS) Makefile
+	$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LIBS)
+
+test: test-deps $(CORE)
+	@sh tools/test.sh
+
+data:
+	@sh tools/fetch_mnist.sh $(MNIST_DIR)
+
+mnist: all data
+	$(LUA) examples/mnist_mlp.lua $(MNIST_DIR)
+
+rock-check: deps
+	@sh tools/rock_check.sh
+
+install: deps
+	luarocks --lua-version=5.4 make lua-nn-scm-1.rockspec
+
+bench: test-deps $(CORE) data
+	$(LUA) bench/run.lua
+
+clean:
+	rm -f $(CORE) lua/nn/*.o
+	rm -rf build

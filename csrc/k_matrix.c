@@ -1,0 +1,177 @@
+/*
+** k_matrix.c: random numbers, elementwise operations and reductions.
+** Plain C on float arrays; see kernels.h for shapes.
+*/
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* ---- xoshiro256** 1.0, https://prng.di.unimi.it/ ----------------------- */
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t splitmix64(uint64_t *x) {
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void k_rng_seed(Rng *r, uint64_t seed) {
+  int i;
+  for (i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+  r->hasspare = 0;
+  r->spare = 0;
+}
+
+uint64_t k_rng_next(Rng *r) {
+  uint64_t *s = r->s;
+  uint64_t out = rotl(s[1] * 5, 7) * 9;
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return out;
+}
+
+double k_rng_uniform(Rng *r) {
+  return (double)(k_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Box-Muller: two normals from two uniforms; the second is kept. */
+double k_rng_normal(Rng *r) {
+  double u, v;
+  if (r->hasspare) { r->hasspare = 0; return r->spare; }
+  do u = k_rng_uniform(r); while (u <= 0);
+  v = k_rng_uniform(r);
+  u = sqrt(-2 * log(u));
+  r->spare = u * sin(6.283185307179586 * v);
+  r->hasspare = 1;
+  return u * cos(6.283185307179586 * v);
+}
+
+void k_rand(Rng *r, float *y, size_t n, float lo, float hi) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    float v = (float)(lo + (hi - lo) * k_rng_uniform(r));
+    y[i] = v < hi ? v : lo;   /* rounding to float must not reach hi */
+  }
+}
+
+void k_randn(Rng *r, float *y, size_t n, float mean, float std) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = (float)(mean + std * k_rng_normal(r));
+}
+
+/* ---- elementwise ------------------------------------------------------ */
+
+void k_fill(float *y, size_t n, float v) {
+  size_t i;
+  if (v == 0 && !signbit(v)) { memset(y, 0, n * sizeof *y); return; }
+  for (i = 0; i < n; i++) y[i] = v;
+}
+
+void k_axpby(float *y, const float *a, float sa, const float *b, float sb,
+             size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = sa * a[i] + sb * b[i];
+}
+
+void k_axpby_row(float *y, const float *a, float sa, const float *row,
+                 float sb, int r, int c) {
+  int i, j;
+  for (i = 0; i < r; i++) {
+    const float *ai = a + (size_t)i * c;
+    float *yi = y + (size_t)i * c;
+    for (j = 0; j < c; j++) yi[j] = sa * ai[j] + sb * row[j];
+  }
+}
+
+void k_affine(float *y, const float *a, float sa, float s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = sa * a[i] + s;
+}
+
+void k_mul(float *y, const float *a, const float *b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = a[i] * b[i];
+}
+
+void k_div(float *y, const float *a, const float *b, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = a[i] / b[i];
+}
+
+void k_transpose(float *y, const float *a, int r, int c) {
+  int i, j;
+  for (i = 0; i < r; i++)
+    for (j = 0; j < c; j++) y[(size_t)j * r + i] = a[(size_t)i * c + j];
+}
+
+/* ---- reductions (accumulated in double) ------------------------------- */
+
+double k_sum(const float *a, size_t n) {
+  double s = 0;
+  size_t i;
+  for (i = 0; i < n; i++) s += a[i];
+  return s;
+}
+
+void k_sum_rows(float *y, const float *a, int r, int c) {
+  int i, j;
+  for (j = 0; j < c; j++) {
+    double s = 0;
+    for (i = 0; i < r; i++) s += a[(size_t)i * c + j];
+    y[j] = (float)s;
+  }
+}
+
+void k_sum_cols(float *y, const float *a, int r, int c) {
+  int i;
+  for (i = 0; i < r; i++) y[i] = (float)k_sum(a + (size_t)i * c, (size_t)c);
+}
+
+size_t k_argmax(const float *a, size_t n) {
+  size_t i, best = 0;
+  for (i = 0; i < n; i++) {
+    if (isnan(a[i])) return i;
+    if (a[i] > a[best]) best = i;
+  }
+  return best;
+}
+
+size_t k_argmin(const float *a, size_t n) {
+  size_t i, best = 0;
+  for (i = 0; i < n; i++) {
+    if (isnan(a[i])) return i;
+    if (a[i] < a[best]) best = i;
+  }
+  return best;
+}
+
+double k_dot(const float *a, const float *b, size_t n) {
+  double s = 0;
+  size_t i;
+  for (i = 0; i < n; i++) s += (double)a[i] * b[i];
+  return s;
+}
+
+int k_allfinite(const float *a, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (!isfinite(a[i])) return 0;
+  return 1;
+}
+
+void k_frombytes(float *y, const unsigned char *s, size_t n, float scale) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = s[i] * scale;
+}
+
+void k_gather_rows(float *y, const float *x, const int32_t *idx, int k,
+                   int c) {
+  int i;
+  for (i = 0; i < k; i++)
+    memcpy(y + (size_t)i * c, x + (size_t)idx[i] * c, (size_t)c * sizeof *y);
+}

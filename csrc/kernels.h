@@ -1,0 +1,139 @@
+/*
+** kernels.h: the numerical core of lua-nn, plain C on float arrays.
+**
+** No Lua, no allocation, no globals.  Sizes are passed in; shapes are given
+** as [rows, cols] in row-major order.  An embedder or a test in C can call
+** these directly.  Forward and backward of each operation sit side by side.
+*/
+#ifndef NN_KERNELS_H
+#define NN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- random numbers: xoshiro256** (Blackman & Vigna), per owner -------- */
+
+typedef struct Rng {
+  uint64_t s[4];
+  int hasspare;           /* Box-Muller makes normals two at a time */
+  double spare;
+} Rng;
+
+void k_rng_seed(Rng *r, uint64_t seed);
+uint64_t k_rng_next(Rng *r);
+double k_rng_uniform(Rng *r);                      /* [0, 1) */
+double k_rng_normal(Rng *r);                       /* N(0, 1) */
+void k_rand(Rng *r, float *y, size_t n, float lo, float hi);
+void k_randn(Rng *r, float *y, size_t n, float mean, float std);
+
+/* ---- elementwise and reductions: k_matrix.c --------------------------- */
+
+void k_fill(float *y, size_t n, float v);
+void k_axpby(float *y, const float *a, float sa, const float *b, float sb,
+             size_t n);                            /* y = sa*a + sb*b */
+/* y[r,c] = sa*a[r,c] + sb*row[1,c] */
+void k_axpby_row(float *y, const float *a, float sa, const float *row,
+                 float sb, int r, int c);
+void k_affine(float *y, const float *a, float sa, float s, size_t n);
+                                                   /* y = sa*a + s */
+void k_mul(float *y, const float *a, const float *b, size_t n); /* y = a.*b */
+void k_div(float *y, const float *a, const float *b, size_t n); /* y = a./b */
+void k_transpose(float *y, const float *a, int r, int c); /* y[c,r] = a' */
+double k_sum(const float *a, size_t n);
+void k_sum_rows(float *y, const float *a, int r, int c);  /* y[1,c] */
+void k_sum_cols(float *y, const float *a, int r, int c);  /* y[r,1] */
+size_t k_argmax(const float *a, size_t n);  /* first max; NaN counts as max */
+size_t k_argmin(const float *a, size_t n);
+double k_dot(const float *a, const float *b, size_t n);
+int k_allfinite(const float *a, size_t n);
+void k_frombytes(float *y, const unsigned char *s, size_t n, float scale);
+/* y[k,c] = x[idx[k],c], idx 0-based */
+void k_gather_rows(float *y, const float *x, const int32_t *idx, int k, int c);
+
+/* ---- layers: k_layers.c ----------------------------------------------- */
+
+/* Linear, y = x W^T + b (Goodfellow et al., Deep Learning, 6.5.4).
+** x[n,nin], w[nout,nin], b[1,nout] or NULL, y[n,nout] */
+void k_linear_forward(float *y, const float *x, const float *w,
+                      const float *b, int n, int nin, int nout);
+/* gw[nout,nin] += gy' x, gb[1,nout] += sum_rows gy, gx[n,nin] = gy w.
+** gx or gb may be NULL. */
+void k_linear_backward(float *gx, float *gw, float *gb, const float *x,
+                       const float *w, const float *gy, int n, int nin,
+                       int nout);
+
+/* Pointwise activations: y = f(x), gx = gy * f'(x).  `a` is the kind's
+** parameter (LeakyReLU slope, ELU alpha, Softplus beta), unused otherwise. */
+enum {
+  K_IDENTITY, K_SIGMOID, K_TANH, K_RELU, K_LEAKYRELU, K_ELU, K_SOFTPLUS,
+  K_STEP, K_SIGN, K_PIECEWISE, K_NPOINTWISE
+};
+void k_pointwise_forward(int kind, float a, float *y, const float *x,
+                         size_t n);
+/* y is the forward output for the same x */
+void k_pointwise_backward(int kind, float a, float *gx, const float *x,
+                          const float *y, const float *gy, size_t n);
+
+/* Softmax over each row, stable: exp(x - max) / sum.  x,y,gy,gx [n,c] */
+void k_softmax_forward(float *y, const float *x, int n, int c);
+void k_softmax_backward(float *gx, const float *y, const float *gy, int n,
+                        int c);            /* gx = y .* (gy - sum(gy .* y)) */
+void k_logsoftmax_forward(float *y, const float *x, int n, int c);
+void k_logsoftmax_backward(float *gx, const float *y, const float *gy, int n,
+                           int c);         /* gx = gy - exp(y) sum(gy) */
+
+/* Inverted dropout: mask[i] = 0 with probability p, else 1/(1-p). */
+void k_dropout_mask(Rng *r, float *mask, size_t n, float p);
+
+/* ---- losses: k_loss.c ------------------------------------------------- */
+/* Every loss returns the SUM over the batch; the caller scales by the
+** reduction.  Backward kernels write g = scale * dL/dx.  Targets are either
+** class indices t[n] (0-based) or a dense matrix y[n,c]. */
+
+/* cross-entropy on logits, fused log-softmax: -sum log softmax(x)[t] */
+double k_xent_forward(const float *x, const int32_t *t, const float *y,
+                      int n, int c);
+void k_xent_backward(float *g, const float *x, const int32_t *t,
+                     const float *y, int n, int c, float scale);
+/* negative log-likelihood on log-probabilities: -sum x[t] */
+double k_nll_forward(const float *x, const int32_t *t, const float *y, int n,
+                     int c);
+void k_nll_backward(float *g, const int32_t *t, const float *y, int n, int c,
+                    float scale);
+double k_mse_forward(const float *x, const float *y, size_t n);
+void k_mse_backward(float *g, const float *x, const float *y, size_t n,
+                    float scale);
+double k_l1_forward(const float *x, const float *y, size_t n);
+void k_l1_backward(float *g, const float *x, const float *y, size_t n,
+                   float scale);
+/* binary cross-entropy on probabilities, logs clamped at -100 (as PyTorch) */
+double k_bce_forward(const float *p, const float *y, size_t n);
+void k_bce_backward(float *g, const float *p, const float *y, size_t n,
+                    float scale);
+double k_bcelogits_forward(const float *x, const float *y, size_t n);
+void k_bcelogits_backward(float *g, const float *x, const float *y, size_t n,
+                          float scale);
+
+/* ---- optimizer updates: k_optim.c -------------------------------------- */
+/* One pass over one parameter p[n] with gradient g[n] and its state. */
+
+/* SGD (Sutskever et al. 2013 form, as PyTorch): d = g + wd p;
+** buf = mom buf + (1 - damp) d (buf = d on the first step);
+** d = nesterov ? d + mom buf : buf;  p -= lr d */
+void k_sgd(float *p, const float *g, float *buf, size_t n, float lr,
+           float mom, float damp, float wd, int nesterov, int first);
+/* Adam (Kingma & Ba 2015); decoupled = AdamW (Loshchilov & Hutter 2019).
+** t is the step number, from 1. vmax is NULL unless amsgrad. */
+void k_adam(float *p, const float *g, float *m, float *v, float *vmax,
+            size_t n, float lr, float b1, float b2, float eps, float wd,
+            int decoupled, long t);
+/* RMSprop (Hinton, lecture 6e); ga is NULL unless centered, buf NULL unless
+** momentum > 0 */
+void k_rmsprop(float *p, const float *g, float *v, float *ga, float *buf,
+               size_t n, float lr, float alpha, float eps, float wd,
+               float mom);
+/* Adagrad (Duchi et al. 2011); clr is the decayed rate for this step */
+void k_adagrad(float *p, const float *g, float *sum, size_t n, float clr,
+               float eps, float wd);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+** matrix_ops.c: nn.Matrix arithmetic: operators, in-place updates, matrix
+** products on cblas_sgemm, reductions.
+*/
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "nn.h"
+
+static void shapeerror(lua_State *L, const char *fn, const Matrix *a,
+                       const Matrix *b) {
+  luaL_error(L, "%s: shapes %d x %d and %d x %d do not match (nor is the "
+             "second a 1 x %d row to broadcast)", fn, a->rows, a->cols,
+             b->rows, b->cols, a->cols);
+}
+
+static float checknum(lua_State *L, int arg, const char *fn) {
+  int isnum;
+  lua_Number x = lua_tonumberx(L, arg, &isnum);
+  if (!isnum)
+    luaL_error(L, "%s: expected a Matrix or a number, got %s", fn,
+               luaL_typename(L, arg));
+  return (float)x;
+}
+
+/* y = sa*a + sb*b with b the same shape as a or a 1 x cols row; y may be a */
+static void combine(lua_State *L, const char *fn, Matrix *y, const Matrix *a,
+                    float sa, const Matrix *b, float sb) {
+  if (a->rows == b->rows && a->cols == b->cols)
+    k_axpby(y->data, a->data, sa, b->data, sb, nn_numel(a));
+  else if (b->rows == 1 && b->cols == a->cols)
+    k_axpby_row(y->data, a->data, sa, b->data, sb, a->rows, a->cols);
+  else
+    shapeerror(L, fn, a, b);
+}
+
+/* a + b and a - b (sign -1): Matrix or number on either side */
+static int addsub(lua_State *L, float sign, const char *fn) {
+  Matrix *a = nn_tomatrix(L, 1), *b = nn_tomatrix(L, 2), *y;
+  if (a && b) {
+    if (a->rows == 1 && b->rows > 1 && a->cols == b->cols) {
+      y = nn_newmatrix(L, b->rows, b->cols);        /* row op matrix */
+      k_axpby_row(y->data, b->data, sign, a->data, 1, b->rows, b->cols);
+    } else {
+      y = nn_newmatrix(L, a->rows, a->cols);
+      combine(L, fn, y, a, 1, b, sign);
+    }
+  } else if (a) {
+    float s = checknum(L, 2, fn);
+    y = nn_newmatrix(L, a->rows, a->cols);
+    k_affine(y->data, a->data, 1, sign * s, nn_numel(a));
+  } else {
+    float s = checknum(L, 1, fn);
+    y = nn_newmatrix(L, b->rows, b->cols);
+    k_affine(y->data, b->data, sign, s, nn_numel(b));
+  }
+  return 1;
+}
+
+static int m_add_op(lua_State *L) { return addsub(L, 1, "Matrix +"); }
+static int m_sub_op(lua_State *L) { return addsub(L, -1, "Matrix -"); }
+
+static void checkmm(lua_State *L, const char *fn, int ar, int ac, int br,
+                    int bc) {
+  if (ac != br)
+    luaL_error(L, "%s: cannot multiply %d x %d by %d x %d (inner sizes %d "
+               "and %d differ)", fn, ar, ac, br, bc, ac, br);
+}
+
+/* C = alpha op(A) op(B) + beta C, op(X) = X or X' */
+static void gemm(Matrix *c, const Matrix *a, int ta, const Matrix *b, int tb,
+                 float alpha, float beta) {
+  int k = ta ? a->rows : a->cols;
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+              tb ? CblasTrans : CblasNoTrans, c->rows, c->cols, k, alpha,
+              a->data, a->cols, b->data, b->cols, beta, c->data, c->cols);
+}
+
+static int m_mul_op(lua_State *L) {
+  Matrix *a = nn_tomatrix(L, 1), *b = nn_tomatrix(L, 2), *y;
+  if (a && b) {
+    checkmm(L, "Matrix *", a->rows, a->cols, b->rows, b->cols);
+    y = nn_newmatrix(L, a->rows, b->cols);
+    gemm(y, a, 0, b, 0, 1, 0);
+  } else {
+    Matrix *m = a ? a : b;
+    float s = checknum(L, a ? 2 : 1, "Matrix *");
+    y = nn_newmatrix(L, m->rows, m->cols);
+    k_affine(y->data, m->data, s, 0, nn_numel(m));
+  }
+  return 1;
+}
+
+/* a / number, or a ./ b for matrices of one shape */
+static int m_div_op(lua_State *L) {
+  Matrix *a = nn_tomatrix(L, 1), *b = nn_tomatrix(L, 2), *y;
+  if (!a)
+    return luaL_error(L, "Matrix /: cannot divide a %s by a Matrix",
+                      luaL_typename(L, 1));
+  y = nn_newmatrix(L, a->rows, a->cols);
+  if (b) {
+    if (a->rows != b->rows || a->cols != b->cols)
+      return luaL_error(L, "Matrix /: shapes %d x %d and %d x %d differ",
+                        a->rows, a->cols, b->rows, b->cols);
+    k_div(y->data, a->data, b->data, nn_numel(a));
+  } else {
+    k_affine(y->data, a->data, 1 / checknum(L, 2, "Matrix /"), 0,
+             nn_numel(a));
+  }
+  return 1;
+}
+
+static int m_unm(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1);
+  Matrix *y = nn_newmatrix(L, a->rows, a->cols);
+  k_affine(y->data, a->data, -1, 0, nn_numel(a));
+  return 1;
+}
+
+static int m_len(lua_State *L) {
+  lua_pushinteger(L, nn_checkmatrix(L, 1)->rows);
+  return 1;
+}
+
+/* ---- in place ---------------------------------------------------------- */
+
+/* A:add(B [, alpha]): A += alpha B (B same shape or a 1 x cols row), or
+** A:add(x): A += x.  Returns A. */
+static int m_add(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1), *b = nn_tomatrix(L, 2);
+  if (b) {
+    float alpha = (float)luaL_optnumber(L, 3, 1);
+    combine(L, "Matrix:add", a, a, 1, b, alpha);
+  } else {
+    k_affine(a->data, a->data, 1, checknum(L, 2, "Matrix:add"), nn_numel(a));
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* A:mul(B): A .*= B (same shape), or A:mul(x): A *= x.  Returns A. */
+static int m_mul(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1), *b = nn_tomatrix(L, 2);
+  if (b) {
+    if (a->rows != b->rows || a->cols != b->cols)
+      return luaL_error(L, "Matrix:mul: shapes %d x %d and %d x %d differ",
+                        a->rows, a->cols, b->rows, b->cols);
+    k_mul(a->data, a->data, b->data, nn_numel(a));
+  } else {
+    k_affine(a->data, a->data, checknum(L, 2, "Matrix:mul"), 0, nn_numel(a));
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_scale(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1);
+  k_affine(a->data, a->data, (float)luaL_checknumber(L, 2), 0, nn_numel(a));
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* nn.matmul(A, B [, transA, transB]) -> op(A) op(B), a new matrix */
+static int m_matmul(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1), *b = nn_checkmatrix(L, 2), *c;
+  int ta = lua_toboolean(L, 3), tb = lua_toboolean(L, 4);
+  int ar = ta ? a->cols : a->rows, ac = ta ? a->rows : a->cols;
+  int br = tb ? b->cols : b->rows, bc = tb ? b->rows : b->cols;
+  checkmm(L, "nn.matmul", ar, ac, br, bc);
+  c = nn_newmatrix(L, ar, bc);
+  gemm(c, a, ta, b, tb, 1, 0);
+  return 1;
+}
+
+/* C:gemm(A, B [, alpha [, beta [, transA [, transB]]]]):
+** C = alpha op(A) op(B) + beta C.  Returns C. */
+static int m_gemm(lua_State *L) {
+  Matrix *c = nn_checkmatrix(L, 1), *a = nn_checkmatrix(L, 2);
+  Matrix *b = nn_checkmatrix(L, 3);
+  float alpha = (float)luaL_optnumber(L, 4, 1);
+  float beta = (float)luaL_optnumber(L, 5, 0);
+  int ta = lua_toboolean(L, 6), tb = lua_toboolean(L, 7);
+  int ar = ta ? a->cols : a->rows, ac = ta ? a->rows : a->cols;
+  int br = tb ? b->cols : b->rows, bc = tb ? b->rows : b->cols;
+  checkmm(L, "Matrix:gemm", ar, ac, br, bc);
+  if (c->rows != ar || c->cols != bc)
+    return luaL_error(L, "Matrix:gemm: result is %d x %d, expected %d x %d",
+                      c->rows, c->cols, ar, bc);
+  if (nn_overlaps(c, a) || nn_overlaps(c, b))
+    return luaL_error(L, "Matrix:gemm: the result shares memory with an "
+                      "operand");
+  gemm(c, a, ta, b, tb, alpha, beta);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* ---- reductions --------------------------------------------------------- */
+
+static int checkdimarg(lua_State *L, int arg, const char *fn) {
+  lua_Integer d = luaL_checkinteger(L, arg);
+  if (d != 1 && d != 2)
+    luaL_error(L, "%s: dim must be 1 (down the rows) or 2 (along each "
+               "row), got %I", fn, d);
+  return (int)d;
+}
+
+/* sum over everything, or dim 1 -> 1 x cols, dim 2 -> rows x 1; divide by
+** the count when mean */
+static int reduce(lua_State *L, int mean, const char *fn) {
+  Matrix *a = nn_checkmatrix(L, 1), *y;
+  int d;
+  if (lua_isnoneornil(L, 2)) {
+    double s = k_sum(a->data, nn_numel(a));
+    lua_pushnumber(L, mean ? s / (double)nn_numel(a) : s);
+    return 1;
+  }
+  d = checkdimarg(L, 2, fn);
+  if (d == 1) {
+    y = nn_newmatrix(L, 1, a->cols);
+    k_sum_rows(y->data, a->data, a->rows, a->cols);
+    if (mean) k_affine(y->data, y->data, 1.0f / a->rows, 0, nn_numel(y));
+  } else {
+    y = nn_newmatrix(L, a->rows, 1);
+    k_sum_cols(y->data, a->data, a->rows, a->cols);
+    if (mean) k_affine(y->data, y->data, 1.0f / a->cols, 0, nn_numel(y));
+  }
+  return 1;
+}
+
+static int m_sum(lua_State *L) { return reduce(L, 0, "Matrix:sum"); }
+static int m_mean(lua_State *L) { return reduce(L, 1, "Matrix:mean"); }
+
+typedef size_t (*Argfn)(const float *, size_t);
+
+/* Over everything: value, row, col.  Along dim: values and 1-based indices
+** as matrices (dim 2: rows x 1 column indices; dim 1: 1 x cols rows). */
+static int extreme(lua_State *L, Argfn arg, int wantvalues, const char *fn) {
+  Matrix *a = nn_checkmatrix(L, 1), *v, *ix;
+  int i, j;
+  if (lua_isnoneornil(L, 2)) {
+    size_t k = arg(a->data, nn_numel(a));
+    if (wantvalues) lua_pushnumber(L, a->data[k]);
+    lua_pushinteger(L, (lua_Integer)(k / a->cols) + 1);
+    lua_pushinteger(L, (lua_Integer)(k % a->cols) + 1);
+    return wantvalues ? 3 : 2;
+  }
+  if (checkdimarg(L, 2, fn) == 2) {
+    v = wantvalues ? nn_newmatrix(L, a->rows, 1) : NULL;
+    ix = nn_newmatrix(L, a->rows, 1);
+    for (i = 0; i < a->rows; i++) {
+      const float *r = a->data + (size_t)i * a->cols;
+      size_t k = arg(r, (size_t)a->cols);
+      if (v) v->data[i] = r[k];
+      ix->data[i] = (float)(k + 1);
+    }
+  } else {
+    float *col = NULL;
+    v = wantvalues ? nn_newmatrix(L, 1, a->cols) : NULL;
+    ix = nn_newmatrix(L, 1, a->cols);
+    col = (float *)lua_newuserdatauv(L, (size_t)a->rows * sizeof(float), 0);
+    for (j = 0; j < a->cols; j++) {
+      size_t k;
+      for (i = 0; i < a->rows; i++) col[i] = a->data[(size_t)i * a->cols + j];
+      k = arg(col, (size_t)a->rows);
+      if (v) v->data[j] = col[k];
+      ix->data[j] = (float)(k + 1);
+    }
+    lua_pop(L, 1);
+  }
+  return wantvalues ? 2 : 1;
+}
+
+static int m_max(lua_State *L) { return extreme(L, k_argmax, 1, "Matrix:max"); }
+static int m_min(lua_State *L) { return extreme(L, k_argmin, 1, "Matrix:min"); }
+static int m_argmax(lua_State *L) {
+  return extreme(L, k_argmax, 0, "Matrix:argmax");
+}
+static int m_argmin(lua_State *L) {
+  return extreme(L, k_argmin, 0, "Matrix:argmin");
+}
+
+static int m_dot(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1), *b = nn_checkmatrix(L, 2);
+  if (nn_numel(a) != nn_numel(b))
+    return luaL_error(L, "Matrix:dot: %d x %d and %d x %d have different "
+                      "element counts", a->rows, a->cols, b->rows, b->cols);
+  lua_pushnumber(L, k_dot(a->data, b->data, nn_numel(a)));
+  return 1;
+}
+
+static int m_norm(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1);
+  lua_pushnumber(L, sqrt(k_dot(a->data, a->data, nn_numel(a))));
+  return 1;
+}
+
+static int m_allfinite(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1);
+  lua_pushboolean(L, k_allfinite(a->data, nn_numel(a)));
+  return 1;
+}
+
+static const luaL_Reg ops[] = {
+  {"__add", m_add_op}, {"__sub", m_sub_op}, {"__mul", m_mul_op},
+  {"__div", m_div_op}, {"__unm", m_unm}, {"__len", m_len}, {NULL, NULL}
+};
+
+static const luaL_Reg methods[] = {
+  {"add", m_add}, {"mul", m_mul}, {"scale", m_scale}, {"matmul", m_matmul},
+  {"gemm", m_gemm}, {"sum", m_sum}, {"mean", m_mean}, {"max", m_max},
+  {"min", m_min}, {"argmax", m_argmax}, {"argmin", m_argmin},
+  {"dot", m_dot}, {"norm", m_norm}, {"allfinite", m_allfinite},
+  {NULL, NULL}
+};
+
+void nn_matrix_ops(lua_State *L, int mt, int cls) {
+  lua_pushvalue(L, mt);
+  luaL_setfuncs(L, ops, 0);
+  lua_pop(L, 1);
+  lua_pushvalue(L, cls);
+  luaL_setfuncs(L, methods, 0);
+  lua_pop(L, 1);
+}

@@ -1,0 +1,63 @@
+/*
+** nn.h: what the binding files of nn.core share.
+**
+** A Matrix is a userdata of type "nn.Matrix": a 2-D, row-major, contiguous
+** block of floats.  An owning matrix carries its elements inside the same
+** userdata block (so they come from the lua_State's allocator and the GC
+** counts them); a view carries only the header, points into its parent's
+** block and keeps the parent alive through its user value.  Views are only
+** ever whole rows (row, narrow, reshape), so every matrix is contiguous.
+*/
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+
+#include "kernels.h"
+
+#define NN_MATRIX "nn.Matrix"
+#define NN_ALIGN 32
+/* BLAS takes int sizes, and one matrix is one BLAS operand. */
+#define NN_MAXELEMS 2147483647L
+
+typedef struct Matrix {
+  float *data;
+  int rows, cols;
+} Matrix;
+
+static inline size_t nn_numel(const Matrix *m) {
+  return (size_t)m->rows * (size_t)m->cols;
+}
+
+/* matrix.c */
+Matrix *nn_newmatrix(lua_State *L, int rows, int cols);     /* uninitialised */
+Matrix *nn_newzeros(lua_State *L, int rows, int cols);
+Matrix *nn_view(lua_State *L, int parent, float *data, int rows, int cols);
+Matrix *nn_checkmatrix(lua_State *L, int arg);
+Matrix *nn_tomatrix(lua_State *L, int arg);                 /* NULL if not one */
+int nn_checkdim(lua_State *L, int arg, const char *fn, const char *what);
+void nn_checkcount(lua_State *L, const char *fn, lua_Integer rows,
+                   lua_Integer cols);
+Matrix *nn_buffer(lua_State *L, int owner, int slot, int rows, int cols);
+int nn_overlaps(const Matrix *a, const Matrix *b);
+int luaopen_nn_matrix(lua_State *L);
+
+/* matrix_ops.c */
+/* sets the operators in metatable `mt` and methods in class table `cls` */
+void nn_matrix_ops(lua_State *L, int mt, int cls);
+
+/* rng.c: one generator per lua_State, in the registry */
+Rng *nn_rng(lua_State *L);
+void nn_rng_open(lua_State *L);        /* adds seed to the table on top */
+
+/* module.c, loss.c, optim.c, data.c */
+void nn_module_open(lua_State *L);
+void nn_loss_open(lua_State *L);
+void nn_optim_open(lua_State *L);
+void nn_data_open(lua_State *L);
+
+#endif

@@ -1,0 +1,37 @@
+rockspec_format = "3.0"
+package = "lua-nn"
+version = "scm-1"
+source = {
+   url = "git+file:///dev/null",   -- built from the tree with `luarocks make`
+}
+description = {
+   summary = "Neural networks for Lua 5.4: C kernels on OpenBLAS, Lua networks",
+   detailed = [[
+      require "nn": matrices, dense layers, activations, losses,
+      backpropagation, optimizers (SGD with momentum and Nesterov, Adam, ...),
+      training loops and MNIST loading.  Hot kernels are C on OpenBLAS.
+   ]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.4",
+}
+external_dependencies = {
+   OPENBLAS = { library = "openblas" },  -- cblas.h may be under a multiarch dir
+   ZLIB = { header = "zlib.h", library = "z" },
+}
+build = {
+   type = "builtin",
+   modules = {
+      ["nn"] = "lua/nn/init.lua",
+      ["nn.core"] = {
+         sources = {
+            "csrc/core.c", "csrc/k_matrix.c", "csrc/matrix.c",
+            "csrc/matrix_ops.c", "csrc/rng.c",
+         },
+         incdirs = { "csrc", "$(ZLIB_INCDIR)" },
+         libdirs = { "$(OPENBLAS_LIBDIR)", "$(ZLIB_LIBDIR)" },
+         libraries = { "openblas", "z", "m" },
+      },
+   },
+}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs the busted suite on Lua 5.4 and ends with the line CI reads:
+# "N passed, N failed, N skipped".  Exits non-zero if anything failed or
+# busted itself did not finish.
+log=$(mktemp)
+busted --lua=lua5.4 "$@" 2>&1 | tee "$log"
+summary=$(grep -E '^[0-9]+ successe?s? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$log" | tail -n 1)
+rm -f "$log"
+if [ -z "$summary" ]; then
+  echo "busted did not finish (crash or load error)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+set -- $(echo "$summary" | sed 's/[^0-9 ]//g')
+passed=$1 failed=$(($2 + $3)) skipped=$4
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
