@@ -21,6 +21,8 @@ static int l_threads(lua_State *L) {
 int luaopen_nn_core(lua_State *L) {
   luaopen_nn_matrix(L);
   nn_rng_open(L);
+  nn_module_open(L);
+  nn_loss_open(L);
   lua_pushcfunction(L, l_threads);
   lua_setfield(L, -2, "threads");
   return 1;

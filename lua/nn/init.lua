@@ -1,6 +1,6 @@
 -- nn: what `require "nn"` returns.  The C core (nn.core) provides Matrix,
--- the layers, losses and optimizer kernels; the Lua files beside this one
--- provide containers, training helpers and data loaders.
+-- the layers, the losses and the optimizer kernels; the Lua files beside
+-- this one provide containers, training helpers and data loaders.
 local core = require "nn.core"
 
 local nn = {
@@ -12,9 +12,31 @@ local nn = {
    seed = core.seed, random = core.random, threads = core.threads,
 }
 
+-- layers (C userdata of type nn.Module)
+for _, name in ipairs{
+   "Linear", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
+   "Softplus", "Step", "Sign", "PiecewiseLinear", "Softmax", "LogSoftmax",
+   "Dropout",
+} do
+   nn[name] = core[name]
+end
+
+-- losses (C userdata of type nn.Loss)
+for _, name in ipairs{
+   "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss",
+   "BCEWithLogitsLoss",
+} do
+   nn[name] = core[name]
+end
+
+local matrix_mt = getmetatable(core.Matrix(1, 1))
+
 -- nn.isMatrix(x): is x an nn.Matrix?
 function nn.isMatrix(x)
-   return getmetatable(x) == getmetatable(core.Matrix(1, 1))
+   return getmetatable(x) == matrix_mt
 end
+
+nn.Sequential = require("nn.Sequential").new
+nn.gradcheck = require("nn.gradcheck")(nn)
 
 return nn

@@ -1,0 +1,286 @@
+/*
+** loss.c: the losses as userdata of one type, "nn.Loss".
+**   L = crit:forward(x, target)     a number: mean (default) or sum
+**   g = crit:backward(x, target)    dL/dx, a buffer the loss keeps
+** CrossEntropyLoss and NLLLoss take class indices 1..C (a Lua array, an
+** n x 1 Matrix, or a number for one row) or an n x C Matrix of
+** probabilities.  The others take a target of the input's shape.  "mean"
+** divides by the batch size for the two class losses and by the element
+** count for the others, as PyTorch does.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nn.h"
+
+#define NN_LOSS "nn.Loss"
+
+enum { L_XENT, L_NLL, L_MSE, L_L1, L_BCE, L_BCELOGITS, L_N };
+
+static const char *const names[L_N] = {
+  "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss",
+  "BCEWithLogitsLoss"
+};
+
+enum { UV_GRADINPUT = 1, UV_INDEX, UV_N = UV_INDEX };
+
+typedef struct Loss {
+  int kind;
+  int sum;            /* reduction "sum" rather than "mean" */
+} Loss;
+
+/* a parsed target: class indices t (0-based) or a dense matrix y */
+typedef struct Target {
+  const int32_t *t;
+  const float *y;
+} Target;
+
+static Loss *checkloss(lua_State *L, int arg) {
+  return (Loss *)luaL_checkudata(L, arg, NN_LOSS);
+}
+
+/* nn.XLoss([{reduction = "mean" | "sum"}]) */
+static int l_new(lua_State *L) {
+  int kind = (int)lua_tointeger(L, lua_upvalueindex(1));
+  Loss *l;
+  int sum = 0;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+      const char *v = lua_tostring(L, -1);
+      if (strcmp(k, "reduction") != 0)
+        return luaL_error(L, "nn.%s: unknown option '%s' (expected "
+                          "reduction)", names[kind], luaL_tolstring(L, -2, NULL));
+      if (!v || (strcmp(v, "mean") && strcmp(v, "sum")))
+        return luaL_error(L, "nn.%s: reduction must be \"mean\" or \"sum\"",
+                          names[kind]);
+      sum = strcmp(v, "sum") == 0;
+      lua_pop(L, 1);
+    }
+  }
+  l = (Loss *)lua_newuserdatauv(L, sizeof(Loss), UV_N);
+  l->kind = kind;
+  l->sum = sum;
+  luaL_setmetatable(L, NN_LOSS);
+  return 1;
+}
+
+/* The index buffer of the loss at 1, for n labels: reused while big enough */
+static int32_t *indexbuf(lua_State *L, int n) {
+  size_t need = (size_t)n * sizeof(int32_t);
+  int32_t *t;
+  if (lua_getiuservalue(L, 1, UV_INDEX) == LUA_TUSERDATA &&
+      lua_rawlen(L, -1) >= need) {
+    t = (int32_t *)lua_touserdata(L, -1);
+  } else {
+    lua_pop(L, 1);
+    t = (int32_t *)lua_newuserdatauv(L, need, 0);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, UV_INDEX);
+  }
+  lua_pop(L, 1);
+  return t;
+}
+
+static int32_t checklabel(lua_State *L, const char *fn, lua_Number v, int k,
+                          int c) {
+  if (!(v >= 1 && v <= c) || v != floor(v))
+    luaL_error(L, "%s: target %d is %f, expected a class index from 1 to %d",
+               fn, k, v, c);
+  return (int32_t)v - 1;
+}
+
+/* class targets for x (n x c) at arg */
+static Target classtarget(lua_State *L, const char *fn, const Matrix *x,
+                          int arg) {
+  Target tg = {NULL, NULL};
+  Matrix *ym = nn_tomatrix(L, arg);
+  int n = x->rows, c = x->cols, i;
+  if (ym && ym->rows == n && ym->cols == c && c > 1) {
+    if (!k_allfinite(ym->data, nn_numel(ym)))
+      luaL_error(L, "%s: target contains NaN or infinity", fn);
+    tg.y = ym->data;
+  } else if (ym) {
+    int32_t *t;
+    if (ym->cols != 1 || ym->rows != n)
+      luaL_error(L, "%s: target is %d x %d, expected %d x 1 class indices "
+                 "or %d x %d probabilities", fn, ym->rows, ym->cols, n, n, c);
+    t = indexbuf(L, n);
+    for (i = 0; i < n; i++) t[i] = checklabel(L, fn, ym->data[i], i + 1, c);
+    tg.t = t;
+  } else if (lua_type(L, arg) == LUA_TTABLE) {
+    int32_t *t;
+    lua_Integer len = luaL_len(L, arg);
+    if (len != n)
+      luaL_error(L, "%s: target has %I labels, expected %d (one per input "
+                 "row)", fn, len, n);
+    t = indexbuf(L, n);
+    for (i = 0; i < n; i++) {
+      int isnum;
+      lua_Number v;
+      lua_geti(L, arg, i + 1);
+      v = lua_tonumberx(L, -1, &isnum);
+      if (!isnum)
+        luaL_error(L, "%s: target %d is %s, expected a class index from 1 "
+                   "to %d", fn, i + 1, luaL_typename(L, -1), c);
+      t[i] = checklabel(L, fn, v, i + 1, c);
+      lua_pop(L, 1);
+    }
+    tg.t = t;
+  } else if (lua_type(L, arg) == LUA_TNUMBER) {
+    int32_t *t;
+    if (n != 1)
+      luaL_error(L, "%s: a single label needs a 1-row input, got %d rows",
+                 fn, n);
+    t = indexbuf(L, 1);
+    t[0] = checklabel(L, fn, lua_tonumber(L, arg), 1, c);
+    tg.t = t;
+  } else {
+    luaL_error(L, "%s: target must be class indices (a table or an n x 1 "
+               "nn.Matrix) or an n x C nn.Matrix, got %s", fn,
+               luaL_typename(L, arg));
+  }
+  return tg;
+}
+
+/* an elementwise target: a Matrix of x's shape */
+static const float *sametarget(lua_State *L, const char *fn, const Matrix *x,
+                               int arg) {
+  Matrix *y = nn_tomatrix(L, arg);
+  if (!y)
+    luaL_error(L, "%s: target must be an nn.Matrix, got %s", fn,
+               luaL_typename(L, arg));
+  if (y->rows != x->rows || y->cols != x->cols)
+    luaL_error(L, "%s: target is %d x %d, expected %d x %d (the input's "
+               "shape)", fn, y->rows, y->cols, x->rows, x->cols);
+  return y->data;
+}
+
+static void checkprob(lua_State *L, const char *fn, const Matrix *x) {
+  size_t i, n = nn_numel(x);
+  for (i = 0; i < n; i++)
+    if (!(x->data[i] >= 0 && x->data[i] <= 1))
+      luaL_error(L, "%s: input element %I is %f, expected a probability in "
+                 "[0, 1]", fn, (lua_Integer)i + 1, (lua_Number)x->data[i]);
+}
+
+/* Checks (loss, x, target) and parses the target; *scale is the
+** reduction's factor. */
+static Loss *prepare(lua_State *L, const char *op, Matrix **x, Target *tg,
+                     float *scale, char *fn, size_t fnlen) {
+  Loss *l = checkloss(L, 1);
+  snprintf(fn, fnlen, "%s:%s", names[l->kind], op);
+  *x = nn_tomatrix(L, 2);
+  if (!*x)
+    luaL_error(L, "%s: input must be an nn.Matrix, got %s", fn,
+               luaL_typename(L, 2));
+  if (lua_isnoneornil(L, 3))
+    luaL_error(L, "%s: target is missing", fn);
+  if (l->kind == L_XENT || l->kind == L_NLL) {
+    *tg = classtarget(L, fn, *x, 3);
+    *scale = l->sum ? 1.0f : 1.0f / (*x)->rows;
+  } else {
+    tg->t = NULL;
+    tg->y = sametarget(L, fn, *x, 3);
+    *scale = l->sum ? 1.0f : (float)(1.0 / (double)nn_numel(*x));
+    if (l->kind == L_BCE) checkprob(L, fn, *x);
+  }
+  return l;
+}
+
+static int l_forward(lua_State *L) {
+  Matrix *x;
+  Target tg;
+  float scale;
+  char fn[64];
+  Loss *l = prepare(L, "forward", &x, &tg, &scale, fn, sizeof fn);
+  size_t n = nn_numel(x);
+  double s = 0;
+  switch (l->kind) {
+  case L_XENT: s = k_xent_forward(x->data, tg.t, tg.y, x->rows, x->cols); break;
+  case L_NLL: s = k_nll_forward(x->data, tg.t, tg.y, x->rows, x->cols); break;
+  case L_MSE: s = k_mse_forward(x->data, tg.y, n); break;
+  case L_L1: s = k_l1_forward(x->data, tg.y, n); break;
+  case L_BCE: s = k_bce_forward(x->data, tg.y, n); break;
+  case L_BCELOGITS: s = k_bcelogits_forward(x->data, tg.y, n); break;
+  }
+  lua_pushnumber(L, s * scale);
+  return 1;
+}
+
+static int l_backward(lua_State *L) {
+  Matrix *x, *g;
+  Target tg;
+  float scale;
+  char fn[64];
+  Loss *l = prepare(L, "backward", &x, &tg, &scale, fn, sizeof fn);
+  size_t n = nn_numel(x);
+  g = nn_buffer(L, 1, UV_GRADINPUT, x->rows, x->cols);
+  switch (l->kind) {
+  case L_XENT:
+    k_xent_backward(g->data, x->data, tg.t, tg.y, x->rows, x->cols, scale);
+    break;
+  case L_NLL: k_nll_backward(g->data, tg.t, tg.y, x->rows, x->cols, scale);
+    break;
+  case L_MSE: k_mse_backward(g->data, x->data, tg.y, n, scale); break;
+  case L_L1: k_l1_backward(g->data, x->data, tg.y, n, scale); break;
+  case L_BCE: k_bce_backward(g->data, x->data, tg.y, n, scale); break;
+  case L_BCELOGITS: k_bcelogits_backward(g->data, x->data, tg.y, n, scale);
+    break;
+  }
+  return 1;
+}
+
+static int l_tostring(lua_State *L) {
+  Loss *l = checkloss(L, 1);
+  lua_pushfstring(L, "nn.%s%s", names[l->kind],
+                  l->sum ? "{reduction = \"sum\"}" : "");
+  return 1;
+}
+
+static int l_index(lua_State *L) {
+  Loss *l = checkloss(L, 1);
+  const char *k;
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  k = lua_tostring(L, 2);
+  if (!k) return 0;
+  if (strcmp(k, "typename") == 0) lua_pushstring(L, names[l->kind]);
+  else if (strcmp(k, "reduction") == 0)
+    lua_pushstring(L, l->sum ? "sum" : "mean");
+  else if (strcmp(k, "gradInput") == 0)
+    lua_getiuservalue(L, 1, UV_GRADINPUT);
+  else lua_pushnil(L);
+  return 1;
+}
+
+static int l_call(lua_State *L) {
+  lua_settop(L, 3);
+  return l_forward(L);
+}
+
+static const luaL_Reg methods[] = {
+  {"forward", l_forward}, {"backward", l_backward}, {NULL, NULL}
+};
+
+void nn_loss_open(lua_State *L) {
+  int k;
+  luaL_newmetatable(L, NN_LOSS);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_pushcclosure(L, l_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_call);
+  lua_setfield(L, -2, "__call");
+  lua_pushcfunction(L, l_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  for (k = 0; k < L_N; k++) {
+    lua_pushinteger(L, k);
+    lua_pushcclosure(L, l_new, 1);
+    lua_setfield(L, -2, names[k]);
+  }
+}

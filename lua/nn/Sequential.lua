@@ -1,0 +1,152 @@
+-- nn.Sequential: modules applied one after another.  It honours the same
+-- contract as every module (forward, backward, zeroGrad, parameters,
+-- training, evaluate), so it can sit inside another Sequential.
+
+local Sequential = {}
+local methods = {}
+
+local function describe(m)
+   local ok, s = pcall(tostring, m)
+   return ok and s or type(m)
+end
+
+local function checklayer(m, i)
+   local ok, fwd, bwd = pcall(function() return m.forward, m.backward end)
+   if not ok or fwd == nil or bwd == nil then
+      error(("nn.Sequential: layer %d (%s) has no forward and backward")
+         :format(i, describe(m)), 3)
+   end
+end
+
+-- calls m[name](m, ...) and puts the layer's position and type in front of
+-- any error it raises
+local function call(self, i, name, ...)
+   local m = self.modules[i]
+   local ok, a = pcall(m[name], m, ...)
+   if not ok then
+      error(("Sequential[%d] %s: %s"):format(i, describe(m), tostring(a)), 0)
+   end
+   return a
+end
+
+function methods:add(m)
+   checklayer(m, #self.modules + 1)
+   self.modules[#self.modules + 1] = m
+   return self
+end
+
+function methods:forward(x)
+   local inputs = self.inputs
+   for i = 1, #self.modules do
+      inputs[i] = x
+      x = call(self, i, "forward", x)
+   end
+   for i = #self.modules + 1, #inputs do inputs[i] = nil end
+   self.output = x
+   return x
+end
+
+-- backward goes through the layers in reverse, each with the input it saw
+-- in the last forward (the first layer's is x)
+function methods:backward(x, gy)
+   local inputs = self.inputs
+   inputs[1] = x
+   for i = #self.modules, 1, -1 do
+      gy = call(self, i, "backward", inputs[i], gy)
+   end
+   self.gradInput = gy
+   return gy
+end
+
+local function each(self, name)
+   for _, m in ipairs(self.modules) do
+      if m[name] then m[name](m) end
+   end
+   return self
+end
+
+function methods:zeroGrad() return each(self, "zeroGrad") end
+
+function methods:training()
+   self.train = true
+   return each(self, "training")
+end
+
+function methods:evaluate()
+   self.train = false
+   return each(self, "evaluate")
+end
+
+function methods:parameters()
+   local params, grads = {}, {}
+   for _, m in ipairs(self.modules) do
+      if m.parameters then
+         local p, g = m:parameters()
+         for k = 1, #p do
+            params[#params + 1] = p[k]
+            grads[#grads + 1] = g[k]
+         end
+      end
+   end
+   return params, grads
+end
+
+-- the output width for inputs of nin columns (nil where a layer cannot say)
+function methods:outputSize(nin)
+   for _, m in ipairs(self.modules) do
+      if m.outputSize then nin = m:outputSize(nin) else nin = nil end
+   end
+   return nin
+end
+
+function methods:config() return {} end
+
+local function count(m)
+   local n = 0
+   if m.parameters then
+      for _, p in ipairs((m:parameters())) do n = n + p:numel() end
+   end
+   return n
+end
+
+-- A summary in the manner of Keras: each layer, its output width and its
+-- parameter count, then the total.
+local function summary(self)
+   local lines, width, total = {"nn.Sequential"}, nil, 0
+   for i, m in ipairs(self.modules) do
+      if m.outputSize then width = m:outputSize(width) else width = nil end
+      local n = count(m)
+      total = total + n
+      local name = describe(m):gsub("\n", "\n     ")
+      lines[#lines + 1] = ("  (%d) %-28s out %-6s params %d")
+         :format(i, name, width and tostring(width) or "?", n)
+   end
+   lines[#lines + 1] = ("  total parameters: %d"):format(total)
+   return table.concat(lines, "\n")
+end
+
+local mt = {
+   __index = function(self, k)
+      if type(k) == "number" then return rawget(self, "modules")[k] end
+      return methods[k]
+   end,
+   __len = function(self) return #self.modules end,
+   __call = function(self, x) return self:forward(x) end,
+   __tostring = summary,
+}
+
+-- nn.Sequential{m1, m2, ...} or nn.Sequential() then :add(m)
+function Sequential.new(list)
+   local self = setmetatable({
+      modules = {}, inputs = {}, train = true, typename = "Sequential",
+   }, mt)
+   for i, m in ipairs(list or {}) do
+      checklayer(m, i)
+      self.modules[i] = m
+   end
+   return self
+end
+
+function Sequential.is(x) return getmetatable(x) == mt end
+
+return Sequential
