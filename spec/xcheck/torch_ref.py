@@ -1,0 +1,97 @@
+"""Reference values from PyTorch for spec/xcheck_spec.lua.
+
+Reads a Python literal from stdin: a list of cases, each a dict with
+"op" and its inputs (nested lists of floats, float32-exact).  Prints a Lua
+table constructor with, for each case, the outputs and gradients PyTorch
+computes (float32, CPU).  Class labels arrive 1-based, as in lua-nn.
+"""
+import ast
+import sys
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+
+
+def t(v, grad=False):
+    return torch.tensor(v, dtype=torch.float32, requires_grad=grad)
+
+
+def layer(c):
+    x = t(c["x"], True)
+    gy = t(c["gy"])
+    op, a = c["op"], c.get("a")
+    params = []
+    if op == "Linear":
+        w, b = t(c["w"], True), t(c["b"][0], True)   # bias: 1 x n in Lua
+        params = [w, b]
+        y = F.linear(x, w, b)
+    elif op == "Sigmoid":
+        y = torch.sigmoid(x)
+    elif op == "Tanh":
+        y = torch.tanh(x)
+    elif op == "ReLU":
+        y = F.relu(x)
+    elif op == "LeakyReLU":
+        y = F.leaky_relu(x, a)
+    elif op == "ELU":
+        y = F.elu(x, a)
+    elif op == "Softplus":
+        y = F.softplus(x, beta=a, threshold=1e30)
+    elif op == "Softmax":
+        y = F.softmax(x, dim=1)
+    elif op == "LogSoftmax":
+        y = F.log_softmax(x, dim=1)
+    elif op == "Identity":
+        y = x * 1
+    elif op == "Sign":
+        y = torch.sign(x)
+    elif op == "PiecewiseLinear":
+        y = torch.clamp(x + 0.5, 0, 1)
+    elif op == "Step":          # no autograd for heaviside: derivative 0
+        y = torch.heaviside(x.detach(), torch.tensor(0.5)) + 0 * x
+    else:
+        raise ValueError(op)
+    y.backward(gy)
+    out = {"y": y.tolist(), "gx": x.grad.tolist()}
+    if params:
+        out["gw"] = params[0].grad.tolist()
+        out["gb"] = [params[1].grad.tolist()]
+    return out
+
+
+def loss(c):
+    x = t(c["x"], True)
+    op, red, tg = c["op"], c["reduction"], c["target"]
+    if op in ("CrossEntropyLoss", "NLLLoss"):
+        if isinstance(tg[0], list):
+            target = t(tg)
+        else:
+            target = torch.tensor([int(v) - 1 for v in tg])
+        f = F.cross_entropy if op == "CrossEntropyLoss" else F.nll_loss
+        if op == "NLLLoss" and isinstance(tg[0], list):
+            L = -(x * target).sum() / (x.shape[0] if red == "mean" else 1)
+        else:
+            L = f(x, target, reduction=red)
+    else:
+        target = t(tg)
+        f = {"MSELoss": F.mse_loss, "L1Loss": F.l1_loss,
+             "BCELoss": F.binary_cross_entropy,
+             "BCEWithLogitsLoss": F.binary_cross_entropy_with_logits}[op]
+        L = f(x, target, reduction=red)
+    L.backward()
+    return {"loss": L.item(), "gx": x.grad.tolist()}
+
+
+def lua(v):
+    if isinstance(v, dict):
+        return "{" + ", ".join("%s = %s" % (k, lua(x)) for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple)):
+        return "{" + ", ".join(lua(x) for x in v) + "}"
+    return repr(float(v))
+
+
+cases = ast.literal_eval(sys.stdin.read())
+res = [layer(c) if c["kind"] == "layer" else loss(c) for c in cases]
+print("return " + lua(res))

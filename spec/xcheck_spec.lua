@@ -1,0 +1,171 @@
+-- Cross-check against PyTorch: the same forward outputs and gradients for
+-- fixed weights and inputs, within 1e-4 relative.  Runs where
+-- /usr/bin/python3 has torch (make test installs python3-torch); pending
+-- elsewhere.
+local nn = require "nn"
+local H = require "helpers"
+
+-- |a - b| / max(|b|, 1e-2 max|B|): relative, except for elements far
+-- smaller than the matrix's largest, where float32 sums in a different
+-- order legitimately differ by a few ulps of the large ones.
+local function xerr(a, b)
+   if nn.isMatrix(a) then a = a:totable() end
+   local big = 0
+   for _, row in ipairs(b) do
+      for _, v in ipairs(row) do big = math.max(big, math.abs(v)) end
+   end
+   local worst = 0
+   for i, row in ipairs(b) do
+      for j, v in ipairs(row) do
+         local e = math.abs(a[i][j] - v) / math.max(math.abs(v), 1e-2 * big, 1e-30)
+         if e ~= e then e = math.huge end
+         worst = math.max(worst, e)
+      end
+   end
+   return worst
+end
+
+-- XCHECK_VERBOSE=1 prints the worst error of each comparison
+local verbose = os.getenv("XCHECK_VERBOSE")
+local function report(what, e)
+   if verbose then io.stderr:write(("xcheck %-40s %.3g\n"):format(what, e)) end
+   return e
+end
+
+local function pylit(v)
+   if type(v) == "table" then
+      local parts = {}
+      for _, x in ipairs(v) do parts[#parts + 1] = pylit(x) end
+      return "[" .. table.concat(parts, ", ") .. "]"
+   elseif type(v) == "string" then
+      return ("%q"):format(v)
+   end
+   return ("%.9g"):format(v)
+end
+
+local function pycases(cases)
+   local out = {}
+   for _, c in ipairs(cases) do
+      local kv = {}
+      for k, v in pairs(c) do
+         if k ~= "module" and k ~= "crit" then
+            kv[#kv + 1] = ("%q: %s"):format(k, pylit(nn.isMatrix(v) and v:totable() or v))
+         end
+      end
+      out[#out + 1] = "{" .. table.concat(kv, ", ") .. "}"
+   end
+   return "[" .. table.concat(out, ",\n") .. "]"
+end
+
+local function torch_ref(cases)
+   local f = os.tmpname()
+   local h = assert(io.open(f, "w"))
+   h:write(pycases(cases))
+   h:close()
+   local p = io.popen("/usr/bin/python3 spec/xcheck/torch_ref.py < " .. f .. " 2>&1")
+   local out = p:read("a")
+   p:close()
+   os.remove(f)
+   local chunk = load(out, "torch_ref", "t", {})
+   assert(chunk, "torch_ref.py failed:\n" .. out)
+   return chunk()
+end
+
+local function layer_cases()
+   nn.seed(2024)
+   local cases = {}
+   local function add(op, module, x, a)
+      local y = module:forward(x)
+      cases[#cases + 1] = {kind = "layer", op = op, module = module, x = x:clone(),
+                           gy = nn.randn(y:shape()), a = a}
+   end
+   local l = nn.Linear(13, 7, {init = "uniform"})
+   add("Linear", l, nn.randn(8, 13))
+   cases[#cases].w, cases[#cases].b = l.weight:clone(), l.bias:clone()
+   local big = nn.Linear(784, 64)
+   add("Linear", big, nn.rand(32, 784))
+   cases[#cases].w, cases[#cases].b = big.weight:clone(), big.bias:clone()
+   local x = nn.randn(6, 9, 2)
+   add("Sigmoid", nn.Sigmoid(), x)
+   add("Tanh", nn.Tanh(), x)
+   add("ReLU", nn.ReLU(), x)
+   add("LeakyReLU", nn.LeakyReLU(0.1), x, 0.1)
+   add("ELU", nn.ELU(0.7), x, 0.7)
+   add("Softplus", nn.Softplus(2), x, 2)
+   add("Softmax", nn.Softmax(), x)
+   add("LogSoftmax", nn.LogSoftmax(), x)
+   add("Identity", nn.Identity(), x)
+   add("Sign", nn.Sign(), x)
+   add("Step", nn.Step(), x)
+   add("PiecewiseLinear", nn.PiecewiseLinear(), nn.rand(6, 9, -1, 1))
+   return cases
+end
+
+local function loss_cases()
+   nn.seed(99)
+   local labels = {3, 1, 4, 4, 2, 1, 3}
+   local probs = nn.Softmax():forward(nn.randn(7, 4)):clone()
+   local z, t = nn.randn(7, 4), nn.rand(7, 4)
+   local cases = {}
+   local function add(crit, x, target)
+      cases[#cases + 1] = {kind = "loss", op = crit.typename, crit = crit,
+                           reduction = crit.reduction, x = x, target = target}
+   end
+   for _, red in ipairs{"mean", "sum"} do
+      local o = {reduction = red}
+      add(nn.CrossEntropyLoss(o), z, labels)
+      add(nn.CrossEntropyLoss(o), z, probs)
+      add(nn.NLLLoss(o), nn.LogSoftmax():forward(z):clone(), labels)
+      add(nn.MSELoss(o), z, t)
+      add(nn.L1Loss(o), z, t)
+      add(nn.BCELoss(o), nn.rand(7, 4, 0.05, 0.95), t)
+      add(nn.BCEWithLogitsLoss(o), z * 3, t)
+   end
+   return cases
+end
+
+describe("PyTorch cross-check", function()
+   if not H.have_torch() then
+      pending("/usr/bin/python3 with torch is not installed (apt-get install python3-torch)")
+      return
+   end
+
+   local TOL = 1e-4
+
+   it("layers: outputs, input gradients and parameter gradients", function()
+      local cases = layer_cases()
+      local ref = torch_ref(cases)
+      assert.are.equal(#cases, #ref)
+      for i, c in ipairs(cases) do
+         local m = c.module
+         m:zeroGrad()
+         local y = m:forward(c.x)
+         local e = report(c.op .. " forward", xerr(y, ref[i].y))
+         assert.is_true(e < TOL, ("%s forward: %g"):format(c.op, e))
+         local gx = m:backward(c.x, c.gy)
+         e = report(c.op .. " backward", xerr(gx, ref[i].gx))
+         assert.is_true(e < TOL, ("%s backward: %g"):format(c.op, e))
+         if ref[i].gw then
+            e = report(c.op .. " parameter gradients",
+               math.max(xerr(m.gradWeight, ref[i].gw), xerr(m.gradBias, ref[i].gb)))
+            assert.is_true(e < TOL, ("%s parameter gradients: %g"):format(c.op, e))
+         end
+      end
+   end)
+
+   it("losses: values and gradients, mean and sum", function()
+      local cases = loss_cases()
+      local ref = torch_ref(cases)
+      for i, c in ipairs(cases) do
+         local name = ("%s(%s) %s"):format(c.op, c.reduction,
+            type(c.target) == "table" and "labels" or "dense")
+         local L = c.crit:forward(c.x, c.target)
+         local want = ref[i].loss
+         assert.is_true(math.abs(L - want) <= TOL * math.max(1, math.abs(want)),
+            ("%s: %.8g vs torch %.8g"):format(name, L, want))
+         report(name, math.abs(L - want) / math.max(1, math.abs(want)))
+         local e = report(name .. " gradient", xerr(c.crit:backward(c.x, c.target), ref[i].gx))
+         assert.is_true(e < TOL, ("%s gradient: %g"):format(name, e))
+      end
+   end)
+end)
