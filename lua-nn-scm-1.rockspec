@@ -26,11 +26,14 @@ build = {
       ["nn"] = "lua/nn/init.lua",
       ["nn.Sequential"] = "lua/nn/Sequential.lua",
       ["nn.gradcheck"] = "lua/nn/gradcheck.lua",
+      ["nn.optim"] = "lua/nn/optim.lua",
+      ["nn.schedule"] = "lua/nn/schedule.lua",
       ["nn.core"] = {
          sources = {
             "csrc/core.c", "csrc/k_layers.c", "csrc/k_loss.c",
-            "csrc/k_matrix.c", "csrc/loss.c", "csrc/matrix.c",
-            "csrc/matrix_ops.c", "csrc/module.c", "csrc/rng.c",
+            "csrc/k_matrix.c", "csrc/k_optim.c", "csrc/loss.c",
+            "csrc/matrix.c", "csrc/matrix_ops.c", "csrc/module.c",
+            "csrc/optim.c", "csrc/rng.c",
          },
          incdirs = { "csrc", "$(ZLIB_INCDIR)" },
          libdirs = { "$(OPENBLAS_LIBDIR)", "$(ZLIB_LIBDIR)" },

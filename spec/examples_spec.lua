@@ -13,6 +13,12 @@ describe("examples", function()
       assert.truthy(out:find("converged: all four cases right", 1, true), out)
    end)
 
+   it("perceptron.lua converges with the perceptron rule", function()
+      local ok, out = run("examples/perceptron.lua")
+      assert.is_true(ok, out)
+      assert.truthy(out:find("converged: w = ", 1, true), out)
+   end)
+
    it("sine.lua fits sin(pi x) to a small L1 error", function()
       local ok, out = run("examples/sine.lua")
       assert.is_true(ok, out)

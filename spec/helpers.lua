@@ -28,6 +28,27 @@ function H.near(a, b, tol)
       :format(e, tol or 1e-6))
 end
 
+-- For comparisons with PyTorch: max |a - b| / max(|b|, 1e-2 max|B|).
+-- Relative, except for elements far smaller than the matrix's largest,
+-- where float32 sums taken in another order legitimately differ by a few
+-- ulps of the large ones.  b is a nested table, a a Matrix or one.
+function H.xerr(a, b)
+   if nn.isMatrix(a) then a = a:totable() end
+   local big = 0
+   for _, row in ipairs(b) do
+      for _, v in ipairs(row) do big = math.max(big, math.abs(v)) end
+   end
+   local worst = 0
+   for i, row in ipairs(b) do
+      for j, v in ipairs(row) do
+         local e = math.abs(a[i][j] - v) / math.max(math.abs(v), 1e-2 * big, 1e-30)
+         if e ~= e then e = math.huge end
+         worst = math.max(worst, e)
+      end
+   end
+   return worst
+end
+
 -- Runs a Lua chunk in a child lua5.4 with this tree on its paths; returns
 -- ok (exit status 0), and everything it printed.  A crash in C fails the
 -- spec instead of killing busted.
@@ -54,6 +75,50 @@ function H.have_torch()
       if p then p:close() end
    end
    return torch_ok
+end
+
+-- A Python literal for a Lua value: numbers as float32-exact "%.9g",
+-- Matrices as nested lists, booleans as True/False.  Tables with a [1] are
+-- lists; others dicts (keys "module" and "crit" are left out: they hold the
+-- Lua objects under test).
+local function pylit(v)
+   if nn.isMatrix(v) then v = v:totable() end
+   local t = type(v)
+   if t == "table" then
+      local parts = {}
+      if v[1] ~= nil then
+         for _, x in ipairs(v) do parts[#parts + 1] = pylit(x) end
+         return "[" .. table.concat(parts, ", ") .. "]"
+      end
+      for k, x in pairs(v) do
+         if k ~= "module" and k ~= "crit" then
+            parts[#parts + 1] = ("%q: %s"):format(k, pylit(x))
+         end
+      end
+      return "{" .. table.concat(parts, ", ") .. "}"
+   elseif t == "string" then
+      return ("%q"):format(v)
+   elseif t == "boolean" then
+      return v and "True" or "False"
+   end
+   return ("%.9g"):format(v)
+end
+H.pylit = pylit
+
+-- Runs a reference script under /usr/bin/python3 with the cases as a Python
+-- literal on its stdin; the script prints a Lua chunk that returns results.
+function H.torch(script, cases)
+   local f = os.tmpname()
+   local h = assert(io.open(f, "w"))
+   h:write(pylit(cases))
+   h:close()
+   local p = io.popen("/usr/bin/python3 " .. script .. " < " .. f .. " 2>&1")
+   local out = p:read("a")
+   p:close()
+   os.remove(f)
+   local chunk = load(out, script, "t", {})
+   assert(chunk, script .. " failed:\n" .. out)
+   return chunk()
 end
 
 return H

@@ -5,70 +5,13 @@
 local nn = require "nn"
 local H = require "helpers"
 
--- |a - b| / max(|b|, 1e-2 max|B|): relative, except for elements far
--- smaller than the matrix's largest, where float32 sums in a different
--- order legitimately differ by a few ulps of the large ones.
-local function xerr(a, b)
-   if nn.isMatrix(a) then a = a:totable() end
-   local big = 0
-   for _, row in ipairs(b) do
-      for _, v in ipairs(row) do big = math.max(big, math.abs(v)) end
-   end
-   local worst = 0
-   for i, row in ipairs(b) do
-      for j, v in ipairs(row) do
-         local e = math.abs(a[i][j] - v) / math.max(math.abs(v), 1e-2 * big, 1e-30)
-         if e ~= e then e = math.huge end
-         worst = math.max(worst, e)
-      end
-   end
-   return worst
-end
+local xerr = H.xerr
 
 -- XCHECK_VERBOSE=1 prints the worst error of each comparison
 local verbose = os.getenv("XCHECK_VERBOSE")
 local function report(what, e)
    if verbose then io.stderr:write(("xcheck %-40s %.3g\n"):format(what, e)) end
    return e
-end
-
-local function pylit(v)
-   if type(v) == "table" then
-      local parts = {}
-      for _, x in ipairs(v) do parts[#parts + 1] = pylit(x) end
-      return "[" .. table.concat(parts, ", ") .. "]"
-   elseif type(v) == "string" then
-      return ("%q"):format(v)
-   end
-   return ("%.9g"):format(v)
-end
-
-local function pycases(cases)
-   local out = {}
-   for _, c in ipairs(cases) do
-      local kv = {}
-      for k, v in pairs(c) do
-         if k ~= "module" and k ~= "crit" then
-            kv[#kv + 1] = ("%q: %s"):format(k, pylit(nn.isMatrix(v) and v:totable() or v))
-         end
-      end
-      out[#out + 1] = "{" .. table.concat(kv, ", ") .. "}"
-   end
-   return "[" .. table.concat(out, ",\n") .. "]"
-end
-
-local function torch_ref(cases)
-   local f = os.tmpname()
-   local h = assert(io.open(f, "w"))
-   h:write(pycases(cases))
-   h:close()
-   local p = io.popen("/usr/bin/python3 spec/xcheck/torch_ref.py < " .. f .. " 2>&1")
-   local out = p:read("a")
-   p:close()
-   os.remove(f)
-   local chunk = load(out, "torch_ref", "t", {})
-   assert(chunk, "torch_ref.py failed:\n" .. out)
-   return chunk()
 end
 
 local function layer_cases()
@@ -134,7 +77,7 @@ describe("PyTorch cross-check", function()
 
    it("layers: outputs, input gradients and parameter gradients", function()
       local cases = layer_cases()
-      local ref = torch_ref(cases)
+      local ref = H.torch("spec/xcheck/torch_ref.py", cases)
       assert.are.equal(#cases, #ref)
       for i, c in ipairs(cases) do
          local m = c.module
@@ -155,7 +98,7 @@ describe("PyTorch cross-check", function()
 
    it("losses: values and gradients, mean and sum", function()
       local cases = loss_cases()
-      local ref = torch_ref(cases)
+      local ref = H.torch("spec/xcheck/torch_ref.py", cases)
       for i, c in ipairs(cases) do
          local name = ("%s(%s) %s"):format(c.op, c.reduction,
             type(c.target) == "table" and "labels" or "dense")

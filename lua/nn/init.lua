@@ -39,4 +39,8 @@ end
 nn.Sequential = require("nn.Sequential").new
 nn.gradcheck = require("nn.gradcheck")(nn)
 
+-- optimizers and learning-rate schedules
+for name, new in pairs(require "nn.optim") do nn[name] = new end
+nn.schedule = require "nn.schedule"
+
 return nn
