@@ -20,13 +20,14 @@ export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_CPATH := $(CURDIR)/lua/?.so;;
 
 # Debian packages the library needs to build and run, and those the tests
-# add (busted; PyTorch for the numerical cross-checks).
+# add (busted; PyTorch for the numerical cross-checks; Fashion-MNIST to
+# prove the loader on gzipped IDX files).
 DEBS      := lua5.4 liblua5.4-dev libopenblas-dev zlib1g-dev luarocks
-TESTDEBS  := lua-busted python3-torch
+TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist
 
 MNIST_DIR := data/mnist
 
-.PHONY: all deps test-deps test mnist data rock-check install bench clean help
+.PHONY: all deps test-deps test mnist data rock-check rockspec install bench clean help
 
 all: deps $(CORE)
 
@@ -49,7 +50,7 @@ test-deps: deps
 $(CORE): $(SRCS) $(HDRS) Makefile
 	$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LIBS)
 
-test: test-deps $(CORE)
+test: test-deps $(CORE) data
 	@sh tools/test.sh
 
 data:
@@ -60,6 +61,9 @@ mnist: all data
 
 rock-check: deps
 	@sh tools/rock_check.sh
+
+rockspec:
+	$(LUA) tools/rockspec_sync.lua
 
 install: deps
 	luarocks --lua-version=5.4 make lua-nn-scm-1.rockspec

@@ -2,6 +2,10 @@
 ** matrix.c: the nn.Matrix userdata: allocation, views, constructors,
 ** element access, conversion.  Arithmetic is in matrix_ops.c.
 */
+#if defined(__linux__)
+#define _DEFAULT_SOURCE            /* madvise, MADV_HUGEPAGE */
+#include <sys/mman.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +25,20 @@ static int newud(lua_State *L) {
   return 1;
 }
 
+/* Asks for transparent huge pages on the 2 MB-aligned interior of a large
+** block before anything touches it: one page fault per 2 MB instead of one
+** per 4 KB.  A hint; it changes nothing where unsupported. */
+static void hugepages(void *p, size_t n) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)1 << 21;
+  uintptr_t a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+  uintptr_t e = ((uintptr_t)p + n) & ~(huge - 1);
+  if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+  (void)p; (void)n;
+#endif
+}
+
 /* Pushes a matrix with uninitialised elements.  Large requests allocate in
 ** protected mode so that a failure says what was asked for. */
 Matrix *nn_newmatrix(lua_State *L, int rows, int cols) {
@@ -34,6 +52,7 @@ Matrix *nn_newmatrix(lua_State *L, int rows, int cols) {
       luaL_error(L, "nn.Matrix: cannot allocate a %d x %d matrix (%I MB): %s",
                  rows, cols, (lua_Integer)(bytes >> 20), lua_tostring(L, -1));
     m = (Matrix *)lua_touserdata(L, -1);
+    hugepages(m, bytes);
   } else {
     m = (Matrix *)lua_newuserdatauv(L, bytes, 1);
   }

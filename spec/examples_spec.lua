@@ -25,4 +25,27 @@ describe("examples", function()
       local mean = tonumber(out:match("final error: mean ([%d.]+)"))
       assert.is_true(mean ~= nil and mean < 0.05, out)
    end)
+
+   local f = io.open("data/mnist/train-images-idx3-ubyte", "rb")
+   if not f then
+      pending("data/mnist is absent (make data): the MNIST examples")
+      return
+   end
+   f:close()
+
+   it("digits_784_16_16_10.lua: the lecture's 13,002-parameter net learns digits", function()
+      local ok, out = run("examples/digits_784_16_16_10.lua")
+      assert.is_true(ok, out)
+      assert.truthy(out:find("total parameters: 13002", 1, true), out)
+      local acc = tonumber(out:match("test accuracy ([%d.]+)%%"))
+      assert.is_true(acc ~= nil and acc > 90, out)
+   end)
+
+   it("mnist_mlp.lua, the main job, reaches at least 98.0% test accuracy", function()
+      local ok, out = run("examples/mnist_mlp.lua")
+      assert.is_true(ok, out)
+      local acc = tonumber(out:match("test accuracy ([%d.]+)%%"))
+      assert.is_true(acc ~= nil and acc >= 98.0, out)
+      assert.truthy(out:find("ConfusionMatrix: 10000 samples", 1, true), out)
+   end)
 end)

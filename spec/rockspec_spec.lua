@@ -1,6 +1,6 @@
 -- The rock must ship every C source and every Lua module in the tree, so
 -- that `luarocks make` builds what the tests test.  (`make rock-check`
--- proves the install itself.)
+-- proves the install itself; `make rockspec` rewrites the lists.)
 describe("lua-nn-scm-1.rockspec", function()
    local spec = {}
    assert(loadfile("lua-nn-scm-1.rockspec", "t", spec))()

@@ -43,4 +43,11 @@ nn.gradcheck = require("nn.gradcheck")(nn)
 for name, new in pairs(require "nn.optim") do nn[name] = new end
 nn.schedule = require "nn.schedule"
 
+-- training, evaluation and data helpers
+local train = require "nn.train"
+nn.batches, nn.fit, nn.evaluate, nn.predict =
+   train.batches, train.fit, train.evaluate, train.predict
+nn.ConfusionMatrix = require("nn.ConfusionMatrix").new
+nn.onehot, nn.clock = core.onehot, core.clock
+
 return nn

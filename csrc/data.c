@@ -1,0 +1,228 @@
+/*
+** data.c: what training loops and data loaders need from C: reading
+** (optionally gzipped) files through zlib, gathering rows into batches,
+** counting correct predictions, one-hot targets, a monotonic clock, and
+** whether a stream is a terminal.
+*/
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "nn.h"
+
+#define CHUNK (1 << 17)
+
+/* Opens path through zlib; on failure pushes nil, message and returns NULL */
+static gzFile gzopenfail(lua_State *L, const char *path) {
+  gzFile f;
+  errno = 0;
+  f = gzopen(path, "rb");
+  if (!f) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "cannot open %s: %s", path,
+                    errno ? strerror(errno) : "out of memory");
+    return NULL;
+  }
+  gzbuffer(f, CHUNK);
+  return f;
+}
+
+/* After a read that returned n: 0 if fine, else pushes nil, message,
+** closes f and returns 2.  A short gzip stream surfaces at gzclose. */
+static int gzfail(lua_State *L, gzFile f, int n, const char *path) {
+  int err = Z_OK;
+  const char *msg = n < 0 ? gzerror(f, &err) : NULL;
+  if (msg) lua_pushfstring(L, "%s is corrupt or unreadable (%s)", path, msg);
+  err = gzclose(f);
+  if (!msg && err == Z_OK) return 0;
+  if (!msg)
+    lua_pushfstring(L, "%s is truncated or corrupt (zlib error %d)", path,
+                    err);
+  luaL_pushfail(L);
+  lua_insert(L, -2);
+  return 2;
+}
+
+/* nn.core.readfile(path [, max]) -> the file's bytes (at most max),
+** gunzipped if it is gzip (zlib reads plain files as they are); nil,
+** message on failure */
+static int d_readfile(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, LUA_MAXINTEGER);
+  luaL_Buffer b;
+  gzFile f;
+  int n = 0, r;
+  if (max < 0) return luaL_argerror(L, 2, "must be >= 0");
+  if (!(f = gzopenfail(L, path))) return 2;
+  luaL_buffinit(L, &b);
+  while (max > 0) {
+    int want = max < CHUNK ? (int)max : CHUNK;
+    char *p = luaL_prepbuffsize(&b, (size_t)want);
+    n = gzread(f, p, (unsigned)want);
+    if (n <= 0) break;
+    luaL_addsize(&b, (size_t)n);
+    max -= n;
+  }
+  if (max > 0 || n < 0) {               /* read to the end: check it */
+    if ((r = gzfail(L, f, n, path)) != 0) return r;
+  } else {
+    gzclose(f);
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* Matrix.fromfile(path, rows, cols [, offset [, scale]]): like frombytes
+** on the file's bytes (gunzipped), streamed, with no string in between.
+** The file must hold exactly offset + rows*cols bytes. */
+static int d_fromfile(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  int r = nn_checkdim(L, 2, "Matrix.fromfile", "rows");
+  int c = nn_checkdim(L, 3, "Matrix.fromfile", "cols");
+  lua_Integer off = luaL_optinteger(L, 4, 0);
+  float scale = (float)luaL_optnumber(L, 5, 1);
+  unsigned char *buf;
+  size_t need, done = 0;
+  gzFile f;
+  Matrix *m;
+  int n = 0, k;
+  nn_checkcount(L, "Matrix.fromfile", r, c);
+  if (off < 0) return luaL_error(L, "Matrix.fromfile: offset must be >= 0");
+  need = (size_t)r * (size_t)c;
+  m = nn_newmatrix(L, r, c);                                  /* at 6 */
+  buf = (unsigned char *)lua_newuserdatauv(L, CHUNK, 0);      /* at 7 */
+  if (!(f = gzopenfail(L, path))) return 2;
+  while (off > 0) {                                     /* skip the header */
+    n = gzread(f, buf, (unsigned)(off < CHUNK ? off : CHUNK));
+    if (n <= 0) break;
+    off -= n;
+  }
+  while (off == 0 && done < need) {
+    size_t want = need - done < CHUNK ? need - done : CHUNK;
+    n = gzread(f, buf, (unsigned)want);
+    if (n <= 0) break;
+    k_frombytes(m->data + done, buf, (size_t)n, scale);
+    done += (size_t)n;
+  }
+  if (n >= 0 && done == need) n = gzread(f, buf, 1);  /* must be the end */
+  if ((k = gzfail(L, f, n, path)) != 0) return k;
+  if (done < need || n > 0)
+    return luaL_error(L, "Matrix.fromfile: %s holds %s bytes of data, "
+                      "expected %I (%d x %d)", path,
+                      done < need ? "fewer" : "more", (lua_Integer)need, r, c);
+  lua_settop(L, 6);
+  return 1;
+}
+
+/* dst:gather(src, idx, first, n): row k of dst (k = 1..n) is row
+** idx[first + k - 1] of src; idx is a Lua list of 1-based row numbers. */
+static int d_gather(lua_State *L) {
+  Matrix *dst = nn_checkmatrix(L, 1), *src = nn_checkmatrix(L, 2);
+  lua_Integer first = luaL_checkinteger(L, 4);
+  int n = nn_checkdim(L, 5, "Matrix:gather", "n"), k;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (dst->cols != src->cols)
+    return luaL_error(L, "Matrix:gather: source has %d columns, destination "
+                      "%d", src->cols, dst->cols);
+  if (dst->rows != n)
+    return luaL_error(L, "Matrix:gather: destination has %d rows, expected "
+                      "%d", dst->rows, n);
+  if (nn_overlaps(dst, src))
+    return luaL_error(L, "Matrix:gather: source and destination overlap");
+  for (k = 0; k < n; k++) {
+    int isint;
+    lua_Integer i;
+    lua_rawgeti(L, 3, first + k);
+    i = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (!isint || i < 1 || i > src->rows)
+      return luaL_error(L, "Matrix:gather: index %I is not a row of the "
+                        "source (1..%d)", first + k, src->rows);
+    memcpy(dst->data + (size_t)k * dst->cols,
+           src->data + (size_t)(i - 1) * src->cols,
+           (size_t)src->cols * sizeof(float));
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* nn.core.correct(out, Y) -> how many rows of out (n x C) have their
+** largest entry at the class in Y: n x 1 labels, or n x C one-hot rows */
+static int d_correct(lua_State *L) {
+  Matrix *out = nn_checkmatrix(L, 1), *y = nn_checkmatrix(L, 2);
+  int i, hits = 0, c = out->cols;
+  if (y->rows != out->rows || (y->cols != 1 && y->cols != c))
+    return luaL_error(L, "nn.correct: targets are %d x %d, expected %d x 1 "
+                      "or %d x %d", y->rows, y->cols, out->rows, out->rows, c);
+  for (i = 0; i < out->rows; i++) {
+    size_t p = k_argmax(out->data + (size_t)i * c, (size_t)c);
+    size_t t = y->cols == 1 ? (size_t)y->data[i] - 1
+               : k_argmax(y->data + (size_t)i * c, (size_t)c);
+    hits += p == t && (y->cols != 1 || y->data[i] >= 1);
+  }
+  lua_pushinteger(L, hits);
+  return 1;
+}
+
+/* nn.onehot(labels, C) -> n x C with a 1 at each row's class */
+static int d_onehot(lua_State *L) {
+  Matrix *y = nn_checkmatrix(L, 1), *o;
+  int c = nn_checkdim(L, 2, "nn.onehot", "C"), i;
+  if (y->cols != 1)
+    return luaL_error(L, "nn.onehot: labels must be n x 1, got %d x %d",
+                      y->rows, y->cols);
+  nn_checkcount(L, "nn.onehot", y->rows, c);
+  o = nn_newzeros(L, y->rows, c);
+  for (i = 0; i < y->rows; i++) {
+    float v = y->data[i];
+    if (!(v >= 1 && v <= c) || v != (float)(int)v)
+      return luaL_error(L, "nn.onehot: label %d is %f, expected a class "
+                        "index from 1 to %d", i + 1, (lua_Number)v, c);
+    o->data[(size_t)i * c + (size_t)v - 1] = 1;
+  }
+  return 1;
+}
+
+/* nn.clock() -> seconds from a monotonic clock, for timing */
+static int d_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+/* nn.core.isatty([file]) -> whether the file (default io.stdout) is a
+** terminal */
+static int d_isatty(lua_State *L) {
+  FILE *f = stdout;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
+    if (!s->closef) return luaL_error(L, "isatty: the file is closed");
+    f = s->f;
+  }
+  lua_pushboolean(L, isatty(fileno(f)));
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+  {"readfile", d_readfile}, {"correct", d_correct}, {"onehot", d_onehot},
+  {"clock", d_clock}, {"isatty", d_isatty}, {NULL, NULL}
+};
+
+/* the functions into the table on top; gather and fromfile into the
+** Matrix class */
+void nn_data_open(lua_State *L) {
+  luaL_setfuncs(L, funcs, 0);
+  lua_getfield(L, -1, "Matrix");
+  lua_pushcfunction(L, d_gather);
+  lua_setfield(L, -2, "gather");
+  lua_pushcfunction(L, d_fromfile);
+  lua_setfield(L, -2, "fromfile");
+  lua_pop(L, 1);
+}

@@ -1,0 +1,39 @@
+-- The main job: a 784-256-128-10 ReLU network trained on MNIST with
+-- cross-entropy and SGD with Nesterov momentum, then its test accuracy and
+-- confusion matrix.  Usage: lua5.4 examples/mnist_mlp.lua [data/mnist]
+local nn = require "nn"
+local mnist = require "nn.mnist"
+
+local dir = arg and arg[1] or "data/mnist"
+nn.seed(1)
+local X, Y = mnist.load(dir, "train")
+local Xtest, Ytest = mnist.load(dir, "test")
+-- the last 5000 training images watch over training; the test set is used
+-- once, at the end (narrow makes views: nothing is copied)
+local Xtrain, Ytrain = X:narrow(1, 55000), Y:narrow(1, 55000)
+local Xval, Yval = X:narrow(55001, 5000), Y:narrow(55001, 5000)
+
+local net = nn.Sequential{
+   nn.Linear(784, 256), nn.ReLU(),
+   nn.Linear(256, 128), nn.ReLU(),
+   nn.Linear(128, 10),
+}
+print(net)
+
+local epochs = 12
+local crit = nn.CrossEntropyLoss()
+local opt = nn.SGD(net, {lr = 0.05, momentum = 0.9, nesterov = true, weightDecay = 1e-4})
+local schedule = nn.schedule.cosine(opt, epochs)
+local start = nn.clock()
+nn.fit(net, crit, opt, Xtrain, Ytrain, {
+   epochs = epochs, batchSize = 64,
+   validation = {Xval, Yval},
+   onEpoch = function(epoch) schedule(epoch) end,
+})
+
+local loss, acc = nn.evaluate(net, crit, Xtest, Ytest)
+local cm = nn.ConfusionMatrix(10, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"})
+cm:add(nn.predict(net, Xtest), Ytest)
+print(cm)
+print(("trained in %.1f s"):format(nn.clock() - start))
+print(("test loss %.4f, test accuracy %.2f%%"):format(loss, 100 * acc))

@@ -1,0 +1,116 @@
+-- nn.ConfusionMatrix(C [, names]): counts of (true class, predicted class).
+--
+--   local cm = nn.ConfusionMatrix(10)
+--   cm:add(nn.predict(net, X), Y)     -- n x 1 Matrices, or two numbers
+--   print(cm)                          -- the table, per-class recall, accuracy
+local core = require "nn.core"
+
+local ConfusionMatrix = {}
+ConfusionMatrix.__index = ConfusionMatrix
+
+local matrix_mt = getmetatable(core.Matrix(1, 1))
+
+function ConfusionMatrix.new(C, names)
+   if math.type(C) ~= "integer" or C < 1 then
+      error(("nn.ConfusionMatrix: C must be a positive integer, got %s"):format(tostring(C)), 2)
+   end
+   if names ~= nil and (type(names) ~= "table" or #names ~= C) then
+      error(("nn.ConfusionMatrix: names must be a list of %d names"):format(C), 2)
+   end
+   local self = setmetatable({C = C, names = names, counts = {}, total = 0}, ConfusionMatrix)
+   return self:zero()
+end
+
+function ConfusionMatrix:zero()
+   for t = 1, self.C do
+      self.counts[t] = {}
+      for p = 1, self.C do self.counts[t][p] = 0 end
+   end
+   self.total = 0
+   return self
+end
+
+local function class(self, v, what, i)
+   if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
+   if math.type(v) ~= "integer" or v < 1 or v > self.C then
+      error(("ConfusionMatrix:add: %s %d is %s, expected a class from 1 to %d")
+         :format(what, i, tostring(v), self.C), 3)
+   end
+   return v
+end
+
+-- cm:add(pred, target): two class numbers, or two n x 1 Matrices (pred may
+-- also be n x C scores: each row's largest counts)
+function ConfusionMatrix:add(pred, target)
+   if getmetatable(pred) == matrix_mt then
+      if select(2, pred:shape()) == self.C and self.C > 1 then pred = pred:argmax(2) end
+      if getmetatable(target) ~= matrix_mt then
+         error("ConfusionMatrix:add: target must be an nn.Matrix like pred", 2)
+      end
+      local n, tn = pred:shape(), target:shape()
+      if n ~= tn or select(2, target:shape()) ~= 1 or select(2, pred:shape()) ~= 1 then
+         error(("ConfusionMatrix:add: pred and target must be n x 1 of the same n"), 2)
+      end
+      for i = 1, n do
+         local t = class(self, target:get(i, 1), "target", i)
+         local p = class(self, pred:get(i, 1), "prediction", i)
+         self.counts[t][p] = self.counts[t][p] + 1
+      end
+      self.total = self.total + n
+   else
+      local t, p = class(self, target, "target", 1), class(self, pred, "prediction", 1)
+      self.counts[t][p] = self.counts[t][p] + 1
+      self.total = self.total + 1
+   end
+   return self
+end
+
+function ConfusionMatrix:accuracy()
+   if self.total == 0 then return 0 end
+   local right = 0
+   for c = 1, self.C do right = right + self.counts[c][c] end
+   return right / self.total
+end
+
+-- the fraction of class c's samples predicted as c
+function ConfusionMatrix:recall(c)
+   local row = 0
+   for p = 1, self.C do row = row + self.counts[c][p] end
+   return row > 0 and self.counts[c][c] / row or 0
+end
+
+-- the fraction of predictions of c that were right
+function ConfusionMatrix:precision(c)
+   local col = 0
+   for t = 1, self.C do col = col + self.counts[t][c] end
+   return col > 0 and self.counts[c][c] / col or 0
+end
+
+function ConfusionMatrix:__tostring()
+   local C, w = self.C, 5
+   for t = 1, C do
+      for p = 1, C do w = math.max(w, #tostring(self.counts[t][p]) + 1) end
+   end
+   local label = {}
+   local lw = 6
+   for c = 1, C do
+      label[c] = self.names and tostring(self.names[c]) or tostring(c)
+      lw = math.max(lw, #label[c])
+      w = math.max(w, #label[c] + 1)
+   end
+   local lines = {("ConfusionMatrix: %d samples, accuracy %.2f%% (rows: true, columns: predicted)")
+      :format(self.total, 100 * self:accuracy())}
+   local head = {(" "):rep(lw)}
+   for c = 1, C do head[#head + 1] = ("%" .. w .. "s"):format(label[c]) end
+   head[#head + 1] = "   recall"
+   lines[#lines + 1] = table.concat(head)
+   for t = 1, C do
+      local row = {("%-" .. lw .. "s"):format(label[t])}
+      for p = 1, C do row[#row + 1] = ("%" .. w .. "d"):format(self.counts[t][p]) end
+      row[#row + 1] = ("   %6.2f%%"):format(100 * self:recall(t))
+      lines[#lines + 1] = table.concat(row)
+   end
+   return table.concat(lines, "\n")
+end
+
+return ConfusionMatrix

@@ -1,0 +1,91 @@
+-- MNIST (and Fashion-MNIST) from the IDX files as distributed, plain or
+-- gzipped (zlib reads both).  The header is parsed here, in Lua; the bulk
+-- byte-to-float conversion is C: Matrix.fromfile streams the images
+-- through zlib into floats with no 47 MB string in between, and
+-- Matrix.frombytes converts the labels.
+--
+--   local X, Y = mnist.load("data/mnist", "train")
+--   -- X: 60000 x 784 floats in [0, 1]; Y: 60000 x 1 labels 1..10
+local core = require "nn.core"
+
+local mnist = {}
+
+mnist.files = {
+   train = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"},
+   test = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"},
+}
+local IMAGES, LABELS = 0x00000803, 0x00000801   -- IDX magic: ubyte, 3 or 1 dims
+
+local function fail(fmt, ...)
+   error("mnist.load: " .. fmt:format(...), 0)
+end
+
+-- the header of dir/name, or of dir/name.gz: path, sizes, header length
+local function header(dir, name, magic, dims)
+   local path = dir .. "/" .. name
+   local len = 4 + 4 * dims
+   local s, err = core.readfile(path, len)
+   if not s then
+      local gz, gzerr = core.readfile(path .. ".gz", len)
+      if not gz then
+         if not gzerr:find("cannot open", 1, true) then err = gzerr end
+         fail("%s (nor is there a .gz)", err)
+      end
+      s, path = gz, path .. ".gz"
+   end
+   if #s < len then
+      fail("%s is too short for an IDX header (%d bytes)", path, #s)
+   end
+   local m = string.unpack(">I4", s)
+   if m ~= magic then
+      fail("%s has magic number 0x%08x, expected 0x%08x (an IDX %s file)",
+         path, m, magic, dims == 3 and "image" or "label")
+   end
+   local sizes = {string.unpack(">" .. ("I4"):rep(dims), s, 5)}
+   sizes[dims + 1] = nil                        -- the position unpack adds
+   for _, n in ipairs(sizes) do
+      if n == 0 then fail("%s declares an empty data set", path) end
+   end
+   return path, sizes, len
+end
+
+-- mnist.load(dir, "train" | "test") -> X (n x rows*cols, floats in [0, 1]),
+-- Y (n x 1, labels 1..10)
+function mnist.load(dir, split)
+   if type(dir) ~= "string" then
+      error("mnist.load: dir must be a string, got " .. type(dir), 2)
+   end
+   local files = mnist.files[split]
+   if not files then
+      error(("mnist.load: split must be \"train\" or \"test\", got %s")
+         :format(tostring(split)), 2)
+   end
+
+   local path, size, off = header(dir, files[1], IMAGES, 3)
+   local n, pixels = size[1], size[2] * size[3]
+   if n * pixels > 2147483647 then
+      fail("%s declares %d x %d x %d images, too many", path, n, size[2], size[3])
+   end
+   local ok, X = pcall(core.Matrix.fromfile, path, n, pixels, off, 1 / 255)
+   if not ok then
+      local what = X:match("holds (%a+) bytes") or X
+      fail("%s declares %d x %d x %d bytes of images but holds %s", path, n,
+         size[2], size[3], what)
+   end
+
+   local lpath, lsize, loff = header(dir, files[2], LABELS, 1)
+   if lsize[1] ~= n then
+      fail("%s has %d labels for %d images", lpath, lsize[1], n)
+   end
+   local l, err = core.readfile(lpath)
+   if not l then fail("%s", err) end
+   if #l ~= loff + n then
+      fail("%s declares %d labels but holds %d bytes of them", lpath, n, #l - loff)
+   end
+   local Y = core.Matrix.frombytes(l, n, 1, loff)
+   local top, i = Y:max()
+   if top > 9 then fail("%s: label %d is %d, expected 0..9", lpath, i, top) end
+   return X, Y:add(1)
+end
+
+return mnist

@@ -1,0 +1,266 @@
+-- Training helpers: mini-batches, the fit loop, evaluation, prediction.
+--
+--   for xb, yb in nn.batches(X, Y, 64, {shuffle = true}) do ... end
+--   local history = nn.fit(net, crit, opt, X, Y, {epochs = 10, batchSize = 64})
+--   local loss, acc = nn.evaluate(net, crit, Xtest, Ytest)
+--   local classes = nn.predict(net, Xtest)
+local core = require "nn.core"
+local progress = require "nn.progress"
+
+local train = {}
+
+local matrix_mt = getmetatable(core.Matrix(1, 1))
+local function isMatrix(x) return getmetatable(x) == matrix_mt end
+
+local function checkmatrix(x, fn, what)
+   if not isMatrix(x) then
+      error(("%s: %s must be an nn.Matrix, got %s"):format(fn, what, type(x)), 3)
+   end
+   return x
+end
+
+-- Y as a Matrix: a Lua array of class labels becomes n x 1
+local function targets(Y, n, fn)
+   if type(Y) == "table" and not isMatrix(Y) then
+      if #Y ~= n then
+         error(("%s: Y has %d labels for %d rows of X"):format(fn, #Y, n), 3)
+      end
+      return core.Matrix(n, 1, Y)
+   end
+   checkmatrix(Y, fn, "Y")
+   if (Y:shape()) ~= n then
+      error(("%s: Y has %d rows, X has %d"):format(fn, (Y:shape()), n), 3)
+   end
+   return Y
+end
+
+local function checkopts(opts, allowed, fn)
+   if opts == nil then return {} end
+   if type(opts) ~= "table" then error(fn .. ": options must be a table", 3) end
+   for k in pairs(opts) do
+      if not allowed[k] then
+         local names = {}
+         for a in pairs(allowed) do names[#names + 1] = a end
+         table.sort(names)
+         error(("%s: unknown option '%s' (expected %s)"):format(fn, tostring(k),
+            table.concat(names, ", ")), 3)
+      end
+   end
+   return opts
+end
+
+local function checksize(v, fn, what)
+   if math.type(v) ~= "integer" or v < 1 then
+      error(("%s: %s must be a positive integer, got %s"):format(fn, what, tostring(v)), 3)
+   end
+   return v
+end
+
+-- ---- mini-batches ----------------------------------------------------------
+
+-- Per data matrix (weakly held): the row order and the batch buffers, so
+-- that epoch after epoch reuses them.
+local cache = setmetatable({}, {__mode = "k"})
+
+local function entry(M)
+   local e = cache[M]
+   if not e then
+      e = {buffers = {}}
+      cache[M] = e
+   end
+   return e
+end
+
+local function buffer(M, rows)
+   local e = entry(M)
+   local b = e.buffers[rows]
+   if not b then
+      b = core.Matrix(rows, select(2, M:shape()))
+      e.buffers[rows] = b
+   end
+   return b
+end
+
+-- nn.batches(X [, Y], size [, {shuffle = false}]) -> iterator of xb, yb
+-- (Y may be nil: then only xb).  Every row comes exactly once per pass;
+-- the last batch holds the rest.  The batches are buffers reused on the
+-- next pass: clone one to keep it.
+function train.batches(X, Y, size, opts)
+   local fn = "nn.batches"
+   if math.type(Y) == "integer" and size == nil or type(size) == "table" then
+      Y, size, opts = nil, Y, size
+   end
+   checkmatrix(X, fn, "X")
+   local n = X:shape()
+   if Y ~= nil then Y = targets(Y, n, fn) end
+   checksize(size, fn, "size")
+   opts = checkopts(opts, {shuffle = true}, fn)
+   local e = entry(X)
+   local order = e.order
+   if not order or #order ~= n then
+      order = {}
+      e.order = order
+   end
+   if opts.shuffle then                            -- Fisher-Yates
+      if #order ~= n then for i = 1, n do order[i] = i end end
+      local random = core.random
+      for i = n, 2, -1 do
+         local j = random(i)
+         order[i], order[j] = order[j], order[i]
+      end
+   else
+      for i = 1, n do order[i] = i end
+   end
+   local first = 1
+   return function()
+      if first > n then return nil end
+      local k = math.min(size, n - first + 1)
+      local xb = buffer(X, k):gather(X, order, first, k)
+      local yb = Y and buffer(Y, k):gather(Y, order, first, k)
+      first = first + k
+      return xb, yb
+   end
+end
+
+-- ---- evaluation --------------------------------------------------------------
+
+local classloss = {CrossEntropyLoss = true, NLLLoss = true}
+
+-- runs f(out, xb, yb, first, k) over X in order, in evaluate mode
+local function sweep(net, X, Y, size, f)
+   local was = net.train
+   if net.evaluate then net:evaluate() end
+   local first = 1
+   for xb, yb in train.batches(X, Y, size) do
+      local k = xb:shape()
+      f(net:forward(xb), xb, yb, first, k)
+      first = first + k
+   end
+   if was and net.training then net:training() end
+end
+
+-- nn.evaluate(net, crit, X, Y [, {batchSize = 1000, accuracy}]) -> mean
+-- loss, accuracy (a fraction; nil unless the loss is a class loss or
+-- accuracy = true)
+function train.evaluate(net, crit, X, Y, opts)
+   local fn = "nn.evaluate"
+   opts = checkopts(opts, {batchSize = true, accuracy = true}, fn)
+   checkmatrix(X, fn, "X")
+   local n = X:shape()
+   Y = targets(Y, n, fn)
+   local size = checksize(opts.batchSize or 1000, fn, "batchSize")
+   local acc = opts.accuracy
+   if acc == nil then acc = classloss[crit.typename] or false end
+   local sum = crit.reduction == "sum"
+   local total, hits = 0, 0
+   sweep(net, X, Y, size, function(out, _, yb, _, k)
+      local L = crit:forward(out, yb)
+      total = total + (sum and L or L * k)
+      if acc then hits = hits + core.correct(out, yb) end
+   end)
+   return total / n, acc and hits / n or nil
+end
+
+-- nn.predict(net, X [, batchSize]) -> n x 1 Matrix of class indices (the
+-- largest output of each row)
+function train.predict(net, X, size)
+   local fn = "nn.predict"
+   checkmatrix(X, fn, "X")
+   local n = X:shape()
+   size = checksize(size or 1000, fn, "batchSize")
+   local P = core.Matrix(n, 1)
+   sweep(net, X, nil, size, function(out, _, _, first, k)
+      P:narrow(first, k):copy(out:argmax(2))
+   end)
+   return P
+end
+
+-- ---- the fit loop ----------------------------------------------------------------
+
+local fitopts = {
+   epochs = true, batchSize = true, shuffle = true, validation = true,
+   progress = true, onEpoch = true, accuracy = true, out = true,
+}
+
+local function pct(x) return x and ("%.2f%%"):format(100 * x) or nil end
+
+local function summary(s, epochs)
+   local parts = {("epoch %d/%d"):format(s.epoch, epochs), ("loss %.4f"):format(s.loss)}
+   if s.accuracy then parts[#parts + 1] = "acc " .. pct(s.accuracy) end
+   if s.valLoss then parts[#parts + 1] = ("val_loss %.4f"):format(s.valLoss) end
+   if s.valAccuracy then parts[#parts + 1] = "val_acc " .. pct(s.valAccuracy) end
+   parts[#parts + 1] = ("%s (%.0f samples/s)"):format(progress.duration(s.time),
+      s.samplesPerSec)
+   return table.concat(parts, "  ")
+end
+
+-- nn.fit(net, crit, opt, X, Y [, opts]) -> history
+-- opts: epochs (1), batchSize (32), shuffle (true), validation {Xv, Yv},
+-- progress (true: summaries, and a bar on a terminal), onEpoch(epoch,
+-- stats) (return false to stop), accuracy (default: for class losses),
+-- out (io.stdout).  history has lists loss, accuracy, valLoss,
+-- valAccuracy, time, one entry per epoch.
+function train.fit(net, crit, opt, X, Y, opts)
+   local fn = "nn.fit"
+   opts = checkopts(opts, fitopts, fn)
+   checkmatrix(X, fn, "X")
+   local n = X:shape()
+   Y = targets(Y, n, fn)
+   if type(opt) ~= "table" or type(opt.step) ~= "function" then
+      error(fn .. ": opt must be an optimizer (nn.SGD, nn.Adam, ...)", 2)
+   end
+   local epochs = checksize(opts.epochs or 1, fn, "epochs")
+   local size = checksize(opts.batchSize or 32, fn, "batchSize")
+   local shuffle = opts.shuffle ~= false
+   local show = opts.progress ~= false
+   local acc = opts.accuracy
+   if acc == nil then acc = classloss[crit.typename] or false end
+   local Xv, Yv
+   if opts.validation then
+      Xv, Yv = opts.validation[1], opts.validation[2]
+      checkmatrix(Xv, fn, "validation[1]")
+      Yv = targets(Yv, Xv:shape(), fn)
+   end
+   local sum = crit.reduction == "sum"
+   local nbatches = (n + size - 1) // size
+   local history = {loss = {}, accuracy = {}, valLoss = {}, valAccuracy = {}, time = {}}
+
+   for epoch = 1, epochs do
+      if net.training then net:training() end
+      local bar = show and progress.new{total = nbatches, epoch = epoch,
+                                        epochs = epochs, out = opts.out}
+      local start = core.clock()
+      local total, hits, seen, b = 0, 0, 0, 0
+      for xb, yb in train.batches(X, Y, size, {shuffle = shuffle}) do
+         b = b + 1
+         opt:zeroGrad()
+         local out = net:forward(xb)
+         local L = crit:forward(out, yb)
+         if L ~= L or L == math.huge or L == -math.huge then
+            if bar then bar:finish() end
+            error(("nn.fit: the loss is %s at epoch %d, batch %d; lower the "
+               .. "learning rate or check the data"):format(tostring(L), epoch, b), 0)
+         end
+         net:backward(xb, crit:backward(out, yb))
+         opt:step()
+         local k = xb:shape()
+         seen = seen + k
+         total = total + (sum and L or L * k)
+         if acc then hits = hits + core.correct(out, yb) end
+         if bar then bar:update(b, seen, total / seen) end
+      end
+      local t = core.clock() - start
+      local stats = {epoch = epoch, loss = total / n, accuracy = acc and hits / n or nil,
+                     time = t, samplesPerSec = n / t}
+      if Xv then
+         stats.valLoss, stats.valAccuracy = train.evaluate(net, crit, Xv, Yv,
+            {accuracy = acc})
+      end
+      for k, list in pairs(history) do list[epoch] = stats[k] end
+      if bar then bar:finish(summary(stats, epochs)) end
+      if opts.onEpoch and opts.onEpoch(epoch, stats) == false then break end
+   end
+   return history
+end
+
+return train
