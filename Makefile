@@ -27,7 +27,7 @@ TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist
 
 MNIST_DIR := data/mnist
 
-.PHONY: all deps test-deps test mnist data rock-check rockspec install bench clean help
+.PHONY: all deps test-deps test mnist data rock-check rockspec install bench fuzz clean help
 
 all: deps $(CORE)
 
@@ -38,6 +38,7 @@ help:
 	@echo "make data     fetch and verify MNIST into $(MNIST_DIR)"
 	@echo "make rock-check  build and install the LuaRock into a temporary tree"
 	@echo "make install  install the rock system-wide"
+	@echo "make fuzz     the model loader under libFuzzer for FUZZ_SECONDS (60)"
 	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit"
 
 # Installs only what is missing; apt-get update only when something is.
@@ -61,6 +62,26 @@ mnist: all data
 
 rock-check: deps
 	@sh tools/rock_check.sh
+
+# The model loader under libFuzzer (clang, ASan, UBSan) for FUZZ_SECONDS,
+# from a seed corpus of real model files; what it finds lands in fuzz/out/.
+FUZZ_SECONDS ?= 60
+FUZZ_BIN     := build/fuzz_load
+
+$(FUZZ_BIN): fuzz/fuzz_load.c $(SRCS) $(HDRS)
+	@sh tools/deps.sh clang libclang-rt-14-dev
+	@mkdir -p build
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -DNN_LUA_DIR='"$(CURDIR)/lua"' -I$(LUA_INC) -Icsrc -o $@ fuzz/fuzz_load.c \
+	  $(SRCS) -llua5.4 $(LIBS)
+
+fuzz: deps $(FUZZ_BIN)
+	@rm -rf build/fuzz-corpus && mkdir -p build/fuzz-corpus fuzz/out
+	$(LUA) fuzz/seeds.lua build/fuzz-corpus
+	cp fuzz/regressions/* build/fuzz-corpus/ 2>/dev/null || true
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+	  -rss_limit_mb=4096 -artifact_prefix=fuzz/out/ -print_final_stats=1 \
+	  build/fuzz-corpus
 
 rockspec:
 	$(LUA) tools/rockspec_sync.lua

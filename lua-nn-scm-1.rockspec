@@ -31,6 +31,7 @@ build = {
       ["nn.optim"] = "lua/nn/optim.lua",
       ["nn.progress"] = "lua/nn/progress.lua",
       ["nn.schedule"] = "lua/nn/schedule.lua",
+      ["nn.serialize"] = "lua/nn/serialize.lua",
       ["nn.train"] = "lua/nn/train.lua",
       ["nn.core"] = {
          sources = {

@@ -1,12 +1,14 @@
 /*
-** data.c: what training loops and data loaders need from C: reading
-** (optionally gzipped) files through zlib, gathering rows into batches,
-** counting correct predictions, one-hot targets, a monotonic clock, and
-** whether a stream is a terminal.
+** data.c: what training loops, data loaders and model files need from C:
+** reading (optionally gzipped) files through zlib, gathering rows into
+** batches, counting correct predictions, one-hot targets, raw float32
+** bytes, CRC-32, atomic file writes, a monotonic clock, and whether a
+** stream is a terminal.
 */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -210,13 +212,113 @@ static int d_isatty(lua_State *L) {
   return 1;
 }
 
+/* ---- raw float32 bytes, for model files ----------------------------------- */
+
+static int bigendian(void) {
+  const uint32_t one = 1;
+  return *(const unsigned char *)&one == 0;
+}
+
+/* A:tobytes() -> the elements as little-endian float32, row-major */
+static int d_tobytes(lua_State *L) {
+  Matrix *m = nn_checkmatrix(L, 1);
+  size_t n = nn_numel(m), i;
+  luaL_Buffer b;
+  unsigned char *p = (unsigned char *)luaL_buffinitsize(L, &b, n * 4);
+  memcpy(p, m->data, n * 4);
+  if (bigendian())
+    for (i = 0; i < n * 4; i += 4) {
+      unsigned char t = p[i];
+      p[i] = p[i + 3]; p[i + 3] = t;
+      t = p[i + 1]; p[i + 1] = p[i + 2]; p[i + 2] = t;
+    }
+  luaL_pushresultsize(&b, n * 4);
+  return 1;
+}
+
+/* Matrix.fromfloats(s, rows, cols [, offset]): rows*cols little-endian
+** float32 from byte offset (0-based) of s */
+static int d_fromfloats(lua_State *L) {
+  size_t len, need, i;
+  const char *s = luaL_checklstring(L, 1, &len);
+  int r = nn_checkdim(L, 2, "Matrix.fromfloats", "rows");
+  int c = nn_checkdim(L, 3, "Matrix.fromfloats", "cols");
+  lua_Integer off = luaL_optinteger(L, 4, 0);
+  Matrix *m;
+  nn_checkcount(L, "Matrix.fromfloats", r, c);
+  need = (size_t)r * (size_t)c * 4;
+  if (off < 0 || (size_t)off > len || len - (size_t)off < need)
+    return luaL_error(L, "Matrix.fromfloats: need %I bytes at offset %I, the "
+                      "string has %I", (lua_Integer)need, off,
+                      (lua_Integer)len);
+  m = nn_newmatrix(L, r, c);
+  memcpy(m->data, s + off, need);
+  if (bigendian()) {
+    unsigned char *p = (unsigned char *)m->data;
+    for (i = 0; i < need; i += 4) {
+      unsigned char t = p[i];
+      p[i] = p[i + 3]; p[i + 3] = t;
+      t = p[i + 1]; p[i + 1] = p[i + 2]; p[i + 2] = t;
+    }
+  }
+  return 1;
+}
+
+/* nn.core.crc32(s [, i [, j]]) -> the CRC-32 (zlib's) of s:sub(i, j) */
+static int d_crc32(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer i = luaL_optinteger(L, 2, 1), j = luaL_optinteger(L, 3, -1);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  if (j < 0) j += (lua_Integer)len + 1;
+  if (i < 1) i = 1;
+  if (j > (lua_Integer)len) j = (lua_Integer)len;
+  while (i <= j) {                       /* zlib takes uInt lengths */
+    lua_Integer n = j - i + 1 > (1 << 30) ? (1 << 30) : j - i + 1;
+    crc = crc32(crc, (const Bytef *)s + i - 1, (uInt)n);
+    i += n;
+  }
+  lua_pushinteger(L, (lua_Integer)crc);
+  return 1;
+}
+
+/* nn.core.writefile(path, data) -> true, or nil, message.  Writes a
+** temporary file in the same directory, syncs it, then renames it over
+** path: a crash part way leaves the old file whole. */
+static int d_writefile(lua_State *L) {
+  size_t len, done = 0;
+  const char *path = luaL_checkstring(L, 1);
+  const char *data = luaL_checklstring(L, 2, &len);
+  const char *tmp = lua_pushfstring(L, "%s.tmp-%d", path, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644), ok = fd >= 0;
+  while (ok && done < len) {
+    ssize_t n = write(fd, data + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += (size_t)n;
+  }
+  if (ok) ok = fsync(fd) == 0;
+  if (fd >= 0 && close(fd) != 0) ok = 0;
+  if (ok) ok = rename(tmp, path) == 0;
+  if (!ok) {
+    int e = errno;
+    if (fd >= 0) remove(tmp);
+    luaL_pushfail(L);
+    lua_pushfstring(L, "cannot write %s: %s", path, strerror(e));
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static const luaL_Reg funcs[] = {
   {"readfile", d_readfile}, {"correct", d_correct}, {"onehot", d_onehot},
-  {"clock", d_clock}, {"isatty", d_isatty}, {NULL, NULL}
+  {"clock", d_clock}, {"isatty", d_isatty}, {"crc32", d_crc32},
+  {"writefile", d_writefile}, {NULL, NULL}
 };
 
-/* the functions into the table on top; gather and fromfile into the
-** Matrix class */
+/* the functions into the table on top; gather, fromfile, tobytes and
+** fromfloats into the Matrix class */
 void nn_data_open(lua_State *L) {
   luaL_setfuncs(L, funcs, 0);
   lua_getfield(L, -1, "Matrix");
@@ -224,5 +326,9 @@ void nn_data_open(lua_State *L) {
   lua_setfield(L, -2, "gather");
   lua_pushcfunction(L, d_fromfile);
   lua_setfield(L, -2, "fromfile");
+  lua_pushcfunction(L, d_tobytes);
+  lua_setfield(L, -2, "tobytes");
+  lua_pushcfunction(L, d_fromfloats);
+  lua_setfield(L, -2, "fromfloats");
   lua_pop(L, 1);
 }

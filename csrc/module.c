@@ -94,9 +94,9 @@ static int l_linear(lua_State *L) {
       } else if (strcmp(k, "init") == 0) {
         init = lua_tostring(L, -1);
         if (!init || (strcmp(init, "kaiming") && strcmp(init, "xavier") &&
-                      strcmp(init, "uniform")))
+                      strcmp(init, "uniform") && strcmp(init, "zeros")))
           return luaL_error(L, "nn.Linear: option init must be \"kaiming\", "
-                            "\"xavier\" or \"uniform\"");
+                            "\"xavier\", \"uniform\" or \"zeros\"");
       } else {
         return luaL_error(L, "nn.Linear: unknown option '%s' (expected bias, "
                           "init)", luaL_tolstring(L, -2, NULL));
@@ -126,11 +126,14 @@ static int l_linear(lua_State *L) {
     lua_setiuservalue(L, 4, UV_GBIAS);
   }
   /* kaiming: He et al. 2015, uniform with gain sqrt(2); xavier: Glorot &
-  ** Bengio 2010; uniform: PyTorch's default, bias included */
-  if (strcmp(init, "kaiming") == 0) bound = sqrtf(6.0f / nin);
+  ** Bengio 2010; uniform: PyTorch's default, bias included; zeros: draws
+  ** nothing from the generator (nn.load uses it) */
+  if (strcmp(init, "zeros") == 0) bound = 0;
+  else if (strcmp(init, "kaiming") == 0) bound = sqrtf(6.0f / nin);
   else if (strcmp(init, "xavier") == 0) bound = sqrtf(6.0f / (nin + nout));
   else bbound = bound = 1.0f / sqrtf((float)nin);
-  k_rand(nn_rng(L), p->data, (size_t)nout * nin, -bound, bound);
+  if (bound > 0)
+    k_rand(nn_rng(L), p->data, (size_t)nout * nin, -bound, bound);
   if (hasbias && bbound > 0)
     k_rand(nn_rng(L), p->data + (size_t)nout * nin, nout, -bbound, bbound);
   lua_settop(L, 4);

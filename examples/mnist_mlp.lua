@@ -37,3 +37,5 @@ cm:add(nn.predict(net, Xtest), Ytest)
 print(cm)
 print(("trained in %.1f s"):format(nn.clock() - start))
 print(("test loss %.4f, test accuracy %.2f%%"):format(loss, 100 * acc))
+nn.save(net, dir .. "/mnist_mlp.nn")           -- examples/predict.lua loads it
+print("saved the model to " .. dir .. "/mnist_mlp.nn")

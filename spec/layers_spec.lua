@@ -104,8 +104,8 @@ describe("nn.Linear", function()
          "nn.Linear: nin must be from 1 to 2147483647, got 0")
       assert.has_error(function() nn.Linear(3, 2.5) end,
          "nn.Linear: nout must be a positive integer, got 2.5")
-      assert.has_error(function() nn.Linear(3, 2, {init = "zeros"}) end,
-         'nn.Linear: option init must be "kaiming", "xavier" or "uniform"')
+      assert.has_error(function() nn.Linear(3, 2, {init = "ones"}) end,
+         'nn.Linear: option init must be "kaiming", "xavier", "uniform" or "zeros"')
       assert.has_error(function() nn.Linear(3, 2, {bais = true}) end,
          "nn.Linear: unknown option 'bais' (expected bias, init)")
       assert.has_error(function() nn.Linear(100000, 100000) end)

@@ -110,18 +110,25 @@ local function count(m)
 end
 
 -- A summary in the manner of Keras: each layer, its output width and its
--- parameter count, then the total.
-local function summary(self)
-   local lines, width, total = {"nn.Sequential"}, nil, 0
+-- parameter count, then the total.  A nested Sequential lists its layers
+-- indented under its own line.
+local function rows(self, lines, indent, width)
    for i, m in ipairs(self.modules) do
+      local input = width
       if m.outputSize then width = m:outputSize(width) else width = nil end
-      local n = count(m)
-      total = total + n
-      local name = describe(m):gsub("\n", "\n     ")
-      lines[#lines + 1] = ("  (%d) %-28s out %-6s params %d")
-         :format(i, name, width and tostring(width) or "?", n)
+      local nested = Sequential.is(m)
+      local name = nested and "nn.Sequential" or describe(m):gsub("\n", " ")
+      local label = ("%s(%d) %s"):format(indent, i, name)
+      lines[#lines + 1] = ("  %-32s out %-6s params %d")
+         :format(label, width and tostring(width) or "?", count(m))
+      if nested then rows(m, lines, indent .. "    ", input) end
    end
-   lines[#lines + 1] = ("  total parameters: %d"):format(total)
+end
+
+local function summary(self)
+   local lines = {"nn.Sequential"}
+   rows(self, lines, "")
+   lines[#lines + 1] = ("  total parameters: %d"):format(count(self))
    return table.concat(lines, "\n")
 end
 

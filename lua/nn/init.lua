@@ -50,4 +50,9 @@ nn.batches, nn.fit, nn.evaluate, nn.predict =
 nn.ConfusionMatrix = require("nn.ConfusionMatrix").new
 nn.onehot, nn.clock = core.onehot, core.clock
 
+-- model files
+local serialize = require "nn.serialize"
+nn.save, nn.load = serialize.save, serialize.load
+nn.serialize, nn.deserialize = serialize.serialize, serialize.deserialize
+
 return nn

@@ -1,0 +1,25 @@
+-- Writes the fuzzer's seed corpus: real model files, into the directory
+-- given as the first argument.
+local nn = require "nn"
+local dir = assert(arg[1], "usage: lua5.4 fuzz/seeds.lua DIR")
+
+nn.seed(1)
+local nets = {
+   mlp = nn.Sequential{nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3)},
+   every = nn.Sequential{
+      nn.Linear(4, 4), nn.Sigmoid(), nn.Tanh(), nn.LeakyReLU(0.1), nn.ELU(0.5),
+      nn.Softplus(2), nn.Identity(), nn.Step(), nn.Sign(), nn.PiecewiseLinear(),
+      nn.Dropout(0.2), nn.Softmax(), nn.Linear(4, 3, {bias = false}), nn.LogSoftmax(),
+   },
+   nested = nn.Sequential{nn.Sequential{nn.Linear(3, 2)}, nn.Sequential{nn.ReLU()}},
+   single = nn.Linear(2, 2),
+}
+for name, net in pairs(nets) do
+   nn.save(net, ("%s/%s.nn"):format(dir, name))
+end
+local opt = nn.Adam(nets.mlp, {amsgrad = true})
+local x = nn.randn(2, 6)
+nets.mlp:forward(x)
+nets.mlp:backward(x, nn.ones(2, 3))
+opt:step()
+nn.save(nets.mlp, dir .. "/with_optimizer.nn", {optimizer = opt})

@@ -1,0 +1,301 @@
+-- Model files: nn.save, nn.load, nn.serialize, nn.deserialize.
+--
+-- The format (docs/format.md) is a 24-byte header (magic, version, CRC-32
+-- and length of the payload) and one tagged value: the architecture as
+-- data (layer type names and constructor arguments, never code), each
+-- parameter with its shape, and optionally an optimizer's state.  Reading
+-- checks every declared size against the bytes actually present before it
+-- allocates anything, and builds only the built-in layers.
+local core = require "nn.core"
+local Sequential = require "nn.Sequential"
+
+local serialize = {}
+
+local MAGIC = "LUANN\0\26\n"
+local VERSION = 1
+local HEADER = 24
+local MAXDEPTH = 32
+
+local T_NIL, T_FALSE, T_TRUE, T_INT, T_FLOAT, T_STRING, T_LIST, T_MAP, T_MATRIX =
+   0, 1, 2, 3, 4, 5, 6, 7, 8
+
+local matrix_mt = getmetatable(core.Matrix(1, 1))
+local function isMatrix(x) return getmetatable(x) == matrix_mt end
+
+-- the layers a file may name; each is built by nn[type](config...)
+local LAYERS = {
+   Linear = true, Identity = true, Sigmoid = true, Tanh = true, ReLU = true,
+   LeakyReLU = true, ELU = true, Softplus = true, Step = true, Sign = true,
+   PiecewiseLinear = true, Softmax = true, LogSoftmax = true, Dropout = true,
+}
+
+-- ---- encoding ------------------------------------------------------------------
+
+local function issequence(t)
+   local n = #t
+   for k in pairs(t) do
+      if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+   end
+   return true
+end
+
+local function encode(v, out, fn, depth)
+   if depth > MAXDEPTH then error(fn .. ": the value nests too deeply", 0) end
+   local t = type(v)
+   if v == nil then out[#out + 1] = string.char(T_NIL)
+   elseif v == false then out[#out + 1] = string.char(T_FALSE)
+   elseif v == true then out[#out + 1] = string.char(T_TRUE)
+   elseif math.type(v) == "integer" then out[#out + 1] = string.pack("<Bi8", T_INT, v)
+   elseif t == "number" then out[#out + 1] = string.pack("<Bd", T_FLOAT, v)
+   elseif t == "string" then out[#out + 1] = string.pack("<Bs4", T_STRING, v)
+   elseif isMatrix(v) then
+      out[#out + 1] = string.pack("<BI4I4", T_MATRIX, v:shape())
+      out[#out + 1] = v:tobytes()
+   elseif t == "table" and issequence(v) then
+      out[#out + 1] = string.pack("<BI4", T_LIST, #v)
+      for i = 1, #v do encode(v[i], out, fn, depth + 1) end
+   elseif t == "table" then
+      local keys = {}
+      for k in pairs(v) do
+         if type(k) ~= "string" then
+            error(("%s: cannot save a table key of type %s"):format(fn, type(k)), 0)
+         end
+         keys[#keys + 1] = k
+      end
+      table.sort(keys)                       -- the same model, the same bytes
+      out[#out + 1] = string.pack("<BI4", T_MAP, #keys)
+      for _, k in ipairs(keys) do
+         out[#out + 1] = string.pack("<s4", k)
+         encode(v[k], out, fn, depth + 1)
+      end
+   else
+      error(("%s: cannot save a value of type %s"):format(fn, t), 0)
+   end
+end
+
+-- the architecture and parameters of a module, as plain data
+local function describe(m, fn, where, depth)
+   if depth > MAXDEPTH then error(fn .. ": the network nests too deeply", 0) end
+   if Sequential.is(m) then
+      local children = {}
+      for i, child in ipairs(m.modules) do
+         children[i] = describe(child, fn, ("%s[%d]"):format(where, i), depth + 1)
+      end
+      return {type = "Sequential", train = m.train, modules = children}
+   end
+   local ok, name = pcall(function() return m.typename end)
+   if not ok or not LAYERS[name] then
+      error(("%s: %s (%s) is not a built-in layer; only built-in layers can be saved")
+         :format(fn, where, tostring(m)), 0)
+   end
+   local params = m:parameters()
+   return {type = name, config = m:config(), train = m.train, params = params}
+end
+
+local function payload(net, opts, fn)
+   if opts ~= nil and type(opts) ~= "table" then error(fn .. ": options must be a table", 0) end
+   opts = opts or {}
+   for k in pairs(opts) do
+      if k ~= "optimizer" then
+         error(("%s: unknown option '%s' (expected optimizer)"):format(fn, tostring(k)), 0)
+      end
+   end
+   local value = {format = "lua-nn model", net = describe(net, fn, "the network", 1)}
+   if opts.optimizer then
+      if type(opts.optimizer) ~= "table" or type(opts.optimizer.state) ~= "function" then
+         error(fn .. ": optimizer must be an optimizer (nn.SGD, nn.Adam, ...)", 0)
+      end
+      value.optimizer = opts.optimizer:state()
+   end
+   local out = {}
+   encode(value, out, fn, 1)
+   return table.concat(out)
+end
+
+-- nn.serialize(net [, {optimizer = opt}]) -> the model file's bytes
+function serialize.serialize(net, opts)
+   local body = payload(net, opts, "nn.serialize")
+   return string.pack("<c8I4I4I8", MAGIC, VERSION, core.crc32(body), #body) .. body
+end
+
+-- nn.save(net, path [, {optimizer = opt}]): written to a temporary file
+-- beside path, synced, then renamed over it
+function serialize.save(net, path, opts)
+   if type(path) ~= "string" then
+      error("nn.save: path must be a string, got " .. type(path), 2)
+   end
+   local body = payload(net, opts, "nn.save")
+   local bytes = string.pack("<c8I4I4I8", MAGIC, VERSION, core.crc32(body), #body) .. body
+   local ok, err = core.writefile(path, bytes)
+   if not ok then error("nn.save: " .. err, 2) end
+   return true
+end
+
+-- ---- decoding --------------------------------------------------------------------
+
+-- Decodes one value of s at pos; fail(msg, pos) raises.  Every count is
+-- checked against the bytes left before anything is allocated.
+local function decode(s, pos, depth, fail)
+   if depth > MAXDEPTH then fail("values nest too deeply", pos) end
+   local n = #s
+   if pos > n then fail("the data ends early", pos) end
+   local tag = s:byte(pos)
+   pos = pos + 1
+   local function need(k, what)
+      if n - pos + 1 < k then
+         fail(("%s needs %d bytes, %d are left"):format(what, k, n - pos + 1), pos)
+      end
+   end
+   if tag == T_NIL then return nil, pos
+   elseif tag == T_FALSE then return false, pos
+   elseif tag == T_TRUE then return true, pos
+   elseif tag == T_INT then need(8, "an integer"); return string.unpack("<i8", s, pos)
+   elseif tag == T_FLOAT then need(8, "a number"); return string.unpack("<d", s, pos)
+   elseif tag == T_STRING then
+      need(4, "a string length")
+      local len = string.unpack("<I4", s, pos)
+      need(4 + len, "a string")
+      return string.unpack("<s4", s, pos)
+   elseif tag == T_LIST or tag == T_MAP then
+      need(4, "a table size")
+      local count = string.unpack("<I4", s, pos)
+      pos = pos + 4
+      if count > n - pos + 1 then         -- every entry takes a byte at least
+         fail(("a table declares %d entries in %d bytes"):format(count, n - pos + 1), pos)
+      end
+      local t = {}
+      for i = 1, count do
+         local k
+         if tag == T_MAP then
+            need(4, "a key length")
+            local len = string.unpack("<I4", s, pos)
+            need(4 + len, "a key")
+            k, pos = string.unpack("<s4", s, pos)
+         else
+            k = i
+         end
+         t[k], pos = decode(s, pos, depth + 1, fail)
+      end
+      return t, pos
+   elseif tag == T_MATRIX then
+      need(8, "a matrix shape")
+      local r, c = string.unpack("<I4I4", s, pos)
+      pos = pos + 8
+      if r < 1 or c < 1 or r > 2147483647 // c then
+         fail(("a matrix declares %d x %d elements"):format(r, c), pos - 8)
+      end
+      need(r * c * 4, ("a %d x %d matrix"):format(r, c))
+      return core.Matrix.fromfloats(s, r, c, pos - 1), pos + r * c * 4
+   end
+   fail(("unknown value tag %d"):format(tag), pos - 1)
+end
+
+local function field(t, k, kind, fail, where)
+   local v = t[k]
+   if type(v) ~= kind then
+      fail(("%s: field %s is %s, expected %s"):format(where, k, type(v), kind))
+   end
+   return v
+end
+
+-- builds a module from its description; fail(msg) raises
+local function build(node, fail, where, depth)
+   local nn = require "nn"
+   if depth > MAXDEPTH then fail("the network nests too deeply") end
+   if type(node) ~= "table" then fail(where .. " is not a layer description") end
+   local name = field(node, "type", "string", fail, where)
+   local m
+   if name == "Sequential" then
+      m = nn.Sequential()
+      for i, child in ipairs(field(node, "modules", "table", fail, where)) do
+         m:add(build(child, fail, ("%s[%d]"):format(where, i), depth + 1))
+      end
+   elseif LAYERS[name] then
+      local config = field(node, "config", "table", fail, where)
+      local saved = field(node, "params", "table", fail, where)
+      if name == "Linear" then
+         -- the weight's bytes are in the file; the sizes must agree with it
+         -- before anything that large is allocated
+         local w, o = saved[1], type(config[3]) == "table" and config[3] or {}
+         local rows, cols
+         if isMatrix(w) then rows, cols = w:shape() end
+         if cols ~= config[1] or rows ~= config[2] then
+            fail(("%s: Linear's sizes do not match its saved weight"):format(where))
+         end
+         config = {config[1], config[2], {bias = o.bias, init = "zeros"}}
+      end
+      if #config > 3 then fail(("%s: %s takes at most 3 arguments"):format(where, name)) end
+      local ok, made = pcall(nn[name], table.unpack(config))
+      if not ok then fail(("%s: cannot build %s: %s"):format(where, name, made)) end
+      m = made
+      local params = m:parameters()
+      if #saved ~= #params then
+         fail(("%s: %s has %d parameters, the file holds %d"):format(where, name,
+            #params, #saved))
+      end
+      for i, p in ipairs(params) do
+         local q = saved[i]
+         local pr, pc = p:shape()
+         if not isMatrix(q) or select(1, q:shape()) ~= pr or select(2, q:shape()) ~= pc then
+            fail(("%s: parameter %d of %s must be %d x %d"):format(where, i, name, pr, pc))
+         end
+         p:copy(q)
+      end
+   else
+      fail(("%s: unknown layer type '%s'"):format(where, name))
+   end
+   if node.train == false then m:evaluate() end
+   return m
+end
+
+local function parse(s, fn, source)
+   local function fail(msg, pos)
+      error(("%s: %s: %s%s"):format(fn, source, msg,
+         pos and (" (at byte %d)"):format(pos - 1) or ""), 0)
+   end
+   if #s < HEADER then
+      fail(("not a lua-nn model: %d bytes is shorter than the header"):format(#s))
+   end
+   local magic, version, crc, len = string.unpack("<c8I4I4I8", s)
+   if magic ~= MAGIC then fail("not a lua-nn model file (bad magic)") end
+   if version > VERSION then
+      fail(("format version %d is newer than this lua-nn reads (%d)"):format(version, VERSION))
+   end
+   if version < 1 then fail(("format version %d is invalid"):format(version)) end
+   if len ~= #s - HEADER then
+      fail(("truncated or padded: the header declares %d payload bytes, there are %d")
+         :format(len, #s - HEADER))
+   end
+   if core.crc32(s, HEADER + 1) ~= crc then fail("checksum mismatch: the file is corrupt") end
+   local value, pos = decode(s, HEADER + 1, 1, fail)
+   if pos ~= #s + 1 then fail("trailing bytes after the model", pos) end
+   if type(value) ~= "table" or value.format ~= "lua-nn model" then
+      fail("the payload is not a model")
+   end
+   local net = build(value.net, fail, "the network", 1)
+   local opt = value.optimizer
+   if opt ~= nil and type(opt) ~= "table" then fail("the optimizer state is not a table") end
+   return net, opt
+end
+
+-- nn.deserialize(s) -> net [, optimizer state]
+function serialize.deserialize(s)
+   if type(s) ~= "string" then
+      error("nn.deserialize: expected a string, got " .. type(s), 2)
+   end
+   return parse(s, "nn.deserialize", "the string")
+end
+
+-- nn.load(path) -> net [, optimizer state for opt:setState]
+function serialize.load(path)
+   if type(path) ~= "string" then
+      error("nn.load: path must be a string, got " .. type(path), 2)
+   end
+   local f, err = io.open(path, "rb")
+   if not f then error("nn.load: " .. err, 2) end
+   local s = f:read("a")
+   f:close()
+   return parse(s, "nn.load", path)
+end
+
+return serialize
