@@ -27,7 +27,7 @@ TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist
 
 MNIST_DIR := data/mnist
 
-.PHONY: all deps test-deps test mnist data rock-check rockspec install bench fuzz clean help
+.PHONY: all deps test-deps test check-asan check-valgrind soak mnist data rock-check rockspec install bench fuzz clean help
 
 all: deps $(CORE)
 
@@ -39,6 +39,9 @@ help:
 	@echo "make rock-check  build and install the LuaRock into a temporary tree"
 	@echo "make install  install the rock system-wide"
 	@echo "make fuzz     the model loader under libFuzzer for FUZZ_SECONDS (60)"
+	@echo "make check-asan  the suite with the C core under ASan and UBSan"
+	@echo "make check-valgrind  the specs under valgrind memcheck"
+	@echo "make soak     NN_SOAK_STEPS (200000) training steps; memory must stay flat"
 	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit"
 
 # Installs only what is missing; apt-get update only when something is.
@@ -53,6 +56,44 @@ $(CORE): $(SRCS) $(HDRS) Makefile
 
 test: test-deps $(CORE) data
 	@sh tools/test.sh
+
+# The whole suite with the C core built under AddressSanitizer and UBSan
+# (the interpreter preloads their runtimes); any report fails it.
+ASAN_CORE := build/asan/nn/core.so
+ASAN_RT   := $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)
+
+$(ASAN_CORE): $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined -std=c99 -Wall -Wextra -fPIC -I$(LUA_INC) \
+	  -shared -o $@ $(SRCS) $(LIBS)
+
+check-asan: test-deps data $(ASAN_CORE)
+	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LUA_CPATH="$(CURDIR)/build/asan/?.so;;" NN_CPATH="$(CURDIR)/build/asan/?.so" \
+	  NN_SANITIZED=asan BUSTED='env LD_PRELOAD="$(ASAN_RT)" lua5.4 /usr/bin/busted' \
+	  sh tools/test.sh --cpath="$(CURDIR)/build/asan/?.so"
+
+# The specs under valgrind memcheck, following the child lua5.4 processes
+# (the hostile sweep, the memory-limit test): any error or definitely lost
+# byte fails it.  The examples spec is left out: it trains full MNIST networks
+# (the same code paths, at a size memcheck would take an hour over).
+VALGRIND_SPECS := $(filter-out spec/examples_spec.lua,$(wildcard spec/*_spec.lua))
+
+check-valgrind: test-deps data $(CORE)
+	@sh tools/deps.sh valgrind
+	@OPENBLAS_NUM_THREADS=1 NN_SANITIZED=valgrind NN_CPATH="$(CURDIR)/lua/?.so" NN_SWEEP_STRIDE=10 \
+	  BUSTED="valgrind -q --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	    --trace-children=yes --trace-children-skip='*/env,*/python3*,*/gzip,*/ls,*/mkdir,*/rm,*/pwd' \
+	    lua5.4 /usr/bin/busted" \
+	  sh tools/test.sh $(VALGRIND_SPECS)
+
+# Long-run memory: the soak spec with many more steps (NN_SOAK_STEPS).
+NN_SOAK_STEPS ?= 200000
+soak: test-deps $(CORE)
+	@NN_SOAK_STEPS=$(NN_SOAK_STEPS) sh tools/test.sh spec/soak_spec.lua
 
 data:
 	@sh tools/fetch_mnist.sh $(MNIST_DIR)
@@ -78,7 +119,7 @@ $(FUZZ_BIN): fuzz/fuzz_load.c $(SRCS) $(HDRS)
 fuzz: deps $(FUZZ_BIN)
 	@rm -rf build/fuzz-corpus && mkdir -p build/fuzz-corpus fuzz/out
 	$(LUA) fuzz/seeds.lua build/fuzz-corpus
-	cp fuzz/regressions/* build/fuzz-corpus/ 2>/dev/null || true
+	cp fuzz/corpus/* fuzz/regressions/* build/fuzz-corpus/ 2>/dev/null || true
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	  -rss_limit_mb=4096 -artifact_prefix=fuzz/out/ -print_final_stats=1 \
 	  build/fuzz-corpus

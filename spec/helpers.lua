@@ -49,16 +49,30 @@ function H.xerr(a, b)
    return worst
 end
 
+-- Where the C core comes from: the sanitizer and valgrind targets set
+-- NN_CPATH to their own build, and NN_SANITIZED to the tool's name.
+H.cpath = os.getenv("NN_CPATH") or "./lua/?.so"
+H.sanitized = os.getenv("NN_SANITIZED")
+
 -- Runs a Lua chunk in a child lua5.4 with this tree on its paths; returns
 -- ok (exit status 0), and everything it printed.  A crash in C fails the
--- spec instead of killing busted.
-function H.child(code, prefix)
+-- spec instead of killing busted.  prefix goes before the command (a
+-- ulimit, say); dir, if given, is the child's working directory.
+local top = assert(io.popen("pwd")):read("l")
+H.top = top
+
+local function absolute(path)
+   return (path:gsub("^%./", top .. "/"))
+end
+
+function H.child(code, prefix, dir)
    local f = os.tmpname()
    local h = assert(io.open(f, "w"))
    h:write(code)
    h:close()
-   local cmd = ("%sLUA_PATH='./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;' "
-      .. "LUA_CPATH='./lua/?.so;;' lua5.4 %s 2>&1"):format(prefix or "", f)
+   local cmd = ("%s%sLUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/?.lua;;' "
+      .. "LUA_CPATH='%s;;' lua5.4 %s 2>&1"):format(dir and ("cd '" .. dir .. "' && ") or "",
+      prefix or "", top, top, top, absolute(H.cpath), f)
    local p = io.popen(cmd)
    local out = p:read("a")
    local ok = p:close()
@@ -70,7 +84,7 @@ end
 local torch_ok
 function H.have_torch()
    if torch_ok == nil then
-      local p = io.popen("/usr/bin/python3 -c 'import torch' 2>/dev/null && echo yes")
+      local p = io.popen("env -u LD_PRELOAD /usr/bin/python3 -c 'import torch' 2>/dev/null && echo yes")
       torch_ok = p and p:read("a"):match("yes") ~= nil or false
       if p then p:close() end
    end
@@ -112,7 +126,8 @@ function H.torch(script, cases)
    local h = assert(io.open(f, "w"))
    h:write(pylit(cases))
    h:close()
-   local p = io.popen("/usr/bin/python3 " .. script .. " < " .. f .. " 2>&1")
+   -- python must not inherit a sanitizer runtime preloaded for Lua
+   local p = io.popen("env -u LD_PRELOAD /usr/bin/python3 " .. script .. " < " .. f .. " 2>&1")
    local out = p:read("a")
    p:close()
    os.remove(f)

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Runs the busted suite on Lua 5.4 and ends with the line CI reads:
 # "N passed, N failed, N skipped".  Exits non-zero if anything failed or
-# busted itself did not finish.
+# busted itself did not finish.  $BUSTED overrides how busted is started
+# (the sanitizer and valgrind targets wrap the interpreter).
 log=$(mktemp)
-busted --lua=lua5.4 "$@" 2>&1 | tee "$log"
+eval "${BUSTED:-busted --lua=lua5.4} \"\$@\"" 2>&1 | tee "$log"
+# a sanitizer or valgrind report anywhere fails the run
+reports=$(grep -cE '^==[0-9]+==ERROR|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' "$log")
 summary=$(grep -E '^[0-9]+ successe?s? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$log" | tail -n 1)
 rm -f "$log"
 if [ -z "$summary" ]; then
@@ -12,6 +15,7 @@ if [ -z "$summary" ]; then
   exit 1
 fi
 set -- $(echo "$summary" | sed 's/[^0-9 ]//g')
-passed=$1 failed=$(($2 + $3)) skipped=$4
+passed=$1 failed=$(($2 + $3 + reports)) skipped=$4
+[ "$reports" -gt 0 ] && echo "$reports sanitizer or valgrind report(s) above"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -10,9 +10,14 @@ ConfusionMatrix.__index = ConfusionMatrix
 
 local matrix_mt = getmetatable(core.Matrix(1, 1))
 
+local MAXCLASSES = 4096      -- C x C Lua numbers: 4096 is 128 MB already
+
 function ConfusionMatrix.new(C, names)
    if math.type(C) ~= "integer" or C < 1 then
       error(("nn.ConfusionMatrix: C must be a positive integer, got %s"):format(tostring(C)), 2)
+   end
+   if C > MAXCLASSES then
+      error(("nn.ConfusionMatrix: C must be at most %d, got %d"):format(MAXCLASSES, C), 2)
    end
    if names ~= nil and (type(names) ~= "table" or #names ~= C) then
       error(("nn.ConfusionMatrix: names must be a list of %d names"):format(C), 2)

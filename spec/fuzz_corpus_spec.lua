@@ -1,0 +1,33 @@
+-- Every input the fuzzer kept (fuzz/corpus: what reached new code;
+-- fuzz/regressions: inputs that once crashed it) must load or fail with
+-- nn.deserialize's own error, on every test run.
+local nn = require "nn"
+
+describe("the fuzzer's corpus", function()
+   local files = {}
+   for _, dir in ipairs{"fuzz/corpus", "fuzz/regressions"} do
+      local p = io.popen("ls " .. dir .. " 2>/dev/null")
+      for name in p:lines() do
+         if name:sub(1, 1) ~= "." then files[#files + 1] = dir .. "/" .. name end
+      end
+      p:close()
+   end
+
+   it("loads or is refused cleanly, input by input", function()
+      assert.is_true(#files > 10)
+      local loaded = 0
+      for _, path in ipairs(files) do
+         local f = assert(io.open(path, "rb"))
+         local s = f:read("a")
+         f:close()
+         local ok, net = pcall(nn.deserialize, s)
+         if ok then
+            loaded = loaded + 1
+            assert.is_string(tostring(net))
+         else
+            assert.truthy(net:find("^nn.deserialize: the string: "), path .. ": " .. net)
+         end
+      end
+      assert.is_true(loaded > 0)
+   end)
+end)

@@ -1,0 +1,148 @@
+-- The hostile-input sweep: every public function and method called with
+-- wrong types, nil, NaN, infinities, zero, negative and huge sizes,
+-- mismatched shapes, views of collected parents, out-of-range indices and
+-- labels.  Each call must return or raise a Lua error with a message; a
+-- crash kills this process, which the spec that runs it reports.
+-- Prints "sweep: N calls, E errors" at the end.
+local nn = require "nn"
+local core = require "nn.core"
+local mnist = require "nn.mnist"
+local progress = require "nn.progress"
+
+nn.seed(1)
+nn.threads(1)
+local NIL = {}
+
+local function freed_view()
+   local v = nn.Matrix(3, 4):row(2)
+   collectgarbage()
+   collectgarbage()
+   return v
+end
+
+local function pool()
+   local net = nn.Sequential{nn.Linear(4, 3), nn.ReLU()}
+   local lin = nn.Linear(4, 3)
+   local ps, gs = lin:parameters()
+   return {
+      NIL, true, false, "", "/nonexistent-dir/x", {}, {1, 2, 3}, {{1, 2}, {3}},
+      {0 / 0}, function() end, coroutine.create(function() end), io.stdout,
+      0, -1, 1, 3, 4, 1.5, 0 / 0, math.huge, -math.huge, 2 ^ 31, 2 ^ 53, 1e308,
+      math.maxinteger, math.mininteger, 2147483648, -2147483648,
+      nn.Matrix(3, 4), nn.Matrix(1, 4), nn.Matrix(4, 1), nn.Matrix(1, 1),
+      nn.Matrix(3, 3, 0 / 0), nn.Matrix(3, 1, 11), freed_view(),
+      nn.Matrix(4, 4):narrow(2, 2), nn.ReLU(), lin, nn.Dropout(0.5),
+      nn.LogSoftmax(), nn.MSELoss(), nn.CrossEntropyLoss(), net,
+      nn.SGD(ps, gs, {lr = 0.1, momentum = 0.9}), nn.ConfusionMatrix(3),
+   }
+end
+
+local calls, errors = 0, 0
+-- NN_SWEEP_STRIDE=k tries every k-th argument pair (valgrind is slow)
+local stride, pair = tonumber(os.getenv("NN_SWEEP_STRIDE")) or 1, 0
+local function try(name, f, args, n)
+   calls = calls + 1
+   local ok, err = pcall(f, table.unpack(args, 1, n))
+   if not ok then
+      errors = errors + 1
+      if type(err) ~= "string" or #err < 8 then
+         error(("%s: an unhelpful error: %s"):format(name, tostring(err)), 0)
+      end
+   end
+end
+
+-- f with every arity 0..2 over the pool, and (self, v, w) for methods
+local function sweep(name, f, selves)
+   local P = pool()
+   local function unwrap(v) if v == NIL then return nil end return v end
+   local heads = selves or {NIL}
+   for _, s in ipairs(heads) do
+      local base = selves and 1 or 0
+      local args = {unwrap(s)}
+      try(name, f, args, base)
+      for _, v in ipairs(P) do
+         args[base + 1] = unwrap(v)
+         try(name, f, args, base + 1)
+         for _, w in ipairs(P) do
+            pair = pair + 1
+            if pair % stride == 0 then
+               args[base + 2] = unwrap(w)
+               try(name, f, args, base + 2)
+            end
+         end
+         args[base + 2] = nil
+      end
+   end
+end
+
+-- free functions of nn, nn.core and the helpers
+local skip = {seed = true, threads = true}      -- they reset the run, not break it
+local function functions(t, prefix)
+   local names = {}
+   for k, v in pairs(t) do
+      if type(v) == "function" and not skip[k] then names[#names + 1] = k end
+   end
+   table.sort(names)
+   for _, k in ipairs(names) do sweep(prefix .. k, t[k]) end
+end
+functions(nn, "nn.")
+functions(core, "nn.core.")
+functions(core.optim, "nn.core.optim.")
+functions(nn.schedule, "nn.schedule.")
+functions(mnist, "mnist.")
+functions(progress, "progress.")
+sweep("nn.Matrix()", nn.Matrix)
+
+-- methods, with good and bad selves
+local P = pool()
+local function methods(label, obj, list)
+   for _, m in ipairs(list) do
+      local f = obj[m]
+      local selves = {obj, NIL, 5, "x", {}}
+      for _, other in ipairs(P) do
+         if other ~= obj and type(other) == "userdata" then selves[#selves + 1] = other end
+      end
+      sweep(label .. ":" .. m, f, {obj, NIL, 5, {}, P[31], P[38]})
+   end
+end
+
+local M = nn.Matrix(3, 4)
+local mnames = {}
+for k, v in pairs(nn.Matrix) do
+   if type(v) == "function" then mnames[#mnames + 1] = k end
+end
+table.sort(mnames)
+methods("Matrix", M, mnames)
+methods("Matrix(view)", freed_view(), {"get", "set", "copy", "t", "add", "gemm", "sum", "tobytes"})
+local layer_methods = {"forward", "backward", "zeroGrad", "parameters", "training",
+                       "evaluate", "outputSize", "config"}
+for _, m in ipairs{nn.Linear(4, 3), nn.Linear(3, 3, {bias = false}), nn.ReLU(), nn.Softmax(),
+                   nn.LogSoftmax(), nn.Dropout(0.5), nn.PiecewiseLinear()} do
+   methods(tostring(m), m, layer_methods)
+end
+methods("Sequential", nn.Sequential{nn.Linear(4, 3), nn.Tanh()},
+   {"forward", "backward", "add", "zeroGrad", "parameters", "training", "evaluate", "outputSize"})
+for _, c in ipairs{nn.CrossEntropyLoss(), nn.NLLLoss(), nn.MSELoss(), nn.L1Loss(), nn.BCELoss(),
+                   nn.BCEWithLogitsLoss()} do
+   methods(tostring(c), c, {"forward", "backward"})
+end
+local lin = nn.Linear(4, 3)
+for _, kind in ipairs{"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"} do
+   local opt = nn[kind](lin, {lr = 0.01})
+   methods("nn." .. kind, opt, {"step", "zeroGrad", "state", "setState", "buffer"})
+end
+methods("ConfusionMatrix", nn.ConfusionMatrix(3), {"add", "accuracy", "recall", "precision", "zero"})
+
+-- field writes on layers
+for _, k in ipairs{"weight", "bias", "p", "train", "foo", 1} do
+   for _, v in ipairs(P) do
+      calls = calls + 1
+      local ok = pcall(function() lin[k] = v end)
+      if not ok then errors = errors + 1 end
+   end
+end
+
+-- the state must still work after all that
+local y = nn.Linear(4, 2):forward(nn.ones(2, 4))
+assert(select(1, y:shape()) == 2)
+print(("sweep: %d calls, %d errors"):format(calls, errors))
