@@ -42,7 +42,7 @@ help:
 	@echo "make check-asan  the suite with the C core under ASan and UBSan"
 	@echo "make check-valgrind  the specs under valgrind memcheck"
 	@echo "make soak     NN_SOAK_STEPS (200000) training steps; memory must stay flat"
-	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit"
+	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit (BENCH_THREADS=1)"
 
 # Installs only what is missing; apt-get update only when something is.
 deps:
@@ -130,8 +130,9 @@ rockspec:
 install: deps
 	luarocks --lua-version=5.4 make lua-nn-scm-1.rockspec
 
-bench: test-deps $(CORE) data
-	$(LUA) bench/run.lua
+BENCH_THREADS ?= 1
+bench: test-deps $(CORE)
+	$(LUA) bench/run.lua $(BENCH_THREADS)
 
 clean:
 	rm -f $(CORE) lua/nn/*.o

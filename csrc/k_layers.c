@@ -23,9 +23,9 @@ void k_linear_forward(float *y, const float *x, const float *w,
 
 /* dL/dW = gy^T x, dL/db = column sums of gy, dL/dx = gy W
 ** (the course's "input gradient" and "weight gradient" slides) */
-void k_linear_backward(float *gx, float *gw, float *gb, const float *x,
-                       const float *w, const float *gy, int n, int nin,
-                       int nout) {
+void k_linear_backward(float *gx, float *gw, float *restrict gb,
+                       const float *x, const float *w,
+                       const float *restrict gy, int n, int nin, int nout) {
   int i, j;
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0f,
               gy, nout, x, nin, 1.0f, gw, nin);
@@ -53,81 +53,84 @@ static float softplus(float x, float beta) {
   return (fmaxf(z, 0.0f) + log1pf(expf(-fabsf(z)))) / beta;
 }
 
-void k_pointwise_forward(int kind, float a, float *y, const float *x,
-                         size_t n) {
+/* The cheap activations, one out-of-line loop each so that it vectorizes
+** (see K_NOINLINE); forward y = f(x), backward gx = gy f'(x) from x or y. */
+#define PW_FORWARD(name, body)                                              \
+  static K_NOINLINE void name(float *restrict y, const float *restrict x,   \
+                              size_t n, float a) {                          \
+    (void)a;                                                                \
+    K_FOR(j, n, body);                                                      \
+  }
+#define PW_BACKWARD(name, body)                                             \
+  static K_NOINLINE void name(float *restrict gx, const float *x,           \
+                              const float *y, const float *gy, size_t n,    \
+                              float a) {                                    \
+    (void)x; (void)y; (void)a;                                              \
+    K_FOR(j, n, body);                                                      \
+  }
+
+PW_FORWARD(relu_f, y[j] = x[j] > 0 ? x[j] : 0.0f)
+PW_FORWARD(leaky_f, float v = x[j]; float av = a * v; y[j] = v > 0 ? v : av)
+/* Heaviside with 1/2 at 0, and sign; NaN stays NaN */
+PW_FORWARD(step_f, y[j] = x[j] > 0 ? 1.0f : x[j] < 0 ? 0.0f
+                          : x[j] == 0 ? 0.5f : x[j])
+PW_FORWARD(sign_f, y[j] = x[j] > 0 ? 1.0f : x[j] < 0 ? -1.0f
+                          : x[j] == 0 ? 0.0f : x[j])
+/* 0 below -1/2, z + 1/2 between, 1 above 1/2 */
+PW_FORWARD(piecewise_f, float t = x[j] + 0.5f; t = t < 0 ? 0.0f : t;
+           y[j] = t > 1 ? 1.0f : t)
+
+PW_BACKWARD(sigmoid_b, gx[j] = gy[j] * y[j] * (1.0f - y[j]))
+PW_BACKWARD(tanh_b, gx[j] = gy[j] * (1.0f - y[j] * y[j]))
+/* Loads and arithmetic come before the condition, which then only picks
+** a value: GCC does not vectorize a load, or (with -ftrapping-math, the
+** default) a floating-point operation, made in one arm only. */
+PW_BACKWARD(relu_b, float g = gy[j]; gx[j] = x[j] > 0 ? g : 0.0f)
+PW_BACKWARD(leaky_b, float g = gy[j]; float ag = a * g;
+            gx[j] = x[j] > 0 ? g : ag)
+/* d/dx a(e^x - 1) = a e^x = y + a */
+PW_BACKWARD(elu_b, float g = gy[j]; float ge = g * (y[j] + a);
+            gx[j] = x[j] > 0 ? g : ge)
+PW_BACKWARD(piecewise_b, float g = gy[j]; float v = x[j];
+            gx[j] = (v > -0.5f && v < 0.5f) ? g : 0.0f)
+
+void k_pointwise_forward(int kind, float a, float *restrict y,
+                         const float *restrict x, size_t n) {
   size_t i;
   switch (kind) {
-  case K_IDENTITY:
-    if (y != x) memcpy(y, x, n * sizeof *y);
-    break;
-  case K_SIGMOID:
-    for (i = 0; i < n; i++) y[i] = sigmoid(x[i]);
-    break;
-  case K_TANH:
-    for (i = 0; i < n; i++) y[i] = tanhf(x[i]);
-    break;
-  case K_RELU:
-    for (i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
-    break;
-  case K_LEAKYRELU:
-    for (i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : a * x[i];
-    break;
+  case K_IDENTITY: memcpy(y, x, n * sizeof *y); break;
+  case K_SIGMOID: for (i = 0; i < n; i++) y[i] = sigmoid(x[i]); break;
+  case K_TANH: for (i = 0; i < n; i++) y[i] = tanhf(x[i]); break;
+  case K_RELU: relu_f(y, x, n, a); break;
+  case K_LEAKYRELU: leaky_f(y, x, n, a); break;
   case K_ELU:
     for (i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : a * expm1f(x[i]);
     break;
-  case K_SOFTPLUS:
-    for (i = 0; i < n; i++) y[i] = softplus(x[i], a);
-    break;
-  case K_STEP:                              /* Heaviside, 1/2 at 0 */
-    for (i = 0; i < n; i++)
-      y[i] = x[i] > 0 ? 1.0f : x[i] < 0 ? 0.0f : x[i] == 0 ? 0.5f : x[i];
-    break;
-  case K_SIGN:
-    for (i = 0; i < n; i++)
-      y[i] = x[i] > 0 ? 1.0f : x[i] < 0 ? -1.0f : x[i] == 0 ? 0.0f : x[i];
-    break;
-  case K_PIECEWISE:                 /* 0 below -1/2, z + 1/2, 1 above 1/2 */
-    for (i = 0; i < n; i++)
-      y[i] = x[i] < -0.5f ? 0.0f : x[i] > 0.5f ? 1.0f : x[i] + 0.5f;
-    break;
+  case K_SOFTPLUS: for (i = 0; i < n; i++) y[i] = softplus(x[i], a); break;
+  case K_STEP: step_f(y, x, n, a); break;
+  case K_SIGN: sign_f(y, x, n, a); break;
+  case K_PIECEWISE: piecewise_f(y, x, n, a); break;
   }
 }
 
-/* gx = gy * f'(x), using y = f(x) where that is cheaper.  Step and Sign
-** have derivative 0 wherever it exists. */
-void k_pointwise_backward(int kind, float a, float *gx, const float *x,
-                          const float *y, const float *gy, size_t n) {
+/* Step and Sign have derivative 0 wherever it exists. */
+void k_pointwise_backward(int kind, float a, float *restrict gx,
+                          const float *x, const float *y, const float *gy,
+                          size_t n) {
   size_t i;
   switch (kind) {
-  case K_IDENTITY:
-    if (gx != gy) memcpy(gx, gy, n * sizeof *gx);
-    break;
-  case K_SIGMOID:
-    for (i = 0; i < n; i++) gx[i] = gy[i] * y[i] * (1.0f - y[i]);
-    break;
-  case K_TANH:
-    for (i = 0; i < n; i++) gx[i] = gy[i] * (1.0f - y[i] * y[i]);
-    break;
-  case K_RELU:
-    for (i = 0; i < n; i++) gx[i] = x[i] > 0 ? gy[i] : 0.0f;
-    break;
-  case K_LEAKYRELU:
-    for (i = 0; i < n; i++) gx[i] = x[i] > 0 ? gy[i] : a * gy[i];
-    break;
-  case K_ELU:                       /* d/dx a(e^x - 1) = a e^x = y + a */
-    for (i = 0; i < n; i++) gx[i] = x[i] > 0 ? gy[i] : gy[i] * (y[i] + a);
-    break;
+  case K_IDENTITY: memcpy(gx, gy, n * sizeof *gx); break;
+  case K_SIGMOID: sigmoid_b(gx, x, y, gy, n, a); break;
+  case K_TANH: tanh_b(gx, x, y, gy, n, a); break;
+  case K_RELU: relu_b(gx, x, y, gy, n, a); break;
+  case K_LEAKYRELU: leaky_b(gx, x, y, gy, n, a); break;
+  case K_ELU: elu_b(gx, x, y, gy, n, a); break;
   case K_SOFTPLUS:
     for (i = 0; i < n; i++) gx[i] = gy[i] * sigmoid(a * x[i]);
     break;
   case K_STEP:
-  case K_SIGN:
-    memset(gx, 0, n * sizeof *gx);
-    break;
-  case K_PIECEWISE:
-    for (i = 0; i < n; i++)
-      gx[i] = (x[i] > -0.5f && x[i] < 0.5f) ? gy[i] : 0.0f;
-    break;
+  case K_SIGN: memset(gx, 0, n * sizeof *gx); break;
+  case K_PIECEWISE: piecewise_b(gx, x, y, gy, n, a); break;
   }
 }
 
@@ -141,7 +144,8 @@ static float rowmax(const float *x, int c) {
   return m;
 }
 
-void k_softmax_forward(float *y, const float *x, int n, int c) {
+void k_softmax_forward(float *restrict y, const float *restrict x, int n,
+                       int c) {
   int i, j;
   for (i = 0; i < n; i++) {
     const float *xi = x + (size_t)i * c;
@@ -153,8 +157,8 @@ void k_softmax_forward(float *y, const float *x, int n, int c) {
   }
 }
 
-void k_softmax_backward(float *gx, const float *y, const float *gy, int n,
-                        int c) {
+void k_softmax_backward(float *restrict gx, const float *y, const float *gy,
+                        int n, int c) {
   int i, j;
   for (i = 0; i < n; i++) {
     const float *yi = y + (size_t)i * c, *gi = gy + (size_t)i * c;
@@ -165,7 +169,8 @@ void k_softmax_backward(float *gx, const float *y, const float *gy, int n,
   }
 }
 
-void k_logsoftmax_forward(float *y, const float *x, int n, int c) {
+void k_logsoftmax_forward(float *restrict y, const float *restrict x, int n,
+                          int c) {
   int i, j;
   for (i = 0; i < n; i++) {
     const float *xi = x + (size_t)i * c;
@@ -178,8 +183,8 @@ void k_logsoftmax_forward(float *y, const float *x, int n, int c) {
   }
 }
 
-void k_logsoftmax_backward(float *gx, const float *y, const float *gy, int n,
-                           int c) {
+void k_logsoftmax_backward(float *restrict gx, const float *y,
+                           const float *gy, int n, int c) {
   int i, j;
   for (i = 0; i < n; i++) {
     const float *yi = y + (size_t)i * c, *gi = gy + (size_t)i * c;

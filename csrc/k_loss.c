@@ -38,7 +38,7 @@ double k_xent_forward(const float *x, const int32_t *t, const float *y,
   return loss;
 }
 
-void k_xent_backward(float *g, const float *x, const int32_t *t,
+void k_xent_backward(float *restrict g, const float *x, const int32_t *t,
                      const float *y, int n, int c, float scale) {
   int i, j;
   for (i = 0; i < n; i++) {
@@ -73,7 +73,7 @@ double k_nll_forward(const float *x, const int32_t *t, const float *y, int n,
   return loss;
 }
 
-void k_nll_backward(float *g, const int32_t *t, const float *y, int n, int c,
+void k_nll_backward(float *restrict g, const int32_t *t, const float *y, int n, int c,
                     float scale) {
   size_t k, nc = (size_t)n * c;
   int i;
@@ -96,7 +96,7 @@ double k_mse_forward(const float *x, const float *y, size_t n) {
   return s;
 }
 
-void k_mse_backward(float *g, const float *x, const float *y, size_t n,
+void k_mse_backward(float *restrict g, const float *x, const float *y, size_t n,
                     float scale) {
   size_t i;
   for (i = 0; i < n; i++) g[i] = 2.0f * scale * (x[i] - y[i]);
@@ -110,7 +110,7 @@ double k_l1_forward(const float *x, const float *y, size_t n) {
   return s;
 }
 
-void k_l1_backward(float *g, const float *x, const float *y, size_t n,
+void k_l1_backward(float *restrict g, const float *x, const float *y, size_t n,
                    float scale) {
   size_t i;
   for (i = 0; i < n; i++)
@@ -132,7 +132,7 @@ double k_bce_forward(const float *p, const float *y, size_t n) {
   return s;
 }
 
-void k_bce_backward(float *g, const float *p, const float *y, size_t n,
+void k_bce_backward(float *restrict g, const float *p, const float *y, size_t n,
                     float scale) {
   size_t i;
   for (i = 0; i < n; i++) {
@@ -153,7 +153,7 @@ double k_bcelogits_forward(const float *x, const float *y, size_t n) {
   return s;
 }
 
-void k_bcelogits_backward(float *g, const float *x, const float *y, size_t n,
+void k_bcelogits_backward(float *restrict g, const float *x, const float *y, size_t n,
                           float scale) {
   size_t i;
   for (i = 0; i < n; i++) {

@@ -164,7 +164,8 @@ int k_allfinite(const float *a, size_t n) {
   return 1;
 }
 
-void k_frombytes(float *y, const unsigned char *s, size_t n, float scale) {
+void k_frombytes(float *restrict y, const unsigned char *restrict s, size_t n,
+                 float scale) {
   size_t i;
   for (i = 0; i < n; i++) y[i] = s[i] * scale;
 }

@@ -4,25 +4,56 @@
 ** so that results agree to float rounding.
 */
 #include <math.h>
+#include <string.h>
 
 #include "kernels.h"
 
-void k_sgd(float *p, const float *g, float *buf, size_t n, float lr,
-           float mom, float damp, float wd, int nesterov, int first) {
-  size_t i;
-  for (i = 0; i < n; i++) {
-    float d = g[i];
-    if (wd != 0) d += wd * p[i];
-    if (buf) {
-      buf[i] = first ? d : mom * buf[i] + (1 - damp) * d;
-      d = nesterov ? d + mom * buf[i] : buf[i];
-    }
-    p[i] -= lr * d;
+/* The SGD variants, one vectorizable loop each: d is the gradient (plus
+** weight decay), STEP what is subtracted from p times lr. */
+#define SGD_FN(name, D, STEP)                                               \
+  static K_NOINLINE void name(float *restrict p, const float *restrict g,   \
+                              float *restrict buf, size_t n, float lr,      \
+                              float mom, float keep, float wd) {            \
+    (void)buf; (void)mom; (void)keep; (void)wd;                             \
+    K_FOR(i, n, {                                                           \
+      float d = (D);                                                        \
+                                                                            \
+      STEP;                                                                 \
+    });                                                                     \
   }
+
+SGD_FN(sgd_plain, g[i], p[i] -= lr * d)
+SGD_FN(sgd_plain_wd, g[i] + wd * p[i], p[i] -= lr * d)
+SGD_FN(sgd_mom, g[i],
+       (buf[i] = mom * buf[i] + keep * d, p[i] -= lr * buf[i]))
+SGD_FN(sgd_mom_wd, g[i] + wd * p[i],
+       (buf[i] = mom * buf[i] + keep * d, p[i] -= lr * buf[i]))
+SGD_FN(sgd_nesterov, g[i],
+       (buf[i] = mom * buf[i] + keep * d, p[i] -= lr * (d + mom * buf[i])))
+SGD_FN(sgd_nesterov_wd, g[i] + wd * p[i],
+       (buf[i] = mom * buf[i] + keep * d, p[i] -= lr * (d + mom * buf[i])))
+
+void k_sgd(float *restrict p, const float *restrict g, float *restrict buf,
+           size_t n, float lr, float mom, float damp, float wd, int nesterov,
+           int first) {
+  float keep = 1 - damp;
+  int decay = wd != 0;
+  if (!buf) {
+    (decay ? sgd_plain_wd : sgd_plain)(p, g, NULL, n, lr, 0, 1, wd);
+    return;
+  }
+  if (first) {               /* buf = d: mom * 0 + 1 * d is d exactly */
+    memset(buf, 0, n * sizeof *buf);
+    keep = 1;
+  }
+  if (nesterov)
+    (decay ? sgd_nesterov_wd : sgd_nesterov)(p, g, buf, n, lr, mom, keep, wd);
+  else
+    (decay ? sgd_mom_wd : sgd_mom)(p, g, buf, n, lr, mom, keep, wd);
 }
 
-void k_adam(float *p, const float *g, float *m, float *v, float *vmax,
-            size_t n, float lr, float b1, float b2, float eps, float wd,
+void k_adam(float *restrict p, const float *restrict g, float *restrict m,
+            float *restrict v, float *restrict vmax, size_t n, float lr, float b1, float b2, float eps, float wd,
             int decoupled, long t) {
   double bc1 = 1 - pow(b1, (double)t), bc2 = 1 - pow(b2, (double)t);
   float step = (float)(lr / bc1), bc2s = (float)sqrt(bc2);
@@ -43,8 +74,8 @@ void k_adam(float *p, const float *g, float *m, float *v, float *vmax,
   }
 }
 
-void k_rmsprop(float *p, const float *g, float *v, float *ga, float *buf,
-               size_t n, float lr, float alpha, float eps, float wd,
+void k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,
+               float *restrict ga, float *restrict buf, size_t n, float lr, float alpha, float eps, float wd,
                float mom) {
   size_t i;
   for (i = 0; i < n; i++) {
@@ -66,8 +97,8 @@ void k_rmsprop(float *p, const float *g, float *v, float *ga, float *buf,
   }
 }
 
-void k_adagrad(float *p, const float *g, float *sum, size_t n, float clr,
-               float eps, float wd) {
+void k_adagrad(float *restrict p, const float *restrict g,
+               float *restrict sum, size_t n, float clr, float eps, float wd) {
   size_t i;
   for (i = 0; i < n; i++) {
     float gi = g[i];

@@ -219,6 +219,9 @@ static int l_backward(lua_State *L) {
   Loss *l = prepare(L, "backward", &x, &tg, &scale, fn, sizeof fn);
   size_t n = nn_numel(x);
   g = nn_buffer(L, 1, UV_GRADINPUT, x->rows, x->cols);
+  if (nn_overlaps(g, x) || (nn_tomatrix(L, 3) && nn_overlaps(g, nn_tomatrix(L, 3))))
+    return luaL_error(L, "%s: the input or target is the loss's own "
+                      "gradInput buffer; clone it first", fn);
   switch (l->kind) {
   case L_XENT:
     k_xent_backward(g->data, x->data, tg.t, tg.y, x->rows, x->cols, scale);

@@ -196,12 +196,12 @@ static int m_forward(lua_State *L) {
   lua_settop(L, 2);
   nn_checkcount(L, "forward", x->rows, yc);
   y = nn_buffer(L, 1, UV_OUTPUT, x->rows, yc);               /* at 3 */
+  if (nn_overlaps(y, x))        /* the kernels' arrays must not overlap */
+    return luaL_error(L, "%s:forward: the input is the layer's own output "
+                      "buffer; clone it first", names[m->kind]);
   switch (m->kind) {
   case M_LINEAR: {
     Matrix *w = getuv(L, UV_WEIGHT), *b = getuv(L, UV_BIAS);
-    if (nn_overlaps(y, x))
-      return luaL_error(L, "Linear:forward: the input is the layer's own "
-                        "output buffer; clone it first");
     k_linear_forward(y->data, x->data, w->data, b ? b->data : NULL, x->rows,
                      m->nin, m->nout);
     break;
@@ -249,11 +249,14 @@ static int m_backward(lua_State *L) {
                       "%d (the output's shape)", name, gy->rows, gy->cols,
                       y->rows, y->cols);
   gx = nn_buffer(L, 1, UV_GRADINPUT, x->rows, x->cols);      /* at 5 */
+  if (nn_overlaps(gx, x) || nn_overlaps(gx, gy))
+    return luaL_error(L, "%s:backward: input or gradOutput is the layer's "
+                      "own gradInput buffer; clone it first", name);
   switch (m->kind) {
   case M_LINEAR: {
     Matrix *w = getuv(L, UV_WEIGHT), *gw = getuv(L, UV_GWEIGHT);
     Matrix *gb = getuv(L, UV_GBIAS);
-    if (nn_overlaps(gx, gy) || nn_overlaps(gw, x) || nn_overlaps(gw, gy))
+    if (nn_overlaps(gw, x) || nn_overlaps(gw, gy))
       return luaL_error(L, "Linear:backward: input or gradOutput shares "
                         "memory with the layer's gradients; clone it first");
     k_linear_backward(gx->data, gw->data, gb ? gb->data : NULL, x->data,

@@ -9,15 +9,24 @@
 */
 #include "nn.h"
 
-/* the Matrix at arg, of p's shape; NULL if nil and optional */
+/* The Matrix at arg, of p's shape and sharing memory with none of the
+** arguments 1..arg-1 (the kernels' arrays must not overlap); NULL if nil
+** and optional. */
 static float *state(lua_State *L, int arg, const Matrix *p, const char *fn,
                     int optional) {
   Matrix *s;
+  int i;
   if (optional && lua_isnil(L, arg)) return NULL;
   s = nn_checkmatrix(L, arg);
   if (s->rows != p->rows || s->cols != p->cols)
     luaL_error(L, "%s: argument %d is %d x %d, the parameter is %d x %d", fn,
                arg, s->rows, s->cols, p->rows, p->cols);
+  for (i = 1; i < arg; i++) {
+    Matrix *o = nn_tomatrix(L, i);
+    if (o && nn_overlaps(o, s))
+      luaL_error(L, "%s: arguments %d and %d share memory (a parameter, its "
+                 "gradient and its state must be distinct)", fn, i, arg);
+  }
   return s->data;
 }
 

@@ -1,0 +1,106 @@
+-- Benchmarks: lua-nn against PyTorch (CPU, same thread count) and the raw
+-- GEMM limit, in one run.  Every figure is the median of REPEATS timings.
+-- The GEMM limit is the time of the bare cblas_sgemm calls a workload's
+-- matrix products need (through C:gemm), the floor no library on this
+-- BLAS can go under.
+--   lua5.4 bench/run.lua [threads]     (make bench)
+local nn = require "nn"
+
+local threads = tonumber(arg and arg[1]) or 1
+local REPEATS = 7
+nn.threads(threads)
+nn.seed(1)
+
+local function median(t)
+   table.sort(t)
+   return t[(#t + 1) // 2]
+end
+
+local function time(f, n)
+   f()
+   local ts = {}
+   for r = 1, REPEATS do
+      local t0 = nn.clock()
+      for _ = 1, n do f() end
+      ts[r] = (nn.clock() - t0) / n
+   end
+   return median(ts)
+end
+
+local function mlp()
+   return nn.Sequential{nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                        nn.Linear(128, 10)}
+end
+
+local function train(batch, n)
+   local net, crit = mlp(), nn.CrossEntropyLoss()
+   local opt = nn.SGD(net, {lr = 0.01, momentum = 0.9})
+   local x, y = nn.rand(batch, 784), nn.Matrix(batch, 1)
+   for i = 1, batch do y:set(i, 1, nn.random(10)) end
+   return time(function()
+      opt:zeroGrad()
+      local out = net:forward(x)
+      crit:forward(out, y)
+      net:backward(x, crit:backward(out, y))
+      opt:step()
+   end, n)
+end
+
+local function infer(batch, n)
+   local net, x = mlp(), nn.rand(batch, 784)
+   net:evaluate()
+   return time(function() net:forward(x) end, n)
+end
+
+-- the sgemm calls of one step: for each layer (nin -> nout), forward
+-- y = x W^T; for training also dW = gy^T x and dx = gy W (all but the
+-- first layer, whose input needs no gradient)
+local function gemm_limit(batch, n, training)
+   local layers = {{784, 256}, {256, 128}, {128, 10}}
+   local ops = {}
+   for i, l in ipairs(layers) do
+      local nin, nout = l[1], l[2]
+      local x, W, gy = nn.rand(batch, nin), nn.rand(nout, nin), nn.rand(batch, nout)
+      local y, gW, gx = nn.Matrix(batch, nout), nn.Matrix(nout, nin), nn.Matrix(batch, nin)
+      ops[#ops + 1] = function() y:gemm(x, W, 1, 0, false, true) end
+      if training then
+         ops[#ops + 1] = function() gW:gemm(gy, x, 1, 1, true, false) end
+         if i > 1 then ops[#ops + 1] = function() gx:gemm(gy, W, 1, 0) end end
+      end
+   end
+   return time(function() for _, op in ipairs(ops) do op() end end, n)
+end
+
+local function torch_times()
+   local p = io.popen(("/usr/bin/python3 bench/torch_mlp.py %d %d 2>/dev/null")
+      :format(threads, REPEATS))
+   local out = p and p:read("a") or ""
+   if p then p:close() end
+   local t = {}
+   for name, secs in out:gmatch("(%w+) ([%d.e-]+)") do t[name] = tonumber(secs) end
+   return t
+end
+
+local workloads = {
+   {"train64", "MLP train step, batch 64", function() return train(64, 200) end,
+    function() return gemm_limit(64, 200, true) end},
+   {"train256", "MLP train step, batch 256", function() return train(256, 60) end,
+    function() return gemm_limit(256, 60, true) end},
+   {"infer1", "MLP inference, 1 sample", function() return infer(1, 2000) end,
+    function() return gemm_limit(1, 2000, false) end},
+   {"infer1000", "MLP inference, batch 1000", function() return infer(1000, 30) end,
+    function() return gemm_limit(1000, 30, false) end},
+}
+
+local torch = torch_times()
+print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum")
+   :format(torch.train64 and "(CPU)" or "(absent)", threads, threads > 1 and "s" or "", REPEATS))
+print()
+print("| workload | lua-nn | PyTorch | PyTorch time / lua-nn time | GEMM limit | limit / lua-nn |")
+print("| --- | --- | --- | --- | --- | --- |")
+local function us(s) return s and ("%.1f us"):format(s * 1e6) or "n/a" end
+for _, w in ipairs(workloads) do
+   local ours, limit, theirs = w[3](), w[4](), torch[w[1]]
+   print(("| %s | %s | %s | %s | %s | %.0f%% |"):format(w[2], us(ours), us(theirs),
+      theirs and ("%.2fx"):format(theirs / ours) or "n/a", us(limit), 100 * limit / ours))
+end

@@ -1,0 +1,62 @@
+"""PyTorch's side of bench/run.lua: the same workloads, timed the same way.
+
+argv: threads repeats; prints one line per workload: name median_seconds
+"""
+import statistics
+import sys
+import time
+
+import torch
+
+threads, repeats = int(sys.argv[1]), int(sys.argv[2])
+torch.set_num_threads(threads)
+torch.manual_seed(1)
+
+
+def mlp():
+    return torch.nn.Sequential(
+        torch.nn.Linear(784, 256), torch.nn.ReLU(),
+        torch.nn.Linear(256, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10))
+
+
+def median_time(f, n):
+    f()                                    # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(n):
+            f()
+        times.append((time.perf_counter() - t) / n)
+    return statistics.median(times)
+
+
+def train(batch, n):
+    net = mlp()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    crit = torch.nn.CrossEntropyLoss()
+    x = torch.rand(batch, 784)
+    y = torch.randint(0, 10, (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss = crit(net(x), y)
+        loss.backward()
+        opt.step()
+    return median_time(step, n)
+
+
+def infer(batch, n):
+    net = mlp()
+    x = torch.rand(batch, 784)
+
+    def f():
+        with torch.no_grad():
+            net(x)
+    return median_time(f, n)
+
+
+print("train64", train(64, 200))
+print("train256", train(256, 60))
+print("infer1", infer(1, 2000))
+print("infer1000", infer(1000, 30))
