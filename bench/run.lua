@@ -41,7 +41,7 @@ local function train(batch, n)
       opt:zeroGrad()
       local out = net:forward(x)
       crit:forward(out, y)
-      net:backward(x, crit:backward(out, y))
+      net:backward(x, crit:backward(out, y), false)
       opt:step()
    end, n)
 end

@@ -228,10 +228,13 @@ static int m_forward(lua_State *L) {
   return 1;
 }
 
+/* m:backward(x, gy [, wantgx = true]): with wantgx false a layer may skip
+** dL/dx (Linear does: one GEMM fewer) and return nil */
 static int m_backward(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *x = checkinput(L, m, 2, "backward");
   Matrix *gy = nn_tomatrix(L, 3), *y, *gx;
+  int wantgx = lua_isnoneornil(L, 4) || lua_toboolean(L, 4);
   const char *name = names[m->kind];
   int yc = m->kind == M_LINEAR ? m->nout : x->cols;
   size_t n = nn_numel(x);
@@ -248,10 +251,15 @@ static int m_backward(lua_State *L) {
     return luaL_error(L, "%s:backward: gradOutput is %d x %d, expected %d x "
                       "%d (the output's shape)", name, gy->rows, gy->cols,
                       y->rows, y->cols);
-  gx = nn_buffer(L, 1, UV_GRADINPUT, x->rows, x->cols);      /* at 5 */
-  if (nn_overlaps(gx, x) || nn_overlaps(gx, gy))
-    return luaL_error(L, "%s:backward: input or gradOutput is the layer's "
-                      "own gradInput buffer; clone it first", name);
+  if (!wantgx && m->kind == M_LINEAR) {
+    lua_pushnil(L);                               /* at 5: no dL/dx */
+    gx = NULL;
+  } else {
+    gx = nn_buffer(L, 1, UV_GRADINPUT, x->rows, x->cols);    /* at 5 */
+    if (nn_overlaps(gx, x) || nn_overlaps(gx, gy))
+      return luaL_error(L, "%s:backward: input or gradOutput is the layer's "
+                        "own gradInput buffer; clone it first", name);
+  }
   switch (m->kind) {
   case M_LINEAR: {
     Matrix *w = getuv(L, UV_WEIGHT), *gw = getuv(L, UV_GWEIGHT);
@@ -259,8 +267,8 @@ static int m_backward(lua_State *L) {
     if (nn_overlaps(gw, x) || nn_overlaps(gw, gy))
       return luaL_error(L, "Linear:backward: input or gradOutput shares "
                         "memory with the layer's gradients; clone it first");
-    k_linear_backward(gx->data, gw->data, gb ? gb->data : NULL, x->data,
-                      w->data, gy->data, x->rows, m->nin, m->nout);
+    k_linear_backward(gx ? gx->data : NULL, gw->data, gb ? gb->data : NULL,
+                      x->data, w->data, gy->data, x->rows, m->nin, m->nout);
     break;
   }
   case M_SOFTMAX:

@@ -58,6 +58,26 @@ describe("nn.Sequential", function()
       for _, m in ipairs(g) do assert.are.equal(0, m:norm()) end
    end)
 
+   it("skips the input gradient when asked, with the same parameter gradients", function()
+      nn.seed(6)
+      local net = nn.Sequential{nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 2)}
+      local x, gy = nn.randn(3, 5), nn.randn(3, 2)
+      net:zeroGrad()
+      net:forward(x)
+      local gx = net:backward(x, gy)
+      assert.is_not_nil(gx)
+      local _, grads = net:parameters()
+      local want = {}
+      for i, g in ipairs(grads) do want[i] = g:totable() end
+      net:zeroGrad()
+      net:forward(x)
+      assert.is_nil(net:backward(x, gy, false))        -- Linear skips dL/dx
+      for i, g in ipairs(grads) do assert.are.same(want[i], g:totable()) end
+      local act = nn.Sequential{nn.Tanh(), nn.Linear(5, 2)}
+      act:forward(x)
+      assert.is_not_nil(act:backward(x, gy, false))    -- Tanh has no shortcut
+   end)
+
    it("passes training and evaluate down", function()
       local d = nn.Dropout(0.5)
       local s = nn.Sequential{nn.Linear(2, 2), nn.Sequential{d}}

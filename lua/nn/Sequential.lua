@@ -47,12 +47,16 @@ function methods:forward(x)
 end
 
 -- backward goes through the layers in reverse, each with the input it saw
--- in the last forward (the first layer's is x)
-function methods:backward(x, gy)
+-- in the last forward (the first layer's is x).  With wantgx false the
+-- first layer may skip dL/dx (nn.fit: nothing reads the data's gradient).
+function methods:backward(x, gy, wantgx)
    local inputs = self.inputs
    inputs[1] = x
-   for i = #self.modules, 1, -1 do
+   for i = #self.modules, 2, -1 do
       gy = call(self, i, "backward", inputs[i], gy)
+   end
+   if #self.modules > 0 then
+      gy = call(self, 1, "backward", x, gy, wantgx ~= false)
    end
    self.gradInput = gy
    return gy

@@ -241,7 +241,7 @@ function train.fit(net, crit, opt, X, Y, opts)
             error(("nn.fit: the loss is %s at epoch %d, batch %d; lower the "
                .. "learning rate or check the data"):format(tostring(L), epoch, b), 0)
          end
-         net:backward(xb, crit:backward(out, yb))
+         net:backward(xb, crit:backward(out, yb), false)   -- no dL/dx needed
          opt:step()
          local k = xb:shape()
          seen = seen + k
