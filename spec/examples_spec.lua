@@ -26,12 +26,10 @@ describe("examples", function()
       assert.is_true(mean ~= nil and mean < 0.05, out)
    end)
 
-   local f = io.open("data/mnist/train-images-idx3-ubyte", "rb")
-   if not f then
+   if not H.have_mnist() then
       pending("data/mnist is absent (make data): the MNIST examples")
       return
    end
-   f:close()
 
    it("digits_784_16_16_10.lua: the lecture's 13,002-parameter net learns digits", function()
       local ok, out = run("examples/digits_784_16_16_10.lua")

@@ -80,6 +80,21 @@ function H.child(code, prefix, dir)
    return ok, out
 end
 
+-- A fresh empty directory; the caller removes it.
+function H.tmpdir()
+   local d = os.tmpname()
+   os.remove(d)
+   assert(os.execute("mkdir -p '" .. d .. "'"))
+   return d
+end
+
+-- Is real MNIST in data/mnist (make data)?
+function H.have_mnist()
+   local f = io.open("data/mnist/train-images-idx3-ubyte", "rb")
+   if f then f:close() end
+   return f ~= nil
+end
+
 -- Is /usr/bin/python3 with torch present?  Cached per run.
 local torch_ok
 function H.have_torch()

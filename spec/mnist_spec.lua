@@ -1,5 +1,6 @@
 local nn = require "nn"
 local mnist = require "nn.mnist"
+local H = require "helpers"
 
 -- IDX bytes: images n x r x c and labels n
 local function idx_images(n, r, c, pixel)
@@ -20,12 +21,7 @@ local function write(path, s)
    f:close()
 end
 
-local function newdir()
-   local d = os.tmpname()
-   os.remove(d)
-   assert(os.execute("mkdir -p " .. d))
-   return d
-end
+local newdir = H.tmpdir
 
 -- a valid 5-image 2x3 data set in a fresh directory, optionally gzipped
 local function dataset(gz, images, labels)
@@ -113,9 +109,7 @@ describe("nn.mnist.load", function()
       pending("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
    end
 
-   local real = io.open("data/mnist/t10k-images-idx3-ubyte", "rb")
-   if real then
-      real:close()
+   if H.have_mnist() then
       it("reads real MNIST", function()
          local X, Y = mnist.load("data/mnist", "train")
          assert.are.same({60000, 784}, {X:shape()})

@@ -114,6 +114,13 @@ describe("optimizers", function()
       assert.has_error(function() opt:setState(s) end,
          "SGD:setState: buffer momentum[1] is 2 x 2, the parameter is 16 x 4")
       s = opt:state()
+      s.buffers = 5
+      assert.has_error(function() opt:setState(s) end,
+         "SGD:setState: the state's buffers are not a table")
+      s.buffers = {momentum = 5}
+      assert.has_error(function() opt:setState(s) end,
+         "SGD:setState: buffer list momentum is not a table")
+      s = opt:state()
       s.options.lr = -1
       assert.has_error(function() opt:setState(s) end,
          "SGD:setState: lr must be a number >= 0, got -1")

@@ -1,5 +1,6 @@
 local nn = require "nn"
 local core = require "nn.core"
+local H = require "helpers"
 
 local function every_layer_net()
    nn.seed(8)
@@ -18,13 +19,6 @@ local function file(payload, version)
       #payload) .. payload
 end
 
-local function tmp()
-   local d = os.tmpname()
-   os.remove(d)
-   assert(os.execute("mkdir -p " .. d))
-   return d
-end
-
 describe("model files", function()
    it("round-trip every built-in layer with bit-identical outputs", function()
       local net = every_layer_net()
@@ -40,7 +34,7 @@ describe("model files", function()
    end)
 
    it("save to a file and load it back, replacing the old file whole", function()
-      local d = tmp()
+      local d = H.tmpdir()
       local path = d .. "/model.nn"
       local net = every_layer_net()
       assert.is_true(nn.save(net, path))

@@ -1,4 +1,5 @@
 local nn = require "nn"
+local H = require "helpers"
 
 -- three Gaussian blobs in 2-D, labels 1..3
 local function blobs(n)
@@ -230,12 +231,10 @@ describe("the progress bar", function()
 end)
 
 describe("MNIST integration", function()
-   local f = io.open("data/mnist/train-images-idx3-ubyte", "rb")
-   if not f then
+   if not H.have_mnist() then
       pending("data/mnist is absent (make data)")
       return
    end
-   f:close()
 
    it("one epoch on 10000 images reaches over 90% test accuracy", function()
       local mnist = require "nn.mnist"

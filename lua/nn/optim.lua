@@ -214,7 +214,13 @@ function Optimizer:setState(s)
       error(fn .. ": the state's step count is not a non-negative integer", 2)
    end
    local buffers = {}
+   if s.buffers ~= nil and type(s.buffers) ~= "table" then
+      error(fn .. ": the state's buffers are not a table", 2)
+   end
    for name, list in pairs(s.buffers or {}) do
+      if type(list) ~= "table" then
+         error(("%s: buffer list %s is not a table"):format(fn, tostring(name)), 2)
+      end
       buffers[name] = {}
       for i, b in pairs(list) do
          local p = self.params[i]
@@ -233,6 +239,9 @@ function Optimizer:setState(s)
    end
    local saved = {}
    for k in pairs(defaults[self.typename]) do saved[k] = self[k] end
+   if s.options ~= nil and type(s.options) ~= "table" then
+      error(fn .. ": the state's options are not a table", 2)
+   end
    for k, v in pairs(s.options or {}) do
       if defaults[self.typename][k] == nil then
          error(("%s: unknown option '%s' in the state"):format(fn, tostring(k)), 2)
