@@ -27,7 +27,7 @@ TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist
 
 MNIST_DIR := data/mnist
 
-.PHONY: all deps test-deps test check-asan check-valgrind soak mnist data rock-check rockspec install bench fuzz clean help
+.PHONY: all deps test-deps test check-asan check-valgrind soak mnist data embed rock-check rockspec install bench fuzz clean help
 
 all: deps $(CORE)
 
@@ -43,6 +43,7 @@ help:
 	@echo "make check-valgrind  the specs under valgrind memcheck"
 	@echo "make soak     NN_SOAK_STEPS (200000) training steps; memory must stay flat"
 	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit (BENCH_THREADS=1)"
+	@echo "make embed    build and run examples/embed/host.c, a C host embedding Lua and nn"
 
 # Installs only what is missing; apt-get update only when something is.
 deps:
@@ -54,7 +55,18 @@ test-deps: deps
 $(CORE): $(SRCS) $(HDRS) Makefile
 	$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LIBS)
 
-test: test-deps $(CORE) data
+# examples/embed/host.c: a C program embedding Lua and nn (threads, a
+# memory budget, a per-frame forward); spec/embed_spec.lua runs it.
+EMBED_HOST := build/embed-host
+
+$(EMBED_HOST): examples/embed/host.c
+	@mkdir -p build
+	$(CC) -O2 -std=c99 -Wall -Wextra -I$(LUA_INC) -o $@ $< -llua5.4 -lpthread
+
+embed: all $(EMBED_HOST)
+	./$(EMBED_HOST)
+
+test: test-deps $(CORE) $(EMBED_HOST) data
 	@sh tools/test.sh
 
 # The whole suite with the C core built under AddressSanitizer and UBSan
@@ -68,7 +80,7 @@ $(ASAN_CORE): $(SRCS) $(HDRS)
 	  -fno-sanitize-recover=undefined -std=c99 -Wall -Wextra -fPIC -I$(LUA_INC) \
 	  -shared -o $@ $(SRCS) $(LIBS)
 
-check-asan: test-deps data $(ASAN_CORE)
+check-asan: test-deps data $(ASAN_CORE) $(EMBED_HOST)
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LUA_CPATH="$(CURDIR)/build/asan/?.so;;" NN_CPATH="$(CURDIR)/build/asan/?.so" \
@@ -81,7 +93,7 @@ check-asan: test-deps data $(ASAN_CORE)
 # (the same code paths, at a size memcheck would take an hour over).
 VALGRIND_SPECS := $(filter-out spec/examples_spec.lua,$(wildcard spec/*_spec.lua))
 
-check-valgrind: test-deps data $(CORE)
+check-valgrind: test-deps data $(CORE) $(EMBED_HOST)
 	@sh tools/deps.sh valgrind
 	@OPENBLAS_NUM_THREADS=1 NN_SANITIZED=valgrind NN_CPATH="$(CURDIR)/lua/?.so" NN_SWEEP_STRIDE=10 \
 	  BUSTED="valgrind -q --error-exitcode=1 --leak-check=full \

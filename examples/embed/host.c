@@ -1,0 +1,323 @@
+/*
+** host.c: a C program that embeds Lua and lua-nn the way a game or a tool
+** does.  Each lua_State is made with lua_newstate and the host's own
+** allocator, which counts every call and enforces a memory budget; the
+** states share nothing, so worker threads train networks at the same time.
+**
+**   make embed                       builds build/embed-host and runs it
+**   build/embed-host [workers [steps]]   from the repository's top, or with
+**                                    LUA_PATH/LUA_CPATH set for the rock
+**
+** It prints a line per check and exits 0 only if every check holds:
+**   threads  W threads train W networks at once, each bit-identical to
+**            the same seed trained alone on the main thread;
+**   budget   a state that asks for more than its budget gets a Lua error,
+**            goes on working, and leaves nothing allocated after lua_close;
+**   frame    a steady per-frame forward pass allocates nothing.
+*/
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#define MAXWORKERS 16
+
+/* The host's accounting: bytes in use, the most ever in use, the limit,
+** and the number of requests for new or more memory. */
+typedef struct Budget {
+  size_t used, peak, limit;
+  unsigned long allocs;
+} Budget;
+
+/* a lua_Alloc (Lua manual 4.6) that keeps a Budget; returns NULL when a
+** request would go over it, which Lua turns into a memory error */
+static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  Budget *b = ud;
+  void *p;
+  if (ptr == NULL) osize = 0;  /* osize then codes the object's type */
+  if (nsize == 0) {
+    free(ptr);
+    b->used -= osize;
+    return NULL;
+  }
+  if (nsize > osize) {
+    b->allocs++;
+    if (b->used - osize + nsize > b->limit) return NULL;
+  }
+  p = realloc(ptr, nsize);
+  if (p == NULL) return nsize <= osize ? ptr : NULL;  /* a shrink never fails */
+  b->used = b->used - osize + nsize;
+  if (b->used > b->peak) b->peak = b->used;
+  return p;
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int openlibs(lua_State *L) {
+  luaL_openlibs(L);
+  return 0;
+}
+
+/* a new state with the standard libraries, on the host's allocator; NULL
+** (and a message in err) if the budget cannot hold even that */
+static lua_State *newstate(Budget *b, size_t limit, char *err, size_t errlen) {
+  lua_State *L;
+  memset(b, 0, sizeof *b);
+  b->limit = limit;
+  L = lua_newstate(budget_alloc, b);
+  if (L == NULL) {
+    snprintf(err, errlen, "lua_newstate: out of memory");
+    return NULL;
+  }
+  lua_pushcfunction(L, openlibs);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    snprintf(err, errlen, "luaL_openlibs: %s", lua_tostring(L, -1));
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}
+
+/* runs code (named name in messages) in L; nres results, or the error
+** message, on top; returns whether it ran */
+static int run(lua_State *L, const char *name, const char *code, int nres) {
+  return luaL_loadbuffer(L, code, strlen(code), name) == LUA_OK &&
+         lua_pcall(L, 0, nres, 0) == LUA_OK;
+}
+
+/* What every job runs: seed, steps -> first loss, last loss, the CRC-32 of
+** the trained network's serialized bytes, and a one-sample forward closure
+** (the per-frame call of a game). */
+static const char TRAIN[] =
+  "local nn = require 'nn'\n"
+  "local seed, steps = ...\n"
+  "nn.seed(seed)\n"
+  "local X = nn.randn(256, 8)\n"
+  "local Y = (X * nn.randn(8, 1)):apply(function(v) return v > 0 and 2 or 1 end)\n"
+  "local net = nn.Sequential{nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 2)}\n"
+  "local crit = nn.CrossEntropyLoss()\n"
+  "local opt = nn.SGD(net, {lr = 0.1, momentum = 0.9})\n"
+  "local first, loss\n"
+  "for _ = 1, steps do\n"
+  "  opt:zeroGrad()\n"
+  "  local out = net:forward(X)\n"
+  "  loss = crit:forward(out, Y)\n"
+  "  first = first or loss\n"
+  "  net:backward(X, crit:backward(out, Y), false)\n"
+  "  opt:step()\n"
+  "end\n"
+  "local x = X:row(1):clone()\n"
+  "return first, loss, require('nn.core').crc32(nn.serialize(net)),\n"
+  "  function() return net:forward(x) end\n";
+
+typedef struct Job {
+  lua_Integer seed, steps;
+  Budget budget;
+  double first, loss;
+  lua_Integer crc;
+  char err[512];
+} Job;
+
+/* runs TRAIN for one job in a state of its own; leaves the state open
+** with the frame closure on top when keep is given, else closes it */
+static int runjob(Job *j, lua_State **keep) {
+  lua_State *L = newstate(&j->budget, (size_t)64 << 20, j->err, sizeof j->err);
+  if (L == NULL) return 0;
+  if (luaL_loadbuffer(L, TRAIN, sizeof TRAIN - 1, "=train") != LUA_OK) goto fail;
+  lua_pushinteger(L, j->seed);
+  lua_pushinteger(L, j->steps);
+  if (lua_pcall(L, 2, 4, 0) != LUA_OK) goto fail;
+  j->first = lua_tonumber(L, -4);
+  j->loss = lua_tonumber(L, -3);
+  j->crc = lua_tointeger(L, -2);
+  if (keep) *keep = L;
+  else lua_close(L);
+  return 1;
+fail:
+  snprintf(j->err, sizeof j->err, "%s", lua_tostring(L, -1));
+  lua_close(L);
+  return 0;
+}
+
+static void *worker(void *arg) {
+  Job *j = arg;
+  if (!runjob(j, NULL) && j->err[0] == '\0') strcpy(j->err, "failed");
+  return NULL;
+}
+
+/* W jobs one after another on this thread, then W threads at once: the
+** same seeds must give bit-identical losses and networks */
+static int check_threads(int w, lua_Integer steps) {
+  Job alone[MAXWORKERS], together[MAXWORKERS];
+  pthread_t tid[MAXWORKERS];
+  double t0, t1, t2;
+  int i;
+  memset(alone, 0, sizeof alone);
+  memset(together, 0, sizeof together);
+  t0 = now();
+  for (i = 0; i < w; i++) {
+    alone[i].seed = together[i].seed = i + 1;
+    alone[i].steps = together[i].steps = steps;
+    if (!runjob(&alone[i], NULL)) {
+      printf("threads: FAILED: job %d: %s\n", i + 1, alone[i].err);
+      return 0;
+    }
+  }
+  t1 = now();
+  for (i = 0; i < w; i++)
+    if (pthread_create(&tid[i], NULL, worker, &together[i]) != 0) {
+      printf("threads: FAILED: pthread_create\n");
+      while (i-- > 0) pthread_join(tid[i], NULL);
+      return 0;
+    }
+  for (i = 0; i < w; i++) pthread_join(tid[i], NULL);
+  t2 = now();
+  for (i = 0; i < w; i++) {
+    Job *a = &alone[i], *b = &together[i];
+    if (b->err[0]) {
+      printf("threads: FAILED: thread %d: %s\n", i + 1, b->err);
+      return 0;
+    }
+    if (a->first != b->first || a->loss != b->loss || a->crc != b->crc) {
+      printf("threads: FAILED: thread %d differs from the same seed alone "
+             "(loss %.9g vs %.9g, crc %08llx vs %08llx)\n", i + 1, b->loss,
+             a->loss, (unsigned long long)b->crc, (unsigned long long)a->crc);
+      return 0;
+    }
+    if (!(a->loss < 0.5 * a->first)) {
+      printf("threads: FAILED: job %d did not learn (loss %.4f -> %.4f)\n",
+             i + 1, a->first, a->loss);
+      return 0;
+    }
+  }
+  printf("threads: %d networks trained at once, each bit-identical to its "
+         "seed trained alone (loss %.3f -> %.3f); %.3f s together, %.3f s "
+         "one after another\n", w, alone[0].first, alone[0].loss, t2 - t1,
+         t1 - t0);
+  return 1;
+}
+
+/* a 4 MB state asks for an 8 MB matrix: a Lua error, not an abort; then
+** it still works, and lua_close gives back every byte */
+static int check_budget(void) {
+  static const char BIG[] = "local nn = require 'nn'; return nn.Matrix(1000, 2000)";
+  static const char SMALL[] = "return require('nn').ones(10, 10):sum()";
+  Budget b;
+  char err[512];
+  const char *msg;
+  lua_State *L = newstate(&b, (size_t)4 << 20, err, sizeof err);
+  if (L == NULL) {
+    printf("budget: FAILED: %s\n", err);
+    return 0;
+  }
+  if (run(L, "=budget", BIG, 1)) {
+    printf("budget: FAILED: an 8 MB matrix fit in a 4 MB budget\n");
+    lua_close(L);
+    return 0;
+  }
+  msg = lua_tostring(L, -1);
+  if (msg == NULL || strstr(msg, "not enough memory") == NULL) {
+    printf("budget: FAILED: unexpected error: %s\n", msg ? msg : "(none)");
+    lua_close(L);
+    return 0;
+  }
+  snprintf(err, sizeof err, "%s", msg);
+  lua_pop(L, 1);
+  if (!run(L, "=budget", SMALL, 1) || lua_tonumber(L, -1) != 100) {
+    printf("budget: FAILED: the state did not go on after the error: %s\n",
+           lua_tostring(L, -1));
+    lua_close(L);
+    return 0;
+  }
+  lua_close(L);
+  if (b.used != 0) {
+    printf("budget: FAILED: %zu bytes still allocated after lua_close\n", b.used);
+    return 0;
+  }
+  printf("budget: a 4 MB state asked for 8 MB and got \"%s\"; it went on "
+         "(peak %.1f MB); 0 bytes left after lua_close\n", err,
+         (double)b.peak / (1 << 20));
+  return 1;
+}
+
+/* a trained network's one-sample forward called as a game's frame would:
+** after the first calls it asks the allocator for nothing (the collector
+** may still be freeing the garbage that training left) */
+static int check_frame(lua_Integer steps) {
+  enum { FRAMES = 10000 };
+  Job j;
+  lua_State *L = NULL;
+  unsigned long before, n;
+  double t0, t1;
+  int i;
+  memset(&j, 0, sizeof j);
+  j.seed = 1;
+  j.steps = steps;
+  if (!runjob(&j, &L)) {
+    printf("frame: FAILED: %s\n", j.err);
+    return 0;
+  }
+  before = 0;
+  t0 = 0;
+  for (i = -10; i < FRAMES; i++) {  /* 10 warm-up calls: buffers take the */
+    if (i == 0) {                   /* one-row shape */
+      before = j.budget.allocs;
+      t0 = now();
+    }
+    lua_pushvalue(L, -1);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+      printf("frame: FAILED: %s\n", lua_tostring(L, -1));
+      lua_close(L);
+      return 0;
+    }
+  }
+  t1 = now();
+  n = j.budget.allocs - before;
+  lua_close(L);
+  if (n != 0) {
+    printf("frame: FAILED: %lu allocations in %d frames\n", n, FRAMES);
+    return 0;
+  }
+  printf("frame: one-sample forward %.2f us; 0 allocations in %d frames\n",
+         1e6 * (t1 - t0) / FRAMES, FRAMES);
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  int w = argc > 1 ? atoi(argv[1]) : 2;
+  long steps = argc > 2 ? atol(argv[2]) : 300;
+  int ok;
+  if (argc > 3 || w < 1 || w > MAXWORKERS || steps < 1) {
+    fprintf(stderr, "usage: %s [workers 1..%d [steps >= 1]]\n", argv[0],
+            MAXWORKERS);
+    return 2;
+  }
+  /* one BLAS thread per worker: OpenBLAS's count is per process */
+  {
+    Budget b;
+    char err[512];
+    lua_State *L = newstate(&b, (size_t)64 << 20, err, sizeof err);
+    if (L == NULL || !run(L, "=setup", "require('nn').threads(1)", 0)) {
+      fprintf(stderr, "embed-host: cannot load nn: %s\n",
+              L ? lua_tostring(L, -1) : err);
+      if (L) lua_close(L);
+      return 1;
+    }
+    lua_close(L);
+  }
+  ok = check_threads(w, steps);
+  ok = check_budget() && ok;
+  ok = check_frame(steps) && ok;
+  printf("%s\n", ok ? "embed-host: ok" : "embed-host: FAILED");
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,63 @@
+-- examples/embed/host.c, built by the Makefile as build/embed-host: a C
+-- program that embeds Lua and nn the way a game does.  It checks, and this
+-- spec requires, that states in separate threads train at once with the
+-- same results as alone, that a host's memory budget gives a Lua error
+-- instead of an abort, and that a per-frame forward allocates nothing.
+local H = require "helpers"
+
+local host = H.top .. "/build/embed-host"
+
+-- runs the host with this tree's nn on its paths; ok, output, exit code
+local function run(args)
+   local cmd = ("LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s;;' '%s' %s 2>&1")
+      :format(H.top, H.top, (H.cpath:gsub("^%./", H.top .. "/")), host, args)
+   local p = io.popen(cmd)
+   local out = p:read("a")
+   local ok, _, code = p:close()
+   return ok, out, code
+end
+
+describe("embedding nn in a C host (examples/embed/host.c)", function()
+   it("is built by make (make test depends on it)", function()
+      local f = io.open(host, "rb")
+      assert.is_not_nil(f, host .. " is missing: run make test (or make embed)")
+      f:close()
+   end)
+
+   it("trains in two threads at once, keeps to a budget, and runs frames without allocating", function()
+      local ok, out = run("2 100")
+      assert.is_true(ok, out)
+      assert.truthy(out:find("threads: 2 networks trained at once, each bit-identical", 1, true), out)
+      assert.truthy(out:find("budget: a 4 MB state asked for", 1, true), out)
+      assert.truthy(out:find("not enough memory", 1, true), out)
+      assert.truthy(out:find("0 bytes left after lua_close", 1, true), out)
+      assert.truthy(out:find("0 allocations in 10000 frames", 1, true), out)
+      assert.truthy(out:find("embed-host: ok", 1, true), out)
+   end)
+
+   it("trains one network in each of four threads", function()
+      local ok, out = run("4 30")
+      assert.is_true(ok, out)
+      assert.truthy(out:find("threads: 4 networks trained at once", 1, true), out)
+   end)
+
+   it("refuses bad arguments with a usage line and exit code 2", function()
+      for _, args in ipairs{"0", "17", "2 0", "1 2 3"} do
+         local ok, out, code = run(args)
+         assert.is_false(ok == true, args)
+         assert.are.equal(2, code, args .. ": " .. out)
+         assert.truthy(out:find("usage: ", 1, true), out)
+      end
+   end)
+
+   it("names the failure when nn cannot be loaded", function()
+      local p = io.popen(("LUA_PATH='/nonexistent/?.lua' LUA_CPATH='/nonexistent/?.so' '%s' 1 1 2>&1")
+         :format(host))
+      local out = p:read("a")
+      local ok, _, code = p:close()
+      assert.is_false(ok == true)
+      assert.are.equal(1, code)
+      assert.truthy(out:find("embed-host: cannot load nn: ", 1, true), out)
+      assert.truthy(out:find("module 'nn' not found", 1, true), out)
+   end)
+end)
