@@ -27,6 +27,7 @@ build = {
       ["nn.ConfusionMatrix"] = "lua/nn/ConfusionMatrix.lua",
       ["nn.Sequential"] = "lua/nn/Sequential.lua",
       ["nn.gradcheck"] = "lua/nn/gradcheck.lua",
+      ["nn.image"] = "lua/nn/image.lua",
       ["nn.mnist"] = "lua/nn/mnist.lua",
       ["nn.optim"] = "lua/nn/optim.lua",
       ["nn.progress"] = "lua/nn/progress.lua",

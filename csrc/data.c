@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -236,6 +237,43 @@ static int d_tobytes(lua_State *L) {
   return 1;
 }
 
+/* A:quantize(lo, hi) -> one byte per element, row-major: lo maps to 0,
+** hi to 255, values outside are clamped and NaN is 0 (8-bit pixels) */
+static int d_quantize(lua_State *L) {
+  Matrix *m = nn_checkmatrix(L, 1);
+  lua_Number lo = luaL_checknumber(L, 2), hi = luaL_checknumber(L, 3);
+  size_t n = nn_numel(m);
+  luaL_Buffer b;
+  if (!isfinite(lo) || !isfinite(hi) || !((float)lo < (float)hi))
+    return luaL_error(L, "Matrix:quantize: need finite lo < hi, got %f and %f",
+                      lo, hi);
+  k_tobytes8((unsigned char *)luaL_buffinitsize(L, &b, n), m->data, n,
+             (float)lo, (float)hi);
+  luaL_pushresultsize(&b, n);
+  return 1;
+}
+
+/* nn.core.deflate(s [, level]) -> s compressed as a zlib stream (RFC 1950);
+** level 0..9, default 6 (zlib's) */
+static int d_deflate(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer level = luaL_optinteger(L, 2, 6);
+  uLongf out;
+  luaL_Buffer b;
+  int rc;
+  if (level < 0 || level > 9)
+    return luaL_error(L, "deflate: level must be from 0 to 9, got %I", level);
+  out = compressBound((uLong)len);
+  rc = compress2((Bytef *)luaL_buffinitsize(L, &b, out), &out,
+                 (const Bytef *)s, (uLong)len, (int)level);
+  if (rc != Z_OK)
+    return luaL_error(L, "deflate: zlib error %d (%s)", rc,
+                      rc == Z_MEM_ERROR ? "out of memory" : "bad input");
+  luaL_pushresultsize(&b, out);
+  return 1;
+}
+
 /* Matrix.fromfloats(s, rows, cols [, offset]): rows*cols little-endian
 ** float32 from byte offset (0-based) of s */
 static int d_fromfloats(lua_State *L) {
@@ -312,13 +350,13 @@ static int d_writefile(lua_State *L) {
 }
 
 static const luaL_Reg funcs[] = {
-  {"readfile", d_readfile}, {"correct", d_correct}, {"onehot", d_onehot},
+  {"readfile", d_readfile}, {"deflate", d_deflate}, {"correct", d_correct}, {"onehot", d_onehot},
   {"clock", d_clock}, {"isatty", d_isatty}, {"crc32", d_crc32},
   {"writefile", d_writefile}, {NULL, NULL}
 };
 
-/* the functions into the table on top; gather, fromfile, tobytes and
-** fromfloats into the Matrix class */
+/* the functions into the table on top; gather, fromfile, tobytes,
+** quantize and fromfloats into the Matrix class */
 void nn_data_open(lua_State *L) {
   luaL_setfuncs(L, funcs, 0);
   lua_getfield(L, -1, "Matrix");
@@ -328,6 +366,8 @@ void nn_data_open(lua_State *L) {
   lua_setfield(L, -2, "fromfile");
   lua_pushcfunction(L, d_tobytes);
   lua_setfield(L, -2, "tobytes");
+  lua_pushcfunction(L, d_quantize);
+  lua_setfield(L, -2, "quantize");
   lua_pushcfunction(L, d_fromfloats);
   lua_setfield(L, -2, "fromfloats");
   lua_pop(L, 1);

@@ -72,6 +72,10 @@ double k_dot(const float *a, const float *b, size_t n);
 int k_allfinite(const float *a, size_t n);
 void k_frombytes(float *restrict y, const unsigned char *restrict s, size_t n,
                  float scale);
+/* y[n] = round(255 (x - lo) / (hi - lo)) clamped to 0..255, NaN to 0;
+** hi > lo (8-bit pixels from floats: the inverse of k_frombytes) */
+void k_tobytes8(unsigned char *restrict y, const float *restrict x, size_t n,
+                float lo, float hi);
 /* y[k,c] = x[idx[k],c], idx 0-based */
 void k_gather_rows(float *y, const float *x, const int32_t *idx, int k, int c);
 

@@ -26,6 +26,20 @@ describe("examples", function()
       assert.is_true(mean ~= nil and mean < 0.05, out)
    end)
 
+   it("weight_update_2x2.lua redoes the lecture's 2 x 2 step, correctly", function()
+      local ok, out = run("examples/weight_update_2x2.lua")
+      assert.is_true(ok, out)
+      assert.truthy(out:find("L = -log p2 = 0.313262", 1, true), out)
+      -- by hand and by nn.SGD: the same corrected W
+      local _, n = out:gsub("0%.201 +%-0%.502\n +0%.297 +0%.801", "")
+      assert.are.equal(2, n, out)
+      -- backprop's dL/dW equals (p - y)^T x
+      local want = out:match("dL/dW = %(p %- y%)%^T x: nn.Matrix 2x2\n([^\n]+\n[^\n]+)")
+      local got = out:match("dL/dW from backward: nn.Matrix 2x2\n([^\n]+\n[^\n]+)")
+      assert.truthy(want and want:find("0.2689", 1, true), out)
+      assert.are.equal(want, got)
+   end)
+
    if not H.have_mnist() then
       pending("data/mnist is absent (make data): the MNIST examples")
       return
@@ -50,5 +64,21 @@ describe("examples", function()
       assert.is_true(ok2, out2)
       local acc2 = tonumber(out2:match("test accuracy of the loaded model: ([%d.]+)%%"))
       assert.are.equal(acc, acc2, out2)
+   end)
+
+   it("weights_as_images.lua draws the hidden units' weights as PNG files", function()
+      local dir = H.tmpdir()
+      local ok, out = run("examples/weights_as_images.lua", ("%q, %q"):format("data/mnist", dir))
+      assert.is_true(ok, out)
+      local wrong = tonumber(out:match("(%d+) of 10000 test digits wrong"))
+      assert.is_true(wrong ~= nil and wrong < 1500, out)
+      -- the 256-unit picture comes from the main job's saved model (above)
+      for _, name in ipairs{"weights_16.png", "wrong.png", "weights_256.png"} do
+         local f = io.open(dir .. "/" .. name, "rb")
+         assert.is_not_nil(f, name .. " missing:\n" .. out)
+         assert.are.equal("\137PNG\r\n\26\n", f:read(8))
+         f:close()
+      end
+      os.execute("rm -rf '" .. dir .. "'")
    end)
 end)

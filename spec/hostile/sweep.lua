@@ -8,6 +8,7 @@ local nn = require "nn"
 local core = require "nn.core"
 local mnist = require "nn.mnist"
 local progress = require "nn.progress"
+local image = require "nn.image"
 
 nn.seed(1)
 nn.threads(1)
@@ -91,6 +92,7 @@ functions(core.optim, "nn.core.optim.")
 functions(nn.schedule, "nn.schedule.")
 functions(mnist, "mnist.")
 functions(progress, "progress.")
+functions(image, "image.")
 sweep("nn.Matrix()", nn.Matrix)
 
 -- methods, with good and bad selves

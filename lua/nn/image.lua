@@ -1,0 +1,201 @@
+-- nn.image: matrices as pictures.  PNG files (8-bit grayscale, written
+-- with zlib in the core) for a digit, a batch of digits or a layer's
+-- weights, one row per picture; and characters for the terminal.
+--
+--   local image = require "nn.image"
+--   image.save("w.png", image.grid(net[1].weight, 28, 28, {symmetric = true}))
+--   print(image.ascii(X:row(1), 28, 28))
+local core = require "nn.core"
+local nn = require "nn"
+
+local image = {}
+
+local function checkmatrix(fn, M, what)
+   if not nn.isMatrix(M) then
+      error(("%s: %s must be a Matrix, got %s"):format(fn, what, type(M)), 3)
+   end
+end
+
+local function checkint(fn, v, name, lo, hi)
+   if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then
+      error(("%s: %s must be an integer, got %s"):format(fn, name, tostring(v)), 3)
+   end
+   if v < lo or v > hi then
+      error(("%s: %s must be from %d to %d, got %s"):format(fn, name, lo, hi,
+         tostring(v)), 3)
+   end
+   return math.tointeger(v)
+end
+
+local OPTS = {lo = true, hi = true, symmetric = true, scale = true,
+              columns = true, pad = true, zoom = true}
+
+local function checkopts(fn, opts)
+   if opts == nil then return {} end
+   if type(opts) ~= "table" then
+      error(("%s: options must be a table, got %s"):format(fn, type(opts)), 3)
+   end
+   for k in pairs(opts) do
+      if not OPTS[k] then error(("%s: unknown option %s"):format(fn, tostring(k)), 3) end
+   end
+   return opts
+end
+
+-- The range that maps to black..white: opts.lo/hi, else M's min and max
+-- (with symmetric, -m..m for m = max |M|, so 0 is mid-gray).
+local function range(fn, M, opts)
+   local lo, hi = opts.lo, opts.hi
+   if lo == nil or hi == nil then
+      local mn, mx = M:min(), M:max()
+      if mn ~= mn or mx ~= mx or mn == -math.huge or mx == math.huge then
+         error(fn .. ": the matrix has NaN or infinite values; give lo and hi", 3)
+      end
+      if opts.symmetric then
+         local m = math.max(-mn, mx)
+         mn, mx = -m, m
+      end
+      lo, hi = lo or mn, hi or mx
+   end
+   if type(lo) ~= "number" or type(hi) ~= "number" or lo ~= lo or hi ~= hi then
+      error(("%s: lo and hi must be numbers, got %s and %s"):format(fn,
+         tostring(lo), tostring(hi)), 3)
+   end
+   if not (hi > lo) then hi = lo + 1 end   -- a flat picture is all black
+   return lo, hi
+end
+
+-- PNG (ISO/IEC 15948): signature, IHDR, one IDAT, IEND; each chunk is
+-- length, type, data and the CRC-32 of type and data, big-endian.
+local function chunk(kind, data)
+   return string.pack(">I4", #data) .. kind .. data
+      .. string.pack(">I4", core.crc32(kind .. data))
+end
+
+-- rows: height strings of width bytes each; zoom repeats every pixel
+local function encode(fn, width, height, rows, zoom)
+   if width * height * zoom * zoom > 1 << 28 then
+      error(("%s: a %d x %d picture is too big (at most 2^28 pixels)")
+         :format(fn, width * zoom, height * zoom), 3)
+   end
+   if zoom > 1 then
+      local wide = {}
+      for b = 0, 255 do wide[string.char(b)] = string.char(b):rep(zoom) end
+      local out = {}
+      for _, r in ipairs(rows) do
+         r = r:gsub(".", wide)
+         for _ = 1, zoom do out[#out + 1] = r end
+      end
+      rows, width, height = out, width * zoom, height * zoom
+   end
+   -- each scanline starts with its filter type, 0 (none)
+   local raw = "\0" .. table.concat(rows, "\0")
+   return "\137PNG\r\n\26\n"
+      .. chunk("IHDR", string.pack(">I4I4BBBBB", width, height, 8, 0, 0, 0, 0))
+      .. chunk("IDAT", core.deflate(raw))
+      .. chunk("IEND", "")
+end
+
+--- image.png(M [, {lo, hi, symmetric, zoom}]) -> the bytes of a PNG file
+-- showing M (rows x cols) as a grayscale picture, lo black, hi white.
+function image.png(M, opts)
+   checkmatrix("image.png", M, "M")
+   opts = checkopts("image.png", opts)
+   local zoom = checkint("image.png", opts.zoom or 1, "zoom", 1, 16)
+   local lo, hi = range("image.png", M, opts)
+   local h, w = M:shape()
+   local q, rows = M:quantize(lo, hi), {}
+   for y = 0, h - 1 do rows[y + 1] = q:sub(y * w + 1, y * w + w) end
+   return encode("image.png", w, h, rows, zoom)
+end
+
+--- image.grid(M, h, w [, opts]) -> PNG bytes: each row of M (h*w values,
+-- row-major) an h x w picture, tiled left to right, top to bottom.
+-- opts: columns (ceil(sqrt(n))), pad (1 black pixel), zoom (1),
+-- scale = "each" (each picture its own range, the default) or "all",
+-- symmetric (0 mid-gray: for weights), lo and hi (a fixed range).
+function image.grid(M, h, w, opts)
+   local fn = "image.grid"
+   checkmatrix(fn, M, "M")
+   opts = checkopts(fn, opts)
+   h = checkint(fn, h, "h", 1, 4096)
+   w = checkint(fn, w, "w", 1, 4096)
+   local n, c = M:shape()
+   if c ~= h * w then
+      error(("%s: M has %d columns, expected h * w = %d"):format(fn, c, h * w), 2)
+   end
+   local cols = checkint(fn, opts.columns or math.ceil(math.sqrt(n)), "columns", 1, n)
+   local pad = checkint(fn, opts.pad or 1, "pad", 0, 64)
+   local zoom = checkint(fn, opts.zoom or 1, "zoom", 1, 16)
+   local scale = opts.scale or "each"
+   if scale ~= "each" and scale ~= "all" then
+      error(fn .. ": scale must be \"each\" or \"all\", got " .. tostring(scale), 2)
+   end
+   local gridrows = math.ceil(n / cols)
+   local width, height = cols * (w + pad) + pad, gridrows * (h + pad) + pad
+   local lo, hi
+   if scale == "all" then lo, hi = range(fn, M, opts) end
+   local tiles = {}
+   for i = 1, n do
+      local r = M:row(i)
+      if scale == "each" then lo, hi = range(fn, r, opts) end
+      tiles[i] = r:quantize(lo, hi)
+   end
+   local gap, blank = ("\0"):rep(pad), ("\0"):rep(w)
+   local padrow = ("\0"):rep(width)
+   local rows = {}
+   for _ = 1, pad do rows[#rows + 1] = padrow end
+   for tr = 0, gridrows - 1 do
+      for y = 0, h - 1 do
+         local parts = {gap}
+         for tc = 1, cols do
+            local t = tiles[tr * cols + tc]
+            parts[#parts + 1] = t and t:sub(y * w + 1, y * w + w) or blank
+            parts[#parts + 1] = gap
+         end
+         rows[#rows + 1] = table.concat(parts)
+      end
+      for _ = 1, pad do rows[#rows + 1] = padrow end
+   end
+   return encode(fn, width, height, rows, zoom)
+end
+
+--- image.save(path, png): writes the bytes (from png or grid) to path,
+-- through a temporary file and a rename
+function image.save(path, png)
+   if type(path) ~= "string" then
+      error("image.save: path must be a string, got " .. type(path), 2)
+   end
+   if type(png) ~= "string" or png:sub(1, 8) ~= "\137PNG\r\n\26\n" then
+      error("image.save: png must be the bytes from image.png or image.grid", 2)
+   end
+   local ok, err = core.writefile(path, png)
+   if not ok then error("image.save: " .. tostring(err), 2) end
+   return path
+end
+
+local RAMP = " .:-=+*#%@"
+
+--- image.ascii(v, h, w [, {lo, hi}]) -> a string of h lines showing the
+-- h*w values of v (any shape, row-major) with the characters " .:-=+*#%@",
+-- two per pixel, darkest (lo) as a space
+function image.ascii(v, h, w, opts)
+   local fn = "image.ascii"
+   checkmatrix(fn, v, "v")
+   opts = checkopts(fn, opts)
+   h = checkint(fn, h, "h", 1, 4096)
+   w = checkint(fn, w, "w", 1, 4096)
+   if v:numel() ~= h * w then
+      error(("%s: v has %d values, expected h * w = %d"):format(fn, v:numel(), h * w), 2)
+   end
+   local lo, hi = range(fn, v, opts)
+   local map = {}
+   for b = 0, 255 do
+      local k = b * #RAMP // 256 + 1
+      map[string.char(b)] = RAMP:sub(k, k):rep(2)
+   end
+   local q, lines = v:quantize(lo, hi):gsub(".", map), {}
+   for y = 0, h - 1 do lines[y + 1] = q:sub(2 * y * w + 1, 2 * (y + 1) * w) end
+   return table.concat(lines, "\n")
+end
+
+return image
