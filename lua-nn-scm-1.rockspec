@@ -30,6 +30,7 @@ build = {
       ["nn.image"] = "lua/nn/image.lua",
       ["nn.mnist"] = "lua/nn/mnist.lua",
       ["nn.optim"] = "lua/nn/optim.lua",
+      ["nn.plot"] = "lua/nn/plot.lua",
       ["nn.progress"] = "lua/nn/progress.lua",
       ["nn.schedule"] = "lua/nn/schedule.lua",
       ["nn.serialize"] = "lua/nn/serialize.lua",

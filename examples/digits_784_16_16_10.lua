@@ -22,7 +22,8 @@ print(net)
 local batch = 10
 local crit = nn.MSELoss{reduction = "sum"}      -- sum over the batch ...
 local opt = nn.SGD(net, {lr = 3.0 / batch})     -- ... so divide the rate by it
-nn.fit(net, crit, opt, X, Y, {epochs = 10, batchSize = batch, accuracy = true})
+local history = nn.fit(net, crit, opt, X, Y, {epochs = 10, batchSize = batch, accuracy = true})
+print(require("nn.plot").lines({cost = history.loss}, {height = 8, width = 40}))
 
 local _, acc = nn.evaluate(net, crit, Xtest, nn.onehot(Ytest, 10), {accuracy = true})
 print(("test accuracy %.2f%%"):format(100 * acc))

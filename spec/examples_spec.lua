@@ -49,6 +49,7 @@ describe("examples", function()
       local ok, out = run("examples/digits_784_16_16_10.lua")
       assert.is_true(ok, out)
       assert.truthy(out:find("total parameters: 13002", 1, true), out)
+      assert.truthy(out:find("* cost", 1, true), out)     -- the cost curve
       local acc = tonumber(out:match("test accuracy ([%d.]+)%%"))
       assert.is_true(acc ~= nil and acc > 90, out)
    end)

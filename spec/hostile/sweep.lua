@@ -9,6 +9,7 @@ local core = require "nn.core"
 local mnist = require "nn.mnist"
 local progress = require "nn.progress"
 local image = require "nn.image"
+local plot = require "nn.plot"
 
 nn.seed(1)
 nn.threads(1)
@@ -93,6 +94,7 @@ functions(nn.schedule, "nn.schedule.")
 functions(mnist, "mnist.")
 functions(progress, "progress.")
 functions(image, "image.")
+functions(plot, "plot.")
 sweep("nn.Matrix()", nn.Matrix)
 
 -- methods, with good and bad selves
