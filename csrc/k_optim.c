@@ -5,6 +5,9 @@
 */
 #include <math.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "kernels.h"
 
@@ -52,55 +55,132 @@ void k_sgd(float *restrict p, const float *restrict g, float *restrict buf,
     (decay ? sgd_mom_wd : sgd_mom)(p, g, buf, n, lr, mom, keep, wd);
 }
 
+/* One Adam element, in PyTorch's order; the SSE2 loop below does the same
+** operations four at a time (no FMA at -std=c99, so the results match). */
+static float adam_one(float *p, float g, float *m, float *v, float *vmax,
+                      float step, float b1, float b2, float bc2s, float eps,
+                      float decay, float wd) {
+  float denom;
+  if (decay != 1) *p *= decay;                  /* AdamW */
+  else if (wd != 0) g += wd * *p;               /* Adam: L2 in the grad */
+  *m = *m * b1 + (1 - b1) * g;
+  *v = *v * b2 + (1 - b2) * g * g;
+  if (vmax) {
+    if (*v > *vmax) *vmax = *v;
+    denom = sqrtf(*vmax) / bc2s + eps;
+  } else {
+    denom = sqrtf(*v) / bc2s + eps;
+  }
+  return *p - step * (*m / denom);
+}
+
 void k_adam(float *restrict p, const float *restrict g, float *restrict m,
             float *restrict v, float *restrict vmax, size_t n, float lr, float b1, float b2, float eps, float wd,
             int decoupled, long t) {
   double bc1 = 1 - pow(b1, (double)t), bc2 = 1 - pow(b2, (double)t);
   float step = (float)(lr / bc1), bc2s = (float)sqrt(bc2);
-  size_t i;
-  for (i = 0; i < n; i++) {
-    float gi = g[i], denom;
-    if (decoupled) p[i] *= 1 - lr * wd;           /* AdamW */
-    else if (wd != 0) gi += wd * p[i];            /* Adam: L2 in the grad */
-    m[i] = m[i] * b1 + (1 - b1) * gi;
-    v[i] = v[i] * b2 + (1 - b2) * gi * gi;
+  float decay = decoupled ? 1 - lr * wd : 1, l2 = decoupled ? 0 : wd;
+  size_t i = 0;
+#if defined(__SSE2__)
+  /* sqrtf cannot vectorize at -O2 (it may set errno); _mm_sqrt_ps is the
+  ** same IEEE square root, four lanes at a time */
+  const __m128 vb1 = _mm_set1_ps(b1), vb1c = _mm_set1_ps(1 - b1);
+  const __m128 vb2 = _mm_set1_ps(b2), vb2c = _mm_set1_ps(1 - b2);
+  const __m128 vbc2s = _mm_set1_ps(bc2s), veps = _mm_set1_ps(eps);
+  const __m128 vstep = _mm_set1_ps(step), vdecay = _mm_set1_ps(decay);
+  const __m128 vl2 = _mm_set1_ps(l2);
+  for (; i + 4 <= n; i += 4) {
+    __m128 pi = _mm_loadu_ps(p + i), gi = _mm_loadu_ps(g + i), mi, vi, d;
+    if (decay != 1) pi = _mm_mul_ps(pi, vdecay);
+    else if (l2 != 0) gi = _mm_add_ps(gi, _mm_mul_ps(vl2, pi));
+    mi = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(m + i), vb1), _mm_mul_ps(vb1c, gi));
+    vi = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(v + i), vb2),
+                    _mm_mul_ps(_mm_mul_ps(vb2c, gi), gi));
+    _mm_storeu_ps(m + i, mi);
+    _mm_storeu_ps(v + i, vi);
     if (vmax) {
-      if (v[i] > vmax[i]) vmax[i] = v[i];
-      denom = sqrtf(vmax[i]) / bc2s + eps;
-    } else {
-      denom = sqrtf(v[i]) / bc2s + eps;
+      vi = _mm_max_ps(vi, _mm_loadu_ps(vmax + i));  /* NaN v keeps vmax */
+      _mm_storeu_ps(vmax + i, vi);
     }
-    p[i] -= step * (m[i] / denom);
+    d = _mm_add_ps(_mm_div_ps(_mm_sqrt_ps(vi), vbc2s), veps);
+    _mm_storeu_ps(p + i, _mm_sub_ps(pi, _mm_mul_ps(vstep, _mm_div_ps(mi, d))));
   }
+#endif
+  for (; i < n; i++)
+    p[i] = adam_one(p + i, g[i], m + i, v + i, vmax ? vmax + i : NULL, step,
+                    b1, b2, bc2s, eps, decay, l2);
+}
+
+/* One RMSprop element; the SSE2 loop does the same four at a time. */
+static float rmsprop_one(float p, float g, float *v, float *ga, float *buf,
+                         float lr, float alpha, float eps, float wd,
+                         float mom) {
+  float avg;
+  if (wd != 0) g += wd * p;
+  *v = *v * alpha + (1 - alpha) * g * g;
+  if (ga) {
+    *ga = *ga * alpha + (1 - alpha) * g;
+    avg = sqrtf(*v - *ga * *ga) + eps;
+  } else {
+    avg = sqrtf(*v) + eps;
+  }
+  if (buf) {
+    *buf = *buf * mom + g / avg;
+    return p - lr * *buf;
+  }
+  return p - lr * (g / avg);
 }
 
 void k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,
                float *restrict ga, float *restrict buf, size_t n, float lr, float alpha, float eps, float wd,
                float mom) {
-  size_t i;
-  for (i = 0; i < n; i++) {
-    float gi = g[i], avg;
-    if (wd != 0) gi += wd * p[i];
-    v[i] = v[i] * alpha + (1 - alpha) * gi * gi;
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128 va = _mm_set1_ps(alpha), vac = _mm_set1_ps(1 - alpha);
+  const __m128 veps = _mm_set1_ps(eps), vlr = _mm_set1_ps(lr);
+  const __m128 vwd = _mm_set1_ps(wd), vmom = _mm_set1_ps(mom);
+  for (; i + 4 <= n; i += 4) {
+    __m128 pi = _mm_loadu_ps(p + i), gi = _mm_loadu_ps(g + i), vi, avg, d;
+    if (wd != 0) gi = _mm_add_ps(gi, _mm_mul_ps(vwd, pi));
+    vi = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(v + i), va),
+                    _mm_mul_ps(_mm_mul_ps(vac, gi), gi));
+    _mm_storeu_ps(v + i, vi);
     if (ga) {
-      ga[i] = ga[i] * alpha + (1 - alpha) * gi;
-      avg = sqrtf(v[i] - ga[i] * ga[i]) + eps;
-    } else {
-      avg = sqrtf(v[i]) + eps;
+      __m128 gai = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(ga + i), va),
+                              _mm_mul_ps(vac, gi));
+      _mm_storeu_ps(ga + i, gai);
+      vi = _mm_sub_ps(vi, _mm_mul_ps(gai, gai));
     }
+    avg = _mm_add_ps(_mm_sqrt_ps(vi), veps);
+    d = _mm_div_ps(gi, avg);
     if (buf) {
-      buf[i] = buf[i] * mom + gi / avg;
-      p[i] -= lr * buf[i];
-    } else {
-      p[i] -= lr * (gi / avg);
+      d = _mm_add_ps(_mm_mul_ps(_mm_loadu_ps(buf + i), vmom), d);
+      _mm_storeu_ps(buf + i, d);
     }
+    _mm_storeu_ps(p + i, _mm_sub_ps(pi, _mm_mul_ps(vlr, d)));
   }
+#endif
+  for (; i < n; i++)
+    p[i] = rmsprop_one(p[i], g[i], v + i, ga ? ga + i : NULL,
+                       buf ? buf + i : NULL, lr, alpha, eps, wd, mom);
 }
 
 void k_adagrad(float *restrict p, const float *restrict g,
                float *restrict sum, size_t n, float clr, float eps, float wd) {
-  size_t i;
-  for (i = 0; i < n; i++) {
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128 vclr = _mm_set1_ps(clr), veps = _mm_set1_ps(eps);
+  const __m128 vwd = _mm_set1_ps(wd);
+  for (; i + 4 <= n; i += 4) {
+    __m128 pi = _mm_loadu_ps(p + i), gi = _mm_loadu_ps(g + i), si;
+    if (wd != 0) gi = _mm_add_ps(gi, _mm_mul_ps(vwd, pi));
+    si = _mm_add_ps(_mm_loadu_ps(sum + i), _mm_mul_ps(gi, gi));
+    _mm_storeu_ps(sum + i, si);
+    si = _mm_add_ps(_mm_sqrt_ps(si), veps);
+    _mm_storeu_ps(p + i, _mm_sub_ps(pi, _mm_mul_ps(vclr, _mm_div_ps(gi, si))));
+  }
+#endif
+  for (; i < n; i++) {
     float gi = g[i];
     if (wd != 0) gi += wd * p[i];
     sum[i] += gi * gi;

@@ -165,6 +165,36 @@ describe("optimizers", function()
          "nn.SGD: 1 params but 0 grads")
    end)
 
+   -- The update kernels run four elements at a time (SSE2) and the rest one
+   -- by one: an element must get the same bits either way.
+   it("update each element the same in a SIMD lane as alone", function()
+      local cases = {
+         {"Adam", {lr = 0.01}}, {"Adam", {lr = 0.01, weightDecay = 0.1, amsgrad = true}},
+         {"AdamW", {lr = 0.01, weightDecay = 0.1}}, {"RMSprop", {lr = 0.01}},
+         {"RMSprop", {lr = 0.01, centered = true, momentum = 0.9, weightDecay = 0.1}},
+         {"Adagrad", {lr = 0.1, weightDecay = 0.1, lrDecay = 0.01}},
+         {"SGD", {lr = 0.1, momentum = 0.9, nesterov = true, weightDecay = 0.01}},
+      }
+      for _, c in ipairs(cases) do
+         local kind, n = c[1], 13                       -- 3 lanes of 4, then 1
+         nn.seed(3)
+         local P, G = nn.randn(1, n, 1e-4), nn.Matrix(1, n)   -- small: every bit of the update shows
+         local ps, gs = {}, {}
+         for j = 1, n do ps[j], gs[j] = nn.Matrix(1, 1, P:get(1, j)), nn.Matrix(1, 1) end
+         local function copy(t) local o = {} for k, v in pairs(t) do o[k] = v end return o end
+         local whole, alone = nn[kind]({P}, {G}, copy(c[2])), nn[kind](ps, gs, copy(c[2]))
+         for _ = 1, 5 do
+            G:copy(nn.randn(1, n))
+            for j = 1, n do gs[j]:set(1, 1, G:get(1, j)) end
+            whole:step()
+            alone:step()
+         end
+         for j = 1, n do
+            assert.are.equal(P:get(1, j), ps[j]:get(1, 1), kind .. " element " .. j)
+         end
+      end
+   end)
+
    it("print their settings", function()
       local opt = nn.SGD({nn.Matrix(1, 1)}, {nn.Matrix(1, 1)}, {lr = 0.5, momentum = 0.9})
       assert.are.equal("nn.SGD{dampening = 0, lr = 0.5, momentum = 0.9, nesterov = false, weightDecay = 0}",
