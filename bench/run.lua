@@ -32,9 +32,9 @@ local function mlp()
                         nn.Linear(128, 10)}
 end
 
-local function train(batch, n)
+local function train(batch, n, adam)
    local net, crit = mlp(), nn.CrossEntropyLoss()
-   local opt = nn.SGD(net, {lr = 0.01, momentum = 0.9})
+   local opt = adam and nn.Adam(net, {lr = 1e-3}) or nn.SGD(net, {lr = 0.01, momentum = 0.9})
    local x, y = nn.rand(batch, 784), nn.Matrix(batch, 1)
    for i = 1, batch do y:set(i, 1, nn.random(10)) end
    return time(function()
@@ -84,6 +84,8 @@ end
 local workloads = {
    {"train64", "MLP train step, batch 64", function() return train(64, 200) end,
     function() return gemm_limit(64, 200, true) end},
+   {"adam64", "MLP train step with Adam, batch 64", function() return train(64, 200, true) end,
+    function() return gemm_limit(64, 200, true) end},
    {"train256", "MLP train step, batch 256", function() return train(256, 60) end,
     function() return gemm_limit(256, 60, true) end},
    {"infer1", "MLP inference, 1 sample", function() return infer(1, 2000) end,
@@ -93,7 +95,7 @@ local workloads = {
 }
 
 local torch = torch_times()
-print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum")
+print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum unless named")
    :format(torch.train64 and "(CPU)" or "(absent)", threads, threads > 1 and "s" or "", REPEATS))
 print()
 print("| workload | lua-nn | PyTorch | PyTorch time / lua-nn time | GEMM limit | limit / lua-nn |")

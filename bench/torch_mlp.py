@@ -31,9 +31,12 @@ def median_time(f, n):
     return statistics.median(times)
 
 
-def train(batch, n):
+def train(batch, n, adam=False):
     net = mlp()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    if adam:
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     crit = torch.nn.CrossEntropyLoss()
     x = torch.rand(batch, 784)
     y = torch.randint(0, 10, (batch,))
@@ -57,6 +60,7 @@ def infer(batch, n):
 
 
 print("train64", train(64, 200))
+print("adam64", train(64, 200, adam=True))
 print("train256", train(256, 60))
 print("infer1", infer(1, 2000))
 print("infer1000", infer(1000, 30))
