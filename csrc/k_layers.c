@@ -5,8 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "kernels.h"
 
 /* ---- Linear: y = x W^T + b --------------------------------------------- */
@@ -17,8 +15,7 @@ void k_linear_forward(float *y, const float *x, const float *w,
   if (b) {                      /* y = b in every row, then y += x W^T */
     for (i = 0; i < n; i++) memcpy(y + (size_t)i * nout, b, nout * sizeof *y);
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, nout, nin, 1.0f, x,
-              nin, w, nin, b ? 1.0f : 0.0f, y, nout);
+  k_gemm(0, 1, n, nout, nin, 1.0f, x, nin, w, nin, b ? 1.0f : 0.0f, y, nout);
 }
 
 /* dL/dW = gy^T x, dL/db = column sums of gy, dL/dx = gy W
@@ -27,14 +24,12 @@ void k_linear_backward(float *gx, float *gw, float *restrict gb,
                        const float *x, const float *w,
                        const float *restrict gy, int n, int nin, int nout) {
   int i, j;
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0f,
-              gy, nout, x, nin, 1.0f, gw, nin);
+  k_gemm(1, 0, nout, nin, n, 1.0f, gy, nout, x, nin, 1.0f, gw, nin);
   if (gb)
     for (i = 0; i < n; i++)
       for (j = 0; j < nout; j++) gb[j] += gy[(size_t)i * nout + j];
   if (gx)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nin, nout, 1.0f,
-                gy, nout, w, nin, 0.0f, gx, nin);
+    k_gemm(0, 0, n, nin, nout, 1.0f, gy, nout, w, nin, 0.0f, gx, nin);
 }
 
 /* ---- pointwise activations -------------------------------------------- */

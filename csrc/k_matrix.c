@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "kernels.h"
 
 /* ---- xoshiro256** 1.0, https://prng.di.unimi.it/ ----------------------- */
@@ -187,4 +189,30 @@ void k_gather_rows(float *y, const float *x, const int32_t *idx, int k,
   int i;
   for (i = 0; i < k; i++)
     memcpy(y + (size_t)i * c, x + (size_t)idx[i] * c, (size_t)c * sizeof *y);
+}
+
+/* ---- matrix products ----------------------------------------------------- */
+
+void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+            int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+  const enum CBLAS_TRANSPOSE no = CblasNoTrans, tr = CblasTrans;
+  int i;
+  if ((M == 1 || N == 1) && K > 0) {
+    if (beta == 0)                 /* sgemv may scale old NaNs by 0 */
+      for (i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, N * sizeof *C);
+    if (M == 1) {                  /* c[N] = op(B)^T a, a = op(A)'s row */
+      if (tb) cblas_sgemv(CblasRowMajor, no, N, K, alpha, B, ldb, A,
+                          ta ? lda : 1, beta, C, 1);
+      else cblas_sgemv(CblasRowMajor, tr, K, N, alpha, B, ldb, A,
+                       ta ? lda : 1, beta, C, 1);
+    } else {                       /* c[M] = op(A) b, b = op(B)'s column */
+      if (ta) cblas_sgemv(CblasRowMajor, tr, K, M, alpha, A, lda, B,
+                          tb ? 1 : ldb, beta, C, ldc);
+      else cblas_sgemv(CblasRowMajor, no, M, K, alpha, A, lda, B,
+                       tb ? 1 : ldb, beta, C, ldc);
+    }
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? tr : no, tb ? tr : no, M, N, K, alpha, A,
+              lda, B, ldb, beta, C, ldc);
 }

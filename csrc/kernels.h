@@ -79,6 +79,14 @@ void k_tobytes8(unsigned char *restrict y, const float *restrict x, size_t n,
 /* y[k,c] = x[idx[k],c], idx 0-based */
 void k_gather_rows(float *y, const float *x, const int32_t *idx, int k, int c);
 
+/* C[M,N] = alpha op(A) op(B) + beta C, row-major, op(X) = X or X^T (ta,
+** tb); lda, ldb, ldc are the stored row lengths.  A product with one row
+** or one column of output goes to sgemv: OpenBLAS runs that several times
+** faster than the same sgemm (with its Haswell kernels, 9 us against 60 us
+** for 1x784 by 784x256).  beta = 0 ignores C's old contents, NaN included. */
+void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+            int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
 /* ---- layers: k_layers.c ----------------------------------------------- */
 
 /* Linear, y = x W^T + b (Goodfellow et al., Deep Learning, 6.5.4).

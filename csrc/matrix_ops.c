@@ -1,11 +1,9 @@
 /*
 ** matrix_ops.c: nn.Matrix arithmetic: operators, in-place updates, matrix
-** products on cblas_sgemm, reductions.
+** products (k_gemm: sgemm, or sgemv for one row or column), reductions.
 */
 #include <math.h>
 #include <string.h>
-
-#include <cblas.h>
 
 #include "nn.h"
 
@@ -73,9 +71,8 @@ static void checkmm(lua_State *L, const char *fn, int ar, int ac, int br,
 static void gemm(Matrix *c, const Matrix *a, int ta, const Matrix *b, int tb,
                  float alpha, float beta) {
   int k = ta ? a->rows : a->cols;
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-              tb ? CblasTrans : CblasNoTrans, c->rows, c->cols, k, alpha,
-              a->data, a->cols, b->data, b->cols, beta, c->data, c->cols);
+  k_gemm(ta, tb, c->rows, c->cols, k, alpha, a->data, a->cols, b->data,
+         b->cols, beta, c->data, c->cols);
 }
 
 static int m_mul_op(lua_State *L) {

@@ -294,6 +294,47 @@ describe("nn.Matrix arithmetic", function()
       assert.has_error(function() B:add(nn.Matrix(2, 2)) end)
    end)
 
+   -- one row or one column of output goes to sgemv, the rest to sgemm:
+   -- every transpose combination against a plain triple loop
+   it("multiplies vectors and matrices right for every shape and transpose", function()
+      local function naive(A, B, ta, tb, alpha, beta, C)
+         if ta then A = A:t() end
+         if tb then B = B:t() end
+         local m, k = A:shape()
+         local n = select(2, B:shape())
+         local out = {}
+         for i = 1, m do
+            out[i] = {}
+            for j = 1, n do
+               local s = 0
+               for l = 1, k do s = s + A:get(i, l) * B:get(l, j) end
+               out[i][j] = alpha * s + (C and beta * C:get(i, j) or 0)
+            end
+         end
+         return out
+      end
+      nn.seed(5)
+      for _, mnk in ipairs{{1, 7, 5}, {6, 1, 5}, {1, 1, 9}, {1, 9, 1}, {8, 3, 1},
+                           {4, 6, 3}, {1, 300, 200}, {300, 1, 200}} do
+         local m, n, k = mnk[1], mnk[2], mnk[3]
+         for _, t in ipairs{{false, false}, {false, true}, {true, false}, {true, true}} do
+            local ta, tb = t[1], t[2]
+            local A = ta and nn.randn(k, m) or nn.randn(m, k)
+            local B = tb and nn.randn(n, k) or nn.randn(k, n)
+            local what = ("%d x %d x %d, %s %s"):format(m, n, k, tostring(ta), tostring(tb))
+            assert.is_true(H.maxrel(nn.matmul(A, B, ta, tb),
+               naive(A, B, ta, tb, 1, 0)) < 1e-5, what)
+            local C = nn.randn(m, n)
+            local want = naive(A, B, ta, tb, 0.5, 2, C)
+            assert.is_true(H.maxrel(C:gemm(A, B, 0.5, 2, ta, tb), want) < 1e-5, what)
+            -- beta 0: old contents ignored, even NaN
+            C:fill(0 / 0)
+            assert.is_true(H.maxrel(C:gemm(A, B, 1, 0, ta, tb),
+               naive(A, B, ta, tb, 1, 0)) < 1e-5, what .. ", beta 0 over NaN")
+         end
+      end
+   end)
+
    it("does matmul and gemm with transposes", function()
       local B = nn.Matrix{{1, 2}, {3, 4}, {5, 6}}           -- 3x2
       H.near(nn.matmul(A, B), A * B)
