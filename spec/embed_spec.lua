@@ -9,9 +9,7 @@ local host = H.top .. "/build/embed-host"
 
 -- runs the host with this tree's nn on its paths; ok, output, exit code
 local function run(args)
-   local cmd = ("LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s;;' '%s' %s 2>&1")
-      :format(H.top, H.top, (H.cpath:gsub("^%./", H.top .. "/")), host, args)
-   local p = io.popen(cmd)
+   local p = io.popen(("%s'%s' %s 2>&1"):format(H.env(), host, args))
    local out = p:read("a")
    local ok, _, code = p:close()
    return ok, out, code

@@ -65,14 +65,20 @@ local function absolute(path)
    return (path:gsub("^%./", top .. "/"))
 end
 
+-- The environment that puts this tree's nn (and the spec helpers) on a
+-- child process's Lua paths, as a shell prefix.
+function H.env()
+   return ("LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/?.lua;;' LUA_CPATH='%s;;' ")
+      :format(top, top, top, absolute(H.cpath))
+end
+
 function H.child(code, prefix, dir)
    local f = os.tmpname()
    local h = assert(io.open(f, "w"))
    h:write(code)
    h:close()
-   local cmd = ("%s%sLUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/?.lua;;' "
-      .. "LUA_CPATH='%s;;' lua5.4 %s 2>&1"):format(dir and ("cd '" .. dir .. "' && ") or "",
-      prefix or "", top, top, top, absolute(H.cpath), f)
+   local cmd = ("%s%s%slua5.4 %s 2>&1"):format(dir and ("cd '" .. dir .. "' && ") or "",
+      prefix or "", H.env(), f)
    local p = io.popen(cmd)
    local out = p:read("a")
    local ok = p:close()
