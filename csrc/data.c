@@ -2,124 +2,227 @@
 ** data.c: what training loops, data loaders and model files need from C:
 ** reading (optionally gzipped) files through zlib, gathering rows into
 ** batches, counting correct predictions, one-hot targets, raw float32
-** bytes, CRC-32, atomic file writes, a monotonic clock, and whether a
+** bytes, CRC-32, atomic file writes, reading only regular files, a monotonic clock, and whether a
 ** stream is a terminal.
 */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700         /* realpath, pread, fchmod */
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
 
 #include <zlib.h>
 
 #include "nn.h"
 
 #define CHUNK (1 << 17)
+#define NN_SRC "nn.Src"
 
-/* Opens path through zlib; on failure pushes nil, message and returns NULL */
-static gzFile gzopenfail(lua_State *L, const char *path) {
-  gzFile f;
-  errno = 0;
-  f = gzopen(path, "rb");
-  if (!f) {
-    luaL_pushfail(L);
-    lua_pushfstring(L, "cannot open %s: %s", path,
-                    errno ? strerror(errno) : "out of memory");
-    return NULL;
-  }
-  gzbuffer(f, CHUNK);
-  return f;
+/* deflate cannot expand more than about 1032 to 1 (RFC 1951: a 258-byte
+** match costs at least 2 bits), so a gzip file of s bytes holds at most
+** this many: a header that declares more is refused before allocating. */
+#define GZ_MAXRATIO 1032
+
+/* ---- reading files ---------------------------------------------------------
+** An open input file is owned by a userdata from the moment it is opened,
+** so that an error raised while it is open (a memory error in a
+** luaL_Buffer, say) still closes it, at the next collection: liolib's
+** newprefile does the same for io.open. */
+
+typedef struct Src {
+  int fd;             /* the descriptor while no gzFile owns it, else -1 */
+  gzFile gz;          /* reading through zlib (gzip or plain), or NULL */
+  const char *path;   /* for messages; the caller keeps it alive */
+} Src;
+
+/* closes what s holds; returns gzclose's result (Z_OK for a plain file): a
+** gzip stream that ended part way surfaces here */
+static int srcclose(Src *s) {
+  int r = Z_OK;
+  if (s->gz) r = gzclose(s->gz);
+  else if (s->fd >= 0) close(s->fd);
+  s->gz = NULL;
+  s->fd = -1;
+  return r;
 }
 
-/* After a read that returned n: 0 if fine, else pushes nil, message,
-** closes f and returns 2.  A short gzip stream surfaces at gzclose. */
-static int gzfail(lua_State *L, gzFile f, int n, const char *path) {
-  int err = Z_OK;
-  const char *msg = n < 0 ? gzerror(f, &err) : NULL;
-  if (msg) lua_pushfstring(L, "%s is corrupt or unreadable (%s)", path, msg);
-  err = gzclose(f);
-  if (!msg && err == Z_OK) return 0;
-  if (!msg)
-    lua_pushfstring(L, "%s is truncated or corrupt (zlib error %d)", path,
-                    err);
+static int src_gc(lua_State *L) {
+  srcclose((Src *)lua_touserdata(L, 1));
+  return 0;
+}
+
+/* Pushes a Src for path, opened for reading, and sets *size to the file's
+** size.  Only a regular file: a directory, a FIFO (whose open would block:
+** hence O_NONBLOCK) or a device such as /dev/zero (which never ends) is
+** refused.  On failure closes it, pushes nil and a message in its place
+** and returns NULL. */
+static Src *opensrc(lua_State *L, const char *path, off_t *size) {
+  struct stat st;
+  const char *why = NULL;
+  Src *s = (Src *)lua_newuserdatauv(L, sizeof(Src), 0);
+  s->fd = -1;
+  s->gz = NULL;
+  s->path = path;
+  luaL_setmetatable(L, NN_SRC);
+  s->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (s->fd < 0) {
+    lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
+  } else if (fstat(s->fd, &st) != 0) {
+    lua_pushfstring(L, "cannot read %s: %s", path, strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    why = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
+    lua_pushfstring(L, "cannot read %s: %s", path, why);
+  } else {
+    *size = st.st_size;
+    return s;
+  }
+  srcclose(s);
+  lua_remove(L, -2);
   luaL_pushfail(L);
   lua_insert(L, -2);
-  return 2;
+  return NULL;
 }
 
-/* nn.core.readfile(path [, max]) -> the file's bytes (at most max),
-** gunzipped if it is gzip (zlib reads plain files as they are); nil,
-** message on failure */
+/* from now on, reads go through zlib (which reads a plain file as it is) */
+static void srcgz(lua_State *L, Src *s) {
+  gzFile f = gzdopen(s->fd, "rb");
+  if (!f) luaL_error(L, "cannot read %s: out of memory", s->path);
+  s->gz = f;
+  s->fd = -1;                       /* gzclose closes it now */
+  gzbuffer(f, CHUNK);
+}
+
+/* up to n bytes; 0 at the end, -1 on an error (srcerror says which) */
+static int srcread(Src *s, void *buf, unsigned n) {
+  ssize_t r;
+  if (s->gz) return gzread(s->gz, buf, n);
+  do r = read(s->fd, buf, n); while (r < 0 && errno == EINTR);
+  return (int)r;
+}
+
+/* Raises: fn: path is corrupt, truncated or unreadable.  Call after a read
+** returned -1, or at the end of the data when finishing (then a gzip
+** stream that ended part way is the error). */
+static int srcerror(lua_State *L, Src *s, const char *fn, int n) {
+  int err = Z_OK;
+  const char *msg = NULL;
+  if (n < 0)
+    msg = s->gz ? gzerror(s->gz, &err) : strerror(errno);
+  if (msg) {
+    msg = lua_pushfstring(L, "%s", msg);   /* gzclose frees zlib's */
+    srcclose(s);
+    return luaL_error(L, "%s: %s is corrupt or unreadable (%s)", fn, s->path,
+                      msg);
+  }
+  err = srcclose(s);
+  if (err != Z_OK)
+    return luaL_error(L, "%s: %s is truncated or corrupt (zlib error %d)",
+                      fn, s->path, err);
+  return 0;
+}
+
+/* nn.core.readfile(path [, max [, plain]]) -> the file's bytes, at most
+** max of them, gunzipped if it is gzip (zlib reads plain files as they
+** are) unless plain.  nil, message if it cannot be opened or is not a
+** regular file; an error if it is corrupt (a gzip stream that ends early
+** or fails its check). */
 static int d_readfile(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, LUA_MAXINTEGER);
+  int plain = lua_toboolean(L, 3), n = 0;
   luaL_Buffer b;
-  gzFile f;
-  int n = 0, r;
+  off_t size;
+  Src *s;
   if (max < 0) return luaL_argerror(L, 2, "must be >= 0");
-  if (!(f = gzopenfail(L, path))) return 2;
+  lua_settop(L, 3);
+  if (!(s = opensrc(L, path, &size))) return 2;               /* at 4 */
+  if (!plain) srcgz(L, s);
   luaL_buffinit(L, &b);
   while (max > 0) {
     int want = max < CHUNK ? (int)max : CHUNK;
     char *p = luaL_prepbuffsize(&b, (size_t)want);
-    n = gzread(f, p, (unsigned)want);
+    n = srcread(s, p, (unsigned)want);
     if (n <= 0) break;
     luaL_addsize(&b, (size_t)n);
     max -= n;
   }
-  if (max > 0 || n < 0) {               /* read to the end: check it */
-    if ((r = gzfail(L, f, n, path)) != 0) return r;
-  } else {
-    gzclose(f);
-  }
+  if (n < 0 || max > 0) srcerror(L, s, "readfile", n); /* at the end: check */
+  else srcclose(s);
   luaL_pushresult(&b);
   return 1;
 }
 
 /* Matrix.fromfile(path, rows, cols [, offset [, scale]]): like frombytes
 ** on the file's bytes (gunzipped), streamed, with no string in between.
-** The file must hold exactly offset + rows*cols bytes. */
+** The file must hold exactly offset + rows*cols bytes; that is checked
+** against its size (a plain file) or the most a gzip file of its size can
+** hold before the matrix is allocated, and any other failure, a stream cut
+** short or corrupt included, is an error naming the file. */
 static int d_fromfile(lua_State *L) {
+  const char *fn = "Matrix.fromfile";
   const char *path = luaL_checkstring(L, 1);
-  int r = nn_checkdim(L, 2, "Matrix.fromfile", "rows");
-  int c = nn_checkdim(L, 3, "Matrix.fromfile", "cols");
+  int r = nn_checkdim(L, 2, fn, "rows");
+  int c = nn_checkdim(L, 3, fn, "cols");
   lua_Integer off = luaL_optinteger(L, 4, 0);
-  float scale = (float)luaL_optnumber(L, 5, 1);
-  unsigned char *buf;
+  float scale = lua_isnoneornil(L, 5) ? 1.0f
+                : nn_checkfloat(L, 5, fn, "scale");
+  unsigned char *buf, magic[2] = {0, 0};
   size_t need, done = 0;
-  gzFile f;
+  off_t size;
+  Src *s;
   Matrix *m;
-  int n = 0, k;
-  nn_checkcount(L, "Matrix.fromfile", r, c);
-  if (off < 0) return luaL_error(L, "Matrix.fromfile: offset must be >= 0");
+  int n = 0;
+  lua_Integer total;
+  nn_checkcount(L, fn, r, c);
+  if (off < 0 || off > (1 << 30))
+    return luaL_error(L, "%s: offset must be from 0 to 2^30, got %I", fn, off);
   need = (size_t)r * (size_t)c;
-  m = nn_newmatrix(L, r, c);                                  /* at 6 */
-  buf = (unsigned char *)lua_newuserdatauv(L, CHUNK, 0);      /* at 7 */
-  if (!(f = gzopenfail(L, path))) return 2;
+  total = off + (lua_Integer)need;
+  lua_settop(L, 5);
+  if (!(s = opensrc(L, path, &size)))                          /* at 6 */
+    return luaL_error(L, "%s: %s", fn, lua_tostring(L, -1));
+  if (pread(s->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+    if ((double)total > (double)size * GZ_MAXRATIO)
+      return luaL_error(L, "%s: %s needs %I bytes of data, more than a "
+                        "gzip file of %I bytes can hold", fn, path, total,
+                        (lua_Integer)size);
+  } else if (total != (lua_Integer)size) {
+    return luaL_error(L, "%s: %s holds %I bytes, expected %I (offset %I + "
+                      "%d x %d)", fn, path, (lua_Integer)size, total, off, r,
+                      c);
+  }
+  srcgz(L, s);
+  m = nn_newmatrix(L, r, c);                                  /* at 7 */
+  buf = (unsigned char *)lua_newuserdatauv(L, CHUNK, 0);      /* at 8 */
   while (off > 0) {                                     /* skip the header */
-    n = gzread(f, buf, (unsigned)(off < CHUNK ? off : CHUNK));
+    n = srcread(s, buf, (unsigned)(off < CHUNK ? off : CHUNK));
     if (n <= 0) break;
     off -= n;
   }
   while (off == 0 && done < need) {
     size_t want = need - done < CHUNK ? need - done : CHUNK;
-    n = gzread(f, buf, (unsigned)want);
+    n = srcread(s, buf, (unsigned)want);
     if (n <= 0) break;
     k_frombytes(m->data + done, buf, (size_t)n, scale);
     done += (size_t)n;
   }
-  if (n >= 0 && done == need) n = gzread(f, buf, 1);  /* must be the end */
-  if ((k = gzfail(L, f, n, path)) != 0) return k;
+  if (n >= 0 && done == need) n = srcread(s, buf, 1);  /* must be the end */
+  srcerror(L, s, fn, n);
   if (done < need || n > 0)
-    return luaL_error(L, "Matrix.fromfile: %s holds %s bytes of data, "
-                      "expected %I (%d x %d)", path,
-                      done < need ? "fewer" : "more", (lua_Integer)need, r, c);
-  lua_settop(L, 6);
+    return luaL_error(L, "%s: %s holds %s bytes of data, expected %I "
+                      "(offset + %d x %d)", fn, path,
+                      done < need ? "fewer" : "more", total, r, c);
+  lua_settop(L, 7);
   return 1;
 }
 
@@ -130,6 +233,9 @@ static int d_gather(lua_State *L) {
   lua_Integer first = luaL_checkinteger(L, 4);
   int n = nn_checkdim(L, 5, "Matrix:gather", "n"), k;
   luaL_checktype(L, 3, LUA_TTABLE);
+  if (first < 1 || first > LUA_MAXINTEGER - n)
+    return luaL_error(L, "Matrix:gather: first must be from 1 to %I, got %I",
+                      LUA_MAXINTEGER - n, first);
   if (dst->cols != src->cols)
     return luaL_error(L, "Matrix:gather: source has %d columns, destination "
                       "%d", src->cols, dst->cols);
@@ -164,10 +270,17 @@ static int d_correct(lua_State *L) {
     return luaL_error(L, "nn.correct: targets are %d x %d, expected %d x 1 "
                       "or %d x %d", y->rows, y->cols, out->rows, out->rows, c);
   for (i = 0; i < out->rows; i++) {
-    size_t p = k_argmax(out->data + (size_t)i * c, (size_t)c);
-    size_t t = y->cols == 1 ? (size_t)y->data[i] - 1
-               : k_argmax(y->data + (size_t)i * c, (size_t)c);
-    hits += p == t && (y->cols != 1 || y->data[i] >= 1);
+    size_t p = k_argmax(out->data + (size_t)i * c, (size_t)c), t;
+    if (y->cols == 1) {
+      float v = y->data[i];            /* checked before it becomes a size */
+      if (!(v >= 1 && v <= c) || v != floorf(v))
+        return luaL_error(L, "nn.correct: label %d is %f, expected a class "
+                          "index from 1 to %d", i + 1, (lua_Number)v, c);
+      t = (size_t)v - 1;
+    } else {
+      t = k_argmax(y->data + (size_t)i * c, (size_t)c);
+    }
+    hits += p == t;
   }
   lua_pushinteger(L, hits);
   return 1;
@@ -241,12 +354,13 @@ static int d_tobytes(lua_State *L) {
 ** hi to 255, values outside are clamped and NaN is 0 (8-bit pixels) */
 static int d_quantize(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
-  lua_Number lo = luaL_checknumber(L, 2), hi = luaL_checknumber(L, 3);
+  float lo = nn_checkfloat(L, 2, "Matrix:quantize", "lo");
+  float hi = nn_checkfloat(L, 3, "Matrix:quantize", "hi");
   size_t n = nn_numel(m);
   luaL_Buffer b;
-  if (!isfinite(lo) || !isfinite(hi) || !((float)lo < (float)hi))
+  if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
     return luaL_error(L, "Matrix:quantize: need finite lo < hi, got %f and %f",
-                      lo, hi);
+                      (lua_Number)lo, (lua_Number)hi);
   k_tobytes8((unsigned char *)luaL_buffinitsize(L, &b, n), m->data, n,
              (float)lo, (float)hi);
   luaL_pushresultsize(&b, n);
@@ -320,15 +434,81 @@ static int d_crc32(lua_State *L) {
   return 1;
 }
 
-/* nn.core.writefile(path, data) -> true, or nil, message.  Writes a
-** temporary file in the same directory, syncs it, then renames it over
-** path: a crash part way leaves the old file whole. */
+/* Fills buf[0..n) with unpredictable letters for a temporary name.  The
+** name's safety does not rest on them (the file is made with O_EXCL and
+** O_NOFOLLOW); they keep a planted file from blocking every attempt. */
+static void randomname(char *buf, size_t n) {
+  static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  unsigned char r[32];
+  size_t i, got = 0;
+#if defined(__linux__)
+  ssize_t k = getrandom(r, sizeof r, GRND_NONBLOCK);
+  if (k > 0) got = (size_t)k;
+#endif
+  if (got < n) {                         /* no kernel randomness: mix */
+    struct timespec ts;
+    uint64_t x;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid() ^
+        (uint64_t)(uintptr_t)buf ^ ((uint64_t)ts.tv_sec << 32);
+    for (i = got; i < sizeof r; i++) {
+      x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 29;
+      r[i] = (unsigned char)x;
+    }
+  }
+  for (i = 0; i < n; i++) buf[i] = digits[r[i % sizeof r] % 36];
+}
+
+/* nn.core.writefile(path, data) -> true, or nil, message.  Atomic: the
+** data goes to a new temporary file beside the target (created with
+** O_EXCL | O_NOFOLLOW under an unpredictable name, so no planted link is
+** followed and two writers never share one), is synced, then renamed over
+** the target, so a crash part way leaves the old file whole and a reader
+** sees the old file or the new one.  A symbolic link is written through:
+** its target is replaced and the link stays.  An existing target keeps its
+** permission bits; one that is not a regular file (a device, a directory,
+** a FIFO) is refused. */
 static int d_writefile(lua_State *L) {
   size_t len, done = 0;
   const char *path = luaL_checkstring(L, 1);
   const char *data = luaL_checklstring(L, 2, &len);
-  const char *tmp = lua_pushfstring(L, "%s.tmp-%d", path, (int)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644), ok = fd >= 0;
+  const char *target = path, *tmp = NULL;
+  char name[13];
+  struct stat st;
+  int fd = -1, ok = 1, exists, tries, e = 0;
+  mode_t mode = 0;
+  lua_settop(L, 2);
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+    char *real = realpath(path, NULL);        /* the link's final target */
+    if (!real) {
+      e = errno;
+      luaL_pushfail(L);
+      lua_pushfstring(L, "cannot write %s: it is a symbolic link to %s (%s)",
+                      path, "a missing file", strerror(e));
+      return 2;
+    }
+    target = lua_pushstring(L, real);
+    free(real);
+  }
+  exists = stat(target, &st) == 0;
+  if (exists && !S_ISREG(st.st_mode)) {
+    luaL_pushfail(L);
+    lua_pushfstring(L, "cannot write %s: %s", path,
+                    S_ISDIR(st.st_mode) ? "it is a directory"
+                                        : "not a regular file");
+    return 2;
+  }
+  if (exists) mode = st.st_mode & 07777;
+  for (tries = 0; tries < 16; tries++) {
+    randomname(name, sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    lua_settop(L, target == path ? 2 : 3);
+    tmp = lua_pushfstring(L, "%s.tmp-%s", target, name);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0 || errno != EEXIST) break;
+  }
+  if (fd < 0) ok = 0;
+  if (ok && exists && fchmod(fd, mode) != 0) ok = 0;
   while (ok && done < len) {
     ssize_t n = write(fd, data + done, len - done);
     if (n < 0 && errno == EINTR) continue;
@@ -336,11 +516,11 @@ static int d_writefile(lua_State *L) {
     if (ok) done += (size_t)n;
   }
   if (ok) ok = fsync(fd) == 0;
-  if (fd >= 0 && close(fd) != 0) ok = 0;
-  if (ok) ok = rename(tmp, path) == 0;
+  if (!ok) e = errno;
+  if (fd >= 0 && close(fd) != 0 && ok) { ok = 0; e = errno; }
+  if (ok && rename(tmp, target) != 0) { ok = 0; e = errno; }
   if (!ok) {
-    int e = errno;
-    if (fd >= 0) remove(tmp);
+    if (fd >= 0) unlink(tmp);
     luaL_pushfail(L);
     lua_pushfstring(L, "cannot write %s: %s", path, strerror(e));
     return 2;
@@ -358,6 +538,10 @@ static const luaL_Reg funcs[] = {
 /* the functions into the table on top; gather, fromfile, tobytes,
 ** quantize and fromfloats into the Matrix class */
 void nn_data_open(lua_State *L) {
+  luaL_newmetatable(L, NN_SRC);
+  lua_pushcfunction(L, src_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);
   lua_getfield(L, -1, "Matrix");
   lua_pushcfunction(L, d_gather);

@@ -114,7 +114,10 @@ void k_l1_backward(float *restrict g, const float *x, const float *y, size_t n,
                    float scale) {
   size_t i;
   for (i = 0; i < n; i++)
-    g[i] = x[i] > y[i] ? scale : x[i] < y[i] ? -scale : 0.0f;
+  {                   /* sign(x - y); NaN stays NaN, as PyTorch's sign */
+    float d = x[i] - y[i];
+    g[i] = d > 0 ? scale : d < 0 ? -scale : d * scale;
+  }
 }
 
 /* BCE on probabilities: L = -(y log p + (1 - y) log(1 - p)), each log

@@ -54,9 +54,10 @@ double k_rng_normal(Rng *r) {
 }
 
 void k_rand(Rng *r, float *y, size_t n, float lo, float hi) {
+  const double span = (double)hi - (double)lo;   /* may exceed FLT_MAX */
   size_t i;
   for (i = 0; i < n; i++) {
-    float v = (float)(lo + (hi - lo) * k_rng_uniform(r));
+    float v = (float)(lo + span * k_rng_uniform(r));
     y[i] = v < hi ? v : lo;   /* rounding to float must not reach hi */
   }
 }
@@ -93,6 +94,11 @@ void k_axpby_row(float *y, const float *a, float sa, const float *row,
 void k_affine(float *y, const float *a, float sa, float s, size_t n) {
   size_t i;
   for (i = 0; i < n; i++) y[i] = sa * a[i] + s;
+}
+
+void k_affine_d(float *y, const float *a, double sa, double s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = (float)(sa * a[i] + s);
 }
 
 void k_mul(float *y, const float *a, const float *b, size_t n) {

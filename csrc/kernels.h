@@ -60,6 +60,9 @@ void k_axpby_row(float *y, const float *a, float sa, const float *row,
                  float sb, int r, int c);
 void k_affine(float *y, const float *a, float sa, float s, size_t n);
                                                    /* y = sa*a + s */
+/* the same in double, for scalars that float cannot hold (1e-39, 1e39):
+** the result is rounded once, to float */
+void k_affine_d(float *y, const float *a, double sa, double s, size_t n);
 void k_mul(float *y, const float *a, const float *b, size_t n); /* y = a.*b */
 void k_div(float *y, const float *a, const float *b, size_t n); /* y = a./b */
 void k_transpose(float *y, const float *a, int r, int c); /* y[c,r] = a' */

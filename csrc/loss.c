@@ -26,8 +26,10 @@ static const char *const names[L_N] = {
 enum { UV_GRADINPUT = 1, UV_INDEX, UV_N = UV_INDEX };
 
 typedef struct Loss {
+  unsigned tag;       /* NN_TAG_LOSS */
   int kind;
   int sum;            /* reduction "sum" rather than "mean" */
+  unsigned reads;     /* class targets parsed: tells a re-entrant call */
 } Loss;
 
 /* a parsed target: class indices t (0-based) or a dense matrix y */
@@ -37,7 +39,7 @@ typedef struct Target {
 } Target;
 
 static Loss *checkloss(lua_State *L, int arg) {
-  return (Loss *)luaL_checkudata(L, arg, NN_LOSS);
+  return (Loss *)nn_checkudata(L, arg, NN_LOSS, NN_TAG_LOSS, sizeof(Loss));
 }
 
 /* nn.XLoss([{reduction = "mean" | "sum"}]) */
@@ -62,27 +64,26 @@ static int l_new(lua_State *L) {
     }
   }
   l = (Loss *)lua_newuserdatauv(L, sizeof(Loss), UV_N);
+  l->tag = NN_TAG_LOSS;
+  l->reads = 0;
   l->kind = kind;
   l->sum = sum;
   luaL_setmetatable(L, NN_LOSS);
   return 1;
 }
 
-/* The index buffer of the loss at 1, for n labels: reused while big enough */
+/* Room for n labels in the loss's own buffer, reused while big enough and
+** left on the stack so that nothing frees it while the caller uses it. */
 static int32_t *indexbuf(lua_State *L, int n) {
   size_t need = (size_t)n * sizeof(int32_t);
-  int32_t *t;
   if (lua_getiuservalue(L, 1, UV_INDEX) == LUA_TUSERDATA &&
-      lua_rawlen(L, -1) >= need) {
-    t = (int32_t *)lua_touserdata(L, -1);
-  } else {
-    lua_pop(L, 1);
-    t = (int32_t *)lua_newuserdatauv(L, need, 0);
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, 1, UV_INDEX);
-  }
+      lua_rawlen(L, -1) >= need)
+    return (int32_t *)lua_touserdata(L, -1);
   lua_pop(L, 1);
-  return t;
+  lua_newuserdatauv(L, need, 0);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, 1, UV_INDEX);
+  return (int32_t *)lua_touserdata(L, -1);
 }
 
 static int32_t checklabel(lua_State *L, const char *fn, lua_Number v, int k,
@@ -93,9 +94,12 @@ static int32_t checklabel(lua_State *L, const char *fn, lua_Number v, int k,
   return (int32_t)v - 1;
 }
 
-/* class targets for x (n x c) at arg */
-static Target classtarget(lua_State *L, const char *fn, const Matrix *x,
-                          int arg) {
+/* class targets for x (n x c) at arg.  A table is read through its
+** metamethods, which may call this same loss again (the loss's index buffer
+** is shared, and such a call would write its own labels, valid for another
+** C, into it): the count of reads tells, and that is an error. */
+static Target classtarget(lua_State *L, Loss *l, const char *fn,
+                          const Matrix *x, int arg) {
   Target tg = {NULL, NULL};
   Matrix *ym = nn_tomatrix(L, arg);
   int n = x->rows, c = x->cols, i;
@@ -109,15 +113,18 @@ static Target classtarget(lua_State *L, const char *fn, const Matrix *x,
       luaL_error(L, "%s: target is %d x %d, expected %d x 1 class indices "
                  "or %d x %d probabilities", fn, ym->rows, ym->cols, n, n, c);
     t = indexbuf(L, n);
+    l->reads++;
     for (i = 0; i < n; i++) t[i] = checklabel(L, fn, ym->data[i], i + 1, c);
     tg.t = t;
   } else if (lua_type(L, arg) == LUA_TTABLE) {
     int32_t *t;
+    unsigned mine;
     lua_Integer len = luaL_len(L, arg);
     if (len != n)
       luaL_error(L, "%s: target has %I labels, expected %d (one per input "
                  "row)", fn, len, n);
     t = indexbuf(L, n);
+    mine = ++l->reads;
     for (i = 0; i < n; i++) {
       int isnum;
       lua_Number v;
@@ -129,6 +136,9 @@ static Target classtarget(lua_State *L, const char *fn, const Matrix *x,
       t[i] = checklabel(L, fn, v, i + 1, c);
       lua_pop(L, 1);
     }
+    if (l->reads != mine)
+      luaL_error(L, "%s: the target table's metamethods used this loss while "
+                 "it was being read", fn);
     tg.t = t;
   } else if (lua_type(L, arg) == LUA_TNUMBER) {
     int32_t *t;
@@ -136,6 +146,7 @@ static Target classtarget(lua_State *L, const char *fn, const Matrix *x,
       luaL_error(L, "%s: a single label needs a 1-row input, got %d rows",
                  fn, n);
     t = indexbuf(L, 1);
+    l->reads++;
     t[0] = checklabel(L, fn, lua_tonumber(L, arg), 1, c);
     tg.t = t;
   } else {
@@ -167,10 +178,9 @@ static void checkprob(lua_State *L, const char *fn, const Matrix *x) {
                  "[0, 1]", fn, (lua_Integer)i + 1, (lua_Number)x->data[i]);
 }
 
-/* Checks (loss, x, target) and parses the target; *scale is the
-** reduction's factor. */
-static Loss *prepare(lua_State *L, const char *op, Matrix **x, Target *tg,
-                     float *scale, char *fn, size_t fnlen) {
+/* Checks the loss at 1 and the input at 2; fills in fn ("Name:op"). */
+static Loss *checkinput(lua_State *L, const char *op, Matrix **x, char *fn,
+                        size_t fnlen) {
   Loss *l = checkloss(L, 1);
   snprintf(fn, fnlen, "%s:%s", names[l->kind], op);
   *x = nn_tomatrix(L, 2);
@@ -179,24 +189,33 @@ static Loss *prepare(lua_State *L, const char *op, Matrix **x, Target *tg,
                luaL_typename(L, 2));
   if (lua_isnoneornil(L, 3))
     luaL_error(L, "%s: target is missing", fn);
-  if (l->kind == L_XENT || l->kind == L_NLL) {
-    *tg = classtarget(L, fn, *x, 3);
-    *scale = l->sum ? 1.0f : 1.0f / (*x)->rows;
-  } else {
-    tg->t = NULL;
-    tg->y = sametarget(L, fn, *x, 3);
-    *scale = l->sum ? 1.0f : (float)(1.0 / (double)nn_numel(*x));
-    if (l->kind == L_BCE) checkprob(L, fn, *x);
-  }
   return l;
+}
+
+/* Parses the target at 3 for input x; *scale is the reduction's factor.
+** May run Lua code (a table target's metamethods): callers allocate what
+** they need before, and nothing between this and the kernel. */
+static Target target(lua_State *L, Loss *l, const Matrix *x,
+                     const char *fn, float *scale) {
+  Target tg;
+  if (l->kind == L_XENT || l->kind == L_NLL) {
+    tg = classtarget(L, l, fn, x, 3);
+    *scale = l->sum ? 1.0f : 1.0f / x->rows;
+  } else {
+    tg.t = NULL;
+    tg.y = sametarget(L, fn, x, 3);
+    *scale = l->sum ? 1.0f : (float)(1.0 / (double)nn_numel(x));
+    if (l->kind == L_BCE) checkprob(L, fn, x);
+  }
+  return tg;
 }
 
 static int l_forward(lua_State *L) {
   Matrix *x;
-  Target tg;
   float scale;
   char fn[64];
-  Loss *l = prepare(L, "forward", &x, &tg, &scale, fn, sizeof fn);
+  Loss *l = checkinput(L, "forward", &x, fn, sizeof fn);
+  Target tg = target(L, l, x, fn, &scale);
   size_t n = nn_numel(x);
   double s = 0;
   switch (l->kind) {
@@ -212,16 +231,19 @@ static int l_forward(lua_State *L) {
 }
 
 static int l_backward(lua_State *L) {
-  Matrix *x, *g;
+  Matrix *x, *g, *ym;
   Target tg;
   float scale;
   char fn[64];
-  Loss *l = prepare(L, "backward", &x, &tg, &scale, fn, sizeof fn);
+  Loss *l = checkinput(L, "backward", &x, fn, sizeof fn);
   size_t n = nn_numel(x);
-  g = nn_buffer(L, 1, UV_GRADINPUT, x->rows, x->cols);
-  if (nn_overlaps(g, x) || (nn_tomatrix(L, 3) && nn_overlaps(g, nn_tomatrix(L, 3))))
+  lua_settop(L, 3);
+  g = nn_buffer(L, 1, UV_GRADINPUT, x->rows, x->cols);          /* at 4 */
+  ym = nn_tomatrix(L, 3);
+  if (nn_overlaps(g, x) || (ym && nn_overlaps(g, ym)))
     return luaL_error(L, "%s: the input or target is the loss's own "
                       "gradInput buffer; clone it first", fn);
+  tg = target(L, l, x, fn, &scale);
   switch (l->kind) {
   case L_XENT:
     k_xent_backward(g->data, x->data, tg.t, tg.y, x->rows, x->cols, scale);
@@ -234,6 +256,7 @@ static int l_backward(lua_State *L) {
   case L_BCELOGITS: k_bcelogits_backward(g->data, x->data, tg.y, n, scale);
     break;
   }
+  lua_settop(L, 4);
   return 1;
 }
 

@@ -6,6 +6,7 @@
 #define _DEFAULT_SOURCE            /* madvise, MADV_HUGEPAGE */
 #include <sys/mman.h>
 #endif
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +57,7 @@ Matrix *nn_newmatrix(lua_State *L, int rows, int cols) {
   } else {
     m = (Matrix *)lua_newuserdatauv(L, bytes, 1);
   }
+  m->tag = NN_TAG_MATRIX;
   m->data = align_up(m + 1);
   m->rows = rows;
   m->cols = cols;
@@ -76,27 +78,56 @@ Matrix *nn_view(lua_State *L, int parent, float *data, int rows, int cols) {
   Matrix *v;
   parent = lua_absindex(L, parent);
   v = (Matrix *)lua_newuserdatauv(L, sizeof(Matrix), 1);
+  v->tag = NN_TAG_MATRIX;
   v->data = data;
   v->rows = rows;
   v->cols = cols;
   luaL_setmetatable(L, NN_MATRIX);
-  if (luaL_testudata(L, parent, NN_MATRIX) &&
+  if (nn_tomatrix(L, parent) &&
       lua_getiuservalue(L, parent, 1) != LUA_TNIL) {
     lua_setiuservalue(L, -2, 1);           /* parent is a view: its root */
   } else {
-    if (luaL_testudata(L, parent, NN_MATRIX)) lua_pop(L, 1);
+    if (nn_tomatrix(L, parent)) lua_pop(L, 1);
     lua_pushvalue(L, parent);
     lua_setiuservalue(L, -2, 1);
   }
   return v;
 }
 
+void *nn_testudata(lua_State *L, int arg, const char *tname, unsigned tag,
+                   size_t size) {
+  unsigned *p = (unsigned *)luaL_testudata(L, arg, tname);
+  if (p && (lua_rawlen(L, arg) < size || *p != tag)) return NULL;
+  return p;
+}
+
+/* As luaL_checkudata, but the message names what the value really is: a
+** table that carries the Matrix metatable is a "table", not an
+** "nn.Matrix" (luaL_typeerror reads __name, whoever holds it). */
+void *nn_checkudata(lua_State *L, int arg, const char *tname, unsigned tag,
+                    size_t size) {
+  void *p = nn_testudata(L, arg, tname, tag, size);
+  const char *got;
+  if (p) return p;
+  if (lua_type(L, arg) == LUA_TUSERDATA &&
+      luaL_getmetafield(L, arg, "__name") == LUA_TSTRING) {
+    got = lua_tostring(L, -1);
+    if (strcmp(got, tname) == 0) got = "a userdata of another type";
+  } else {
+    got = luaL_typename(L, arg);
+  }
+  luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
+  return NULL;
+}
+
 Matrix *nn_checkmatrix(lua_State *L, int arg) {
-  return (Matrix *)luaL_checkudata(L, arg, NN_MATRIX);
+  return (Matrix *)nn_checkudata(L, arg, NN_MATRIX, NN_TAG_MATRIX,
+                                 sizeof(Matrix));
 }
 
 Matrix *nn_tomatrix(lua_State *L, int arg) {
-  return (Matrix *)luaL_testudata(L, arg, NN_MATRIX);
+  return (Matrix *)nn_testudata(L, arg, NN_MATRIX, NN_TAG_MATRIX,
+                                sizeof(Matrix));
 }
 
 int nn_overlaps(const Matrix *a, const Matrix *b) {
@@ -160,15 +191,23 @@ static int checkindex(lua_State *L, int arg, int n, const char *fn,
   return (int)v;
 }
 
-static float checkfloat(lua_State *L, int arg, const char *fn,
-                        const char *what) {
+int nn_isfloat32(double v) {
+  double a = fabs(v);
+  return v == 0 || !isfinite(v) || (a >= FLT_MIN && a <= FLT_MAX);
+}
+
+float nn_checkfloat(lua_State *L, int arg, const char *fn, const char *what) {
   int isnum;
   lua_Number x = lua_tonumberx(L, arg, &isnum);
   if (!isnum)
     luaL_error(L, "%s: %s must be a number, got %s", fn, what,
                luaL_typename(L, arg));
+  if (isfinite(x) && fabs(x) > FLT_MAX)
+    luaL_error(L, "%s: %s is %f, outside float32's range (largest %f)", fn,
+               what, (double)x, (double)FLT_MAX);
   return (float)x;
 }
+
 
 /* ---- constructors ----------------------------------------------------- */
 
@@ -177,12 +216,13 @@ static float tablenumber(lua_State *L, int t, lua_Integer i, lua_Integer j) {
   lua_Number x;
   lua_geti(L, t, j);
   x = lua_tonumberx(L, -1, &isnum);
-  if (!isnum) {
+  if (!isnum || (isfinite(x) && fabs(x) > FLT_MAX)) {
+    const char *what = isnum ? "outside float32's range"
+                             : lua_pushfstring(L, "%s, expected a number",
+                                               luaL_typename(L, -1));
     if (i > 0)
-      luaL_error(L, "nn.Matrix: entry [%I][%I] is %s, expected a number", i,
-                 j, luaL_typename(L, -1));
-    luaL_error(L, "nn.Matrix: entry [%I] is %s, expected a number", j,
-               luaL_typename(L, -1));
+      luaL_error(L, "nn.Matrix: entry [%I][%I] is %s", i, j, what);
+    luaL_error(L, "nn.Matrix: entry [%I] is %s", j, what);
   }
   lua_pop(L, 1);
   return (float)x;
@@ -243,7 +283,7 @@ static int m_new(lua_State *L) {
   } else if (lua_isnoneornil(L, 3)) {
     nn_newzeros(L, r, c);
   } else {
-    float v = checkfloat(L, 3, "nn.Matrix", "fill value");
+    float v = nn_checkfloat(L, 3, "nn.Matrix", "fill value");
     m = nn_newmatrix(L, r, c);
     k_fill(m->data, nn_numel(m), v);
   }
@@ -286,8 +326,8 @@ static int m_rand(lua_State *L) {
   Matrix *m;
   float lo = 0, hi = 1;
   if (!lua_isnoneornil(L, 3)) {
-    lo = checkfloat(L, 3, "nn.rand", "lo");
-    hi = checkfloat(L, 4, "nn.rand", "hi");
+    lo = nn_checkfloat(L, 3, "nn.rand", "lo");
+    hi = nn_checkfloat(L, 4, "nn.rand", "hi");
     if (!(lo < hi) || !isfinite(lo) || !isfinite(hi))
       return luaL_error(L, "nn.rand: need finite lo < hi, got %f, %f",
                         (double)lo, (double)hi);
@@ -301,8 +341,8 @@ static int m_rand(lua_State *L) {
 static int m_randn(lua_State *L) {
   Matrix *m;
   float std = 1, mean = 0;
-  if (!lua_isnoneornil(L, 3)) std = checkfloat(L, 3, "nn.randn", "std");
-  if (!lua_isnoneornil(L, 4)) mean = checkfloat(L, 4, "nn.randn", "mean");
+  if (!lua_isnoneornil(L, 3)) std = nn_checkfloat(L, 3, "nn.randn", "std");
+  if (!lua_isnoneornil(L, 4)) mean = nn_checkfloat(L, 4, "nn.randn", "mean");
   if (!(std >= 0) || !isfinite(std) || !isfinite(mean))
     return luaL_error(L, "nn.randn: std must be finite and >= 0");
   m = newchecked(L, "nn.randn");
@@ -319,7 +359,7 @@ static int m_frombytes(lua_State *L) {
   int c = nn_checkdim(L, 3, "Matrix.frombytes", "cols");
   lua_Integer off = luaL_optinteger(L, 4, 0);
   float scale = lua_isnoneornil(L, 5) ? 1.0f
-                : checkfloat(L, 5, "Matrix.frombytes", "scale");
+                : nn_checkfloat(L, 5, "Matrix.frombytes", "scale");
   Matrix *m;
   nn_checkcount(L, "Matrix.frombytes", r, c);
   if (off < 0 || (size_t)off > len)
@@ -378,7 +418,7 @@ static int m_set(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   int nidx = lua_gettop(L) >= 4 ? 2 : 1;
   size_t k = checkelem(L, m, nidx, "Matrix:set");
-  m->data[k] = checkfloat(L, 2 + nidx, "Matrix:set", "value");
+  m->data[k] = nn_checkfloat(L, 2 + nidx, "Matrix:set", "value");
   lua_settop(L, 1);
   return 1;
 }
@@ -396,8 +436,8 @@ static int m_narrow(lua_State *L) {
   int first = checkindex(L, 2, m->rows, "Matrix:narrow", "first row");
   int n = nn_checkdim(L, 3, "Matrix:narrow", "row count");
   if (n > m->rows - first + 1)
-    return luaL_error(L, "Matrix:narrow: rows %d..%d exceed the %d rows",
-                      first, first + n - 1, m->rows);
+    return luaL_error(L, "Matrix:narrow: rows %d..%I exceed the %d rows",
+                      first, (lua_Integer)first + n - 1, m->rows);
   nn_view(L, 1, m->data + (size_t)(first - 1) * m->cols, n, m->cols);
   return 1;
 }
@@ -442,7 +482,7 @@ static int m_copy(lua_State *L) {
 
 static int m_fill(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
-  k_fill(m->data, nn_numel(m), checkfloat(L, 2, "Matrix:fill", "value"));
+  k_fill(m->data, nn_numel(m), nn_checkfloat(L, 2, "Matrix:fill", "value"));
   lua_settop(L, 1);
   return 1;
 }

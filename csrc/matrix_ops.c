@@ -14,13 +14,51 @@ static void shapeerror(lua_State *L, const char *fn, const Matrix *a,
              b->rows, b->cols, a->cols);
 }
 
-static float checknum(lua_State *L, int arg, const char *fn) {
+/* A scalar operand, as given: the kernels work in float where float holds
+** it and in double where it does not (see affine). */
+static double checknum(lua_State *L, int arg, const char *fn) {
   int isnum;
   lua_Number x = lua_tonumberx(L, arg, &isnum);
   if (!isnum)
     luaL_error(L, "%s: expected a Matrix or a number, got %s", fn,
                luaL_typename(L, arg));
-  return (float)x;
+  return x;
+}
+
+/* y = sa*a + s.  In float (vectorized) when float holds both scalars; in
+** double otherwise, so that A / 1e-39 or A * 1e39 give the float nearest
+** the true result, not the one a rounded-away scalar would give. */
+static void affine(float *y, const float *a, double sa, double s, size_t n) {
+  if (nn_isfloat32(sa) && nn_isfloat32(s))
+    k_affine(y, a, (float)sa, (float)s, n);
+  else
+    k_affine_d(y, a, sa, s, n);
+}
+
+/* The operands of a binary metamethod.  Lua calls it with a Matrix on one
+** side at least, but a direct call, or a table that borrows the
+** metamethod, can pass none: that is an error, not a NULL to follow. */
+static void operands(lua_State *L, const char *fn, Matrix **a, Matrix **b) {
+  *a = nn_tomatrix(L, 1);
+  *b = nn_tomatrix(L, 2);
+  if (!*a && !*b)
+    luaL_error(L, "%s: expected an nn.Matrix operand, got %s and %s", fn,
+               luaL_typename(L, 1), luaL_typename(L, 2));
+}
+
+/* b as the operand of an in-place update of y: b itself, or a copy of it
+** (pushed on the stack) where it shares memory with y other than element
+** for element, so that no step reads an element an earlier one wrote
+** (A:add(A:row(1)), A:narrow(2, 2):add(A:narrow(1, 2))). */
+static const Matrix *unaliased(lua_State *L, const Matrix *y,
+                               const Matrix *b) {
+  Matrix *c;
+  if (!nn_overlaps(y, b) ||
+      (b->data == y->data && b->rows == y->rows && b->cols == y->cols))
+    return b;
+  c = nn_newmatrix(L, b->rows, b->cols);
+  memcpy(c->data, b->data, nn_numel(b) * sizeof(float));
+  return c;
 }
 
 /* y = sa*a + sb*b with b the same shape as a or a 1 x cols row; y may be a */
@@ -36,7 +74,8 @@ static void combine(lua_State *L, const char *fn, Matrix *y, const Matrix *a,
 
 /* a + b and a - b (sign -1): Matrix or number on either side */
 static int addsub(lua_State *L, float sign, const char *fn) {
-  Matrix *a = nn_tomatrix(L, 1), *b = nn_tomatrix(L, 2), *y;
+  Matrix *a, *b, *y;
+  operands(L, fn, &a, &b);
   if (a && b) {
     if (a->rows == 1 && b->rows > 1 && a->cols == b->cols) {
       y = nn_newmatrix(L, b->rows, b->cols);        /* row op matrix */
@@ -46,13 +85,13 @@ static int addsub(lua_State *L, float sign, const char *fn) {
       combine(L, fn, y, a, 1, b, sign);
     }
   } else if (a) {
-    float s = checknum(L, 2, fn);
+    double s = checknum(L, 2, fn);
     y = nn_newmatrix(L, a->rows, a->cols);
-    k_affine(y->data, a->data, 1, sign * s, nn_numel(a));
+    affine(y->data, a->data, 1, sign * s, nn_numel(a));
   } else {
-    float s = checknum(L, 1, fn);
+    double s = checknum(L, 1, fn);
     y = nn_newmatrix(L, b->rows, b->cols);
-    k_affine(y->data, b->data, sign, s, nn_numel(b));
+    affine(y->data, b->data, sign, s, nn_numel(b));
   }
   return 1;
 }
@@ -76,23 +115,25 @@ static void gemm(Matrix *c, const Matrix *a, int ta, const Matrix *b, int tb,
 }
 
 static int m_mul_op(lua_State *L) {
-  Matrix *a = nn_tomatrix(L, 1), *b = nn_tomatrix(L, 2), *y;
+  Matrix *a, *b, *y;
+  operands(L, "Matrix *", &a, &b);
   if (a && b) {
     checkmm(L, "Matrix *", a->rows, a->cols, b->rows, b->cols);
     y = nn_newmatrix(L, a->rows, b->cols);
     gemm(y, a, 0, b, 0, 1, 0);
   } else {
     Matrix *m = a ? a : b;
-    float s = checknum(L, a ? 2 : 1, "Matrix *");
+    double s = checknum(L, a ? 2 : 1, "Matrix *");
     y = nn_newmatrix(L, m->rows, m->cols);
-    k_affine(y->data, m->data, s, 0, nn_numel(m));
+    affine(y->data, m->data, s, 0, nn_numel(m));
   }
   return 1;
 }
 
 /* a / number, or a ./ b for matrices of one shape */
 static int m_div_op(lua_State *L) {
-  Matrix *a = nn_tomatrix(L, 1), *b = nn_tomatrix(L, 2), *y;
+  Matrix *a, *b, *y;
+  operands(L, "Matrix /", &a, &b);
   if (!a)
     return luaL_error(L, "Matrix /: cannot divide a %s by a Matrix",
                       luaL_typename(L, 1));
@@ -103,8 +144,7 @@ static int m_div_op(lua_State *L) {
                         a->rows, a->cols, b->rows, b->cols);
     k_div(y->data, a->data, b->data, nn_numel(a));
   } else {
-    k_affine(y->data, a->data, 1 / checknum(L, 2, "Matrix /"), 0,
-             nn_numel(a));
+    affine(y->data, a->data, 1 / checknum(L, 2, "Matrix /"), 0, nn_numel(a));
   }
   return 1;
 }
@@ -128,10 +168,11 @@ static int m_len(lua_State *L) {
 static int m_add(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *b = nn_tomatrix(L, 2);
   if (b) {
-    float alpha = (float)luaL_optnumber(L, 3, 1);
-    combine(L, "Matrix:add", a, a, 1, b, alpha);
+    float alpha = lua_isnoneornil(L, 3) ? 1.0f
+                  : nn_checkfloat(L, 3, "Matrix:add", "alpha");
+    combine(L, "Matrix:add", a, a, 1, unaliased(L, a, b), alpha);
   } else {
-    k_affine(a->data, a->data, 1, checknum(L, 2, "Matrix:add"), nn_numel(a));
+    affine(a->data, a->data, 1, checknum(L, 2, "Matrix:add"), nn_numel(a));
   }
   lua_settop(L, 1);
   return 1;
@@ -144,9 +185,9 @@ static int m_mul(lua_State *L) {
     if (a->rows != b->rows || a->cols != b->cols)
       return luaL_error(L, "Matrix:mul: shapes %d x %d and %d x %d differ",
                         a->rows, a->cols, b->rows, b->cols);
-    k_mul(a->data, a->data, b->data, nn_numel(a));
+    k_mul(a->data, a->data, unaliased(L, a, b)->data, nn_numel(a));
   } else {
-    k_affine(a->data, a->data, checknum(L, 2, "Matrix:mul"), 0, nn_numel(a));
+    affine(a->data, a->data, checknum(L, 2, "Matrix:mul"), 0, nn_numel(a));
   }
   lua_settop(L, 1);
   return 1;
@@ -154,7 +195,7 @@ static int m_mul(lua_State *L) {
 
 static int m_scale(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1);
-  k_affine(a->data, a->data, (float)luaL_checknumber(L, 2), 0, nn_numel(a));
+  affine(a->data, a->data, checknum(L, 2, "Matrix:scale"), 0, nn_numel(a));
   lua_settop(L, 1);
   return 1;
 }
@@ -176,8 +217,10 @@ static int m_matmul(lua_State *L) {
 static int m_gemm(lua_State *L) {
   Matrix *c = nn_checkmatrix(L, 1), *a = nn_checkmatrix(L, 2);
   Matrix *b = nn_checkmatrix(L, 3);
-  float alpha = (float)luaL_optnumber(L, 4, 1);
-  float beta = (float)luaL_optnumber(L, 5, 0);
+  float alpha = lua_isnoneornil(L, 4) ? 1.0f
+                : nn_checkfloat(L, 4, "Matrix:gemm", "alpha");
+  float beta = lua_isnoneornil(L, 5) ? 0.0f
+               : nn_checkfloat(L, 5, "Matrix:gemm", "beta");
   int ta = lua_toboolean(L, 6), tb = lua_toboolean(L, 7);
   int ar = ta ? a->cols : a->rows, ac = ta ? a->rows : a->cols;
   int br = tb ? b->cols : b->rows, bc = tb ? b->rows : b->cols;

@@ -7,6 +7,7 @@
 ** accumulates parameter gradients and returns dL/dx; m:zeroGrad();
 ** params, grads = m:parameters(); m:training(); m:evaluate().
 */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,7 @@ enum {
 };
 
 typedef struct Module {
+  unsigned tag;       /* NN_TAG_MODULE */
   int kind;
   int train;          /* training mode (Dropout reads it) */
   float a;            /* LeakyReLU slope, ELU alpha, Softplus beta, p */
@@ -39,11 +41,13 @@ typedef struct Module {
 } Module;
 
 static Module *checkmodule(lua_State *L, int arg) {
-  return (Module *)luaL_checkudata(L, arg, NN_MODULE);
+  return (Module *)nn_checkudata(L, arg, NN_MODULE, NN_TAG_MODULE,
+                                 sizeof(Module));
 }
 
 static Module *newmodule(lua_State *L, int kind, float a) {
   Module *m = (Module *)lua_newuserdatauv(L, sizeof(Module), UV_N);
+  m->tag = NN_TAG_MODULE;
   m->kind = kind;
   m->train = 1;
   m->a = a;
@@ -59,14 +63,37 @@ static Matrix *getuv(lua_State *L, int uv) {
   return nn_tomatrix(L, -1);
 }
 
+/* Pushes Linear's parameter (or gradient) in user value uv and checks its
+** shape before a kernel trusts it: only the debug library can change it,
+** and one comparison is all it costs. */
+static Matrix *getparam(lua_State *L, const Module *m, int uv) {
+  int rows = m->nout, cols = m->nin;
+  Matrix *p;
+  if (uv == UV_BIAS || uv == UV_GBIAS) {
+    if (!m->hasbias) return NULL;
+    rows = 1;
+    cols = m->nout;
+  } else if (uv == UV_STATE || uv == UV_GRADSTATE) {
+    rows = 1;
+    cols = m->nout * m->nin + (m->hasbias ? m->nout : 0);
+  }
+  p = getuv(L, uv);
+  if (!p || p->rows != rows || p->cols != cols)
+    luaL_error(L, "Linear: the layer's user value %d is not its %d x %d "
+               "parameter (changed through the debug library?)", uv, rows,
+               cols);
+  return p;
+}
+
 static float optparam(lua_State *L, int arg, float def, const char *fn,
                       const char *what) {
   int isnum;
   lua_Number v;
   if (lua_isnoneornil(L, arg)) return def;
   v = lua_tonumberx(L, arg, &isnum);
-  if (!isnum || !isfinite(v))
-    luaL_error(L, "%s: %s must be a finite number, got %s", fn, what,
+  /* finite as float32, as the model loader will check it */
+  if (!isnum || !isfinite(v) || fabs(v) > FLT_MAX)
+    luaL_error(L, "%s: %s must be a finite float32 number, got %s", fn, what,
                isnum ? lua_tostring(L, arg) : luaL_typename(L, arg));
   return (float)v;
 }
@@ -201,7 +228,7 @@ static int m_forward(lua_State *L) {
                       "buffer; clone it first", names[m->kind]);
   switch (m->kind) {
   case M_LINEAR: {
-    Matrix *w = getuv(L, UV_WEIGHT), *b = getuv(L, UV_BIAS);
+    Matrix *w = getparam(L, m, UV_WEIGHT), *b = getparam(L, m, UV_BIAS);
     k_linear_forward(y->data, x->data, w->data, b ? b->data : NULL, x->rows,
                      m->nin, m->nout);
     break;
@@ -262,9 +289,14 @@ static int m_backward(lua_State *L) {
   }
   switch (m->kind) {
   case M_LINEAR: {
-    Matrix *w = getuv(L, UV_WEIGHT), *gw = getuv(L, UV_GWEIGHT);
-    Matrix *gb = getuv(L, UV_GBIAS);
-    if (nn_overlaps(gw, x) || nn_overlaps(gw, gy))
+    Matrix *w = getparam(L, m, UV_WEIGHT), *gw = getparam(L, m, UV_GWEIGHT);
+    Matrix *gb = getparam(L, m, UV_GBIAS);
+    Matrix *gall = getparam(L, m, UV_GRADSTATE);  /* gw and gb, one block */
+    /* every restrict array of k_linear_backward against every other: gw
+    ** and gb are written, so neither may meet x, gy or w (gx is the
+    ** layer's own buffer, checked above) */
+    if (nn_overlaps(gall, x) || nn_overlaps(gall, gy) ||
+        (gx && nn_overlaps(gx, w)))
       return luaL_error(L, "Linear:backward: input or gradOutput shares "
                         "memory with the layer's gradients; clone it first");
     k_linear_backward(gx ? gx->data : NULL, gw->data, gb ? gb->data : NULL,
@@ -301,7 +333,7 @@ static int m_backward(lua_State *L) {
 static int m_zerograd(lua_State *L) {
   Module *m = checkmodule(L, 1);
   if (m->kind == M_LINEAR) {
-    Matrix *g = getuv(L, UV_GRADSTATE);
+    Matrix *g = getparam(L, m, UV_GRADSTATE);
     k_fill(g->data, nn_numel(g), 0);
   }
   lua_settop(L, 1);

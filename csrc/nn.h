@@ -24,9 +24,14 @@
 /* BLAS takes int sizes, and one matrix is one BLAS operand. */
 #define NN_MAXELEMS 2147483647L
 
+/* Every userdata of nn.core starts with a tag, so that a block given
+** another type's metatable (debug.setmetatable) is refused, not misread. */
+enum { NN_TAG_MATRIX = 0x4e4e4d31, NN_TAG_MODULE, NN_TAG_LOSS };
+
 typedef struct Matrix {
-  float *data;
+  unsigned tag;       /* NN_TAG_MATRIX */
   int rows, cols;
+  float *data;
 } Matrix;
 
 static inline size_t nn_numel(const Matrix *m) {
@@ -39,6 +44,16 @@ Matrix *nn_newzeros(lua_State *L, int rows, int cols);
 Matrix *nn_view(lua_State *L, int parent, float *data, int rows, int cols);
 Matrix *nn_checkmatrix(lua_State *L, int arg);
 Matrix *nn_tomatrix(lua_State *L, int arg);                 /* NULL if not one */
+/* the userdata at arg if it has metatable tname, tag and size at least
+** size; NULL (test) or an argument error naming its real type (check) */
+void *nn_testudata(lua_State *L, int arg, const char *tname, unsigned tag,
+                   size_t size);
+void *nn_checkudata(lua_State *L, int arg, const char *tname, unsigned tag,
+                    size_t size);
+/* a number that float32 can hold: finite beyond FLT_MAX is an error (NaN
+** and the infinities pass: they were asked for) */
+float nn_checkfloat(lua_State *L, int arg, const char *fn, const char *what);
+int nn_isfloat32(double v);     /* |v| in float's normal range, 0 or not finite */
 int nn_checkdim(lua_State *L, int arg, const char *fn, const char *what);
 void nn_checkcount(lua_State *L, const char *fn, lua_Integer rows,
                    lua_Integer cols);

@@ -2,7 +2,8 @@
 -- program that embeds Lua and nn the way a game does.  It checks, and this
 -- spec requires, that states in separate threads train at once with the
 -- same results as alone, that a host's memory budget gives a Lua error
--- instead of an abort, and that a per-frame forward allocates nothing.
+-- instead of an abort, that a per-frame forward allocates nothing, and that
+-- two states saving to one path from two threads never lose or mix a file.
 local H = require "helpers"
 
 local host = H.top .. "/build/embed-host"
@@ -22,7 +23,7 @@ describe("embedding nn in a C host (examples/embed/host.c)", function()
       f:close()
    end)
 
-   it("trains in two threads at once, keeps to a budget, and runs frames without allocating", function()
+   it("trains in two threads at once, keeps to a budget, runs frames without allocating, saves safely", function()
       local ok, out = run("2 100")
       assert.is_true(ok, out)
       assert.truthy(out:find("threads: 2 networks trained at once, each bit-identical", 1, true), out)
@@ -30,6 +31,8 @@ describe("embedding nn in a C host (examples/embed/host.c)", function()
       assert.truthy(out:find("not enough memory", 1, true), out)
       assert.truthy(out:find("0 bytes left after lua_close", 1, true), out)
       assert.truthy(out:find("0 allocations in 10000 frames", 1, true), out)
+      assert.truthy(out:find("saves: two states saved to one path 1000 times each; every "
+         .. "file read back was whole and one of the two networks", 1, true), out)
       assert.truthy(out:find("embed-host: ok", 1, true), out)
    end)
 

@@ -215,7 +215,7 @@ describe("activations", function()
    it("reject bad arguments", function()
       assert.has_error(function() nn.ReLU(true) end, "nn.ReLU: takes no arguments")
       assert.has_error(function() nn.LeakyReLU("x") end,
-         "nn.LeakyReLU: slope must be a finite number, got string")
+         "nn.LeakyReLU: slope must be a finite float32 number, got string")
       assert.has_error(function() nn.ELU(0 / 0) end)
       assert.has_error(function() nn.Softplus(0) end, "nn.Softplus: beta must be > 0")
       assert.has_error(function() nn.Tanh():forward(3) end,

@@ -57,8 +57,8 @@ describe("nn.mnist.load", function()
       local f = mnist.files.train
       local good = idx_images(5, 2, 3, function() return 1 end)
       local cases = {
-         {dataset(false, good:sub(1, -2)), f[1] .. " declares 5 x 2 x 3 bytes of images but holds fewer"},
-         {dataset(false, good .. "x"), f[1] .. " declares 5 x 2 x 3 bytes of images but holds more"},
+         {dataset(false, good:sub(1, -2)), f[1] .. " holds 45 bytes, expected 46 (offset 16 + 5 x 6)"},
+         {dataset(false, good .. "x"), f[1] .. " holds 47 bytes, expected 46 (offset 16 + 5 x 6)"},
          {dataset(false, string.pack(">I4", 0x801) .. good:sub(5)),
           f[1] .. " has magic number 0x00000801, expected 0x00000803 (an IDX image file)"},
          {dataset(false, good:sub(1, 10)), f[1] .. " is too short for an IDX header (10 bytes)"},

@@ -123,14 +123,14 @@ describe("optimizers", function()
       s = opt:state()
       s.options.lr = -1
       assert.has_error(function() opt:setState(s) end,
-         "SGD:setState: lr must be a number >= 0, got -1")
+         "SGD:setState: lr must be a float32 number >= 0, got -1")
       assert.are.equal(0.1, opt.lr)
    end)
 
    it("reject invalid options", function()
       local net = problem()
       local cases = {
-         {"SGD", {lr = -1}, "nn.SGD: lr must be a number >= 0, got -1"},
+         {"SGD", {lr = -1}, "nn.SGD: lr must be a float32 number >= 0, got -1"},
          {"SGD", {}, "nn.SGD: lr is required"},
          {"SGD", {lr = 0.1, momentum = 1}, "nn.SGD: momentum must be a number in [0, 1), got 1"},
          {"SGD", {lr = 0.1, momentum = -0.1}, "nn.SGD: momentum must be a number in [0, 1), got -0.1"},
@@ -139,11 +139,11 @@ describe("optimizers", function()
           "nn.SGD: nesterov needs momentum > 0 and dampening 0"},
          {"SGD", {lr = 0.1, moment = 0.9},
           "nn.SGD: unknown option 'moment' (expected dampening, lr, momentum, nesterov, weightDecay)"},
-         {"SGD", {lr = 0 / 0}, "nn.SGD: lr must be a number >= 0, got " .. tostring(0 / 0)},
-         {"SGD", {lr = "0.1"}, "nn.SGD: lr must be a number >= 0, got 0.1"},
+         {"SGD", {lr = 0 / 0}, "nn.SGD: lr must be a float32 number >= 0, got " .. tostring(0 / 0)},
+         {"SGD", {lr = "0.1"}, "nn.SGD: lr must be a float32 number >= 0, got 0.1"},
          {"Adam", {betas = {0.9}}, "nn.Adam: betas must be a pair {beta1, beta2} of numbers in [0, 1), got "},
-         {"Adam", {weightDecay = -1}, "nn.Adam: weightDecay must be a number >= 0, got -1"},
-         {"AdamW", {eps = -1}, "nn.AdamW: eps must be a number >= 0, got -1"},
+         {"Adam", {weightDecay = -1}, "nn.Adam: weightDecay must be a float32 number >= 0, got -1"},
+         {"AdamW", {eps = -1}, "nn.AdamW: eps must be a float32 number >= 0, got -1"},
          {"RMSprop", {alpha = 1.5}, "nn.RMSprop: alpha must be a number in [0, 1), got 1.5"},
          {"RMSprop", {centered = 1}, "nn.RMSprop: centered must be a boolean, got 1"},
          {"Adagrad", {lrDecay = -1}, "nn.Adagrad: lrDecay must be a number >= 0, got -1"},
@@ -156,7 +156,7 @@ describe("optimizers", function()
       end
       local opt = nn.SGD(net, {lr = 0.1})
       opt.lr = -0.5
-      assert.has_error(function() opt:step() end, "SGD:step: lr must be a number >= 0, got -0.5")
+      assert.has_error(function() opt:step() end, "SGD:step: lr must be a float32 number >= 0, got -0.5")
       assert.has_error(function() nn.SGD(5) end,
          "nn.SGD: expected a module, or a params, grads pair of Matrix lists")
       assert.has_error(function() nn.SGD({nn.Matrix(2, 2)}, {nn.Matrix(2, 3)}, {lr = 1}) end,

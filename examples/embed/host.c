@@ -13,14 +13,19 @@
 **            the same seed trained alone on the main thread;
 **   budget   a state that asks for more than its budget gets a Lua error,
 **            goes on working, and leaves nothing allocated after lua_close;
-**   frame    a steady per-frame forward pass allocates nothing.
+**   frame    a steady per-frame forward pass allocates nothing;
+**   saves    two states in two threads save two networks to one path
+**            over and over: every save succeeds, every file read back is
+**            whole and is one of the two networks, no temporary is left.
 */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -294,6 +299,106 @@ static int check_frame(lua_Integer steps) {
   return 1;
 }
 
+/* Each state builds both networks (same seeds, same bytes), saves its own
+** to the shared path, reads the path back and checks it is one of them. */
+static const char SAVES[] =
+  "local nn = require 'nn'\n"
+  "local mine, path, n = ...\n"
+  "local function make(seed)\n"
+  "  nn.seed(seed)\n"
+  "  return nn.Sequential{nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 4)}\n"
+  "end\n"
+  "local nets = {make(1), make(2)}\n"
+  "local bytes = {nn.serialize(nets[1]), nn.serialize(nets[2])}\n"
+  "for i = 1, n do\n"
+  "  nn.save(nets[mine], path)\n"
+  "  local ok, got = pcall(nn.load, path)\n"
+  "  if not ok then error(('load after save %d: %s'):format(i, got), 0) end\n"
+  "  local s = nn.serialize(got)\n"
+  "  if s ~= bytes[1] and s ~= bytes[2] then\n"
+  "    error(('save %d: the file read back is neither network'):format(i), 0)\n"
+  "  end\n"
+  "end\n";
+
+typedef struct Saver {
+  int mine;
+  const char *path;
+  lua_Integer n;
+  Budget budget;
+  char err[512];
+} Saver;
+
+static void *saver(void *arg) {
+  Saver *s = arg;
+  lua_State *L = newstate(&s->budget, (size_t)64 << 20, s->err, sizeof s->err);
+  if (L == NULL) return NULL;
+  if (luaL_loadbuffer(L, SAVES, sizeof SAVES - 1, "=saves") != LUA_OK) {
+    snprintf(s->err, sizeof s->err, "%s", lua_tostring(L, -1));
+  } else {
+    lua_pushinteger(L, s->mine);
+    lua_pushstring(L, s->path);
+    lua_pushinteger(L, s->n);
+    if (lua_pcall(L, 3, 0, 0) != LUA_OK)
+      snprintf(s->err, sizeof s->err, "%s", lua_tostring(L, -1));
+  }
+  lua_close(L);
+  return NULL;
+}
+
+static int check_saves(lua_Integer n) {
+  char dir[] = "/tmp/embed-saves-XXXXXX", path[64];
+  Saver sv[2];
+  pthread_t tid[2];
+  DIR *d;
+  struct dirent *e;
+  int i, started = 0, others = 0, ok = 1;
+  double t0;
+  if (!mkdtemp(dir)) {
+    printf("saves: FAILED: mkdtemp\n");
+    return 0;
+  }
+  snprintf(path, sizeof path, "%s/model.nn", dir);
+  memset(sv, 0, sizeof sv);
+  t0 = now();
+  for (i = 0; i < 2; i++) {
+    sv[i].mine = i + 1;
+    sv[i].path = path;
+    sv[i].n = n;
+    if (pthread_create(&tid[i], NULL, saver, &sv[i]) != 0) break;
+    started++;
+  }
+  for (i = 0; i < started; i++) pthread_join(tid[i], NULL);
+  if (started < 2) {
+    printf("saves: FAILED: pthread_create\n");
+    ok = 0;
+  }
+  for (i = 0; i < started; i++)
+    if (sv[i].err[0]) {
+      printf("saves: FAILED: thread %d: %s\n", i + 1, sv[i].err);
+      ok = 0;
+    }
+  if ((d = opendir(dir)) != NULL) {          /* only model.nn may be left */
+    while ((e = readdir(d)) != NULL) {
+      char f[320];
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+      if (strcmp(e->d_name, "model.nn") != 0) others++;
+      snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+      remove(f);
+    }
+    closedir(d);
+  }
+  rmdir(dir);
+  if (others) {
+    printf("saves: FAILED: %d temporary files left beside the model\n", others);
+    ok = 0;
+  }
+  if (ok)
+    printf("saves: two states saved to one path %lld times each; every file "
+           "read back was whole and one of the two networks (%.2f s)\n",
+           (long long)n, now() - t0);
+  return ok;
+}
+
 int main(int argc, char **argv) {
   int w = argc > 1 ? atoi(argv[1]) : 2;
   long steps = argc > 2 ? atol(argv[2]) : 300;
@@ -319,6 +424,7 @@ int main(int argc, char **argv) {
   ok = check_threads(w, steps);
   ok = check_budget() && ok;
   ok = check_frame(steps) && ok;
+  ok = check_saves(10 * steps) && ok;
   printf("%s\n", ok ? "embed-host: ok" : "embed-host: FAILED");
   return ok ? 0 : 1;
 }

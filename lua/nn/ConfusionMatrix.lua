@@ -26,7 +26,26 @@ function ConfusionMatrix.new(C, names)
    return self:zero()
 end
 
+local function checkself(self, name)
+   if getmetatable(self) ~= ConfusionMatrix then
+      error(("ConfusionMatrix:%s: call it as cm:%s(...) (self is %s)"):format(name,
+         name, type(self)), 3)
+   end
+end
+
+-- a class number argument of recall and precision
+local function checkclass(self, c, name)
+   checkself(self, name)
+   if math.type(c) == "float" and c == math.floor(c) then c = math.tointeger(c) end
+   if math.type(c) ~= "integer" or c < 1 or c > self.C then
+      error(("ConfusionMatrix:%s: class must be an integer from 1 to %d, got %s")
+         :format(name, self.C, tostring(c)), 3)
+   end
+   return c
+end
+
 function ConfusionMatrix:zero()
+   checkself(self, "zero")
    for t = 1, self.C do
       self.counts[t] = {}
       for p = 1, self.C do self.counts[t][p] = 0 end
@@ -44,17 +63,36 @@ local function class(self, v, what, i)
    return v
 end
 
--- cm:add(pred, target): two class numbers, or two n x 1 Matrices (pred may
--- also be n x C scores: each row's largest counts)
+-- a Lua array of class numbers as an n x 1 Matrix
+local function aslabels(v, what)
+   if type(v) ~= "table" or getmetatable(v) == matrix_mt then return v end
+   if #v == 0 then error(("ConfusionMatrix:add: %s is an empty table"):format(what), 3) end
+   for i = 1, #v do
+      if type(v[i]) ~= "number" then
+         error(("ConfusionMatrix:add: %s[%d] is %s, expected a class number")
+            :format(what, i, type(v[i])), 3)
+      end
+   end
+   return core.Matrix(#v, 1, v)
+end
+
+-- cm:add(pred, target): two class numbers, or two n x 1 Matrices or Lua
+-- arrays of classes (pred may also be n x C scores: each row's largest
+-- counts)
 function ConfusionMatrix:add(pred, target)
+   checkself(self, "add")
+   pred, target = aslabels(pred, "pred"), aslabels(target, "target")
    if getmetatable(pred) == matrix_mt then
       if select(2, pred:shape()) == self.C and self.C > 1 then pred = pred:argmax(2) end
       if getmetatable(target) ~= matrix_mt then
-         error("ConfusionMatrix:add: target must be an nn.Matrix like pred", 2)
+         error("ConfusionMatrix:add: target must be an nn.Matrix or a list like pred, got "
+            .. type(target), 2)
       end
       local n, tn = pred:shape(), target:shape()
       if n ~= tn or select(2, target:shape()) ~= 1 or select(2, pred:shape()) ~= 1 then
-         error(("ConfusionMatrix:add: pred and target must be n x 1 of the same n"), 2)
+         error(("ConfusionMatrix:add: pred is %d x %d and target %d x %d; expected "
+            .. "n x 1 each (or pred n x %d scores), of the same n"):format(n,
+            select(2, pred:shape()), tn, select(2, target:shape()), self.C), 2)
       end
       for i = 1, n do
          local t = class(self, target:get(i, 1), "target", i)
@@ -71,6 +109,7 @@ function ConfusionMatrix:add(pred, target)
 end
 
 function ConfusionMatrix:accuracy()
+   checkself(self, "accuracy")
    if self.total == 0 then return 0 end
    local right = 0
    for c = 1, self.C do right = right + self.counts[c][c] end
@@ -79,6 +118,7 @@ end
 
 -- the fraction of class c's samples predicted as c
 function ConfusionMatrix:recall(c)
+   c = checkclass(self, c, "recall")
    local row = 0
    for p = 1, self.C do row = row + self.counts[c][p] end
    return row > 0 and self.counts[c][c] / row or 0
@@ -86,6 +126,7 @@ end
 
 -- the fraction of predictions of c that were right
 function ConfusionMatrix:precision(c)
+   c = checkclass(self, c, "precision")
    local col = 0
    for t = 1, self.C do col = col + self.counts[t][c] end
    return col > 0 and self.counts[c][c] / col or 0

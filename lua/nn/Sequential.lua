@@ -5,37 +5,82 @@
 local Sequential = {}
 local methods = {}
 
+local mt
+
+-- a one-line description of a layer, for messages: at most 80 characters
+-- (a nested Sequential is just "nn.Sequential", not its whole summary)
 local function describe(m)
+   if getmetatable(m) == mt then return "nn.Sequential" end
    local ok, s = pcall(tostring, m)
-   return ok and s or type(m)
+   s = ok and type(s) == "string" and s:gsub("\n", " ") or type(m)
+   return #s > 80 and s:sub(1, 77) .. "..." or s
+end
+
+-- the methods' check of self: net.forward(x) (a dot for a colon) names
+-- the mistake instead of failing somewhere inside
+local function checkself(self, name)
+   if getmetatable(self) ~= mt then
+      error(("nn.Sequential:%s: call it as net:%s(...) (self is %s, not a Sequential)")
+         :format(name, name, type(self)), 3)
+   end
+end
+
+-- does m, or any container inside it, hold target?
+local function contains(m, target)
+   if m == target then return true end
+   if getmetatable(m) == mt then
+      for _, child in ipairs(m.modules) do
+         if contains(child, target) then return true end
+      end
+   end
+   return false
 end
 
 local function checklayer(m, i)
    local ok, fwd, bwd = pcall(function() return m.forward, m.backward end)
    if not ok or fwd == nil or bwd == nil then
       error(("nn.Sequential: layer %d (%s) has no forward and backward")
-         :format(i, describe(m)), 3)
+         :format(i, describe(m)), 4)
    end
 end
 
 -- calls m[name](m, ...) and puts the layer's position and type in front of
--- any error it raises
+-- any error it raises.  An error from a nested Sequential already starts
+-- with its own path, which this one extends: "Sequential[2][1] nn.Linear
+-- (...): ...", so the message grows by a few characters a level, not by a
+-- summary of the whole network.
 local function call(self, i, name, ...)
    local m = self.modules[i]
    local ok, a = pcall(m[name], m, ...)
    if not ok then
-      error(("Sequential[%d] %s: %s"):format(i, describe(m), tostring(a)), 0)
+      a = tostring(a)
+      if getmetatable(m) == mt and a:sub(1, 11) == "Sequential[" then
+         error(("Sequential[%d]%s"):format(i, a:sub(11)), 0)
+      end
+      error(("Sequential[%d] %s: %s"):format(i, describe(m), a), 0)
    end
    return a
 end
 
+-- refuses m if it has no forward and backward, or holds self (a container
+-- inside itself would recurse until the stack runs out)
+local function admit(self, m, i)
+   checklayer(m, i)
+   if contains(m, self) then
+      error(("nn.Sequential: layer %d contains this Sequential; a container "
+         .. "cannot hold itself"):format(i), 3)
+   end
+end
+
 function methods:add(m)
-   checklayer(m, #self.modules + 1)
+   checkself(self, "add")
+   admit(self, m, #self.modules + 1)
    self.modules[#self.modules + 1] = m
    return self
 end
 
 function methods:forward(x)
+   checkself(self, "forward")
    local inputs = self.inputs
    for i = 1, #self.modules do
       inputs[i] = x
@@ -50,6 +95,7 @@ end
 -- in the last forward (the first layer's is x).  With wantgx false the
 -- first layer may skip dL/dx (nn.fit: nothing reads the data's gradient).
 function methods:backward(x, gy, wantgx)
+   checkself(self, "backward")
    local inputs = self.inputs
    inputs[1] = x
    for i = #self.modules, 2, -1 do
@@ -63,6 +109,7 @@ function methods:backward(x, gy, wantgx)
 end
 
 local function each(self, name)
+   checkself(self, name)
    for _, m in ipairs(self.modules) do
       if m[name] then m[name](m) end
    end
@@ -82,6 +129,7 @@ function methods:evaluate()
 end
 
 function methods:parameters()
+   checkself(self, "parameters")
    local params, grads = {}, {}
    for _, m in ipairs(self.modules) do
       if m.parameters then
@@ -97,6 +145,7 @@ end
 
 -- the output width for inputs of nin columns (nil where a layer cannot say)
 function methods:outputSize(nin)
+   checkself(self, "outputSize")
    for _, m in ipairs(self.modules) do
       if m.outputSize then nin = m:outputSize(nin) else nin = nil end
    end
@@ -136,7 +185,7 @@ local function summary(self)
    return table.concat(lines, "\n")
 end
 
-local mt = {
+mt = {
    __index = function(self, k)
       if type(k) == "number" then return rawget(self, "modules")[k] end
       return methods[k]
@@ -151,8 +200,11 @@ function Sequential.new(list)
    local self = setmetatable({
       modules = {}, inputs = {}, train = true, typename = "Sequential",
    }, mt)
+   if list ~= nil and type(list) ~= "table" then
+      error("nn.Sequential: expected a list of layers, got " .. type(list), 2)
+   end
    for i, m in ipairs(list or {}) do
-      checklayer(m, i)
+      admit(self, m, i)
       self.modules[i] = m
    end
    return self

@@ -71,12 +71,16 @@ local function chunk(kind, data)
       .. string.pack(">I4", core.crc32(kind .. data))
 end
 
--- rows: height strings of width bytes each; zoom repeats every pixel
-local function encode(fn, width, height, rows, zoom)
-   if width * height * zoom * zoom > 1 << 28 then
+local function checksize(fn, width, height, zoom)
+   if width * height * zoom * zoom > 2^28 then
       error(("%s: a %d x %d picture is too big (at most 2^28 pixels)")
          :format(fn, width * zoom, height * zoom), 3)
    end
+end
+
+-- rows: height strings of width bytes each; zoom repeats every pixel
+local function encode(fn, width, height, rows, zoom)
+   checksize(fn, width, height, zoom)
    if zoom > 1 then
       local wide = {}
       for b = 0, 255 do wide[string.char(b)] = string.char(b):rep(zoom) end
@@ -101,6 +105,7 @@ function image.png(M, opts)
    checkmatrix("image.png", M, "M")
    opts = checkopts("image.png", opts)
    local zoom = checkint("image.png", opts.zoom or 1, "zoom", 1, 16)
+   checksize("image.png", select(2, M:shape()), (M:shape()), zoom)
    local lo, hi = range("image.png", M, opts)
    local h, w = M:shape()
    local q, rows = M:quantize(lo, hi), {}
@@ -132,6 +137,7 @@ function image.grid(M, h, w, opts)
    end
    local gridrows = math.ceil(n / cols)
    local width, height = cols * (w + pad) + pad, gridrows * (h + pad) + pad
+   checksize(fn, width, height, zoom)      -- before anything that large is made
    local lo, hi
    if scale == "all" then lo, hi = range(fn, M, opts) end
    local tiles = {}

@@ -20,16 +20,31 @@ local function fail(fmt, ...)
    error("mnist.load: " .. fmt:format(...), 0)
 end
 
+-- the message of an error raised in C, without the function's prefix
+local function reason(err)
+   return (tostring(err):gsub("^Matrix%.fromfile: ", ""):gsub("^readfile: ", ""))
+end
+
+-- core.readfile, with a corrupt file (which raises) reported as mnist.load
+local function read(path, max)
+   local ok, s, err = pcall(core.readfile, path, max)
+   if not ok then fail("%s", reason(s)) end
+   return s, err
+end
+
 -- the header of dir/name, or of dir/name.gz: path, sizes, header length
 local function header(dir, name, magic, dims)
    local path = dir .. "/" .. name
    local len = 4 + 4 * dims
-   local s, err = core.readfile(path, len)
+   local s, err = read(path, len)
    if not s then
-      local gz, gzerr = core.readfile(path .. ".gz", len)
+      if not err:find("cannot open", 1, true) then fail("%s", err) end
+      local gz, gzerr = read(path .. ".gz", len)
       if not gz then
-         if not gzerr:find("cannot open", 1, true) then err = gzerr end
-         fail("%s (nor is there a .gz)", err)
+         if gzerr:find("cannot open", 1, true) then
+            fail("%s (nor is there a .gz)", err)
+         end
+         fail("%s", gzerr)
       end
       s, path = gz, path .. ".gz"
    end
@@ -66,21 +81,24 @@ function mnist.load(dir, split)
    if n * pixels > 2147483647 then
       fail("%s declares %d x %d x %d images, too many", path, n, size[2], size[3])
    end
+   -- fromfile checks the sizes against the file before it allocates, and
+   -- raises on a stream that is short, long or corrupt
    local ok, X = pcall(core.Matrix.fromfile, path, n, pixels, off, 1 / 255)
    if not ok then
-      local what = X:match("holds (%a+) bytes") or X
-      fail("%s declares %d x %d x %d bytes of images but holds %s", path, n,
-         size[2], size[3], what)
+      fail("%s (its header declares %d images of %d x %d)", reason(X), n, size[2],
+         size[3])
    end
 
    local lpath, lsize, loff = header(dir, files[2], LABELS, 1)
    if lsize[1] ~= n then
       fail("%s has %d labels for %d images", lpath, lsize[1], n)
    end
-   local l, err = core.readfile(lpath)
+   -- never more than the header declares, and one byte to see the end
+   local l, err = read(lpath, loff + n + 1)
    if not l then fail("%s", err) end
    if #l ~= loff + n then
-      fail("%s declares %d labels but holds %d bytes of them", lpath, n, #l - loff)
+      fail("%s declares %d labels but holds %s", lpath, n,
+         #l > loff + n and "more" or ("%d bytes of them"):format(#l - loff))
    end
    local Y = core.Matrix.frombytes(l, n, 1, loff)
    local top, i = Y:max()

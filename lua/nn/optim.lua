@@ -15,19 +15,23 @@ end
 
 -- ---- options -----------------------------------------------------------
 
+-- the largest float32: the kernels compute in float, so lr = 1e39 would
+-- become infinity there
+local FLT_MAX = 3.4028234663852886e38
+
 local function number(lo, hi, hiopen)
    return function(v)
-      return type(v) == "number" and v == v and v >= lo
+      return type(v) == "number" and v == v and v >= lo and v <= FLT_MAX
          and (hiopen and v < hi or not hiopen and v <= hi)
    end
 end
 
 local checks = {
-   lr = {number(0, math.huge, true), "a number >= 0"},
+   lr = {number(0, math.huge, true), "a float32 number >= 0"},
    momentum = {number(0, 1, true), "a number in [0, 1)"},
    dampening = {number(0, 1), "a number in [0, 1]"},
-   weightDecay = {number(0, math.huge, true), "a number >= 0"},
-   eps = {number(0, math.huge, true), "a number >= 0"},
+   weightDecay = {number(0, math.huge, true), "a float32 number >= 0"},
+   eps = {number(0, math.huge, true), "a float32 number >= 0"},
    alpha = {number(0, 1, true), "a number in [0, 1)"},
    lrDecay = {number(0, math.huge, true), "a number >= 0"},
    initialAccumulatorValue = {number(0, math.huge, true), "a number >= 0"},
@@ -81,6 +85,14 @@ end
 local Optimizer = {}
 Optimizer.__index = Optimizer
 
+-- opt.step() or opt.step(crit) (a dot for a colon) names the mistake
+local function checkself(self, name)
+   if getmetatable(self) ~= Optimizer then
+      error(("Optimizer:%s: call it as opt:%s(...) (self is %s, not an optimizer)")
+         :format(name, name, type(self)), 3)
+   end
+end
+
 -- new(kind, module, opts) or new(kind, params, grads, opts)
 local function new(kind, a, b, c)
    local fn = "nn." .. kind
@@ -131,6 +143,7 @@ end
 -- the state buffer `name` of parameter i, made with value v on first use;
 -- returns it and whether it is new
 function Optimizer:buffer(name, i, v)
+   checkself(self, "buffer")
    local list = self.buffers[name]
    if not list then
       list = {}
@@ -177,6 +190,7 @@ end
 
 -- one update of every parameter from its gradient
 function Optimizer:step()
+   checkself(self, "step")
    validate(self, self.typename .. ":step")
    self.t = self.t + 1
    local step, grads = steps[self.typename], self.grads
@@ -185,6 +199,7 @@ function Optimizer:step()
 end
 
 function Optimizer:zeroGrad()
+   checkself(self, "zeroGrad")
    for _, g in ipairs(self.grads) do g:zero() end
    return self
 end
@@ -193,6 +208,7 @@ end
 -- count and every buffer.  setState(s) restores it; training then resumes
 -- bit for bit.
 function Optimizer:state()
+   checkself(self, "state")
    local s = {typename = self.typename, t = self.t, options = {}, buffers = {}}
    for k in pairs(defaults[self.typename]) do
       local v = self[k]
@@ -206,6 +222,7 @@ function Optimizer:state()
 end
 
 function Optimizer:setState(s)
+   checkself(self, "setState")
    local fn = self.typename .. ":setState"
    if type(s) ~= "table" or s.typename ~= self.typename then
       error(("%s: expected a state from %s:state()"):format(fn, self.typename), 2)

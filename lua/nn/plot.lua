@@ -6,6 +6,7 @@
 local plot = {}
 
 local MARKS = "*o+x#@%&"
+local MAXPOINTS = 10000000
 
 local function fail(fmt, ...) error(("plot.lines: " .. fmt):format(...), 3) end
 
@@ -19,8 +20,10 @@ local function collect(series)
    if type(series) ~= "table" then fail("series must be a table, got %s", type(series)) end
    local list = {}
    if series[1] ~= nil and type(series[1]) ~= "table" then series = {series} end
+   if #series > #MARKS then fail("at most %d series, got %d", #MARKS, #series) end
    if #series > 0 then
-      for i, ys in ipairs(series) do list[i] = {name = tostring(i), ys = ys} end
+      -- counted with #, not ipairs, which follows a proxy's __index forever
+      for i = 1, #series do list[i] = {name = tostring(i), ys = series[i]} end
    else
       for name, ys in pairs(series) do list[#list + 1] = {name = tostring(name), ys = ys} end
       table.sort(list, function(a, b) return a.name < b.name end)
@@ -31,9 +34,14 @@ local function collect(series)
       if type(s.ys) ~= "table" then
          fail("series %s must be a list of numbers, got %s", s.name, type(s.ys))
       end
-      for i, v in ipairs(s.ys) do
-         if type(v) ~= "number" then
-            fail("series %s: value %d is %s, expected a number", s.name, i, type(v))
+      s.n = #s.ys                          -- # and not ipairs: a hole is an error
+      if type(s.n) ~= "number" or s.n > MAXPOINTS then
+         fail("series %s has %s values, at most %d can be drawn", s.name, tostring(s.n),
+            MAXPOINTS)
+      end
+      for i = 1, s.n do
+         if type(s.ys[i]) ~= "number" then
+            fail("series %s: value %d is %s, expected a number", s.name, i, type(s.ys[i]))
          end
       end
    end
@@ -71,17 +79,25 @@ function plot.lines(series, opts)
    local lo, hi, n = math.huge, -math.huge, 0
    for _, s in ipairs(list) do
       n = math.max(n, #s.ys)
-      for _, v in ipairs(s.ys) do
-         local t = y(v)
+      for i = 1, #s.ys do
+         local t = y(s.ys[i])
          if t then lo, hi = math.min(lo, t), math.max(hi, t) end
       end
    end
    if lo > hi then fail("nothing to draw: no finite%s values", log and " positive" or "") end
-   if hi == lo then hi, lo = hi + 0.5, lo - 0.5 end
+   -- a flat series gets a band around it, wide enough to be one at its
+   -- magnitude (1e17 + 0.5 is 1e17)
+   if hi - lo <= math.abs(hi) * 1e-12 then
+      local d = math.max(0.5, math.abs(hi) * 1e-6)
+      hi, lo = hi + d, lo - d
+   end
+   -- the span in halves, which cannot overflow even from -1e308 to 1e308
+   local half = hi / 2 - lo / 2
    local grid = {}
    for r = 1, height do grid[r] = {} for c = 1, width do grid[r][c] = " " end end
    local function put(mark, c, t)
-      grid[height - math.floor((t - lo) / (hi - lo) * (height - 1) + 0.5)][c] = mark
+      local f = (t / 2 - lo / 2) / half
+      grid[height - math.floor(f * (height - 1) + 0.5)][c] = mark
    end
    -- each column shows every series at its x, interpolated between points
    for k, s in ipairs(list) do
@@ -91,7 +107,8 @@ function plot.lines(series, opts)
          local i = math.floor(x)
          if i <= #ys then
             local a, b = y(ys[i]), y(ys[math.min(i + 1, #ys)])
-            if a and b then put(mark, c, a + (b - a) * (x - i))
+            local f = x - i            -- a + (b - a) f, without b - a
+            if a and b then put(mark, c, a * (1 - f) + b * f)
             elseif a and x - i < 0.5 then put(mark, c, a) end
          end
       end
@@ -102,10 +119,11 @@ function plot.lines(series, opts)
    local lines = {}
    for r = 1, height do
       local l = r == 1 and top or r == height and bottom or ""
-      lines[r] = ("%" .. lw .. "s |%s"):format(l, table.concat(grid[r]))
+      lines[r] = (" "):rep(lw - #l) .. l .. " |" .. table.concat(grid[r])
    end
    lines[#lines + 1] = (" "):rep(lw) .. " +" .. ("-"):rep(width)
-   lines[#lines + 1] = ("%s  1%" .. (width - 1) .. "s"):format((" "):rep(lw), tostring(n))
+   -- padded by hand: string.format takes widths up to 99 only
+   lines[#lines + 1] = (" "):rep(lw) .. "  1" .. (" "):rep(width - 1 - #tostring(n)) .. tostring(n)
    local legend = {}
    for k, s in ipairs(list) do
       legend[#legend + 1] = MARKS:sub(k, k) .. " " .. s.name

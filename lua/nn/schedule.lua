@@ -13,6 +13,15 @@ local function base(opt, fn)
    return opt.lr
 end
 
+-- the schedule's argument: the epoch or step, a number >= 0
+local function checkt(t, fn)
+   if type(t) ~= "number" or not (t >= 0) then
+      error(("%s: the schedule takes the epoch or step, a number >= 0; got %s")
+         :format(fn, tostring(t)), 3)
+   end
+   return t
+end
+
 local function positive(v, fn, what)
    if type(v) ~= "number" or not (v > 0) then
       error(("%s: %s must be a number > 0, got %s"):format(fn, what, tostring(v)), 3)
@@ -26,7 +35,8 @@ function schedule.step(opt, every, gamma)
    positive(every, "nn.schedule.step", "every")
    gamma = positive(gamma or 0.1, "nn.schedule.step", "gamma")
    return function(t)
-      opt.lr = lr0 * gamma ^ (t // every)
+      checkt(t, "nn.schedule.step")
+      opt.lr = lr0 * gamma ^ math.floor(t / every)
       return opt.lr
    end
 end
@@ -36,6 +46,7 @@ function schedule.exponential(opt, gamma)
    local lr0 = base(opt, "nn.schedule.exponential")
    positive(gamma, "nn.schedule.exponential", "gamma")
    return function(t)
+      checkt(t, "nn.schedule.exponential")
       opt.lr = lr0 * gamma ^ t
       return opt.lr
    end
@@ -47,8 +58,12 @@ function schedule.cosine(opt, tmax, min)
    local lr0 = base(opt, "nn.schedule.cosine")
    positive(tmax, "nn.schedule.cosine", "tmax")
    min = min or 0
+   if type(min) ~= "number" or not (min >= 0 and min <= lr0) then
+      error(("nn.schedule.cosine: min must be a number from 0 to the optimizer's lr (%g), got %s")
+         :format(lr0, tostring(min)), 2)
+   end
    return function(t)
-      t = math.min(t, tmax)
+      t = math.min(checkt(t, "nn.schedule.cosine"), tmax)
       opt.lr = min + (lr0 - min) * (1 + math.cos(math.pi * t / tmax)) / 2
       return opt.lr
    end

@@ -198,6 +198,21 @@ local function field(t, k, kind, fail, where)
    return v
 end
 
+-- t[k] as a proper list: keys exactly 1..n, no holes (a list with a nil
+-- in it, or a map, would otherwise load as a shorter list or an empty one)
+local function listfield(t, k, fail, where)
+   local v = field(t, k, "table", fail, where)
+   local n = 0
+   for _ in pairs(v) do n = n + 1 end
+   for i = 1, n do
+      if v[i] == nil then
+         fail(("%s: field %s is not a list (entry %d of %d is missing)"):format(where,
+            k, i, n))
+      end
+   end
+   return v
+end
+
 -- builds a module from its description; fail(msg) raises
 local function build(node, fail, where, depth)
    local nn = require "nn"
@@ -207,12 +222,12 @@ local function build(node, fail, where, depth)
    local m
    if name == "Sequential" then
       m = nn.Sequential()
-      for i, child in ipairs(field(node, "modules", "table", fail, where)) do
+      for i, child in ipairs(listfield(node, "modules", fail, where)) do
          m:add(build(child, fail, ("%s[%d]"):format(where, i), depth + 1))
       end
    elseif LAYERS[name] then
-      local config = field(node, "config", "table", fail, where)
-      local saved = field(node, "params", "table", fail, where)
+      local config = listfield(node, "config", fail, where)
+      local saved = listfield(node, "params", fail, where)
       if name == "Linear" then
          -- the weight's bytes are in the file; the sizes must agree with it
          -- before anything that large is allocated
@@ -287,14 +302,23 @@ function serialize.deserialize(s)
 end
 
 -- nn.load(path) -> net [, optimizer state for opt:setState]
+-- Reads only a regular file (not a directory, a FIFO or /dev/zero), and
+-- never more than its header declares, plus one byte to see that the file
+-- ends there.
 function serialize.load(path)
    if type(path) ~= "string" then
       error("nn.load: path must be a string, got " .. type(path), 2)
    end
-   local f, err = io.open(path, "rb")
-   if not f then error("nn.load: " .. err, 2) end
-   local s = f:read("a")
-   f:close()
+   local s, err = core.readfile(path, HEADER, true)
+   if not s then error("nn.load: " .. err, 2) end
+   if #s == HEADER and s:sub(1, #MAGIC) == MAGIC then
+      local len = string.unpack("<I8", s, 17)
+      -- a length past 2^40 (or one that wraps negative) cannot be right:
+      -- read a byte past the header and let parse say what is wrong
+      if len < 0 or len > 2^40 then len = 0 end
+      s, err = core.readfile(path, HEADER + len + 1, true)
+      if not s then error("nn.load: " .. err, 2) end
+   end
    return parse(s, "nn.load", path)
 end
 

@@ -25,6 +25,11 @@ local function targets(Y, n, fn)
       if #Y ~= n then
          error(("%s: Y has %d labels for %d rows of X"):format(fn, #Y, n), 3)
       end
+      for i = 1, n do
+         if type(Y[i]) ~= "number" then
+            error(("%s: Y[%d] is %s, expected a number"):format(fn, i, type(Y[i])), 3)
+         end
+      end
       return core.Matrix(n, 1, Y)
    end
    checkmatrix(Y, fn, "Y")
@@ -49,6 +54,15 @@ local function checkopts(opts, allowed, fn)
    return opts
 end
 
+-- something with forward and (unless forwardonly) backward: a layer, a
+-- Sequential, a loss
+local function checkmodule(m, fn, what, expected, forwardonly)
+   local ok, f, b = pcall(function() return m.forward, m.backward end)
+   if not ok or f == nil or (b == nil and not forwardonly) then
+      error(("%s: %s must be %s, got %s"):format(fn, what, expected, type(m)), 3)
+   end
+end
+
 local function checksize(v, fn, what)
    if math.type(v) ~= "integer" or v < 1 then
       error(("%s: %s must be a positive integer, got %s"):format(fn, what, tostring(v)), 3)
@@ -58,25 +72,24 @@ end
 
 -- ---- mini-batches ----------------------------------------------------------
 
--- Per data matrix (weakly held): the row order and the batch buffers, so
--- that epoch after epoch reuses them.
-local cache = setmetatable({}, {__mode = "k"})
+-- Per data matrix (weakly held): a spare set of batch buffers and a row
+-- order.  A pass takes the set while it runs and gives it back when it
+-- ends, so epoch after epoch reuses it; a second pass over the same matrix
+-- while one runs (nested loops) finds none and makes its own, instead of
+-- reordering the first pass's rows under it.
+local spare = setmetatable({}, {__mode = "k"})
 
-local function entry(M)
-   local e = cache[M]
-   if not e then
-      e = {buffers = {}}
-      cache[M] = e
-   end
-   return e
+local function take(M)
+   local set = spare[M]
+   spare[M] = nil
+   return set or {buffers = {}}
 end
 
-local function buffer(M, rows)
-   local e = entry(M)
-   local b = e.buffers[rows]
+local function buffer(set, M, rows)
+   local b = set.buffers[rows]
    if not b then
       b = core.Matrix(rows, select(2, M:shape()))
-      e.buffers[rows] = b
+      set.buffers[rows] = b
    end
    return b
 end
@@ -95,11 +108,11 @@ function train.batches(X, Y, size, opts)
    if Y ~= nil then Y = targets(Y, n, fn) end
    checksize(size, fn, "size")
    opts = checkopts(opts, {shuffle = true}, fn)
-   local e = entry(X)
-   local order = e.order
+   local xs, ys = take(X), Y and take(Y)
+   local order = xs.order
    if not order or #order ~= n then
       order = {}
-      e.order = order
+      xs.order = order
    end
    if opts.shuffle then                            -- Fisher-Yates
       if #order ~= n then for i = 1, n do order[i] = i end end
@@ -113,10 +126,17 @@ function train.batches(X, Y, size, opts)
    end
    local first = 1
    return function()
-      if first > n then return nil end
+      if first > n then
+         if xs then                   -- the pass is over: give the sets back
+            spare[X] = xs
+            if Y then spare[Y] = ys end
+            xs = nil
+         end
+         return nil
+      end
       local k = math.min(size, n - first + 1)
-      local xb = buffer(X, k):gather(X, order, first, k)
-      local yb = Y and buffer(Y, k):gather(Y, order, first, k)
+      local xb = buffer(xs, X, k):gather(X, order, first, k)
+      local yb = Y and buffer(ys, Y, k):gather(Y, order, first, k)
       first = first + k
       return xb, yb
    end
@@ -126,17 +146,21 @@ end
 
 local classloss = {CrossEntropyLoss = true, NLLLoss = true}
 
--- runs f(out, xb, yb, first, k) over X in order, in evaluate mode
+-- runs f(out, xb, yb, first, k) over X in order, in evaluate mode; the
+-- net's mode is restored on every way out, an error included
 local function sweep(net, X, Y, size, f)
    local was = net.train
    if net.evaluate then net:evaluate() end
-   local first = 1
-   for xb, yb in train.batches(X, Y, size) do
-      local k = xb:shape()
-      f(net:forward(xb), xb, yb, first, k)
-      first = first + k
-   end
+   local ok, err = pcall(function()
+      local first = 1
+      for xb, yb in train.batches(X, Y, size) do
+         local k = xb:shape()
+         f(net:forward(xb), xb, yb, first, k)
+         first = first + k
+      end
+   end)
    if was and net.training then net:training() end
+   if not ok then error(err, 0) end
 end
 
 -- nn.evaluate(net, crit, X, Y [, {batchSize = 1000, accuracy}]) -> mean
@@ -145,6 +169,8 @@ end
 function train.evaluate(net, crit, X, Y, opts)
    local fn = "nn.evaluate"
    opts = checkopts(opts, {batchSize = true, accuracy = true}, fn)
+   checkmodule(net, fn, "net", "a network (a layer or nn.Sequential)", true)
+   checkmodule(crit, fn, "crit", "a loss (nn.CrossEntropyLoss(), ...)", true)
    checkmatrix(X, fn, "X")
    local n = X:shape()
    Y = targets(Y, n, fn)
@@ -165,6 +191,7 @@ end
 -- largest output of each row)
 function train.predict(net, X, size)
    local fn = "nn.predict"
+   checkmodule(net, fn, "net", "a network (a layer or nn.Sequential)", true)
    checkmatrix(X, fn, "X")
    local n = X:shape()
    size = checksize(size or 1000, fn, "batchSize")
@@ -203,11 +230,22 @@ end
 function train.fit(net, crit, opt, X, Y, opts)
    local fn = "nn.fit"
    opts = checkopts(opts, fitopts, fn)
+   checkmodule(net, fn, "net", "a network (a layer or nn.Sequential)")
+   checkmodule(crit, fn, "crit", "a loss (nn.CrossEntropyLoss(), ...)")
    checkmatrix(X, fn, "X")
    local n = X:shape()
    Y = targets(Y, n, fn)
    if type(opt) ~= "table" or type(opt.step) ~= "function" then
       error(fn .. ": opt must be an optimizer (nn.SGD, nn.Adam, ...)", 2)
+   end
+   if opts.validation ~= nil and (type(opts.validation) ~= "table"
+                                  or isMatrix(opts.validation)) then
+      error(("%s: validation must be a table {Xv, Yv}, got %s")
+         :format(fn, type(opts.validation)), 2)
+   end
+   if opts.out ~= nil and io.type(opts.out) ~= "file" then
+      error(("%s: out must be an open file (io.stdout, io.open(...)), got %s")
+         :format(fn, type(opts.out)), 2)
    end
    local epochs = checksize(opts.epochs or 1, fn, "epochs")
    local size = checksize(opts.batchSize or 32, fn, "batchSize")

@@ -1,8 +1,12 @@
 -- The hostile-input sweep: every public function and method called with
 -- wrong types, nil, NaN, infinities, zero, negative and huge sizes,
 -- mismatched shapes, views of collected parents, out-of-range indices and
--- labels.  Each call must return or raise a Lua error with a message; a
--- crash kills this process, which the spec that runs it reports.
+-- labels, tables whose metamethods call the function under test again (and
+-- collect garbage) while it reads them, files that are not regular (a
+-- FIFO, a directory, FIFOs under MNIST's names) and deep nesting.  Each
+-- call must return or raise a Lua error with a message; a crash kills this
+-- process, and a hang the spec's timeout, which the spec that runs it
+-- reports.
 -- Prints "sweep: N calls, E errors" at the end.
 local nn = require "nn"
 local core = require "nn.core"
@@ -13,7 +17,18 @@ local plot = require "nn.plot"
 
 nn.seed(1)
 nn.threads(1)
-local NIL = {}
+local NIL, REENTER = {}, {}
+
+-- loaders must refuse these without blocking (an open FIFO blocks)
+assert(os.execute("mkfifo fifo && mkdir -p fifos && cd fifos && mkfifo "
+   .. "train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte "
+   .. "t10k-labels-idx1-ubyte"))
+
+local function nested(depth)
+   local m = nn.ReLU()
+   for _ = 1, depth do m = nn.Sequential{m} end
+   return m
+end
 
 local function freed_view()
    local v = nn.Matrix(3, 4):row(2)
@@ -36,6 +51,7 @@ local function pool()
       nn.Matrix(4, 4):narrow(2, 2), nn.ReLU(), lin, nn.Dropout(0.5),
       nn.LogSoftmax(), nn.MSELoss(), nn.CrossEntropyLoss(), net,
       nn.SGD(ps, gs, {lr = 0.1, momentum = 0.9}), nn.ConfusionMatrix(3),
+      "fifo", "fifos", ".", nested(60), REENTER,
    }
 end
 
@@ -55,12 +71,32 @@ end
 
 -- f with every arity 0..2 over the pool, and (self, v, w) for methods
 local function sweep(name, f, selves)
+   if os.getenv("NN_SWEEP_TRACE") then io.stderr:write(("%8.2f %s\n"):format(os.clock(), name)) end
    local P = pool()
-   local function unwrap(v) if v == NIL then return nil end return v end
+   local args, depth = {}, 0
+   -- a table of three entries whose __index and __len call f again with
+   -- the same arguments (once) and collect garbage, while f reads it
+   local reenter = setmetatable({}, {
+      __len = function() return 3 end,
+      __index = function(_, k)
+         if depth < 1 and k == 1 then    -- once per read, not per entry
+            depth = depth + 1
+            pcall(f, table.unpack(args, 1, 3))
+            collectgarbage("step", 64)
+            depth = depth - 1
+         end
+         return type(k) == "number" and 1 or nil
+      end,
+   })
+   local function unwrap(v)
+      if v == NIL then return nil end
+      if v == REENTER then return reenter end
+      return v
+   end
    local heads = selves or {NIL}
    for _, s in ipairs(heads) do
       local base = selves and 1 or 0
-      local args = {unwrap(s)}
+      args = {unwrap(s)}
       try(name, f, args, base)
       for _, v in ipairs(P) do
          args[base + 1] = unwrap(v)
