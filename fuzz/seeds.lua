@@ -14,6 +14,11 @@ local nets = {
    nested = nn.Sequential{nn.Sequential{nn.Linear(3, 2)}, nn.Sequential{nn.ReLU()}},
    single = nn.Linear(2, 2),
 }
+-- 13 containers deep: a container is two value levels (a map and its list
+-- of modules), so this is as deep as the format's limit of 32 allows
+local deep = nn.Linear(2, 2)
+for _ = 1, 13 do deep = nn.Sequential{deep} end
+nets.deep = deep
 for name, net in pairs(nets) do
    nn.save(net, ("%s/%s.nn"):format(dir, name))
 end

@@ -72,13 +72,15 @@ function H.env()
       :format(top, top, top, absolute(H.cpath))
 end
 
-function H.child(code, prefix, dir)
+-- seconds, if given, is a time limit (a hang then fails, not stalls); it
+-- is set after the environment so valgrind still follows the child.
+function H.child(code, prefix, dir, seconds)
    local f = os.tmpname()
    local h = assert(io.open(f, "w"))
    h:write(code)
    h:close()
-   local cmd = ("%s%s%slua5.4 %s 2>&1"):format(dir and ("cd '" .. dir .. "' && ") or "",
-      prefix or "", H.env(), f)
+   local cmd = ("%s%s%s%slua5.4 %s 2>&1"):format(dir and ("cd '" .. dir .. "' && ") or "",
+      prefix or "", H.env(), seconds and ("timeout %d "):format(seconds) or "", f)
    local p = io.popen(cmd)
    local out = p:read("a")
    local ok = p:close()
@@ -92,6 +94,20 @@ function H.tmpdir()
    os.remove(d)
    assert(os.execute("mkdir -p '" .. d .. "'"))
    return d
+end
+
+-- A file's whole contents, and writing them.
+function H.read(path)
+   local f = assert(io.open(path, "rb"))
+   local s = f:read("a")
+   f:close()
+   return s
+end
+
+function H.write(path, s)
+   local f = assert(io.open(path, "wb"))
+   f:write(s)
+   f:close()
 end
 
 -- Is real MNIST in data/mnist (make data)?

@@ -11,7 +11,7 @@ describe("the hostile-input sweep", function()
       local dir = H.tmpdir()
       -- under a timeout: a hang (a FIFO opened for reading) fails, not stalls
       local ok, out = H.child(("dofile(%q)"):format(H.top .. "/spec/hostile/sweep.lua"),
-         "timeout 1800 env ", dir)
+         nil, dir, 1800)
       os.execute("rm -rf '" .. dir .. "'")
       assert.is_true(ok, out:sub(-3000))
       local calls, errors = out:match("sweep: (%d+) calls, (%d+) errors")

@@ -15,11 +15,7 @@ local function idx_labels(labels)
    return table.concat(parts)
 end
 
-local function write(path, s)
-   local f = assert(io.open(path, "wb"))
-   f:write(s)
-   f:close()
-end
+local write = H.write
 
 local newdir = H.tmpdir
 
