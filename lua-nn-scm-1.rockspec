@@ -39,8 +39,9 @@ build = {
          sources = {
             "csrc/core.c", "csrc/data.c", "csrc/k_layers.c",
             "csrc/k_loss.c", "csrc/k_matrix.c", "csrc/k_optim.c",
-            "csrc/loss.c", "csrc/matrix.c", "csrc/matrix_ops.c",
-            "csrc/module.c", "csrc/optim.c", "csrc/rng.c",
+            "csrc/loss.c", "csrc/matrix.c", "csrc/matrix_math.c",
+            "csrc/matrix_ops.c", "csrc/module.c", "csrc/optim.c",
+            "csrc/rng.c",
          },
          incdirs = { "csrc", "$(ZLIB_INCDIR)" },
          libdirs = { "$(OPENBLAS_LIBDIR)", "$(ZLIB_LIBDIR)" },

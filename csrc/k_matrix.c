@@ -111,6 +111,61 @@ void k_div(float *y, const float *a, const float *b, size_t n) {
   for (i = 0; i < n; i++) y[i] = a[i] / b[i];
 }
 
+void k_divs(float *y, const float *a, float s, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = a[i] / s;
+}
+
+void k_map(int f, float *y, const float *a, size_t n, float p, float q) {
+  size_t i;
+  switch (f) {                /* one loop per function, so each is simple */
+  case K_EXP: for (i = 0; i < n; i++) y[i] = expf(a[i]); break;
+  case K_LOG: for (i = 0; i < n; i++) y[i] = logf(a[i]); break;
+  case K_SQRT: for (i = 0; i < n; i++) y[i] = sqrtf(a[i]); break;
+  case K_ABS: for (i = 0; i < n; i++) y[i] = fabsf(a[i]); break;
+  case K_POW:
+    if (p == 2) for (i = 0; i < n; i++) y[i] = a[i] * a[i];
+    else for (i = 0; i < n; i++) y[i] = powf(a[i], p);
+    break;
+  case K_CLAMP:
+    for (i = 0; i < n; i++) {
+      float v = a[i];
+      y[i] = v < p ? p : v > q ? q : v;       /* NaN compares false: kept */
+    }
+    break;
+  }
+}
+
+void k_moments(const float *a, size_t n, size_t stride, double *mean,
+               double *var) {
+  double s = 0, d, ss = 0;
+  size_t i;
+  for (i = 0; i < n; i++) s += a[i * stride];
+  s /= (double)n;
+  for (i = 0; i < n; i++) {
+    d = a[i * stride] - s;
+    ss += d * d;
+  }
+  *mean = s;
+  *var = n > 1 ? ss / (double)(n - 1) : NAN;
+}
+
+void k_col(float *y, const float *a, int r, int c, int j) {
+  int i;
+  for (i = 0; i < r; i++) y[i] = a[(size_t)i * c + j];
+}
+
+double k_maxabsdiff(const float *a, const float *b, size_t n) {
+  double worst = 0, d;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    d = fabs((double)a[i] - (double)b[i]);
+    if (d != d) return INFINITY;
+    if (d > worst) worst = d;
+  }
+  return worst;
+}
+
 void k_transpose(float *y, const float *a, int r, int c) {
   int i, j;
   for (i = 0; i < r; i++)

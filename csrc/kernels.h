@@ -65,6 +65,18 @@ void k_affine(float *y, const float *a, float sa, float s, size_t n);
 void k_affine_d(float *y, const float *a, double sa, double s, size_t n);
 void k_mul(float *y, const float *a, const float *b, size_t n); /* y = a.*b */
 void k_div(float *y, const float *a, const float *b, size_t n); /* y = a./b */
+void k_divs(float *y, const float *a, float s, size_t n);   /* y = a / s */
+/* y[i] = f(a[i]) for f one of these; p, q the parameters (pow: p is the
+** exponent; clamp: p..q, NaN stays NaN) */
+enum { K_EXP, K_LOG, K_SQRT, K_ABS, K_POW, K_CLAMP };
+void k_map(int f, float *y, const float *a, size_t n, float p, float q);
+/* mean and unbiased variance (divided by n - 1; NaN for n = 1) of n
+** elements spaced stride apart, two passes in double */
+void k_moments(const float *a, size_t n, size_t stride, double *mean,
+               double *var);
+void k_col(float *y, const float *a, int r, int c, int j);   /* y[r] = a[:,j] */
+/* the largest |a[i] - b[i]|; infinity where either is NaN */
+double k_maxabsdiff(const float *a, const float *b, size_t n);
 void k_transpose(float *y, const float *a, int r, int c); /* y[c,r] = a' */
 double k_sum(const float *a, size_t n);
 void k_sum_rows(float *y, const float *a, int r, int c);  /* y[1,c] */

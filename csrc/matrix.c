@@ -615,6 +615,7 @@ int luaopen_nn_matrix(lua_State *L) {
   cls = lua_gettop(L);
   luaL_setfuncs(L, methods, 0);
   nn_matrix_ops(L, mt, cls);
+  nn_matrix_math(L, mt, cls);
   lua_pushcfunction(L, m_tostring);
   lua_setfield(L, mt, "__tostring");
   lua_pushvalue(L, cls);

@@ -9,9 +9,9 @@
 
 static void shapeerror(lua_State *L, const char *fn, const Matrix *a,
                        const Matrix *b) {
-  luaL_error(L, "%s: shapes %d x %d and %d x %d do not match (nor is the "
-             "second a 1 x %d row to broadcast)", fn, a->rows, a->cols,
-             b->rows, b->cols, a->cols);
+  luaL_error(L, "%s: shapes %d x %d and %d x %d do not match (nor is one a "
+             "1 x %d row, a %d x 1 column or a 1 x 1 to broadcast)", fn, a->rows,
+             a->cols, b->rows, b->cols, a->cols, a->rows);
 }
 
 /* A scalar operand, as given: the kernels work in float where float holds
@@ -61,15 +61,77 @@ static const Matrix *unaliased(lua_State *L, const Matrix *y,
   return c;
 }
 
-/* y = sa*a + sb*b with b the same shape as a or a 1 x cols row; y may be a */
-static void combine(lua_State *L, const char *fn, Matrix *y, const Matrix *a,
-                    float sa, const Matrix *b, float sb) {
-  if (a->rows == b->rows && a->cols == b->cols)
-    k_axpby(y->data, a->data, sa, b->data, sb, nn_numel(a));
-  else if (b->rows == 1 && b->cols == a->cols)
-    k_axpby_row(y->data, a->data, sa, b->data, sb, a->rows, a->cols);
-  else
-    shapeerror(L, fn, a, b);
+/* ---- elementwise, with broadcasting ------------------------------------
+** One rule for every elementwise operation of two matrices: the second
+** has the first's shape, or is a 1 x c row (applied to every row), or an
+** r x 1 column (its i-th value applied to all of row i), or a 1 x 1 (as a
+** number).  The operators also take the small one first (row + A, column
+** / A).  A row and a column make no outer product. */
+
+enum { OP_ADD, OP_MUL, OP_DIV };
+enum { B_SAME, B_ROW, B_COL, B_ONE, B_NONE };
+
+static int bshape(const Matrix *a, const Matrix *b) {
+  if (a->rows == b->rows && a->cols == b->cols) return B_SAME;
+  if (b->rows == 1 && b->cols == a->cols) return B_ROW;
+  if (b->cols == 1 && b->rows == a->rows) return B_COL;
+  if (b->rows == 1 && b->cols == 1) return B_ONE;    /* as a number */
+  return B_NONE;
+}
+
+/* y = a op b (ADD: sa*a + sb*b), b broadcast as bshape says; y may be a,
+** and b shares no memory with y unless it is y */
+static void elementwise(lua_State *L, const char *fn, int op, Matrix *y,
+                        const Matrix *a, float sa, const Matrix *b,
+                        float sb) {
+  int mode = bshape(a, b), i, r = a->rows, c = a->cols;
+  if (mode == B_NONE) shapeerror(L, fn, a, b);
+  if (mode == B_SAME) {
+    size_t n = nn_numel(a);
+    if (op == OP_ADD) k_axpby(y->data, a->data, sa, b->data, sb, n);
+    else if (op == OP_MUL) k_mul(y->data, a->data, b->data, n);
+    else k_div(y->data, a->data, b->data, n);
+    return;
+  }
+  if (op == OP_ADD && mode == B_ROW) {
+    k_axpby_row(y->data, a->data, sa, b->data, sb, r, c);
+    return;
+  }
+  for (i = 0; i < r; i++) {
+    float *yi = y->data + (size_t)i * c;
+    const float *ai = a->data + (size_t)i * c;
+    if (mode == B_ROW) {
+      if (op == OP_MUL) k_mul(yi, ai, b->data, (size_t)c);
+      else k_div(yi, ai, b->data, (size_t)c);
+    } else {
+      float v = b->data[mode == B_ONE ? 0 : i];
+      if (op == OP_ADD) k_affine(yi, ai, sa, sb * v, (size_t)c);
+      else if (op == OP_MUL) k_affine(yi, ai, v, 0, (size_t)c);
+      else k_divs(yi, ai, v, (size_t)c);
+    }
+  }
+}
+
+/* a new matrix a op b for the operators: either may be the row or column
+** that broadcasts (the small one is spread over the result first) */
+static Matrix *binary(lua_State *L, const char *fn, int op, const Matrix *a,
+                      float sa, const Matrix *b, float sb) {
+  Matrix *y;
+  int i, mode;
+  if (bshape(a, b) != B_NONE || bshape(b, a) == B_NONE) {
+    y = nn_newmatrix(L, a->rows, a->cols);
+    elementwise(L, fn, op, y, a, sa, b, sb);
+    return y;
+  }
+  mode = bshape(b, a);                  /* a is b's row or column (a 1 x 1 */
+  y = nn_newmatrix(L, b->rows, b->cols);  /* can be a column of a 1 x c) */
+  for (i = 0; i < b->rows; i++) {
+    float *yi = y->data + (size_t)i * b->cols;
+    if (mode == B_ROW) memcpy(yi, a->data, (size_t)b->cols * sizeof(float));
+    else k_fill(yi, (size_t)b->cols, a->data[mode == B_ONE ? 0 : i]);
+  }
+  elementwise(L, fn, op, y, y, sa, b, sb);
+  return y;
 }
 
 /* a + b and a - b (sign -1): Matrix or number on either side */
@@ -77,13 +139,7 @@ static int addsub(lua_State *L, float sign, const char *fn) {
   Matrix *a, *b, *y;
   operands(L, fn, &a, &b);
   if (a && b) {
-    if (a->rows == 1 && b->rows > 1 && a->cols == b->cols) {
-      y = nn_newmatrix(L, b->rows, b->cols);        /* row op matrix */
-      k_axpby_row(y->data, b->data, sign, a->data, 1, b->rows, b->cols);
-    } else {
-      y = nn_newmatrix(L, a->rows, a->cols);
-      combine(L, fn, y, a, 1, b, sign);
-    }
+    binary(L, fn, OP_ADD, a, 1, b, sign);
   } else if (a) {
     double s = checknum(L, 2, fn);
     y = nn_newmatrix(L, a->rows, a->cols);
@@ -130,21 +186,20 @@ static int m_mul_op(lua_State *L) {
   return 1;
 }
 
-/* a / number, or a ./ b for matrices of one shape */
+/* a / number, a ./ b (broadcasting), or number ./ a */
 static int m_div_op(lua_State *L) {
   Matrix *a, *b, *y;
   operands(L, "Matrix /", &a, &b);
-  if (!a)
-    return luaL_error(L, "Matrix /: cannot divide a %s by a Matrix",
-                      luaL_typename(L, 1));
-  y = nn_newmatrix(L, a->rows, a->cols);
-  if (b) {
-    if (a->rows != b->rows || a->cols != b->cols)
-      return luaL_error(L, "Matrix /: shapes %d x %d and %d x %d differ",
-                        a->rows, a->cols, b->rows, b->cols);
-    k_div(y->data, a->data, b->data, nn_numel(a));
-  } else {
+  if (a && b) {
+    binary(L, "Matrix /", OP_DIV, a, 1, b, 1);
+  } else if (a) {
+    y = nn_newmatrix(L, a->rows, a->cols);
     affine(y->data, a->data, 1 / checknum(L, 2, "Matrix /"), 0, nn_numel(a));
+  } else {
+    float s = nn_checkfloat(L, 1, "Matrix /", "the dividend");
+    y = nn_newmatrix(L, b->rows, b->cols);
+    k_fill(y->data, nn_numel(b), s);
+    k_div(y->data, y->data, b->data, nn_numel(b));
   }
   return 1;
 }
@@ -163,14 +218,14 @@ static int m_len(lua_State *L) {
 
 /* ---- in place ---------------------------------------------------------- */
 
-/* A:add(B [, alpha]): A += alpha B (B same shape or a 1 x cols row), or
-** A:add(x): A += x.  Returns A. */
+/* A:add(B [, alpha]): A += alpha B (B broadcasting), or A:add(x): A += x.
+** Returns A. */
 static int m_add(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *b = nn_tomatrix(L, 2);
   if (b) {
     float alpha = lua_isnoneornil(L, 3) ? 1.0f
                   : nn_checkfloat(L, 3, "Matrix:add", "alpha");
-    combine(L, "Matrix:add", a, a, 1, unaliased(L, a, b), alpha);
+    elementwise(L, "Matrix:add", OP_ADD, a, a, 1, unaliased(L, a, b), alpha);
   } else {
     affine(a->data, a->data, 1, checknum(L, 2, "Matrix:add"), nn_numel(a));
   }
@@ -178,20 +233,22 @@ static int m_add(lua_State *L) {
   return 1;
 }
 
-/* A:mul(B): A .*= B (same shape), or A:mul(x): A *= x.  Returns A. */
-static int m_mul(lua_State *L) {
+/* A:mul(B) and A:div(B): A .*= B, A ./= B (B broadcasting), or by a
+** number.  Return A. */
+static int muldiv(lua_State *L, int op, const char *fn) {
   Matrix *a = nn_checkmatrix(L, 1), *b = nn_tomatrix(L, 2);
   if (b) {
-    if (a->rows != b->rows || a->cols != b->cols)
-      return luaL_error(L, "Matrix:mul: shapes %d x %d and %d x %d differ",
-                        a->rows, a->cols, b->rows, b->cols);
-    k_mul(a->data, a->data, unaliased(L, a, b)->data, nn_numel(a));
+    elementwise(L, fn, op, a, a, 1, unaliased(L, a, b), 1);
   } else {
-    affine(a->data, a->data, checknum(L, 2, "Matrix:mul"), 0, nn_numel(a));
+    double s = checknum(L, 2, fn);
+    affine(a->data, a->data, op == OP_MUL ? s : 1 / s, 0, nn_numel(a));
   }
   lua_settop(L, 1);
   return 1;
 }
+
+static int m_mul(lua_State *L) { return muldiv(L, OP_MUL, "Matrix:mul"); }
+static int m_div(lua_State *L) { return muldiv(L, OP_DIV, "Matrix:div"); }
 
 static int m_scale(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1);
@@ -348,7 +405,7 @@ static const luaL_Reg ops[] = {
 };
 
 static const luaL_Reg methods[] = {
-  {"add", m_add}, {"mul", m_mul}, {"scale", m_scale}, {"matmul", m_matmul},
+  {"add", m_add}, {"mul", m_mul}, {"div", m_div}, {"scale", m_scale}, {"matmul", m_matmul},
   {"gemm", m_gemm}, {"sum", m_sum}, {"mean", m_mean}, {"max", m_max},
   {"min", m_min}, {"argmax", m_argmax}, {"argmin", m_argmin},
   {"dot", m_dot}, {"norm", m_norm}, {"allfinite", m_allfinite},

@@ -264,17 +264,17 @@ describe("nn.Matrix arithmetic", function()
 
    it("rejects mismatched shapes and operands", function()
       assert.has_error(function() return A + nn.Matrix{1, 2} end,
-         "Matrix +: shapes 2 x 3 and 1 x 2 do not match (nor is the second a 1 x 3 row to broadcast)")
+         "Matrix +: shapes 2 x 3 and 1 x 2 do not match (nor is one a 1 x 3 row, a 2 x 1 column or a 1 x 1 to broadcast)")
       assert.has_error(function() return A * A end,
          "Matrix *: cannot multiply 2 x 3 by 2 x 3 (inner sizes 3 and 2 differ)")
       assert.has_error(function() return A + {} end,
          "Matrix +: expected a Matrix or a number, got table")
       assert.has_error(function() return A * "x" end,
          "Matrix *: expected a Matrix or a number, got string")
-      assert.has_error(function() return 2 / A end,
-         "Matrix /: cannot divide a number by a Matrix")
+      assert.has_error(function() return "x" / A end,
+         "Matrix /: the dividend must be a number, got string")
       assert.has_error(function() return A / nn.Matrix(3, 2) end,
-         "Matrix /: shapes 2 x 3 and 3 x 2 differ")
+         "Matrix /: shapes 2 x 3 and 3 x 2 do not match (nor is one a 1 x 3 row, a 2 x 1 column or a 1 x 1 to broadcast)")
    end)
 
    it("updates in place with add, mul, scale", function()
@@ -290,7 +290,7 @@ describe("nn.Matrix arithmetic", function()
       assert.are.same({{0.5, 1, 1.5}, {2, 2.5, 3}}, A:clone():scale(0.5):totable())
       assert.are.same({{3, 6, 9}, {12, 15, 18}}, A:clone():mul(3):totable())
       assert.has_error(function() B:mul(nn.Matrix(3, 2)) end,
-         "Matrix:mul: shapes 2 x 3 and 3 x 2 differ")
+         "Matrix:mul: shapes 2 x 3 and 3 x 2 do not match (nor is one a 1 x 3 row, a 2 x 1 column or a 1 x 1 to broadcast)")
       assert.has_error(function() B:add(nn.Matrix(2, 2)) end)
    end)
 
