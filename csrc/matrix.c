@@ -116,6 +116,12 @@ void *nn_checkudata(lua_State *L, int arg, const char *tname, unsigned tag,
   } else {
     got = luaL_typename(L, arg);
   }
+  /* a layer's or a loss's first argument is always self: m.forward(x) is
+  ** the dot-for-a-colon slip */
+  if (arg == 1 && tag != NN_TAG_MATRIX)
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s: call it "
+                                          "with a colon, m:method(...)", tname,
+                                          got));
   luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
   return NULL;
 }
@@ -433,7 +439,18 @@ static int m_row(lua_State *L) {
 /* A:narrow(first, n): rows first .. first+n-1, shared */
 static int m_narrow(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
-  int first = checkindex(L, 2, m->rows, "Matrix:narrow", "first row");
+  int first;
+  if (lua_gettop(L) >= 4) {      /* Torch7's narrow(dim, first, n): rows only */
+    if (lua_tointeger(L, 2) != 1 || !lua_isinteger(L, 2))
+      return luaL_error(L, "Matrix:narrow: only dim 1 (rows) can be narrowed, "
+                        "got dim %s (views are whole rows; A:col(j) copies a "
+                        "column)", luaL_tolstring(L, 2, NULL));
+    lua_remove(L, 2);
+    if (lua_gettop(L) > 3)
+      return luaL_error(L, "Matrix:narrow: expected (first, n) or (1, first, "
+                        "n), got %d arguments", lua_gettop(L));
+  }
+  first = checkindex(L, 2, m->rows, "Matrix:narrow", "first row");
   int n = nn_checkdim(L, 3, "Matrix:narrow", "row count");
   if (n > m->rows - first + 1)
     return luaL_error(L, "Matrix:narrow: rows %d..%I exceed the %d rows",
@@ -557,7 +574,9 @@ static void addrow(luaL_Buffer *b, const Matrix *m, int i) {
       j = m->cols - 5;
       continue;
     }
-    snprintf(s, sizeof s, " %10.4g", (double)m->data[(size_t)i * m->cols + j]);
+    float v = m->data[(size_t)i * m->cols + j];
+    if (isnan(v)) snprintf(s, sizeof s, " %10s", "nan");     /* not -nan */
+    else snprintf(s, sizeof s, " %10.4g", (double)v);
     luaL_addstring(b, s);
   }
   luaL_addchar(b, '\n');
@@ -587,6 +606,19 @@ static int m_tostring(lua_State *L) {
     lua_pushlstring(L, s, len - 1);
   }
   return 1;
+}
+
+/* A.name: the class's methods.  A[i] is an error that says what to write
+** instead (Torch7's A[i] is a row; here rows are A:row(i)), not a silent
+** nil that fails later as "attempt to index a nil value". */
+static int m_index(lua_State *L) {
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  if (lua_type(L, 2) == LUA_TNUMBER)
+    return luaL_error(L, "nn.Matrix: A[%s] is not an element or a row; use "
+                      "A:row(i) for a row (a view), A:get(i, j) for an "
+                      "element", luaL_tolstring(L, 2, NULL));
+  return 0;
 }
 
 static const luaL_Reg methods[] = {
@@ -619,6 +651,7 @@ int luaopen_nn_matrix(lua_State *L) {
   lua_pushcfunction(L, m_tostring);
   lua_setfield(L, mt, "__tostring");
   lua_pushvalue(L, cls);
+  lua_pushcclosure(L, m_index, 1);
   lua_setfield(L, mt, "__index");
   lua_newtable(L);
   lua_pushcfunction(L, m_new);

@@ -144,16 +144,21 @@ function ConfusionMatrix:__tostring()
       lw = math.max(lw, #label[c])
       w = math.max(w, #label[c] + 1)
    end
-   local lines = {("ConfusionMatrix: %d samples, accuracy %.2f%% (rows: true, columns: predicted)")
-      :format(self.total, 100 * self:accuracy())}
+   local function pct(x, n) return n > 0 and ("%.2f%%"):format(100 * x) or "n/a" end
+   local lines = {("ConfusionMatrix: %d samples, accuracy %s (rows: true, columns: predicted)")
+      :format(self.total, pct(self:accuracy(), self.total))}
    local head = {(" "):rep(lw)}
    for c = 1, C do head[#head + 1] = ("%" .. w .. "s"):format(label[c]) end
    head[#head + 1] = "   recall"
    lines[#lines + 1] = table.concat(head)
    for t = 1, C do
       local row = {("%-" .. lw .. "s"):format(label[t])}
-      for p = 1, C do row[#row + 1] = ("%" .. w .. "d"):format(self.counts[t][p]) end
-      row[#row + 1] = ("   %6.2f%%"):format(100 * self:recall(t))
+      local n = 0
+      for p = 1, C do
+         row[#row + 1] = ("%" .. w .. "d"):format(self.counts[t][p])
+         n = n + self.counts[t][p]
+      end
+      row[#row + 1] = ("   %7s"):format(pct(self:recall(t), n))
       lines[#lines + 1] = table.concat(row)
    end
    return table.concat(lines, "\n")

@@ -37,6 +37,14 @@ local function contains(m, target)
 end
 
 local function checklayer(m, i)
+   if type(m) == "function" then            -- nn.Sequential{nn.ReLU}: a constructor
+      local name
+      for k, v in pairs(require "nn") do
+         if v == m then name = k end
+      end
+      error(("nn.Sequential: layer %d is a function, not a layer; did you mean %s()?")
+         :format(i, name and "nn." .. name or "to call it"), 4)
+   end
    local ok, fwd, bwd = pcall(function() return m.forward, m.backward end)
    if not ok or fwd == nil or bwd == nil then
       error(("nn.Sequential: layer %d (%s) has no forward and backward")

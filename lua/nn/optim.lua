@@ -101,8 +101,13 @@ local function new(kind, a, b, c)
    if ok and type(getp) == "function" then
       params, grads = a:parameters()
       opts = b
-   elseif type(a) == "table" and type(b) == "table" then
+   elseif type(a) == "table" and type(b) == "table" and (#a > 0 or next(b) == nil) then
       params, grads, opts = a, b, c
+   elseif type(a) == "table" and type(b) == "table" then
+      -- nn.SGD({}, {lr = 1}): b is options, and a has nothing to optimize
+      error(("%s: the first argument (%s) has no parameters: expected a module "
+         .. "(a layer or nn.Sequential), or params, grads lists of Matrices")
+         :format(fn, isMatrix(a) and "a Matrix" or "an empty table"), 3)
    else
       error(fn .. ": expected a module, or a params, grads pair of Matrix lists", 3)
    end

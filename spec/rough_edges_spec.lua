@@ -1,0 +1,69 @@
+-- A first-time user's rough edges (issue #12): the slips a student or a
+-- Torch7 user makes, each with a message that says what to write instead.
+local nn = require "nn"
+
+local function err(f, ...)
+   local ok, e = pcall(f, ...)
+   assert.is_false(ok, "expected an error")
+   return tostring(e)
+end
+
+local function has(msg, part)
+   assert.truthy(msg:find(part, 1, true), ("expected %q in %q"):format(part, msg))
+end
+
+describe("misleading errors, made plain", function()
+   it("nn.SGD({}, {lr = 1}) says the first argument has no parameters, not that lr is missing", function()
+      has(err(nn.SGD, {}, {lr = 1}), "nn.SGD: the first argument (an empty table) has no parameters")
+      local l = nn.Linear(2, 2)
+      assert.truthy(nn.SGD({l.weight}, {l.gradWeight}, {lr = 0.1}))
+   end)
+
+   it("a dot for a colon on a layer or a loss says so", function()
+      local x = nn.ones(2, 3)
+      has(err(nn.Linear(3, 2).forward, x), "call it with a colon")
+      has(err(nn.ReLU().backward, x, x), "call it with a colon")
+      has(err(nn.MSELoss().forward, x, x), "call it with a colon")
+      has(err(nn.Sequential{nn.ReLU()}.forward, x), "call it as net:forward")
+   end)
+
+   it("A[i] points to A:row(i) and A:get(i, j) instead of returning nil", function()
+      local A = nn.Matrix(2, 2)
+      has(err(function() return A[1] end), "use A:row(i) for a row (a view), A:get(i, j) for an element")
+      has(err(function() return A[1][2] end), "A[1] is not an element or a row")
+      assert.is_nil(A.nosuchmethod)
+   end)
+end)
+
+describe("Torch7 traps", function()
+   it("narrow(1, first, n) is Torch's rows; another dim is refused, not ignored", function()
+      local X = nn.Matrix(10, 2)
+      for i = 1, 10 do X:set(i, 1, i) end
+      local V = X:narrow(1, 6, 3)
+      assert.are.same({3, 2}, {V:shape()})
+      assert.are.equal(6, V:get(1, 1))
+      assert.are.same({5, 2}, {X:narrow(6, 5):shape()})
+      has(err(X.narrow, X, 2, 1, 1), "only dim 1 (rows) can be narrowed")
+      has(err(X.narrow, X, 1, 1, 1, 1), "expected (first, n) or (1, first, n)")
+   end)
+
+   it("a constructor in place of a layer asks whether a call was meant", function()
+      has(err(nn.Sequential, {nn.Linear(2, 2), nn.ReLU}), "layer 2 is a function, not a layer; did you mean nn.ReLU()?")
+      local s = nn.Sequential()
+      has(err(s.add, s, nn.Tanh), "did you mean nn.Tanh()?")
+   end)
+end)
+
+describe("at the REPL", function()
+   it("prints NaN as nan, and an empty ConfusionMatrix as n/a", function()
+      local s = tostring(nn.Matrix{0 / 0, 1})
+      has(s, "nan")
+      assert.is_nil(s:find("-nan", 1, true), s)
+      local cm = nn.ConfusionMatrix(2)
+      has(tostring(cm), "accuracy n/a")
+      cm:add(1, 1)
+      local t = tostring(cm)
+      has(t, "100.00%")
+      has(t, "n/a")
+   end)
+end)
