@@ -141,10 +141,13 @@ describe("nn.fit", function()
       local X, Y = blobs(90)
       local net = nn.Sequential{nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 3)}
       local opt = nn.SGD(net, {lr = 1e12})
+      local h = {}
       local ok, msg = pcall(nn.fit, net, nn.CrossEntropyLoss(), opt, X, Y,
-         {epochs = 5, batchSize = 10, progress = false})
+         {epochs = 5, batchSize = 10, progress = false, history = h})
       assert.is_false(ok)
-      assert.truthy(msg:find("^nn.fit: the loss is %-?n?a?n?i?n?f? at epoch %d+, batch %d+"), msg)
+      assert.truthy(msg:find("^nn.fit: stopped at epoch %d+, batch %d+ %(%d+ finished epochs? "
+         .. "kept in the history%): the loss is [nainf]+; lower the learning rate"), msg)
+      assert.truthy(h.stopped:find("^at epoch %d+, batch %d+"), h.stopped)
    end)
 
    it("checks its arguments", function()
@@ -247,5 +250,96 @@ describe("MNIST integration", function()
          X:narrow(1, 10000), Y:narrow(1, 10000), {batchSize = 64, progress = false})
       local _, acc = nn.evaluate(net, crit, Xt, Yt)
       assert.is_true(acc > 0.90, ("test accuracy %.4f"):format(acc))
+   end)
+end)
+
+-- Training-loop extras a Keras user expects (issue #12, item 8)
+describe("nn.fit extras", function()
+   local function data(n, seed)
+      nn.seed(seed or 1)
+      local X = nn.randn(n, 4)
+      local Y = nn.Matrix(n, 1)
+      for i = 1, n do Y:set(i, 1, X:get(i, 1) + X:get(i, 2) > 0 and 2 or 1) end
+      return X, Y
+   end
+   local function net() return nn.Sequential{nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)} end
+
+   it("validationSplit holds out the last rows and reports on them", function()
+      local X, Y = data(100)
+      local m = net()
+      local h = nn.fit(m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y,
+         {epochs = 2, validationSplit = 0.2, progress = false})
+      assert.are.equal(2, #h.valLoss)
+      local _, acc = nn.evaluate(m, nn.CrossEntropyLoss(), X:narrow(81, 20), Y:narrow(81, 20))
+      assert.are.equal(acc, h.valAccuracy[2])
+      assert.has_error(function()
+         nn.fit(m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y, {validationSplit = 1})
+      end, "nn.fit: validationSplit must be a number between 0 and 1, got 1")
+      assert.has_error(function()
+         nn.fit(m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y,
+            {validationSplit = 0.5, validation = {X, Y}})
+      end, "nn.fit: give validation or validationSplit, not both")
+   end)
+
+   it("stops early after patience epochs without improvement and restores the best weights", function()
+      local X, Y = data(60)
+      local m = net()
+      -- a rate so high the validation loss soon stops improving
+      local opt = nn.SGD(m, {lr = 5})
+      local h = nn.fit(m, nn.CrossEntropyLoss(), opt, X, Y,
+         {epochs = 200, validationSplit = 0.3, patience = 3, progress = false})
+      assert.truthy(h.stopped and h.stopped:find("^early"), tostring(h.stopped))
+      assert.is_true(#h.loss < 200)
+      assert.are.equal(#h.loss, h.best.epoch + 3)
+      -- the weights now are the best epoch's: the validation loss equals its entry
+      local L = nn.evaluate(m, nn.CrossEntropyLoss(), X:narrow(43, 18), Y:narrow(43, 18))
+      assert.is_true(math.abs(L - h.valLoss[h.best.epoch]) < 1e-6, L .. " vs " .. h.valLoss[h.best.epoch])
+      assert.are.equal(h.best.loss, h.valLoss[h.best.epoch])
+   end)
+
+   it("saves the best model to a path", function()
+      local X, Y = data(60)
+      local m = net()
+      local dir = H.tmpdir()
+      local h = nn.fit(m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.5}), X, Y,
+         {epochs = 5, validationSplit = 0.3, saveBest = dir .. "/best.nn", progress = false})
+      local saved = nn.load(dir .. "/best.nn")
+      local L = nn.evaluate(saved, nn.CrossEntropyLoss(), X:narrow(43, 18), Y:narrow(43, 18))
+      assert.is_true(math.abs(L - h.best.loss) < 1e-6)
+      os.execute("rm -rf '" .. dir .. "'")
+   end)
+
+   it("runs a schedule: warm-up then cosine before each epoch, plateau after", function()
+      local X, Y = data(40)
+      local m = net()
+      local opt = nn.SGD(m, {lr = 0.1})
+      local sched = nn.schedule.warmup(opt, 2, nn.schedule.cosine(opt, 4))
+      local h = nn.fit(m, nn.CrossEntropyLoss(), opt, X, Y,
+         {epochs = 6, schedule = sched, progress = false})
+      local want = {0.05, 0.1, 0.1, 0.1 * (1 + math.cos(math.pi / 4)) / 2, 0.05}
+      for e, lr in ipairs(want) do
+         assert.is_true(math.abs(h.lr[e] - lr) < 1e-12, ("epoch %d: lr %g, expected %g"):format(e, h.lr[e], lr))
+      end
+      local opt2 = nn.SGD(m, {lr = 1})
+      local plateau = nn.schedule.plateau(opt2, {patience = 0, threshold = 10})  -- never "improves"
+      local h2 = nn.fit(m, nn.CrossEntropyLoss(), opt2, X, Y,
+         {epochs = 3, schedule = plateau, progress = false})
+      assert.are.same({1, 0.1, 0.01}, {h2.lr[1], h2.lr[2], math.floor(h2.lr[3] * 1e6 + 0.5) / 1e6})
+      assert.has_error(function()
+         nn.fit(m, nn.CrossEntropyLoss(), opt2, X, Y, {schedule = 5})
+      end, "nn.fit: schedule must be a schedule (nn.schedule.step(opt, ...), ...), got number")
+   end)
+
+   it("schedules and histories print as what they are", function()
+      local opt = nn.SGD(net(), {lr = 0.1})
+      assert.are.equal("nn.schedule.step(lr 0.1, every 2, gamma 0.5)",
+         tostring(nn.schedule.step(opt, 2, 0.5)))
+      local X, Y = data(20)
+      local m = net()
+      local h = nn.fit(m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y,
+         {epochs = 2, progress = false})
+      local s = tostring(h)
+      assert.truthy(s:find("^epoch%s+loss"), s)
+      assert.truthy(s:find("\n    2 ", 1, true), s)
    end)
 end)

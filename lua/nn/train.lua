@@ -206,7 +206,9 @@ end
 
 local fitopts = {
    epochs = true, batchSize = true, shuffle = true, validation = true,
-   progress = true, onEpoch = true, accuracy = true, out = true,
+   validationSplit = true, progress = true, onEpoch = true, accuracy = true,
+   out = true, schedule = true, patience = true, minDelta = true,
+   restoreBest = true, saveBest = true, history = true,
 }
 
 local function pct(x) return x and ("%.2f%%"):format(100 * x) or nil end
@@ -216,17 +218,60 @@ local function summary(s, epochs)
    if s.accuracy then parts[#parts + 1] = "acc " .. pct(s.accuracy) end
    if s.valLoss then parts[#parts + 1] = ("val_loss %.4f"):format(s.valLoss) end
    if s.valAccuracy then parts[#parts + 1] = "val_acc " .. pct(s.valAccuracy) end
+   if s.lr then parts[#parts + 1] = ("lr %.3g"):format(s.lr) end
    parts[#parts + 1] = ("%s (%.0f samples/s)"):format(progress.duration(s.time),
       s.samplesPerSec)
    return table.concat(parts, "  ")
 end
 
+-- the rows held out by validationSplit: the last ceil(f n), as Keras does
+local function split(X, Y, f, fn)
+   if type(f) ~= "number" or not (f > 0 and f < 1) then
+      error(("%s: validationSplit must be a number between 0 and 1, got %s")
+         :format(fn, tostring(f)), 3)
+   end
+   local n = X:shape()
+   local nv = math.ceil(f * n)
+   if nv >= n then
+      error(("%s: validationSplit %g leaves no rows of %d to train on"):format(fn, f, n), 3)
+   end
+   return X:narrow(1, n - nv), Y:narrow(1, n - nv), X:narrow(n - nv + 1, nv),
+      Y:narrow(n - nv + 1, nv)
+end
+
+-- copies of the net's parameters, and putting them back (restoreBest)
+local function snapshot(net, into)
+   local params = net:parameters()
+   into = into or {}
+   for i, p in ipairs(params) do
+      if into[i] then into[i]:copy(p) else into[i] = p:clone() end
+   end
+   return into
+end
+
+local function restore(net, saved)
+   for i, p in ipairs((net:parameters())) do p:copy(saved[i]) end
+end
+
 -- nn.fit(net, crit, opt, X, Y [, opts]) -> history
--- opts: epochs (1), batchSize (32), shuffle (true), validation {Xv, Yv},
+-- opts: epochs (1), batchSize (32), shuffle (true), validation {Xv, Yv} or
+-- validationSplit (a fraction: the last rows of X, Y are held out),
 -- progress (true: summaries, and a bar on a terminal), onEpoch(epoch,
 -- stats) (return false to stop), accuracy (default: for class losses),
--- out (io.stdout).  history has lists loss, accuracy, valLoss,
--- valAccuracy, time, one entry per epoch.
+-- out (io.stdout), schedule (nn.schedule.*: a step, exponential, cosine or
+-- warm-up schedule is called before each epoch with epoch - 1; a plateau
+-- schedule after it, with the monitored loss), patience (stop when the
+-- monitored loss has not improved by minDelta (0) for this many epochs),
+-- restoreBest (with patience, default true: end with the best epoch's
+-- weights), saveBest (a path: nn.save the net at each new best), history
+-- (a table to record into, so finished epochs survive an error).
+-- The monitored loss is the validation loss when there is validation, the
+-- training loss otherwise.  history has lists loss, accuracy, valLoss,
+-- valAccuracy, lr, time (one entry per epoch), and best = {epoch, loss},
+-- stopped (why training ended early, or nil).
+-- An error inside the loop (a NaN loss, Ctrl-C, a layer's error) is raised
+-- as "nn.fit: ... at epoch E, batch B: ..."; history keeps every finished
+-- epoch.
 function train.fit(net, crit, opt, X, Y, opts)
    local fn = "nn.fit"
    opts = checkopts(opts, fitopts, fn)
@@ -247,6 +292,27 @@ function train.fit(net, crit, opt, X, Y, opts)
       error(("%s: out must be an open file (io.stdout, io.open(...)), got %s")
          :format(fn, type(opts.out)), 2)
    end
+   local sched = opts.schedule
+   if sched ~= nil and not (type(sched) == "function" or
+                            type(sched) == "table" and getmetatable(sched)
+                            and getmetatable(sched).__call) then
+      error(("%s: schedule must be a schedule (nn.schedule.step(opt, ...), ...), got %s")
+         :format(fn, type(sched)), 2)
+   end
+   local patience = opts.patience
+   if patience ~= nil then checksize(patience, fn, "patience") end
+   local minDelta = opts.minDelta or 0
+   if type(minDelta) ~= "number" or not (minDelta >= 0) then
+      error(("%s: minDelta must be a number >= 0, got %s"):format(fn, tostring(minDelta)), 2)
+   end
+   if opts.saveBest ~= nil and type(opts.saveBest) ~= "string" then
+      error(("%s: saveBest must be a path, got %s"):format(fn, type(opts.saveBest)), 2)
+   end
+   if opts.history ~= nil and type(opts.history) ~= "table" then
+      error(("%s: history must be a table, got %s"):format(fn, type(opts.history)), 2)
+   end
+   local restoreBest = opts.restoreBest
+   if restoreBest == nil then restoreBest = patience ~= nil end
    local epochs = checksize(opts.epochs or 1, fn, "epochs")
    local size = checksize(opts.batchSize or 32, fn, "batchSize")
    local shuffle = opts.shuffle ~= false
@@ -254,51 +320,120 @@ function train.fit(net, crit, opt, X, Y, opts)
    local acc = opts.accuracy
    if acc == nil then acc = classloss[crit.typename] or false end
    local Xv, Yv
-   if opts.validation then
+   if opts.validationSplit ~= nil then
+      if opts.validation then
+         error(fn .. ": give validation or validationSplit, not both", 2)
+      end
+      X, Y, Xv, Yv = split(X, Y, opts.validationSplit, fn)
+      n = X:shape()
+   elseif opts.validation then
       Xv, Yv = opts.validation[1], opts.validation[2]
       checkmatrix(Xv, fn, "validation[1]")
       Yv = targets(Yv, Xv:shape(), fn)
    end
+   local plateau = type(sched) == "table" and sched.plateau
    local sum = crit.reduction == "sum"
    local nbatches = (n + size - 1) // size
-   local history = {loss = {}, accuracy = {}, valLoss = {}, valAccuracy = {}, time = {}}
+   local history = opts.history or {}
+   for _, k in ipairs{"loss", "accuracy", "valLoss", "valAccuracy", "lr", "time"} do
+      history[k] = history[k] or {}
+   end
+   setmetatable(history, train.History)
+   local best, bestEpoch, saved, waited = math.huge, nil, nil, 0
 
-   for epoch = 1, epochs do
+   -- one epoch; raises "... at epoch e, batch b" on any error inside
+   local function epoch(e)
       if net.training then net:training() end
-      local bar = show and progress.new{total = nbatches, epoch = epoch,
+      local bar = show and progress.new{total = nbatches, epoch = e,
                                         epochs = epochs, out = opts.out}
       local start = core.clock()
       local total, hits, seen, b = 0, 0, 0, 0
-      for xb, yb in train.batches(X, Y, size, {shuffle = shuffle}) do
-         b = b + 1
-         opt:zeroGrad()
-         local out = net:forward(xb)
-         local L = crit:forward(out, yb)
-         if L ~= L or L == math.huge or L == -math.huge then
-            if bar then bar:finish() end
-            error(("nn.fit: the loss is %s at epoch %d, batch %d; lower the "
-               .. "learning rate or check the data"):format(tostring(L), epoch, b), 0)
+      local ok, err = pcall(function()
+         for xb, yb in train.batches(X, Y, size, {shuffle = shuffle}) do
+            b = b + 1
+            opt:zeroGrad()
+            local out = net:forward(xb)
+            local L = crit:forward(out, yb)
+            if L ~= L or L == math.huge or L == -math.huge then
+               error(("the loss is %s; lower the learning rate or check the data")
+                  :format(L ~= L and "nan" or tostring(L)), 0)
+            end
+            net:backward(xb, crit:backward(out, yb), false)   -- no dL/dx needed
+            opt:step()
+            local k = xb:shape()
+            seen = seen + k
+            total = total + (sum and L or L * k)
+            if acc then hits = hits + core.correct(out, yb) end
+            if bar then bar:update(b, seen, total / seen) end
          end
-         net:backward(xb, crit:backward(out, yb), false)   -- no dL/dx needed
-         opt:step()
-         local k = xb:shape()
-         seen = seen + k
-         total = total + (sum and L or L * k)
-         if acc then hits = hits + core.correct(out, yb) end
-         if bar then bar:update(b, seen, total / seen) end
+      end)
+      if bar then bar:finish() end
+      if not ok then
+         local done = e - 1
+         history.stopped = ("at epoch %d, batch %d: %s"):format(e, b, tostring(err))
+         error(("%s: stopped at epoch %d, batch %d (%d finished epoch%s kept in the "
+            .. "history): %s"):format(fn, e, b, done, done == 1 and "" or "s",
+            tostring(err)), 0)
       end
       local t = core.clock() - start
-      local stats = {epoch = epoch, loss = total / n, accuracy = acc and hits / n or nil,
-                     time = t, samplesPerSec = n / t}
+      return {epoch = e, loss = total / n, accuracy = acc and hits / n or nil,
+              time = t, samplesPerSec = n / t, lr = opt.lr}
+   end
+
+   for e = 1, epochs do
+      if sched and not plateau then sched(e - 1) end
+      local stats = epoch(e)
       if Xv then
          stats.valLoss, stats.valAccuracy = train.evaluate(net, crit, Xv, Yv,
             {accuracy = acc})
       end
-      for k, list in pairs(history) do list[epoch] = stats[k] end
-      if bar then bar:finish(summary(stats, epochs)) end
-      if opts.onEpoch and opts.onEpoch(epoch, stats) == false then break end
+      for k, list in pairs(history) do
+         if type(list) == "table" and k ~= "best" then list[e] = stats[k] end
+      end
+      if show then
+         (opts.out or io.stdout):write(summary(stats, epochs), "\n")
+      end
+      local monitored = stats.valLoss or stats.loss
+      if plateau then sched(monitored) end
+      if monitored < best - minDelta then
+         best, bestEpoch, waited = monitored, e, 0
+         history.best = {epoch = e, loss = monitored}
+         if restoreBest then saved = snapshot(net, saved) end
+         if opts.saveBest then
+            local ok, err = pcall(require("nn.serialize").save, net, opts.saveBest)
+            if not ok then error(fn .. ": saveBest: " .. tostring(err), 0) end
+         end
+      else
+         waited = waited + 1
+      end
+      if opts.onEpoch and opts.onEpoch(e, stats) == false then
+         history.stopped = ("by onEpoch after epoch %d"):format(e)
+         break
+      end
+      if patience and waited >= patience then
+         history.stopped = ("early: no improvement for %d epochs after epoch %d")
+            :format(patience, bestEpoch)
+         break
+      end
    end
+   if restoreBest and saved and bestEpoch then restore(net, saved) end
    return history
 end
+
+-- A history prints as a table of its epochs.
+train.History = {__tostring = function(h)
+   local lines = {"epoch      loss       acc  val_loss   val_acc        lr      time"}
+   local function f(v, p) return v and (p and pct(v) or ("%.4f"):format(v)) or "-" end
+   for e = 1, #h.loss do
+      lines[#lines + 1] = ("%5d %9s %9s %9s %9s %9s %8s"):format(e, f(h.loss[e]),
+         f(h.accuracy[e], true), f(h.valLoss[e]), f(h.valAccuracy[e], true),
+         h.lr[e] and ("%.3g"):format(h.lr[e]) or "-", progress.duration(h.time[e]))
+   end
+   if h.best then
+      lines[#lines + 1] = ("best: epoch %d, loss %.4f"):format(h.best.epoch, h.best.loss)
+   end
+   if h.stopped then lines[#lines + 1] = "stopped " .. h.stopped end
+   return table.concat(lines, "\n")
+end}
 
 return train
