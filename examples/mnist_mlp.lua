@@ -32,7 +32,7 @@ nn.fit(net, crit, opt, Xtrain, Ytrain, {
 })
 
 local loss, acc = nn.evaluate(net, crit, Xtest, Ytest)
-local cm = nn.ConfusionMatrix(10, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"})
+local cm = nn.ConfusionMatrix(10, mnist.classes)      -- rows and columns read as digits
 cm:add(nn.predict(net, Xtest), Ytest)
 print(cm)
 print(("trained in %.1f s"):format(nn.clock() - start))

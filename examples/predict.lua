@@ -13,10 +13,11 @@ local P = nn.predict(net, X)
 
 for _, i in ipairs{1, 2, 3} do
    print(image.ascii(X:row(i), 28, 28, {lo = 0, hi = 1}))
-   print(("test image %d: the model reads %d, the label is %d\n")
-      :format(i, P:get(i) - 1, Y:get(i) - 1))
+   -- classes are 1..10; mnist.classes names them: class 8 is the digit "7"
+   print(("test image %d: the model reads a %s, the label is %s\n")
+      :format(i, mnist.classes[P:get(i)], mnist.classes[Y:get(i)]))
 end
 
-local cm = nn.ConfusionMatrix(10)
+local cm = nn.ConfusionMatrix(10, mnist.classes)
 cm:add(P, Y)
 print(("test accuracy of the loaded model: %.2f%%"):format(100 * cm:accuracy()))

@@ -4,13 +4,14 @@
 -- negative).  As the lecture warns, they are blotches, not neat strokes.
 -- Also drawn: test digits the network gets wrong, and, if the main job has
 -- saved its model (make mnist), its 256 first-layer units.
--- Usage: lua5.4 examples/weights_as_images.lua [mnist dir [output dir]]
+-- Usage: lua5.4 examples/weights_as_images.lua [mnist dir [output dir (out)]]
 local nn = require "nn"
 local mnist = require "nn.mnist"
 local image = require "nn.image"
 
 local dir = arg and arg[1] or "data/mnist"
-local out = arg and arg[2] or dir
+local out = arg and arg[2] or "out"
+assert(os.execute(("mkdir -p '%s'"):format(out)), "cannot make " .. out)
 nn.seed(1)
 local X, labels = mnist.load(dir, "train")
 local Xtest, Ytest = mnist.load(dir, "test")

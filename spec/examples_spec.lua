@@ -74,6 +74,8 @@ describe("examples", function()
       assert.is_true(ok2, out2)
       local acc2 = tonumber(out2:match("test accuracy of the loaded model: ([%d.]+)%%"))
       assert.are.equal(acc, acc2, out2)
+      -- it names digits, not class indices: the first test image is a 7
+      assert.truthy(out2:find("test image 1: the model reads a 7, the label is 7", 1, true), out2)
    end)
 
    it("weights_as_images.lua draws the hidden units' weights as PNG files", function()

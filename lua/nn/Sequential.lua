@@ -11,6 +11,11 @@ local mt
 -- (a nested Sequential is just "nn.Sequential", not its whole summary)
 local function describe(m)
    if getmetatable(m) == mt then return "nn.Sequential" end
+   -- a Lua layer without __tostring: its name or typename, not "table: 0x..."
+   if type(m) == "table" and not (getmetatable(m) and getmetatable(m).__tostring) then
+      local name = rawget(m, "name") or rawget(m, "typename")
+      return type(name) == "string" and name or "a Lua layer"
+   end
    local ok, s = pcall(tostring, m)
    s = ok and type(s) == "string" and s:gsub("\n", " ") or type(m)
    return #s > 80 and s:sub(1, 77) .. "..." or s

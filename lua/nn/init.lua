@@ -48,7 +48,23 @@ local train = require "nn.train"
 nn.batches, nn.fit, nn.evaluate, nn.predict =
    train.batches, train.fit, train.evaluate, train.predict
 nn.ConfusionMatrix = require("nn.ConfusionMatrix").new
-nn.onehot, nn.clock = core.onehot, core.clock
+nn.clock = core.clock
+
+-- nn.onehot(labels, C) -> n x C with a 1 at each row's class; labels an
+-- n x 1 Matrix or a Lua array of classes 1..C
+function nn.onehot(labels, C)
+   if type(labels) == "table" then
+      for i = 1, #labels do
+         if type(labels[i]) ~= "number" then
+            error(("nn.onehot: label %d is %s, expected a class number"):format(i,
+               type(labels[i])), 2)
+         end
+      end
+      if #labels == 0 then error("nn.onehot: the label list is empty", 2) end
+      labels = core.Matrix(#labels, 1, labels)
+   end
+   return core.onehot(labels, C)
+end
 
 -- model files
 local serialize = require "nn.serialize"

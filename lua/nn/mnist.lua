@@ -16,6 +16,14 @@ mnist.files = {
 }
 local IMAGES, LABELS = 0x00000803, 0x00000801   -- IDX magic: ubyte, 3 or 1 dims
 
+-- What a person reads for each class index: labels are 1..10 (Lua's
+-- convention), so class c is the digit c - 1.  mnist.classes[8] is "7".
+-- nn.ConfusionMatrix(10, mnist.classes) prints digits.
+mnist.classes = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+-- Fashion-MNIST's ten classes, in its label order
+mnist.fashionClasses = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+
 local function fail(fmt, ...)
    error("mnist.load: " .. fmt:format(...), 0)
 end
