@@ -7,6 +7,8 @@ LUA_INC   ?= /usr/include/lua5.4
 CC        ?= cc
 CFLAGS    ?= -O2
 CFLAGS    += -std=c99 -Wall -Wextra -fPIC -I$(LUA_INC)
+# cblas.h outside the compiler's search path (Fedora: /usr/include/openblas)
+CFLAGS    += $(if $(OPENBLAS_INCDIR),-I$(OPENBLAS_INCDIR))
 LDFLAGS   += -shared
 LIBS      := -lopenblas -lz -lm
 
@@ -115,7 +117,7 @@ mnist: all data
 	$(LUA) examples/mnist_mlp.lua $(MNIST_DIR)
 
 rock-check: deps
-	@sh tools/rock_check.sh
+	@sh tools/rock.sh check
 
 # The model loader under libFuzzer (clang, ASan, UBSan) for FUZZ_SECONDS,
 # from a seed corpus of real model files; what it finds lands in fuzz/out/.
@@ -141,7 +143,7 @@ rockspec:
 	$(LUA) tools/rockspec_sync.lua
 
 install: deps
-	luarocks --lua-version=5.4 make lua-nn-scm-1.rockspec
+	@sh tools/rock.sh install
 
 BENCH_THREADS ?= 1
 bench: test-deps $(CORE)

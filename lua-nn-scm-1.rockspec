@@ -14,10 +14,14 @@ description = {
    license = "MIT",
 }
 dependencies = {
-   "lua >= 5.4",
+   "lua >= 5.4, < 5.5",
 }
+-- cblas.h is looked for in $(OPENBLAS_INCDIR): $(OPENBLAS_DIR)/include by
+-- default (Homebrew: OPENBLAS_DIR=$(brew --prefix openblas)); Fedora keeps it
+-- in /usr/include/openblas and Debian in /usr/include/<multiarch>, so there
+-- pass OPENBLAS_INCDIR (make install and make rock-check find it themselves).
 external_dependencies = {
-   OPENBLAS = { library = "openblas" },  -- cblas.h may be under a multiarch dir
+   OPENBLAS = { header = "cblas.h", library = "openblas" },
    ZLIB = { header = "zlib.h", library = "z" },
 }
 build = {
@@ -43,7 +47,7 @@ build = {
             "csrc/matrix_ops.c", "csrc/module.c", "csrc/optim.c",
             "csrc/rng.c",
          },
-         incdirs = { "csrc", "$(ZLIB_INCDIR)" },
+         incdirs = { "csrc", "$(OPENBLAS_INCDIR)", "$(ZLIB_INCDIR)" },
          libdirs = { "$(OPENBLAS_LIBDIR)", "$(ZLIB_LIBDIR)" },
          libraries = { "openblas", "z", "m" },
       },

@@ -1,0 +1,77 @@
+#!/bin/sh
+# The LuaRock, built the way a user's `luarocks make` would, but from a clean
+# copy of the sources: luarocks' builtin type copies everything under lua/
+# into the tree, so a core.so that `make` left in lua/nn would land in
+# share/, and it compiles the objects next to the sources.  Building from a
+# copy keeps both out.  No network is used.
+#
+#   sh tools/rock.sh install    into luarocks' default (system) tree
+#   sh tools/rock.sh check      into temporary trees, then require it from
+#                               elsewhere; once with cblas.h where this
+#                               system keeps it, once from a directory of
+#                               its own (as Fedora's /usr/include/openblas)
+#
+# OPENBLAS_INCDIR (the directory holding cblas.h) is found when not given.
+set -e
+top=$(pwd)
+mode=${1:-check}
+
+if [ -z "$OPENBLAS_INCDIR" ]; then
+  for d in "/usr/include/$(${CC:-cc} -print-multiarch 2>/dev/null)" \
+           /usr/include/openblas /usr/include /usr/local/include; do
+    if [ -f "$d/cblas.h" ]; then OPENBLAS_INCDIR=$d; break; fi
+  done
+fi
+[ -n "$OPENBLAS_INCDIR" ] || { echo "rock: cannot find cblas.h; set OPENBLAS_INCDIR" >&2; exit 1; }
+
+src=$(mktemp -d)
+trees=""
+trap 'rm -rf "$src" $trees' EXIT
+mkdir "$src/lua"
+cp -r "$top/csrc" "$top/lua-nn-scm-1.rockspec" "$src"
+cp -r "$top/lua/nn" "$src/lua/nn"
+find "$src" \( -name '*.so' -o -name '*.o' \) -exec rm -f {} +
+
+# build(incdir [tree]): luarocks make from the copy
+build() {
+  (cd "$src" && luarocks --lua-version=5.4 ${2:+--tree="$2"} make --deps-mode=none \
+    lua-nn-scm-1.rockspec OPENBLAS_INCDIR="$1")
+  find "$src" -name '*.o' -exec rm -f {} +
+}
+
+if [ "$mode" = install ]; then
+  build "$OPENBLAS_INCDIR"
+  exit 0
+fi
+
+# check(tree): exactly one nn/core.so, under lib/; nn loads from the tree
+check() {
+  sos=$(find "$1" -name core.so)
+  [ "$(echo "$sos" | wc -l)" -eq 1 ] && echo "$sos" | grep -q "/lib/lua/5.4/nn/core.so$" || {
+    echo "rock-check: expected one nn/core.so under lib/, found:" $sos >&2
+    exit 1
+  }
+  (eval "$(luarocks --lua-version=5.4 --tree="$1" path)"
+   cd / && TREE="$1" lua5.4 -e '
+local nn = require "nn"
+assert(package.searchpath("nn", package.path):find(os.getenv("TREE"), 1, true),
+  "nn did not come from the rock tree")
+assert(package.searchpath("nn.core", package.cpath):find(os.getenv("TREE"), 1, true),
+  "nn.core did not come from the rock tree")
+local P = nn.Matrix{{1, 2}, {3, 4}} * nn.eye(2)
+assert(P:get(2, 1) == 3)')
+}
+
+t1=$(mktemp -d); t2=$(mktemp -d); inc=$(mktemp -d); trees="$t1 $t2 $inc"
+# even with a stale core.so in the work tree, the rock holds one, in lib/
+build "$OPENBLAS_INCDIR" "$t1"
+check "$t1"
+echo "rock-check: built with cblas.h from $OPENBLAS_INCDIR; one nn/core.so, under lib/"
+# cblas.h (and the headers it includes) in a directory of their own
+mkdir -p "$inc/openblas"
+cp -L "$OPENBLAS_INCDIR"/cblas.h "$OPENBLAS_INCDIR"/openblas_config.h "$inc/openblas/"
+build "$inc/openblas" "$t2"
+check "$t2"
+echo "rock-check: built with OPENBLAS_INCDIR=<tmp>/openblas (a non-default directory)"
+[ -z "$(find "$top/csrc" -name '*.o')" ] || { echo "rock-check: objects left in csrc/" >&2; exit 1; }
+echo "rock-check: require \"nn\" from the rock works; no objects left in the source tree"
