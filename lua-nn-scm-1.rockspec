@@ -31,6 +31,7 @@ build = {
       ["nn.ConfusionMatrix"] = "lua/nn/ConfusionMatrix.lua",
       ["nn.Sequential"] = "lua/nn/Sequential.lua",
       ["nn.gradcheck"] = "lua/nn/gradcheck.lua",
+      ["nn.help"] = "lua/nn/help.lua",
       ["nn.image"] = "lua/nn/image.lua",
       ["nn.mnist"] = "lua/nn/mnist.lua",
       ["nn.optim"] = "lua/nn/optim.lua",

@@ -71,4 +71,7 @@ local serialize = require "nn.serialize"
 nn.save, nn.load = serialize.save, serialize.load
 nn.serialize, nn.deserialize = serialize.serialize, serialize.deserialize
 
+-- nn.help(): every public function and class, for the REPL
+nn.help = require("nn.help").help
+
 return nn

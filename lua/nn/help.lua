@@ -1,0 +1,170 @@
+-- nn.help: a signature and a line or two for every public function and
+-- class, for the REPL.  One table, checked by spec/help_spec.lua against
+-- the README's API tables, so the two cannot drift.
+--
+--   nn.help()                 the list, by topic
+--   nn.help(nn.Linear)        one entry (a function or a class)
+--   nn.help "Linear"          by name: "nn.Linear", "Linear", "Matrix:get", "get"
+local help = {}
+
+-- {key, signature, text}; keys are what the README's tables name
+local entries = {
+   -- Matrix: construction
+   {"nn.Matrix", "nn.Matrix(r, c [, x | {flat}]) | nn.Matrix{{...}, ...} | nn.Matrix{...}",
+    "A 2-D float32 matrix: r x c zeros, filled with x, from r*c numbers row by row, from nested rows, or a 1 x n row."},
+   {"nn.zeros", "nn.zeros(r, c)", "An r x c matrix of zeros."},
+   {"nn.ones", "nn.ones(r, c)", "An r x c matrix of ones."},
+   {"nn.eye", "nn.eye(n [, m])", "The identity, n x n (or n x m)."},
+   {"nn.rand", "nn.rand(r, c [, lo, hi])", "Uniform on [lo, hi), default [0, 1), from nn's generator."},
+   {"nn.randn", "nn.randn(r, c [, std [, mean]])", "Normal with the given std (1) and mean (0)."},
+   {"nn.seed", "nn.seed(n)", "Seeds the state's generator: the same seed gives the same numbers."},
+   {"nn.threads", "nn.threads([n])", "Sets OpenBLAS's thread count (per process) and returns the count in force."},
+   {"nn.Matrix.frombytes", "nn.Matrix.frombytes(s, r, c [, offset [, scale]])",
+    "Unsigned bytes of s from byte offset (0-based), times scale, as an r x c matrix."},
+   -- Matrix: access and views
+   {"Matrix:shape", "A:shape()", "Rows and columns."},
+   {"Matrix:numel", "A:numel()", "The element count."},
+   {"Matrix:get", "A:get(i, j) | v:get(k)", "One element (1-based); one index on a vector."},
+   {"Matrix:set", "A:set(i, j, x) | v:set(k, x)", "Sets one element; returns A."},
+   {"Matrix:row", "A:row(i)", "Row i as a 1 x c view: writing it writes A."},
+   {"Matrix:narrow", "A:narrow(first, n) | A:narrow(1, first, n)", "Rows first..first+n-1 as a view (the second form is Torch7's)."},
+   {"Matrix:reshape", "A:reshape(r, c)", "A view of the same elements as r x c."},
+   {"Matrix:clone", "A:clone()", "A new matrix with A's elements."},
+   {"Matrix:copy", "A:copy(B)", "B's elements into A, row by row (equal element counts); returns A."},
+   {"Matrix:fill", "A:fill(x)", "Every element to x; returns A."},
+   {"Matrix:zero", "A:zero()", "Every element to 0; returns A."},
+   {"Matrix:t", "A:t()", "The transpose, a new matrix."},
+   {"Matrix:totable", "A:totable()", "Nested Lua tables of rows."},
+   {"Matrix:col", "A:col(j)", "Column j as a new r x 1 matrix (a copy)."},
+   {"Matrix operators", "A + B, A - B, -A, A * B, A * 2, A / B, 2 / A, A ^ p, #A, tostring(A)",
+    "Elementwise + - / (B broadcasts: a 1 x c row, an r x 1 column or a 1 x 1), A * B the matrix product, #A the rows, tostring the shape and rows."},
+   -- Matrix: arithmetic
+   {"Matrix:add", "A:add(B [, alpha]) | A:add(x)", "A += alpha B (B broadcasting) or A += x, in place; returns A."},
+   {"Matrix:mul", "A:mul(B) | A:mul(x)", "A .*= B (B broadcasting) or A *= x, in place; returns A."},
+   {"Matrix:div", "A:div(B) | A:div(x)", "A ./= B (B broadcasting) or A /= x, in place; returns A."},
+   {"Matrix:scale", "A:scale(x)", "A *= x in place; returns A."},
+   {"Matrix:exp", "A:exp()", "exp of each element, a new matrix."},
+   {"Matrix:log", "A:log()", "The natural log of each element, a new matrix."},
+   {"Matrix:sqrt", "A:sqrt()", "The square root of each element, a new matrix."},
+   {"Matrix:abs", "A:abs()", "The absolute value of each element, a new matrix."},
+   {"Matrix:pow", "A:pow(p) | A ^ p", "Each element to the power p, a new matrix."},
+   {"Matrix:clamp", "A:clamp(lo, hi)", "Each element into [lo, hi] (either may be nil), a new matrix; NaN stays NaN."},
+   {"nn.matmul", "nn.matmul(A, B [, transA, transB])", "op(A) op(B) as a new matrix, op transposing when asked."},
+   {"Matrix:gemm", "C:gemm(A, B [, alpha, beta, transA, transB])", "C = alpha op(A) op(B) + beta C, in place (sgemm); returns C."},
+   -- Matrix: reductions
+   {"Matrix:sum", "A:sum([dim])", "The sum: a number, or dim 1 a 1 x c row, dim 2 an r x 1 column."},
+   {"Matrix:mean", "A:mean([dim])", "The mean, as sum."},
+   {"Matrix:var", "A:var([dim])", "The unbiased variance (n - 1), as sum."},
+   {"Matrix:std", "A:std([dim])", "The unbiased standard deviation, as sum."},
+   {"Matrix:max", "A:max([dim])", "The largest value and its row and column; with dim, values and indices as matrices."},
+   {"Matrix:min", "A:min([dim])", "The smallest, as max."},
+   {"Matrix:argmax", "A:argmax([dim])", "Where the largest is: row, col; dim 2 an r x 1 column of column indices."},
+   {"Matrix:argmin", "A:argmin([dim])", "Where the smallest is, as argmax."},
+   {"Matrix:norm", "A:norm()", "The Frobenius norm."},
+   {"Matrix:dot", "A:dot(B)", "The sum of elementwise products (equal element counts)."},
+   {"Matrix:allfinite", "A:allfinite()", "Whether no element is NaN or infinite."},
+   {"Matrix:equal", "A:equal(B [, tol])", "Same shape and every element within tol (0) of B's. (A == B compares identity.)"},
+   {"Matrix:apply", "A:apply(f)", "A[i][j] = f(A[i][j], i, j) for every element; the slow path, for the REPL."},
+   {"Matrix:quantize", "A:quantize(lo, hi)", "One byte per element: lo to 0, hi to 255, clamped (8-bit pixels)."},
+   -- layers
+   {"nn.Linear", "nn.Linear(nin, nout [, {bias = true, init = \"kaiming\"}])",
+    "y = x W^T + b. Fields weight (nout x nin), bias (1 x nout), gradWeight, gradBias; init kaiming, xavier, uniform or zeros."},
+   {"nn.Sigmoid", "nn.Sigmoid()", "y = 1 / (1 + exp(-x)), elementwise."},
+   {"nn.Tanh", "nn.Tanh()", "y = tanh(x), elementwise."},
+   {"nn.ReLU", "nn.ReLU()", "y = max(0, x), elementwise."},
+   {"nn.LeakyReLU", "nn.LeakyReLU([slope = 0.01])", "y = x above 0, slope * x below."},
+   {"nn.ELU", "nn.ELU([alpha = 1])", "y = x above 0, alpha (exp(x) - 1) below."},
+   {"nn.Softplus", "nn.Softplus([beta = 1])", "y = log(1 + exp(beta x)) / beta."},
+   {"nn.Softmax", "nn.Softmax()", "Each row to probabilities, exp(x - max) / sum."},
+   {"nn.LogSoftmax", "nn.LogSoftmax()", "The log of Softmax, computed stably."},
+   {"nn.Identity", "nn.Identity()", "y = x."},
+   {"nn.Step", "nn.Step()", "Heaviside: 0 below 0, 1/2 at 0, 1 above; gradient 0."},
+   {"nn.Sign", "nn.Sign()", "-1, 0 or 1; gradient 0."},
+   {"nn.PiecewiseLinear", "nn.PiecewiseLinear()", "0 below -1/2, x + 1/2 between, 1 above 1/2."},
+   {"nn.Dropout", "nn.Dropout([p = 0.5])", "Zeroes each input with probability p in training and scales the rest by 1/(1-p)."},
+   {"nn.Sequential", "nn.Sequential{m1, m2, ...}", "Layers one after another; seq:add(m), seq[i], #seq; print(seq) shows a summary."},
+   -- losses
+   {"nn.CrossEntropyLoss", "nn.CrossEntropyLoss([{reduction = \"mean\"}])", "Cross-entropy on logits, with a fused stable log-softmax; targets class indices or probabilities."},
+   {"nn.NLLLoss", "nn.NLLLoss([{reduction}])", "Negative log-likelihood on log-probabilities."},
+   {"nn.MSELoss", "nn.MSELoss([{reduction}])", "Mean squared error against a target of the input's shape."},
+   {"nn.L1Loss", "nn.L1Loss([{reduction}])", "Mean absolute error."},
+   {"nn.BCELoss", "nn.BCELoss([{reduction}])", "Binary cross-entropy on probabilities."},
+   {"nn.BCEWithLogitsLoss", "nn.BCEWithLogitsLoss([{reduction}])", "Binary cross-entropy on logits, stable."},
+   -- optimizers
+   {"nn.SGD", "nn.SGD(net | params, grads, {lr, momentum, dampening, nesterov, weightDecay})", "Stochastic gradient descent; opt:zeroGrad(), opt:step(), opt:state(), opt:setState(s)."},
+   {"nn.Adam", "nn.Adam(net, {lr = 1e-3, betas, eps, weightDecay, amsgrad})", "Adam (Kingma & Ba)."},
+   {"nn.AdamW", "nn.AdamW(net, {lr = 1e-3, betas, eps, weightDecay = 1e-2, amsgrad})", "Adam with decoupled weight decay."},
+   {"nn.RMSprop", "nn.RMSprop(net, {lr = 1e-2, alpha, eps, weightDecay, momentum, centered})", "RMSprop."},
+   {"nn.Adagrad", "nn.Adagrad(net, {lr = 1e-2, lrDecay, weightDecay, initialAccumulatorValue, eps})", "Adagrad."},
+   -- training and data
+   {"nn.fit", "nn.fit(net, crit, opt, X, Y [, opts])", "Trains: epochs, batchSize, shuffle, validation or validationSplit, schedule, patience, saveBest, onEpoch, ...; returns the history."},
+   {"nn.evaluate", "nn.evaluate(net, crit, X, Y [, {batchSize, accuracy}])", "The mean loss and the accuracy over X, in evaluate mode."},
+   {"nn.predict", "nn.predict(net, X [, batchSize])", "An n x 1 matrix of each row's class (its largest output)."},
+   {"nn.batches", "nn.batches(X [, Y], size [, {shuffle = false}])", "An iterator of mini-batches xb, yb: every row once per pass."},
+   {"nn.ConfusionMatrix", "nn.ConfusionMatrix(C [, names])", "Counts of (true, predicted): cm:add(pred, target), cm:accuracy(), cm:recall(c), cm:precision(c), print(cm)."},
+   {"nn.onehot", "nn.onehot(labels, C)", "n x C with a 1 at each row's class; labels n x 1 or a Lua array."},
+   {"nn.clock", "nn.clock()", "Seconds from a monotonic clock."},
+   {"mnist.load", "mnist.load(dir, \"train\" | \"test\")", "X (n x 784, [0, 1]) and Y (n x 1, classes 1..10) from IDX files, plain or .gz; mnist.classes names the digits."},
+   {"plot.lines", "require(\"nn.plot\").lines(series [, {width, height, log}])", "A line chart in characters, for the terminal."},
+   {"image.png", "image.png(M [, {lo, hi, symmetric, zoom}])", "The bytes of a grayscale PNG of M."},
+   {"image.grid", "image.grid(M, h, w [, opts])", "The bytes of a PNG tiling each row of M as an h x w picture."},
+   {"image.save", "image.save(path, png)", "Writes PNG bytes to path, atomically."},
+   {"image.ascii", "image.ascii(v, h, w [, {lo, hi}])", "The h*w values of v as characters."},
+   {"nn.gradcheck", "nn.gradcheck(module, x [, crit, target [, opts]])", "The worst relative error between backward and central differences, where, the loss, and the kink elements skipped."},
+   {"nn.save", "nn.save(net, path [, {optimizer = opt}])", "Writes the architecture and parameters (and an optimizer's state), atomically."},
+   {"nn.load", "nn.load(path)", "A saved network, and the optimizer state if one was saved."},
+   {"nn.schedule", "nn.schedule.step | exponential | cosine | warmup | plateau (opt, ...)", "Learning-rate schedules; nn.fit's schedule option runs them."},
+   {"nn.help", "nn.help([name | value])", "This: the list, or one entry."},
+}
+
+local byname, order = {}, {}
+for _, e in ipairs(entries) do
+   byname[e[1]] = e
+   order[#order + 1] = e[1]
+end
+help.entries = byname
+help.order = order
+
+-- the entry for a name: exact, or "Linear" -> "nn.Linear", "get" -> "Matrix:get"
+local function find(name)
+   if byname[name] then return byname[name] end
+   for _, prefix in ipairs{"nn.", "Matrix:", "mnist.", "image.", "plot.", "nn.Matrix."} do
+      if byname[prefix .. name] then return byname[prefix .. name] end
+   end
+end
+
+-- the entry for a value: a function or class of nn (or a Matrix method)
+local function byvalue(v)
+   local nn = require "nn"
+   for k, x in pairs(nn) do
+      if x == v and find(k) then return find(k) end
+   end
+   for k, x in pairs(nn.Matrix) do
+      if x == v and byname["Matrix:" .. k] then return byname["Matrix:" .. k] end
+   end
+end
+
+-- the text nn.help prints
+function help.text(what)
+   if what == nil then
+      local lines = {"lua-nn: nn.help(name) for one of these (e.g. nn.help \"Linear\")"}
+      local line = " "
+      for _, k in ipairs(order) do
+         if #line + #k > 76 then lines[#lines + 1] = line; line = " " end
+         line = line .. " " .. k
+      end
+      lines[#lines + 1] = line
+      return table.concat(lines, "\n")
+   end
+   local e = type(what) == "string" and find(what) or byvalue(what)
+   if not e then
+      error(("nn.help: nothing is called %s; nn.help() lists every name"):format(tostring(what)), 3)
+   end
+   return e[2] .. "\n  " .. e[3]
+end
+
+function help.help(what)
+   print(help.text(what))
+end
+
+return help

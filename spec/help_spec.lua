@@ -1,0 +1,74 @@
+-- nn.help covers every row of the README's API tables, and every entry
+-- names something that exists: the two cannot drift apart.
+local nn = require "nn"
+local help = require "nn.help"
+
+-- the help key for a code span of a README table's first column
+local function key(span)
+   if span:find("^nn%.Matrix%.frombytes") then return "nn.Matrix.frombytes" end
+   if span:find("^nn%.Matrix[%({]") then return "nn.Matrix" end
+   local name = span:match("^nn%.([%w_]+)")
+   if name then return "nn." .. name end
+   name = span:match("^[ACv]:([%w_]+)")
+   if name then return "Matrix:" .. name end
+   name = span:match("^mnist%.([%w_]+)")
+   if name then return "mnist." .. name end
+   name = span:match("^image%.([%w_]+)")
+   if name then return "image." .. name end
+   if span:find('^require%("nn%.plot"%)%.lines') then return "plot.lines" end
+   return "Matrix operators"          -- A + B, -A, #A, A ^ p, tostring(A)
+end
+
+local function readme_keys()
+   local f = assert(io.open("README.md"))
+   local text = f:read("a")
+   f:close()
+   local api = assert(text:match("\n## API\n(.-)\n## [^#]"), "no API section in the README")
+   local keys, rows = {}, 0
+   for line in api:gmatch("[^\n]+") do
+      if line:find("^| `") then
+         rows = rows + 1
+         local first = line:gsub("\\|", "/"):match("^| (.-) |")
+         for span in first:gmatch("`([^`]+)`") do keys[#keys + 1] = {key(span), span} end
+      end
+   end
+   return keys, rows
+end
+
+describe("nn.help", function()
+   it("has an entry for every name in the README's API tables", function()
+      local keys, rows = readme_keys()
+      assert.is_true(rows > 50, "found only " .. rows .. " API rows")
+      for _, k in ipairs(keys) do
+         assert.truthy(help.entries[k[1]], ("README's `%s` (%s) has no nn.help entry"):format(k[2], k[1]))
+      end
+   end)
+
+   it("names only things that exist", function()
+      local mnist, image, plot = require "nn.mnist", require "nn.image", require "nn.plot"
+      for _, k in ipairs(help.order) do
+         local v
+         if k == "Matrix operators" then v = getmetatable(nn.Matrix(1, 1)).__add
+         elseif k:find("^nn%.Matrix%.") then v = nn.Matrix[k:match("%.([%w_]+)$")]
+         elseif k:find("^nn%.") then v = nn[k:sub(4)]
+         elseif k:find("^Matrix:") then v = nn.Matrix[k:sub(8)]
+         elseif k:find("^mnist%.") then v = mnist[k:sub(7)]
+         elseif k:find("^image%.") then v = image[k:sub(7)]
+         elseif k:find("^plot%.") then v = plot[k:sub(6)]
+         end
+         assert.truthy(v, k .. " is in nn.help but does not exist")
+      end
+   end)
+
+   it("answers by name, short name, or value, and lists everything", function()
+      assert.truthy(help.text("nn.Linear"):find("^nn%.Linear%(nin, nout"))
+      assert.are.equal(help.text("nn.Linear"), help.text("Linear"))
+      assert.are.equal(help.text("Linear"), help.text(nn.Linear))
+      assert.truthy(help.text("get"):find("A:get(i, j)", 1, true))
+      assert.truthy(help.text(nn.Matrix.narrow):find("Torch7", 1, true))
+      local all = help.text()
+      for _, k in ipairs(help.order) do assert.truthy(all:find(k, 1, true), k) end
+      assert.has_error(function() nn.help("nosuch") end,
+         "nn.help: nothing is called nosuch; nn.help() lists every name")
+   end)
+end)
