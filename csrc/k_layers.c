@@ -18,8 +18,8 @@ void k_linear_forward(float *y, const float *x, const float *w,
   k_gemm(0, 1, n, nout, nin, 1.0f, x, nin, w, nin, b ? 1.0f : 0.0f, y, nout);
 }
 
-/* dL/dW = gy^T x, dL/db = column sums of gy, dL/dx = gy W
-** (the course's "input gradient" and "weight gradient" slides) */
+/* dL/dW = gy^T x, dL/db = column sums of gy, dL/dx = gy W: for y = x W^T
+** + b, dL/dx_ik = sum_j dL/dy_ij W_jk and dL/dW_jk = sum_i dL/dy_ij x_ik */
 void k_linear_backward(float *gx, float *gw, float *restrict gb,
                        const float *x, const float *w,
                        const float *restrict gy, int n, int nin, int nout) {

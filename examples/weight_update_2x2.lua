@@ -20,8 +20,13 @@ local crit = nn.CrossEntropyLoss()
 local L = crit:forward(h, {2})
 print(("L = -log p2 = %.6f (p2 = %.6f)"):format(L, p:get(1, 2)))
 
--- the slide's illustrative gradient, and the step by hand
+-- Two different gradients appear in this example; say which is which.
+-- (1) The illustration: the lecture shows the update with a made-up dW,
+--     [-0.01 0.02; 0.03 -0.01], just to show the arithmetic of the step.
+--     It is NOT the gradient of this L.
+print("(1) the lecture's illustrative dW (made up, not this loss's gradient):")
 local dW = nn.Matrix{{-0.01, 0.02}, {0.03, -0.01}}
+show("illustrative dW", dW)
 show("W - 0.1 dW", W - dW * 0.1)
 
 -- the same step by nn.SGD, with that gradient put in the layer
@@ -30,7 +35,9 @@ layer.gradBias:zero()
 nn.SGD(layer, {lr = 0.1}):step()
 show("after nn.SGD", layer.weight)
 
--- the real gradient by backprop: dL/dh = p - y, dL/dW = (p - y)^T x
+-- (2) The true gradient of L = -log p2, by backprop: dL/dh = p - y,
+--     dL/dW = (p - y)^T x.  With x = (0, 1) only the second column moves.
+print("(2) the true gradient of this L, by backprop:")
 layer.weight = W
 layer:zeroGrad()
 local g = crit:backward(h, {2})
@@ -38,3 +45,4 @@ layer:backward(x, g)
 show("dL/dh = p - y", g)
 show("dL/dW = (p - y)^T x", nn.matmul(g, x, true, false))
 show("dL/dW from backward", layer.gradWeight)
+show("W - 0.1 dL/dW (the true step)", W - layer.gradWeight * 0.1)

@@ -43,11 +43,63 @@ end
 print(("%d of %d test digits wrong"):format(nwrong, Xtest:shape()))
 local W = nn.Matrix(#wrong, 784):gather(Xtest, wrong, 1, #wrong)
 save("wrong.png", image.grid(W, 28, 28, {columns = 8, zoom = 2}))
+-- what each tile of wrong.png was read as, and what it was, in its place
+-- on the 8-column grid (the picture itself has no text)
+print("wrong.png, tile by tile: read as / was")
+for r = 0, math.ceil(#wrong / 8) - 1 do
+   local cells = {}
+   for c = 1, 8 do
+      local k = wrong[r * 8 + c]
+      if k then
+         cells[#cells + 1] = ("%s/%s"):format(mnist.classes[pred:get(k, 1)],
+            mnist.classes[Ytest:get(k, 1)])
+      end
+   end
+   print("  " .. table.concat(cells, "  "))
+end
 local i = wrong[1]
-print(("test digit %d: a %d, read as %d"):format(i, Ytest:get(i, 1) - 1, pred:get(i, 1) - 1))
+print(("test digit %d: a %s, read as %s"):format(i, mnist.classes[Ytest:get(i, 1)],
+   mnist.classes[pred:get(i, 1)]))
 print(image.ascii(Xtest:row(i), 28, 28))
 
 local ok, main = pcall(nn.load, dir .. "/mnist_mlp.nn")
 if ok then
    save("weights_256.png", image.grid(main[1].weight, 28, 28, {symmetric = true, zoom = 2}))
+   -- Why some of the 256 units look like noise.  A unit's weights change
+   -- only through dL/dW = gy^T x, and gy is 0 on every image where its ReLU
+   -- does not fire: a unit that fires rarely gets few updates and keeps
+   -- most of its random start.  Measured here: how smooth each unit's
+   -- picture is (the correlation of each weight with its right-hand
+   -- neighbour: about 0 for noise, 0.35 for a typical unit), against how
+   -- often the unit fires on the test digits.
+   local W1 = main[1].weight
+   local H = nn.ReLU():forward(main[1]:forward(Xtest))
+   local nunits = (W1:shape())
+   local rates, noisy, rest = {}, {}, {}
+   local dead = 0
+   for u = 1, nunits do
+      local fired = 0
+      for k = 1, (H:shape()) do if H:get(k, u) > 0 then fired = fired + 1 end end
+      rates[u] = fired / H:shape()
+      if fired == 0 then dead = dead + 1 end
+      local sxy, sxx, syy = 0, 0, 0
+      for r = 0, 27 do
+         for c = 1, 27 do
+            local x, y = W1:get(u, r * 28 + c), W1:get(u, r * 28 + c + 1)
+            sxy, sxx, syy = sxy + x * y, sxx + x * x, syy + y * y
+         end
+      end
+      local list = sxy / math.sqrt(sxx * syy) < 0.06 and noisy or rest
+      list[#list + 1] = rates[u]
+   end
+   local function median(t)
+      if #t == 0 then return 0 end
+      table.sort(t)
+      return t[(#t + 1) // 2]
+   end
+   print(("%d of %d units look like noise (neighbour correlation under 0.06); they fire "
+      .. "on a median %.1f%% of test digits, the other units on %.1f%%: rarely firing "
+      .. "units get few updates and keep their random start"):format(#noisy, nunits,
+      100 * median(noisy), 100 * median(rest)))
+   print(("dead units (no test image makes them fire): %d of %d"):format(dead, nunits))
 end

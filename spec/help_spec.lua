@@ -5,12 +5,19 @@ local help = require "nn.help"
 
 -- the help key for a code span of a README table's first column
 local function key(span)
-   if span:find("^nn%.Matrix%.frombytes") then return "nn.Matrix.frombytes" end
+   local sub = span:match("^nn%.Matrix%.([%w_]+)")
+   if sub then return "nn.Matrix." .. sub end
    if span:find("^nn%.Matrix[%({]") then return "nn.Matrix" end
    local name = span:match("^nn%.([%w_]+)")
    if name then return "nn." .. name end
    name = span:match("^[ACv]:([%w_]+)")
    if name then return "Matrix:" .. name end
+   name = span:match("^m:([%w_]+)")
+   if name then return "module:" .. name end
+   name = span:match("^cm:([%w_]+)")
+   if name then return "ConfusionMatrix:" .. name end
+   if span:find("^opt%.") then return "optimizer fields" end
+   if span:find('^require%("nn%.progress"%)') then return "progress" end
    name = span:match("^mnist%.([%w_]+)")
    if name then return "mnist." .. name end
    name = span:match("^image%.([%w_]+)")
@@ -49,12 +56,19 @@ describe("nn.help", function()
       for _, k in ipairs(help.order) do
          local v
          if k == "Matrix operators" then v = getmetatable(nn.Matrix(1, 1)).__add
+         elseif k == "nn.core" then v = require "nn.core"
          elseif k:find("^nn%.Matrix%.") then v = nn.Matrix[k:match("%.([%w_]+)$")]
          elseif k:find("^nn%.") then v = nn[k:sub(4)]
          elseif k:find("^Matrix:") then v = nn.Matrix[k:sub(8)]
          elseif k:find("^mnist%.") then v = mnist[k:sub(7)]
          elseif k:find("^image%.") then v = image[k:sub(7)]
          elseif k:find("^plot%.") then v = plot[k:sub(6)]
+         elseif k:find("^module:") then v = nn.Linear(1, 1)[k:sub(8)]
+         elseif k:find("^ConfusionMatrix:") then v = nn.ConfusionMatrix(2)[k:sub(17)]
+         elseif k == "optimizer fields" then
+            local o = nn.SGD(nn.Linear(1, 1), {lr = 0.1})
+            v = o.lr and o.t and o.params and o.grads
+         elseif k == "progress" then v = require("nn.progress").new
          end
          assert.truthy(v, k .. " is in nn.help but does not exist")
       end

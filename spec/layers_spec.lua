@@ -49,7 +49,8 @@ describe("nn.Linear", function()
       assert.are.equal("Linear", l.typename)
    end)
 
-   it("backpropagates as the lecture's formulas say", function()
+   -- for y = x W^T + b: dL/dx = gy W, dL/dW = gy^T x, dL/db = column sums of gy
+   it("backpropagates as dL/dx = gy W, dL/dW = gy^T x, dL/db = sum of gy's rows", function()
       local l = nn.Linear(2, 2)
       l.weight = nn.Matrix{{1, 2}, {3, 4}}
       l.bias = nn.Matrix{0, 0}

@@ -115,6 +115,21 @@ local entries = {
    {"nn.load", "nn.load(path)", "A saved network, and the optimizer state if one was saved."},
    {"nn.schedule", "nn.schedule.step | exponential | cosine | warmup | plateau (opt, ...)", "Learning-rate schedules; nn.fit's schedule option runs them."},
    {"nn.help", "nn.help([name | value])", "This: the list, or one entry."},
+   -- everything else
+   {"nn._VERSION", "nn._VERSION", "The version string, \"lua-nn scm\"."},
+   {"nn.random", "nn.random([n])", "From nn's generator: uniform [0, 1), or an integer 1..n."},
+   {"nn.isMatrix", "nn.isMatrix(x)", "Whether x is an nn.Matrix."},
+   {"Matrix:isview", "A:isview()", "Whether A is a view of another matrix."},
+   {"Matrix:gather", "A:gather(src, idx, first, n)", "Row k of A becomes row idx[first + k - 1] of src (k = 1..n)."},
+   {"Matrix:tobytes", "A:tobytes()", "The elements as little-endian float32 bytes."},
+   {"nn.Matrix.fromfloats", "nn.Matrix.fromfloats(s, r, c [, offset])", "r*c little-endian float32 from byte offset of s."},
+   {"nn.Matrix.fromfile", "nn.Matrix.fromfile(path, r, c [, offset [, scale]])", "frombytes on a file's bytes (gunzipped), streamed, its size checked first."},
+   {"module:outputSize", "m:outputSize([nin])", "A layer's output width for inputs of nin columns."},
+   {"module:config", "m:config()", "A layer's constructor arguments, as a list."},
+   {"ConfusionMatrix:zero", "cm:zero()", "Empties a ConfusionMatrix."},
+   {"optimizer fields", "opt.lr, opt.t, opt.params, opt.grads", "Every option by name (settable between steps), the step count, the parameter and gradient lists."},
+   {"nn.core", "require \"nn.core\"", "The C module under nn; its extras (readfile, writefile, deflate, crc32, ...) are internal."},
+   {"progress", "require(\"nn.progress\").new{total, epoch, epochs, out}", "The progress bar nn.fit draws: bar:update(done, samples, loss), bar:finish([summary])."},
 }
 
 local byname, order = {}, {}
