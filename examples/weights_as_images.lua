@@ -43,8 +43,20 @@ end
 print(("%d of %d test digits wrong"):format(nwrong, Xtest:shape()))
 local W = nn.Matrix(#wrong, 784):gather(Xtest, wrong, 1, #wrong)
 save("wrong.png", image.grid(W, 28, 28, {columns = 8, zoom = 2}))
--- what each tile of wrong.png was read as, and what it was, in its place
--- on the 8-column grid (the picture itself has no text)
+-- wrong.png has no text, so the same digits again with the labels in the
+-- layout: confusions.png is a 10 x 10 grid whose row is what a digit was
+-- and whose column is what the network read (row 5, column 3: a "4" read
+-- as a "2"); each cell holds the first such test digit, black if none.
+local C = nn.Matrix(100, 784)
+for k = 1, Xtest:shape() do
+   local t, p = Ytest:get(k, 1), pred:get(k, 1)
+   local cell = (t - 1) * 10 + p
+   if t ~= p and C:row(cell):sum() == 0 then C:row(cell):copy(Xtest:row(k)) end
+end
+save("confusions.png", image.grid(C, 28, 28, {columns = 10, zoom = 2, lo = 0, hi = 1}))
+print("confusions.png: row = the true digit 0..9 (top to bottom), column = what it "
+   .. "was read as 0..9 (left to right); the diagonal is empty")
+-- and wrong.png tile by tile, in its 8-column layout
 print("wrong.png, tile by tile: read as / was")
 for r = 0, math.ceil(#wrong / 8) - 1 do
    local cells = {}

@@ -94,7 +94,7 @@ describe("examples", function()
       local wrong = tonumber(out:match("(%d+) of 10000 test digits wrong"))
       assert.is_true(wrong ~= nil and wrong < 1500, out)
       -- the 256-unit picture comes from the main job's saved model (above)
-      for _, name in ipairs{"weights_16.png", "wrong.png", "weights_256.png"} do
+      for _, name in ipairs{"weights_16.png", "wrong.png", "confusions.png", "weights_256.png"} do
          local f = io.open(dir .. "/" .. name, "rb")
          assert.is_not_nil(f, name .. " missing:\n" .. out)
          assert.are.equal("\137PNG\r\n\26\n", f:read(8))
