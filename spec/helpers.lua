@@ -96,6 +96,18 @@ function H.tmpdir()
    return d
 end
 
+-- The message f(...) raises (a spec fails if it raises none), and an
+-- assertion that a message contains a part, verbatim.
+function H.err(f, ...)
+   local ok, e = pcall(f, ...)
+   assert(not ok, "expected an error")
+   return tostring(e)
+end
+
+function H.has(msg, part)
+   assert(msg:find(part, 1, true), ("expected %q in %q"):format(part, msg))
+end
+
 -- A file's whole contents, and writing them.
 function H.read(path)
    local f = assert(io.open(path, "rb"))

@@ -8,16 +8,7 @@ local mnist = require "nn.mnist"
 local image = require "nn.image"
 local plot = require "nn.plot"
 local H = require "helpers"
-
-local function err(f, ...)
-   local ok, e = pcall(f, ...)
-   assert.is_false(ok, "expected an error")
-   return tostring(e)
-end
-
-local function has(msg, part)
-   assert.truthy(msg:find(part, 1, true), ("expected %q in %q"):format(part, msg))
-end
+local err, has = H.err, H.has
 
 local write, read = H.write, H.read
 

@@ -5,12 +5,7 @@
 -- random shapes.
 local nn = require "nn"
 local H = require "helpers"
-
-local function err(f, ...)
-   local ok, e = pcall(f, ...)
-   assert.is_false(ok, "expected an error")
-   return tostring(e)
-end
+local err = H.err
 
 describe("broadcasting", function()
    it("a row or a column, on either side, for + - / and in place add, mul, div", function()

@@ -1,16 +1,8 @@
 -- A first-time user's rough edges (issue #12): the slips a student or a
 -- Torch7 user makes, each with a message that says what to write instead.
 local nn = require "nn"
-
-local function err(f, ...)
-   local ok, e = pcall(f, ...)
-   assert.is_false(ok, "expected an error")
-   return tostring(e)
-end
-
-local function has(msg, part)
-   assert.truthy(msg:find(part, 1, true), ("expected %q in %q"):format(part, msg))
-end
+local H = require "helpers"
+local err, has = H.err, H.has
 
 describe("misleading errors, made plain", function()
    it("nn.SGD({}, {lr = 1}) says the first argument has no parameters, not that lr is missing", function()
