@@ -19,6 +19,38 @@ describe("misleading errors, made plain", function()
       has(err(nn.Sequential{nn.ReLU()}.forward, x), "call it as net:forward")
    end)
 
+   it("ConfusionMatrix names bad classes and mismatched lists", function()
+      local cm = nn.ConfusionMatrix(10)
+      has(err(cm.recall, cm, 0), "ConfusionMatrix:recall: class must be an integer from 1 to 10, got 0")
+      has(err(cm.recall, cm, "7"), "ConfusionMatrix:recall: class must be an integer")
+      has(err(cm.add, cm, {1, 2}, {1}), "ConfusionMatrix:add: pred is 2 x 1 and target 1 x 1")
+      cm:add({1, 2}, {1, 3})
+      assert.are.equal(2, cm.total)
+   end)
+
+   it("an interruption inside nn.fit says where training stopped and keeps finished epochs", function()
+      nn.seed(1)
+      local X, Y = nn.randn(40, 3), {}
+      for i = 1, 40 do Y[i] = i % 2 + 1 end
+      local calls = 0
+      local trip = {                       -- raises as Ctrl-C would, in epoch 2
+         forward = function(_, x)
+            calls = calls + 1
+            if calls == 7 then error("interrupted!", 0) end
+            return x
+         end,
+         backward = function(_, _, g) return g end,
+      }
+      local net = nn.Sequential{nn.Linear(3, 2), trip}
+      local h = {}
+      local msg = err(nn.fit, net, nn.CrossEntropyLoss(), nn.SGD(net, {lr = 0.1}), X, Y,
+         {epochs = 3, batchSize = 10, progress = false, history = h})
+      has(msg, "nn.fit: stopped at epoch 2, batch 3 (1 finished epoch kept in the history)")
+      has(msg, "interrupted!")
+      assert.are.equal(1, #h.loss)
+      has(h.stopped, "at epoch 2, batch 3")
+   end)
+
    it("A[i] points to A:row(i) and A:get(i, j) instead of returning nil", function()
       local A = nn.Matrix(2, 2)
       has(err(function() return A[1] end), "use A:row(i) for a row (a view), A:get(i, j) for an element")
