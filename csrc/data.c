@@ -192,11 +192,14 @@ static int d_fromfile(lua_State *L) {
   if (!(s = opensrc(L, path, &size)))                          /* at 6 */
     return luaL_error(L, "%s: %s", fn, lua_tostring(L, -1));
   if (pread(s->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-    if ((double)total > (double)size * GZ_MAXRATIO)
+    if ((double)total > (double)size * GZ_MAXRATIO) {
+      srcclose(s);            /* now, not when the collector gets to it */
       return luaL_error(L, "%s: %s needs %I bytes of data, more than a "
                         "gzip file of %I bytes can hold", fn, path, total,
                         (lua_Integer)size);
+    }
   } else if (total != (lua_Integer)size) {
+    srcclose(s);
     return luaL_error(L, "%s: %s holds %I bytes, expected %I (offset %I + "
                       "%d x %d)", fn, path, (lua_Integer)size, total, off, r,
                       c);

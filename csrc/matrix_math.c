@@ -60,25 +60,21 @@ static int spread(lua_State *L, int root, const char *fn) {
     lua_pushnumber(L, root ? sqrt(var) : var);
     return 1;
   }
-  switch (luaL_checkinteger(L, 2)) {
-  case 1:
+  if (nn_checkdimarg(L, 2, fn) == 1) {
     y = nn_newmatrix(L, 1, a->cols);
     for (j = 0; j < a->cols; j++) {
       k_moments(a->data + j, (size_t)a->rows, (size_t)a->cols, &mean, &var);
       y->data[j] = (float)(root ? sqrt(var) : var);
     }
-    return 1;
-  case 2:
+  } else {
     y = nn_newmatrix(L, a->rows, 1);
     for (j = 0; j < a->rows; j++) {
       k_moments(a->data + (size_t)j * a->cols, (size_t)a->cols, 1, &mean,
                 &var);
       y->data[j] = (float)(root ? sqrt(var) : var);
     }
-    return 1;
   }
-  return luaL_error(L, "%s: dim must be 1 (down the rows) or 2 (along each "
-                    "row), got %s", fn, luaL_tolstring(L, 2, NULL));
+  return 1;
 }
 
 static int m_var(lua_State *L) { return spread(L, 0, "Matrix:var"); }

@@ -295,7 +295,7 @@ static int m_gemm(lua_State *L) {
 
 /* ---- reductions --------------------------------------------------------- */
 
-static int checkdimarg(lua_State *L, int arg, const char *fn) {
+int nn_checkdimarg(lua_State *L, int arg, const char *fn) {
   lua_Integer d = luaL_checkinteger(L, arg);
   if (d != 1 && d != 2)
     luaL_error(L, "%s: dim must be 1 (down the rows) or 2 (along each "
@@ -313,7 +313,7 @@ static int reduce(lua_State *L, int mean, const char *fn) {
     lua_pushnumber(L, mean ? s / (double)nn_numel(a) : s);
     return 1;
   }
-  d = checkdimarg(L, 2, fn);
+  d = nn_checkdimarg(L, 2, fn);
   if (d == 1) {
     y = nn_newmatrix(L, 1, a->cols);
     k_sum_rows(y->data, a->data, a->rows, a->cols);
@@ -343,7 +343,7 @@ static int extreme(lua_State *L, Argfn arg, int wantvalues, const char *fn) {
     lua_pushinteger(L, (lua_Integer)(k % a->cols) + 1);
     return wantvalues ? 3 : 2;
   }
-  if (checkdimarg(L, 2, fn) == 2) {
+  if (nn_checkdimarg(L, 2, fn) == 2) {
     v = wantvalues ? nn_newmatrix(L, a->rows, 1) : NULL;
     ix = nn_newmatrix(L, a->rows, 1);
     for (i = 0; i < a->rows; i++) {

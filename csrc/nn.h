@@ -64,6 +64,8 @@ int luaopen_nn_matrix(lua_State *L);
 /* matrix_ops.c */
 /* sets the operators in metatable `mt` and methods in class table `cls` */
 void nn_matrix_ops(lua_State *L, int mt, int cls);
+/* a reduction's dim argument: 1 (down the rows) or 2 (along each row) */
+int nn_checkdimarg(lua_State *L, int arg, const char *fn);
 /* matrix_math.c: exp, log, sqrt, abs, pow/^, clamp, var, std, col, equal */
 void nn_matrix_math(lua_State *L, int mt, int cls);
 
