@@ -2,8 +2,24 @@
 # Every target that needs system packages calls `deps` first, so a fresh
 # Debian machine needs nothing by hand.
 
+# Which Lua: lua5.4 (the default), lua5.3, lua5.2, lua5.1 or luajit, as in
+# `make test LUA=luajit`.  Another Lua works given LUA_INC (its headers) and
+# LUA_LIB (its library, for the embedding host).
 LUA       ?= lua5.4
-LUA_INC   ?= /usr/include/lua5.4
+ifeq ($(LUA),luajit)
+  LUA_INC  ?= /usr/include/luajit-2.1
+  LUA_LIB  ?= -lluajit-5.1
+  LUA_DEBS := luajit libluajit-5.1-dev
+else ifneq ($(filter lua5.1 lua5.2 lua5.3 lua5.4,$(LUA)),)
+  LUA_INC  ?= /usr/include/$(LUA)
+  LUA_LIB  ?= -l$(LUA)
+  LUA_DEBS := $(LUA) $(if $(filter lua5.1,$(LUA)),liblua5.1-0-dev,lib$(LUA)-dev)
+else ifndef LUA_INC
+  $(error LUA must be lua5.1, lua5.2, lua5.3, lua5.4 or luajit (or give LUA_INC and LUA_LIB), got $(LUA))
+endif
+# every Lua the test suite runs children of (model files cross versions)
+LUAS      := lua5.1 lua5.2 lua5.3 lua5.4 luajit
+
 CC        ?= cc
 CFLAGS    ?= -O2
 CFLAGS    += -std=c99 -Wall -Wextra -fPIC -I$(LUA_INC)
@@ -12,24 +28,31 @@ CFLAGS    += $(if $(OPENBLAS_INCDIR),-I$(OPENBLAS_INCDIR))
 LDFLAGS   += -shared
 LIBS      := -lopenblas -lz -lm
 
-CORE      := lua/nn/core.so
+# Lua 5.4's core goes to lua/nn, where `lua5.4` run in the top directory
+# finds it (through the `nn` link); every other Lua's to build/<lua>/nn.
+CORE_DIR  := $(if $(filter lua5.4,$(LUA)),lua,build/$(LUA))
+CORE      := $(CORE_DIR)/nn/core.so
 SRCS      := $(wildcard csrc/*.c)
 HDRS      := $(wildcard csrc/*.h)
 
 # So that scripts run from this tree find `nn` and `nn.core` (the rock
-# installs them properly; see `make install`).
+# installs them properly; see `make install`).  NN_LUA names the
+# interpreter to the specs, which start children of it.
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
-export LUA_CPATH := $(CURDIR)/lua/?.so;;
+export LUA_CPATH := $(CURDIR)/$(CORE_DIR)/?.so;;
+export NN_LUA    := $(LUA)
 
 # Debian packages the library needs to build and run, and those the tests
 # add (busted; PyTorch for the numerical cross-checks; Fashion-MNIST to
 # prove the loader on gzipped IDX files).
-DEBS      := lua5.4 liblua5.4-dev libopenblas-dev zlib1g-dev luarocks
-TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist
+DEBS      := $(LUA_DEBS) libopenblas-dev zlib1g-dev luarocks
+TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
+             lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
+             lua5.4 liblua5.4-dev luajit libluajit-5.1-dev
 
 MNIST_DIR := data/mnist
 
-.PHONY: all deps test-deps test check-asan check-valgrind soak mnist data embed rock-check rockspec install bench fuzz clean help
+.PHONY: all core cores deps test-deps test check-asan check-valgrind soak mnist data embed rock-check rockspec install bench fuzz clean help
 
 all: deps $(CORE)
 
@@ -55,20 +78,27 @@ test-deps: deps
 	@sh tools/deps.sh $(TESTDEBS)
 
 $(CORE): $(SRCS) $(HDRS) Makefile
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LIBS)
+
+# the cores of every Lua, for the specs that run a child of each
+cores: test-deps
+	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l core || exit 1; done
+
+core: $(CORE)
 
 # examples/embed/host.c: a C program embedding Lua and nn (threads, a
 # memory budget, a per-frame forward); spec/embed_spec.lua runs it.
-EMBED_HOST := build/embed-host
+EMBED_HOST := build/$(LUA)/embed-host
 
 $(EMBED_HOST): examples/embed/host.c
-	@mkdir -p build
-	$(CC) -O2 -std=c99 -Wall -Wextra -I$(LUA_INC) -o $@ $< -llua5.4 -lpthread
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c99 -Wall -Wextra -I$(LUA_INC) -o $@ $< $(LUA_LIB) -lpthread
 
 embed: all $(EMBED_HOST)
 	./$(EMBED_HOST)
 
-test: test-deps $(CORE) $(EMBED_HOST) data
+test: test-deps cores $(CORE) $(EMBED_HOST) data
 	@sh tools/test.sh
 
 # The whole suite with the C core built under AddressSanitizer and UBSan

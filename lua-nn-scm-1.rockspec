@@ -5,7 +5,7 @@ source = {
    url = "git+file:///dev/null",   -- built from the tree with `luarocks make`
 }
 description = {
-   summary = "Neural networks for Lua 5.4: C kernels on OpenBLAS, Lua networks",
+   summary = "Neural networks for Lua 5.1 to 5.4 and LuaJIT: C kernels on OpenBLAS, Lua networks",
    detailed = [[
       require "nn": matrices, dense layers, activations, losses,
       backpropagation, optimizers (SGD with momentum and Nesterov, Adam, ...),
@@ -14,7 +14,7 @@ description = {
    license = "MIT",
 }
 dependencies = {
-   "lua >= 5.4, < 5.5",
+   "lua >= 5.1, < 5.5",
 }
 -- cblas.h is looked for in $(OPENBLAS_INCDIR): $(OPENBLAS_DIR)/include by
 -- default (Homebrew: OPENBLAS_DIR=$(brew --prefix openblas)); Fedora keeps it
@@ -30,6 +30,7 @@ build = {
       ["nn"] = "lua/nn/init.lua",
       ["nn.ConfusionMatrix"] = "lua/nn/ConfusionMatrix.lua",
       ["nn.Sequential"] = "lua/nn/Sequential.lua",
+      ["nn.compat"] = "lua/nn/compat.lua",
       ["nn.gradcheck"] = "lua/nn/gradcheck.lua",
       ["nn.help"] = "lua/nn/help.lua",
       ["nn.image"] = "lua/nn/image.lua",

@@ -13,7 +13,7 @@ nn.seed(1)
 
 local function median(t)
    table.sort(t)
-   return t[(#t + 1) // 2]
+   return t[math.floor((#t + 1) / 2)]
 end
 
 local function time(f, n)
@@ -74,7 +74,7 @@ end
 local function torch_times()
    local p = io.popen(("/usr/bin/python3 bench/torch_mlp.py %d %d 2>/dev/null")
       :format(threads, REPEATS))
-   local out = p and p:read("a") or ""
+   local out = p and p:read("*a") or ""
    if p then p:close() end
    local t = {}
    for name, secs in out:gmatch("(%w+) ([%d.e-]+)") do t[name] = tonumber(secs) end

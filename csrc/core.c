@@ -19,6 +19,9 @@ static int l_threads(lua_State *L) {
 }
 
 int luaopen_nn_core(lua_State *L) {
+  /* a core built for another Lua (5.3's in 5.4, ...) fails here, named,
+  ** instead of misreading the state */
+  luaL_checkversion(L);
   luaopen_nn_matrix(L);
   nn_rng_open(L);
   nn_module_open(L);

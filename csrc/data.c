@@ -150,6 +150,7 @@ static int d_readfile(lua_State *L) {
   luaL_buffinit(L, &b);
   while (max > 0) {
     int want = max < CHUNK ? (int)max : CHUNK;
+    if ((size_t)want > NNC_PREPMAX) want = (int)NNC_PREPMAX;  /* Lua 5.1 */
     char *p = luaL_prepbuffsize(&b, (size_t)want);
     n = srcread(s, p, (unsigned)want);
     if (n <= 0) break;
@@ -321,9 +322,8 @@ static int d_clock(lua_State *L) {
 static int d_isatty(lua_State *L) {
   FILE *f = stdout;
   if (!lua_isnoneornil(L, 1)) {
-    luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
-    if (!s->closef) return luaL_error(L, "isatty: the file is closed");
-    f = s->f;
+    if (!(f = nnc_checkfile(L, 1)))
+      return luaL_error(L, "isatty: the file is closed");
   }
   lua_pushboolean(L, isatty(fileno(f)));
   return 1;
@@ -416,6 +416,37 @@ static int d_fromfloats(lua_State *L) {
       t = p[i + 1]; p[i + 1] = p[i + 2]; p[i + 2] = t;
     }
   }
+  return 1;
+}
+
+/* nn.core.packdouble(x) -> x as 8 bytes, an IEEE 754 double, little-endian;
+** nn.core.unpackdouble(s [, pos]) -> the double at pos (1-based) of s.
+** string.pack("<d") for the Luas that have no string.pack (nn.compat). */
+static int d_packdouble(lua_State *L) {
+  double x = (double)luaL_checknumber(L, 1);
+  unsigned char b[8];
+  int i;
+  memcpy(b, &x, 8);
+  if (bigendian())
+    for (i = 0; i < 4; i++) { unsigned char t = b[i]; b[i] = b[7 - i]; b[7 - i] = t; }
+  lua_pushlstring(L, (const char *)b, 8);
+  return 1;
+}
+
+static int d_unpackdouble(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer pos = luaL_optinteger(L, 2, 1);
+  unsigned char b[8];
+  double x;
+  int i;
+  if (pos < 1 || (size_t)pos > len || len - (size_t)(pos - 1) < 8)
+    return luaL_error(L, "unpackdouble: data string too short");
+  memcpy(b, s + pos - 1, 8);
+  if (bigendian())
+    for (i = 0; i < 4; i++) { unsigned char t = b[i]; b[i] = b[7 - i]; b[7 - i] = t; }
+  memcpy(&x, b, 8);
+  lua_pushnumber(L, (lua_Number)x);
   return 1;
 }
 
@@ -535,7 +566,8 @@ static int d_writefile(lua_State *L) {
 static const luaL_Reg funcs[] = {
   {"readfile", d_readfile}, {"deflate", d_deflate}, {"correct", d_correct}, {"onehot", d_onehot},
   {"clock", d_clock}, {"isatty", d_isatty}, {"crc32", d_crc32},
-  {"writefile", d_writefile}, {NULL, NULL}
+  {"writefile", d_writefile}, {"packdouble", d_packdouble},
+  {"unpackdouble", d_unpackdouble}, {NULL, NULL}
 };
 
 /* the functions into the table on top; gather, fromfile, tobytes,

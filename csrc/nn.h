@@ -14,8 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lua.h"
-#include "lauxlib.h"
+#include "compat.h"          /* lua.h and lauxlib.h, as Lua 5.4 has them */
 
 #include "kernels.h"
 

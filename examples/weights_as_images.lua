@@ -107,7 +107,7 @@ if ok then
    local function median(t)
       if #t == 0 then return 0 end
       table.sort(t)
-      return t[(#t + 1) // 2]
+      return t[math.floor((#t + 1) / 2)]
    end
    print(("%d of %d units look like noise (neighbour correlation under 0.06); they fire "
       .. "on a median %.1f%% of test digits, the other units on %.1f%%: rarely firing "

@@ -1,4 +1,4 @@
--- examples/embed/host.c, built by the Makefile as build/embed-host: a C
+-- examples/embed/host.c, built by the Makefile as build/<lua>/embed-host: a C
 -- program that embeds Lua and nn the way a game does.  It checks, and this
 -- spec requires, that states in separate threads train at once with the
 -- same results as alone, that a host's memory budget gives a Lua error
@@ -6,14 +6,11 @@
 -- two states saving to one path from two threads never lose or mix a file.
 local H = require "helpers"
 
-local host = H.top .. "/build/embed-host"
+local host = ("%s/build/%s/embed-host"):format(H.top, H.lua)
 
 -- runs the host with this tree's nn on its paths; ok, output, exit code
 local function run(args)
-   local p = io.popen(("%s'%s' %s 2>&1"):format(H.env(), host, args))
-   local out = p:read("a")
-   local ok, _, code = p:close()
-   return ok, out, code
+   return H.run(("%s'%s' %s"):format(H.env(), host, args))
 end
 
 describe("embedding nn in a C host (examples/embed/host.c)", function()
@@ -52,10 +49,8 @@ describe("embedding nn in a C host (examples/embed/host.c)", function()
    end)
 
    it("names the failure when nn cannot be loaded", function()
-      local p = io.popen(("LUA_PATH='/nonexistent/?.lua' LUA_CPATH='/nonexistent/?.so' '%s' 1 1 2>&1")
+      local ok, out, code = H.run(("LUA_PATH='/nonexistent/?.lua' LUA_CPATH='/nonexistent/?.so' '%s' 1 1")
          :format(host))
-      local out = p:read("a")
-      local ok, _, code = p:close()
       assert.is_false(ok == true)
       assert.are.equal(1, code)
       assert.truthy(out:find("embed-host: cannot load nn: ", 1, true), out)

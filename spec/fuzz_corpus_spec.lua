@@ -18,7 +18,7 @@ describe("the fuzzer's corpus", function()
       local loaded = 0
       for _, path in ipairs(files) do
          local f = assert(io.open(path, "rb"))
-         local s = f:read("a")
+         local s = f:read("*a")
          f:close()
          local ok, net = pcall(nn.deserialize, s)
          if ok then

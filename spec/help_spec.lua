@@ -28,7 +28,7 @@ end
 
 local function readme_keys()
    local f = assert(io.open("README.md"))
-   local text = f:read("a")
+   local text = f:read("*a")
    f:close()
    local api = assert(text:match("\n## API\n(.-)\n## [^#]"), "no API section in the README")
    local keys, rows = {}, 0

@@ -49,15 +49,47 @@ function H.xerr(a, b)
    return worst
 end
 
--- Where the C core comes from: the sanitizer and valgrind targets set
--- NN_CPATH to their own build, and NN_SANITIZED to the tool's name.
-H.cpath = os.getenv("NN_CPATH") or "./lua/?.so"
+-- The interpreter the suite runs on (make test LUA=...), and where the C
+-- core of a Lua is: `make` puts 5.4's in lua/nn, every other's in
+-- build/<lua>/nn.  The sanitizer and valgrind targets set NN_CPATH to
+-- their own build, and NN_SANITIZED to the tool's name.
+H.lua = os.getenv("NN_LUA") or "lua5.4"
+function H.cpathof(lua)
+   return lua == "lua5.4" and "./lua/?.so" or ("./build/%s/?.so"):format(lua)
+end
+H.cpath = os.getenv("NN_CPATH") or H.cpathof(H.lua)
 H.sanitized = os.getenv("NN_SANITIZED")
 
--- Runs a Lua chunk in a child lua5.4 with this tree on its paths; returns
--- ok (exit status 0), and everything it printed.  A crash in C fails the
--- spec instead of killing busted.  prefix goes before the command (a
--- ulimit, say); dir, if given, is the child's working directory.
+-- What no Lua before 5.3 has: an integer subtype (3 and 3.0 are one
+-- value there), and exit statuses from io.popen's close or os.execute.
+H.integers = math.type ~= nil
+local compat = require "nn.compat"
+H.strpack, H.strunpack, H.isint = compat.strpack, compat.strunpack, compat.isint
+
+-- Runs a shell command; true if it exited with status 0 (os.execute
+-- returns true on 5.2+, 0 on 5.1 and LuaJIT).
+function H.sh(cmd)
+   local r = os.execute(cmd)
+   return r == true or r == 0
+end
+
+-- Runs a shell command and returns whether it exited with status 0, its
+-- output (stdout and stderr) and the exit status.  The status is echoed by the shell: 5.1's
+-- and LuaJIT's io.popen cannot report it.
+function H.run(cmd)
+   local p = assert(io.popen(("%s 2>&1; echo \"@@exit $?\""):format(cmd)))
+   local out = p:read("*a")
+   p:close()
+   local body, code = out:match("^(.*)@@exit (%d+)%s*$")
+   if not body then return false, out end
+   return code == "0", body, tonumber(code)
+end
+
+-- Runs a Lua chunk in a child of the suite's interpreter (or of lua, if
+-- given) with this tree on its paths; returns ok (exit status 0), and
+-- everything it printed.  A crash in C fails the spec instead of killing
+-- busted.  prefix goes before the command (a ulimit, say); dir, if given,
+-- is the child's working directory.
 -- The top directory: from $PWD (make and busted run there), else asked of
 -- the shell once.  busted re-requires this file for every spec file, and a
 -- pipe left open per file is a child (under valgrind, a traced shell) whose
@@ -67,7 +99,7 @@ local mine = top and io.open(top .. "/spec/helpers.lua")
 if mine then mine:close() end
 if not mine then
    local p = assert(io.popen("pwd"))
-   top = p:read("l")
+   top = p:read("*l")
    p:close()
 end
 H.top = top
@@ -78,23 +110,22 @@ end
 
 -- The environment that puts this tree's nn (and the spec helpers) on a
 -- child process's Lua paths, as a shell prefix.
-function H.env()
+function H.env(lua)
+   local cpath = lua and H.cpathof(lua) or H.cpath
    return ("LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/?.lua;;' LUA_CPATH='%s;;' ")
-      :format(top, top, top, absolute(H.cpath))
+      :format(top, top, top, absolute(cpath))
 end
 
 -- seconds, if given, is a time limit (a hang then fails, not stalls); it
 -- is set after the environment so valgrind still follows the child.
-function H.child(code, prefix, dir, seconds)
+function H.child(code, prefix, dir, seconds, lua)
    local f = os.tmpname()
    local h = assert(io.open(f, "w"))
    h:write(code)
    h:close()
-   local cmd = ("%s%s%s%slua5.4 %s 2>&1"):format(dir and ("cd '" .. dir .. "' && ") or "",
-      prefix or "", H.env(), seconds and ("timeout %d "):format(seconds) or "", f)
-   local p = io.popen(cmd)
-   local out = p:read("a")
-   local ok = p:close()
+   local ok, out = H.run(("%s%s%s%s%s %s"):format(dir and ("cd '" .. dir .. "' && ") or "",
+      prefix or "", H.env(lua), seconds and ("timeout %d "):format(seconds) or "",
+      lua or H.lua, f))
    os.remove(f)
    return ok, out
 end
@@ -103,7 +134,7 @@ end
 function H.tmpdir()
    local d = os.tmpname()
    os.remove(d)
-   assert(os.execute("mkdir -p '" .. d .. "'"))
+   assert(H.sh("mkdir -p '" .. d .. "'"))
    return d
 end
 
@@ -122,7 +153,7 @@ end
 -- A file's whole contents, and writing them.
 function H.read(path)
    local f = assert(io.open(path, "rb"))
-   local s = f:read("a")
+   local s = f:read("*a")
    f:close()
    return s
 end
@@ -145,7 +176,7 @@ local torch_ok
 function H.have_torch()
    if torch_ok == nil then
       local p = io.popen("env -u LD_PRELOAD /usr/bin/python3 -c 'import torch' 2>/dev/null && echo yes")
-      torch_ok = p and p:read("a"):match("yes") ~= nil or false
+      torch_ok = p and p:read("*a"):match("yes") ~= nil or false
       if p then p:close() end
    end
    return torch_ok
@@ -188,7 +219,7 @@ function H.torch(script, cases)
    h:close()
    -- python must not inherit a sanitizer runtime preloaded for Lua
    local p = io.popen("env -u LD_PRELOAD /usr/bin/python3 " .. script .. " < " .. f .. " 2>&1")
-   local out = p:read("a")
+   local out = p:read("*a")
    p:close()
    os.remove(f)
    local chunk = load(out, script, "t", {})

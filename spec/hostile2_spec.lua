@@ -12,7 +12,7 @@ local err, has = H.err, H.has
 
 local write, read = H.write, H.read
 
-local function sh(cmd) assert(os.execute(cmd)) end
+local function sh(cmd) assert(H.sh(cmd), cmd) end
 
 describe("memory safety", function()
    local mt = getmetatable(nn.Matrix(2, 2))
@@ -174,7 +174,7 @@ describe("saves: no data loss, no link followed", function()
       sh(("chmod 600 '%s/real.nn' && ln -s real.nn '%s/link.nn'"):format(dir, dir))
       nn.save(net, dir .. "/link.nn")
       local p = io.popen(("find '%s' -maxdepth 1 -printf '%%f %%y %%m\\n' | sort"):format(dir))
-      local listing = p:read("a")
+      local listing = p:read("*a")
       p:close()
       has(listing, "link.nn l")
       has(listing, "real.nn f 600")
@@ -202,10 +202,10 @@ describe("saves: no data loss, no link followed", function()
       .. (H.sanitized and " (not under " .. H.sanitized .. ": it reserves memory itself)" or ""), function()
       local ok, out = H.child([[
          local core = require "nn.core"
-         local pid = io.open("/proc/self/stat"):read("a"):match("^(%d+)")
+         local pid = io.open("/proc/self/stat"):read("*a"):match("^(%d+)")
          local function fds()
             local p = io.popen("ls /proc/" .. pid .. "/fd | wc -l")
-            local n = tonumber(p:read("a"))
+            local n = tonumber(p:read("*a"))
             p:close()
             return n
          end

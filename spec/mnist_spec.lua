@@ -27,7 +27,7 @@ local function dataset(gz, images, labels)
    local f = mnist.files.train
    write(d .. "/" .. f[1], images)
    write(d .. "/" .. f[2], labels)
-   if gz then assert(os.execute(("gzip -f %s/%s %s/%s"):format(d, f[1], d, f[2]))) end
+   if gz then assert(H.sh(("gzip -f %s/%s %s/%s"):format(d, f[1], d, f[2]))) end
    return d
 end
 
@@ -80,7 +80,7 @@ describe("nn.mnist.load", function()
       d = dataset(true)
       local path = d .. "/" .. mnist.files.train[1] .. ".gz"
       local h = assert(io.open(path, "rb"))
-      local gz = h:read("a")
+      local gz = h:read("*a")
       h:close()
       write(path, gz:sub(1, #gz // 2))
       msg = err_of(d, "train")

@@ -38,14 +38,14 @@ describe("model files", function()
       local path = d .. "/model.nn"
       local net = every_layer_net()
       assert.is_true(nn.save(net, path))
-      local before = io.open(path, "rb"):read("a")
+      local before = io.open(path, "rb"):read("*a")
       -- a save that fails leaves the old file as it was, and no temporaries
       assert.has_error(function() nn.save({forward = 1, backward = 1}, path) end)
-      assert.are.equal(before, io.open(path, "rb"):read("a"))
+      assert.are.equal(before, io.open(path, "rb"):read("*a"))
       local other = nn.Sequential{nn.Linear(2, 2)}
       nn.save(other, path)
       local p = io.popen("ls " .. d)
-      local listing = p:read("a")
+      local listing = p:read("*a")
       p:close()
       assert.are.equal("model.nn\n", listing)
       local x = nn.randn(3, 2)

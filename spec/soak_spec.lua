@@ -6,8 +6,8 @@ local nn = require "nn"
 local function rss_kb()
    local f = io.open("/proc/self/statm")
    if not f then return nil end
-   local pages = f:read("n")
-   pages = f:read("n")          -- the second field: resident pages
+   local pages = f:read("*n")
+   pages = f:read("*n")          -- the second field: resident pages
    f:close()
    return pages * 4
 end

@@ -23,7 +23,7 @@ end
 
 local function readall(f)
    f:seek("set")
-   return f:read("a")
+   return f:read("*a")
 end
 
 describe("nn.batches", function()

@@ -12,7 +12,7 @@ local function ls(pattern)
 end
 
 local f = assert(io.open(path))
-local text = f:read("a")
+local text = f:read("*a")
 f:close()
 
 local lua = {'      ["nn"] = "lua/nn/init.lua",'}

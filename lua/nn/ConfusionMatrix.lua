@@ -4,6 +4,7 @@
 --   cm:add(nn.predict(net, X), Y)     -- n x 1 Matrices, or two numbers
 --   print(cm)                          -- the table, per-class recall, accuracy
 local core = require "nn.core"
+local compat = require "nn.compat"
 
 local ConfusionMatrix = {}
 ConfusionMatrix.__index = ConfusionMatrix
@@ -13,7 +14,7 @@ local matrix_mt = getmetatable(core.Matrix(1, 1))
 local MAXCLASSES = 4096      -- C x C Lua numbers: 4096 is 128 MB already
 
 function ConfusionMatrix.new(C, names)
-   if math.type(C) ~= "integer" or C < 1 then
+   if not compat.isint(C) or C < 1 then
       error(("nn.ConfusionMatrix: C must be a positive integer, got %s"):format(tostring(C)), 2)
    end
    if C > MAXCLASSES then
@@ -36,8 +37,8 @@ end
 -- a class number argument of recall and precision
 local function checkclass(self, c, name)
    checkself(self, name)
-   if math.type(c) == "float" and c == math.floor(c) then c = math.tointeger(c) end
-   if math.type(c) ~= "integer" or c < 1 or c > self.C then
+   c = compat.toint(c) or c
+   if not compat.isint(c) or c < 1 or c > self.C then
       error(("ConfusionMatrix:%s: class must be an integer from 1 to %d, got %s")
          :format(name, self.C, tostring(c)), 3)
    end
@@ -55,8 +56,8 @@ function ConfusionMatrix:zero()
 end
 
 local function class(self, v, what, i)
-   if math.type(v) == "float" and v == math.floor(v) then v = math.tointeger(v) end
-   if math.type(v) ~= "integer" or v < 1 or v > self.C then
+   v = compat.toint(v) or v
+   if not compat.isint(v) or v < 1 or v > self.C then
       error(("ConfusionMatrix:add: %s %d is %s, expected a class from 1 to %d")
          :format(what, i, tostring(v), self.C), 3)
    end

@@ -6,6 +6,7 @@
 --   image.save("w.png", image.grid(net[1].weight, 28, 28, {symmetric = true}))
 --   print(image.ascii(X:row(1), 28, 28))
 local core = require "nn.core"
+local compat = require "nn.compat"
 local nn = require "nn"
 
 local image = {}
@@ -17,14 +18,14 @@ local function checkmatrix(fn, M, what)
 end
 
 local function checkint(fn, v, name, lo, hi)
-   if math.type(v) ~= "integer" and not (type(v) == "number" and v == math.floor(v)) then
+   if not compat.toint(v) then
       error(("%s: %s must be an integer, got %s"):format(fn, name, tostring(v)), 3)
    end
    if v < lo or v > hi then
       error(("%s: %s must be from %d to %d, got %s"):format(fn, name, lo, hi,
          tostring(v)), 3)
    end
-   return math.tointeger(v)
+   return compat.toint(v)
 end
 
 local OPTS = {lo = true, hi = true, symmetric = true, scale = true,
@@ -67,8 +68,8 @@ end
 -- PNG (ISO/IEC 15948): signature, IHDR, one IDAT, IEND; each chunk is
 -- length, type, data and the CRC-32 of type and data, big-endian.
 local function chunk(kind, data)
-   return string.pack(">I4", #data) .. kind .. data
-      .. string.pack(">I4", core.crc32(kind .. data))
+   return compat.strpack(">I4", #data) .. kind .. data
+      .. compat.strpack(">I4", core.crc32(kind .. data))
 end
 
 local function checksize(fn, width, height, zoom)
@@ -94,7 +95,7 @@ local function encode(fn, width, height, rows, zoom)
    -- each scanline starts with its filter type, 0 (none)
    local raw = "\0" .. table.concat(rows, "\0")
    return "\137PNG\r\n\26\n"
-      .. chunk("IHDR", string.pack(">I4I4BBBBB", width, height, 8, 0, 0, 0, 0))
+      .. chunk("IHDR", compat.strpack(">I4I4BBBBB", width, height, 8, 0, 0, 0, 0))
       .. chunk("IDAT", core.deflate(raw))
       .. chunk("IEND", "")
 end
@@ -196,7 +197,7 @@ function image.ascii(v, h, w, opts)
    local lo, hi = range(fn, v, opts)
    local map = {}
    for b = 0, 255 do
-      local k = b * #RAMP // 256 + 1
+      local k = math.floor(b * #RAMP / 256) + 1
       map[string.char(b)] = RAMP:sub(k, k):rep(2)
    end
    local q, lines = v:quantize(lo, hi):gsub(".", map), {}

@@ -7,6 +7,7 @@
 --   local X, Y = mnist.load("data/mnist", "train")
 --   -- X: 60000 x 784 floats in [0, 1]; Y: 60000 x 1 labels 1..10
 local core = require "nn.core"
+local compat = require "nn.compat"
 
 local mnist = {}
 
@@ -59,12 +60,12 @@ local function header(dir, name, magic, dims)
    if #s < len then
       fail("%s is too short for an IDX header (%d bytes)", path, #s)
    end
-   local m = string.unpack(">I4", s)
+   local m = compat.strunpack(">I4", s)
    if m ~= magic then
       fail("%s has magic number 0x%08x, expected 0x%08x (an IDX %s file)",
          path, m, magic, dims == 3 and "image" or "label")
    end
-   local sizes = {string.unpack(">" .. ("I4"):rep(dims), s, 5)}
+   local sizes = {compat.strunpack(">" .. ("I4"):rep(dims), s, 5)}
    sizes[dims + 1] = nil                        -- the position unpack adds
    for _, n in ipairs(sizes) do
       if n == 0 then fail("%s declares an empty data set", path) end

@@ -7,6 +7,7 @@
 --   opt:zeroGrad(); ...backward...; opt:step()
 --   opt.lr = opt.lr * 0.5            -- any option can change between steps
 local core = require "nn.core"
+local compat = require "nn.compat"
 local K = core.optim
 
 local function isMatrix(x)
@@ -232,7 +233,7 @@ function Optimizer:setState(s)
    if type(s) ~= "table" or s.typename ~= self.typename then
       error(("%s: expected a state from %s:state()"):format(fn, self.typename), 2)
    end
-   if math.type(s.t) ~= "integer" or s.t < 0 then
+   if not compat.isint(s.t) or s.t < 0 then
       error(fn .. ": the state's step count is not a non-negative integer", 2)
    end
    local buffers = {}

@@ -3,6 +3,7 @@
 --
 --   local plot = require "nn.plot"
 --   print(plot.lines({loss = h.loss, valLoss = h.valLoss}, {height = 10}))
+local compat = require "nn.compat"
 local plot = {}
 
 local MARKS = "*o+x#@%&"
@@ -50,7 +51,7 @@ end
 
 local function checksize(opts, key, default, lo, hi)
    local v = opts[key] or default
-   if math.type(v) ~= "integer" or v < lo or v > hi then
+   if not compat.isint(v) or v < lo or v > hi then
       fail("%s must be an integer from %d to %d, got %s", key, lo, hi, tostring(v))
    end
    return v
@@ -72,7 +73,7 @@ function plot.lines(series, opts)
    local height = checksize(opts, "height", 12, 2, 200)
    local log = opts.log and true or false
    local function y(v)
-      if log then v = v > 0 and math.log(v, 10) or 0 / 0 end
+      if log then v = v > 0 and compat.log10(v) or 0 / 0 end
       if v ~= v or v == math.huge or v == -math.huge then return nil end
       return v
    end

@@ -25,8 +25,8 @@ function progress.new(opts)
 end
 
 local function duration(s)
-   if s >= 3600 then return ("%dh%02dm"):format(s // 3600, s % 3600 // 60) end
-   if s >= 60 then return ("%dm%02ds"):format(s // 60, math.floor(s % 60)) end
+   if s >= 3600 then return ("%dh%02dm"):format(math.floor(s / 3600), math.floor(s % 3600 / 60)) end
+   if s >= 60 then return ("%dm%02ds"):format(math.floor(s / 60), math.floor(s % 60)) end
    return ("%.1fs"):format(s)
 end
 progress.duration = duration

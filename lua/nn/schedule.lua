@@ -7,6 +7,7 @@
 --   local sched = nn.schedule.cosine(opt, 20)
 --   for epoch = 1, 20 do sched(epoch - 1); ... end
 --   nn.fit(net, crit, opt, X, Y, {epochs = 20, schedule = sched})
+local compat = require "nn.compat"
 local schedule = {}
 
 local function base(opt, fn)
@@ -135,7 +136,7 @@ function schedule.plateau(opt, opts)
       error(("%s: factor must be a number in (0, 1), got %s"):format(fn, tostring(factor)), 2)
    end
    local function count(v, what)
-      if math.type(v) ~= "integer" or v < 0 then
+      if not compat.isint(v) or v < 0 then
          error(("%s: %s must be an integer >= 0, got %s"):format(fn, what, tostring(v)), 3)
       end
       return v

@@ -7,6 +7,7 @@
 -- checks every declared size against the bytes actually present before it
 -- allocates anything, and builds only the built-in layers.
 local core = require "nn.core"
+local compat = require "nn.compat"
 local Sequential = require "nn.Sequential"
 
 local serialize = {}
@@ -34,7 +35,7 @@ local LAYERS = {
 local function issequence(t)
    local n = #t
    for k in pairs(t) do
-      if math.type(k) ~= "integer" or k < 1 or k > n then return false end
+      if not compat.isint(k) or k < 1 or k > n then return false end
    end
    return true
 end
@@ -45,14 +46,14 @@ local function encode(v, out, fn, depth)
    if v == nil then out[#out + 1] = string.char(T_NIL)
    elseif v == false then out[#out + 1] = string.char(T_FALSE)
    elseif v == true then out[#out + 1] = string.char(T_TRUE)
-   elseif math.type(v) == "integer" then out[#out + 1] = string.pack("<Bi8", T_INT, v)
-   elseif t == "number" then out[#out + 1] = string.pack("<Bd", T_FLOAT, v)
-   elseif t == "string" then out[#out + 1] = string.pack("<Bs4", T_STRING, v)
+   elseif compat.isint(v) then out[#out + 1] = compat.strpack("<Bi8", T_INT, v)
+   elseif t == "number" then out[#out + 1] = compat.strpack("<Bd", T_FLOAT, v)
+   elseif t == "string" then out[#out + 1] = compat.strpack("<Bs4", T_STRING, v)
    elseif isMatrix(v) then
-      out[#out + 1] = string.pack("<BI4I4", T_MATRIX, v:shape())
+      out[#out + 1] = compat.strpack("<BI4I4", T_MATRIX, v:shape())
       out[#out + 1] = v:tobytes()
    elseif t == "table" and issequence(v) then
-      out[#out + 1] = string.pack("<BI4", T_LIST, #v)
+      out[#out + 1] = compat.strpack("<BI4", T_LIST, #v)
       for i = 1, #v do encode(v[i], out, fn, depth + 1) end
    elseif t == "table" then
       local keys = {}
@@ -63,9 +64,9 @@ local function encode(v, out, fn, depth)
          keys[#keys + 1] = k
       end
       table.sort(keys)                       -- the same model, the same bytes
-      out[#out + 1] = string.pack("<BI4", T_MAP, #keys)
+      out[#out + 1] = compat.strpack("<BI4", T_MAP, #keys)
       for _, k in ipairs(keys) do
-         out[#out + 1] = string.pack("<s4", k)
+         out[#out + 1] = compat.strpack("<s4", k)
          encode(v[k], out, fn, depth + 1)
       end
    else
@@ -115,7 +116,7 @@ end
 -- nn.serialize(net [, {optimizer = opt}]) -> the model file's bytes
 function serialize.serialize(net, opts)
    local body = payload(net, opts, "nn.serialize")
-   return string.pack("<c8I4I4I8", MAGIC, VERSION, core.crc32(body), #body) .. body
+   return compat.strpack("<c8I4I4I8", MAGIC, VERSION, core.crc32(body), #body) .. body
 end
 
 -- nn.save(net, path [, {optimizer = opt}]): written to a temporary file
@@ -125,7 +126,7 @@ function serialize.save(net, path, opts)
       error("nn.save: path must be a string, got " .. type(path), 2)
    end
    local body = payload(net, opts, "nn.save")
-   local bytes = string.pack("<c8I4I4I8", MAGIC, VERSION, core.crc32(body), #body) .. body
+   local bytes = compat.strpack("<c8I4I4I8", MAGIC, VERSION, core.crc32(body), #body) .. body
    local ok, err = core.writefile(path, bytes)
    if not ok then error("nn.save: " .. err, 2) end
    return true
@@ -149,16 +150,16 @@ local function decode(s, pos, depth, fail)
    if tag == T_NIL then return nil, pos
    elseif tag == T_FALSE then return false, pos
    elseif tag == T_TRUE then return true, pos
-   elseif tag == T_INT then need(8, "an integer"); return string.unpack("<i8", s, pos)
-   elseif tag == T_FLOAT then need(8, "a number"); return string.unpack("<d", s, pos)
+   elseif tag == T_INT then need(8, "an integer"); return compat.strunpack("<i8", s, pos)
+   elseif tag == T_FLOAT then need(8, "a number"); return compat.strunpack("<d", s, pos)
    elseif tag == T_STRING then
       need(4, "a string length")
-      local len = string.unpack("<I4", s, pos)
+      local len = compat.strunpack("<I4", s, pos)
       need(4 + len, "a string")
-      return string.unpack("<s4", s, pos)
+      return compat.strunpack("<s4", s, pos)
    elseif tag == T_LIST or tag == T_MAP then
       need(4, "a table size")
-      local count = string.unpack("<I4", s, pos)
+      local count = compat.strunpack("<I4", s, pos)
       pos = pos + 4
       if count > n - pos + 1 then         -- every entry takes a byte at least
          fail(("a table declares %d entries in %d bytes"):format(count, n - pos + 1), pos)
@@ -168,9 +169,9 @@ local function decode(s, pos, depth, fail)
          local k
          if tag == T_MAP then
             need(4, "a key length")
-            local len = string.unpack("<I4", s, pos)
+            local len = compat.strunpack("<I4", s, pos)
             need(4 + len, "a key")
-            k, pos = string.unpack("<s4", s, pos)
+            k, pos = compat.strunpack("<s4", s, pos)
          else
             k = i
          end
@@ -179,9 +180,9 @@ local function decode(s, pos, depth, fail)
       return t, pos
    elseif tag == T_MATRIX then
       need(8, "a matrix shape")
-      local r, c = string.unpack("<I4I4", s, pos)
+      local r, c = compat.strunpack("<I4I4", s, pos)
       pos = pos + 8
-      if r < 1 or c < 1 or r > 2147483647 // c then
+      if r < 1 or c < 1 or r > math.floor(2147483647 / c) then
          fail(("a matrix declares %d x %d elements"):format(r, c), pos - 8)
       end
       need(r * c * 4, ("a %d x %d matrix"):format(r, c))
@@ -240,7 +241,7 @@ local function build(node, fail, where, depth)
          config = {config[1], config[2], {bias = o.bias, init = "zeros"}}
       end
       if #config > 3 then fail(("%s: %s takes at most 3 arguments"):format(where, name)) end
-      local ok, made = pcall(nn[name], table.unpack(config))
+      local ok, made = pcall(nn[name], compat.unpack(config))
       if not ok then fail(("%s: cannot build %s: %s"):format(where, name, made)) end
       m = made
       local params = m:parameters()
@@ -271,7 +272,7 @@ local function parse(s, fn, source)
    if #s < HEADER then
       fail(("not a lua-nn model: %d bytes is shorter than the header"):format(#s))
    end
-   local magic, version, crc, len = string.unpack("<c8I4I4I8", s)
+   local magic, version, crc, len = compat.strunpack("<c8I4I4I8", s)
    if magic ~= MAGIC then fail("not a lua-nn model file (bad magic)") end
    if version > VERSION then
       fail(("format version %d is newer than this lua-nn reads (%d)"):format(version, VERSION))
@@ -312,7 +313,7 @@ function serialize.load(path)
    local s, err = core.readfile(path, HEADER, true)
    if not s then error("nn.load: " .. err, 2) end
    if #s == HEADER and s:sub(1, #MAGIC) == MAGIC then
-      local len = string.unpack("<I8", s, 17)
+      local len = compat.strunpack("<I8", s, 17)
       -- a length past 2^40 (or one that wraps negative) cannot be right:
       -- read a byte past the header and let parse say what is wrong
       if len < 0 or len > 2^40 then len = 0 end

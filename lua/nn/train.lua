@@ -5,6 +5,7 @@
 --   local loss, acc = nn.evaluate(net, crit, Xtest, Ytest)
 --   local classes = nn.predict(net, Xtest)
 local core = require "nn.core"
+local compat = require "nn.compat"
 local progress = require "nn.progress"
 
 local train = {}
@@ -64,7 +65,7 @@ local function checkmodule(m, fn, what, expected, forwardonly)
 end
 
 local function checksize(v, fn, what)
-   if math.type(v) ~= "integer" or v < 1 then
+   if not compat.isint(v) or v < 1 then
       error(("%s: %s must be a positive integer, got %s"):format(fn, what, tostring(v)), 3)
    end
    return v
@@ -100,7 +101,7 @@ end
 -- next pass: clone one to keep it.
 function train.batches(X, Y, size, opts)
    local fn = "nn.batches"
-   if math.type(Y) == "integer" and size == nil or type(size) == "table" then
+   if compat.isint(Y) and size == nil or type(size) == "table" then
       Y, size, opts = nil, Y, size
    end
    checkmatrix(X, fn, "X")
@@ -333,7 +334,7 @@ function train.fit(net, crit, opt, X, Y, opts)
    end
    local plateau = type(sched) == "table" and sched.plateau
    local sum = crit.reduction == "sum"
-   local nbatches = (n + size - 1) // size
+   local nbatches = math.floor((n + size - 1) / size)
    local history = opts.history or {}
    for _, k in ipairs{"loss", "accuracy", "valLoss", "valAccuracy", "lr", "time"} do
       history[k] = history[k] or {}
