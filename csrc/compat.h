@@ -339,6 +339,16 @@ static inline int nnc_setiuservalue(lua_State *L, int i, int n) {
 
 #endif /* LUA_VERSION_NUM < 504 */
 
+/* The largest userdata block this Lua makes: LuaJIT's is just under 2 GB
+** (lualib.h names LUA_JITLIBNAME only there). */
+#ifdef LUA_JITLIBNAME
+#define NNC_MAXUDATA ((size_t)0x7fffff00)
+#define NNC_UDATALIMIT "LuaJIT's largest userdata is 2 GB"
+#else
+#define NNC_MAXUDATA ((size_t)-1)
+#define NNC_UDATALIMIT ""
+#endif
+
 /* The FILE * of an io library handle at i, NULL if it is closed: a
 ** luaL_Stream from 5.2 on; before, a block whose first field is the FILE *
 ** (5.1: FILE **; LuaJIT: IOFileUD), NULL once closed. */

@@ -46,6 +46,9 @@ Matrix *nn_newmatrix(lua_State *L, int rows, int cols) {
   size_t n = (size_t)rows * (size_t)cols;
   size_t bytes = sizeof(Matrix) + NN_ALIGN + n * sizeof(float);
   Matrix *m;
+  if (bytes > NNC_MAXUDATA)
+    luaL_error(L, "nn.Matrix: cannot allocate a %d x %d matrix (%I MB): %s",
+               rows, cols, (lua_Integer)(bytes >> 20), NNC_UDATALIMIT);
   if (bytes > ((size_t)1 << 20)) {
     lua_pushcfunction(L, newud);
     lua_pushinteger(L, (lua_Integer)bytes);

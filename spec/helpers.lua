@@ -63,8 +63,44 @@ H.sanitized = os.getenv("NN_SANITIZED")
 -- What no Lua before 5.3 has: an integer subtype (3 and 3.0 are one
 -- value there), and exit statuses from io.popen's close or os.execute.
 H.integers = math.type ~= nil
+-- does # call __len on a table (5.2 and later)?
+H.lenmeta = #setmetatable({}, {__len = function() return 1 end}) == 1
 local compat = require "nn.compat"
 H.strpack, H.strunpack, H.isint = compat.strpack, compat.strunpack, compat.isint
+
+-- A text chunk with environment env (5.1 and LuaJIT: loadstring, setfenv)
+function H.load(s, name, env)
+   if not setfenv then return load(s, name, "t", env) end
+   if s:byte(1) == 27 then return nil, "binary chunk" end
+   local f, e = loadstring(s, name)
+   if f then setfenv(f, env) end
+   return f, e
+end
+
+-- Sets user value n of userdata u to v, as 5.4's debug.setuservalue: before
+-- 5.4 nn.core keeps them in a table that is the one user value (5.1: the
+-- environment).
+function H.setuservalue(u, v, n)
+   if _VERSION == "Lua 5.4" then return debug.setuservalue(u, v, n) end
+   local t = (debug.getuservalue or debug.getfenv)(u)
+   t[n] = v
+end
+
+-- package.searchpath, which 5.1 lacks
+function H.searchpath(name, path)
+   if package.searchpath then return package.searchpath(name, path) end
+   local file = name:gsub("%.", "/")
+   for t in path:gmatch("[^;]+") do
+      local f = io.open((t:gsub("%?", file)), "rb")
+      if f then f:close() return (t:gsub("%?", file)) end
+   end
+end
+
+-- b with its bit k (1 = lowest) flipped, b ~ (1 << (k - 1)) before 5.3
+function H.flipbit(b, k)
+   local m = 2^(k - 1)
+   return math.floor(b / m) % 2 == 1 and b - m or b + m
+end
 
 -- Runs a shell command; true if it exited with status 0 (os.execute
 -- returns true on 5.2+, 0 on 5.1 and LuaJIT).
@@ -222,7 +258,7 @@ function H.torch(script, cases)
    local out = p:read("*a")
    p:close()
    os.remove(f)
-   local chunk = load(out, script, "t", {})
+   local chunk = H.load(out, script, {})
    assert(chunk, script .. " failed:\n" .. out)
    return chunk()
 end

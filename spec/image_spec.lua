@@ -48,7 +48,7 @@ local function decode(png)
    local out = p:read("*a")
    p:close()
    os.execute("rm -rf '" .. dir .. "'")
-   local chunk = load(out, "decoder", "t", {})
+   local chunk = H.load(out, "decoder", {})
    assert(chunk, "the decoder failed:\n" .. out)
    return chunk()
 end

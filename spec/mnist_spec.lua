@@ -4,13 +4,13 @@ local H = require "helpers"
 
 -- IDX bytes: images n x r x c and labels n
 local function idx_images(n, r, c, pixel)
-   local parts = {string.pack(">I4I4I4I4", 0x803, n, r, c)}
+   local parts = {H.strpack(">I4I4I4I4", 0x803, n, r, c)}
    for i = 1, n * r * c do parts[#parts + 1] = string.char(pixel(i)) end
    return table.concat(parts)
 end
 
 local function idx_labels(labels)
-   local parts = {string.pack(">I4I4", 0x801, #labels)}
+   local parts = {H.strpack(">I4I4", 0x801, #labels)}
    for _, l in ipairs(labels) do parts[#parts + 1] = string.char(l) end
    return table.concat(parts)
 end
@@ -55,7 +55,7 @@ describe("nn.mnist.load", function()
       local cases = {
          {dataset(false, good:sub(1, -2)), f[1] .. " holds 45 bytes, expected 46 (offset 16 + 5 x 6)"},
          {dataset(false, good .. "x"), f[1] .. " holds 47 bytes, expected 46 (offset 16 + 5 x 6)"},
-         {dataset(false, string.pack(">I4", 0x801) .. good:sub(5)),
+         {dataset(false, H.strpack(">I4", 0x801) .. good:sub(5)),
           f[1] .. " has magic number 0x00000801, expected 0x00000803 (an IDX image file)"},
          {dataset(false, good:sub(1, 10)), f[1] .. " is too short for an IDX header (10 bytes)"},
          {dataset(false, nil, idx_labels{1, 2, 3}), f[2] .. " has 3 labels for 5 images"},
@@ -82,7 +82,7 @@ describe("nn.mnist.load", function()
       local h = assert(io.open(path, "rb"))
       local gz = h:read("*a")
       h:close()
-      write(path, gz:sub(1, #gz // 2))
+      write(path, gz:sub(1, math.floor(#gz / 2)))
       msg = err_of(d, "train")
       assert.truthy(msg:find(path, 1, true), msg)
       assert.has_error(function() mnist.load(d, "validation") end,

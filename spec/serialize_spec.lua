@@ -15,7 +15,7 @@ end
 
 -- a file image from a raw payload, with a correct header and CRC
 local function file(payload, version)
-   return string.pack("<c8I4I4I8", "LUANN\0\26\n", version or 1, core.crc32(payload),
+   return H.strpack("<c8I4I4I8", "LUANN\0\26\n", version or 1, core.crc32(payload),
       #payload) .. payload
 end
 
@@ -142,7 +142,7 @@ describe("loading damaged or hostile files", function()
       nn.seed(12)
       for _ = 1, 500 do
          local at = nn.random(#good)
-         local flipped = good:sub(1, at - 1) .. string.char(good:byte(at) ~ (1 << (nn.random(8) - 1)))
+         local flipped = good:sub(1, at - 1) .. string.char(H.flipbit(good:byte(at), nn.random(8)))
             .. good:sub(at + 1)
          check(flipped, "flip at " .. at)
       end
@@ -153,7 +153,7 @@ describe("loading damaged or hostile files", function()
          {good:sub(1, 10), "not a lua-nn model: 10 bytes is shorter than the header"},
          {"XXXXXXXX" .. good:sub(9), "not a lua-nn model file (bad magic)"},
          {good .. "x", "truncated or padded: the header declares"},
-         {good:sub(1, 50) .. string.char(good:byte(51) ~ 1) .. good:sub(52),
+         {good:sub(1, 50) .. string.char(H.flipbit(good:byte(51), 1)) .. good:sub(52),
           "checksum mismatch: the file is corrupt"},
          {file(good:sub(25), 2), "format version 2 is newer than this lua-nn reads (1)"},
          {file(good:sub(25), 0), "format version 0 is invalid"},
@@ -170,35 +170,35 @@ describe("loading damaged or hostile files", function()
       local keys = {}
       for k in pairs(t) do keys[#keys + 1] = k end
       table.sort(keys)
-      local out = {string.pack("<BI4", 7, #keys)}
-      for _, k in ipairs(keys) do out[#out + 1] = string.pack("<s4", k) .. t[k] end
+      local out = {H.strpack("<BI4", 7, #keys)}
+      for _, k in ipairs(keys) do out[#out + 1] = H.strpack("<s4", k) .. t[k] end
       return table.concat(out)
    end
    local function list(items)
-      return string.pack("<BI4", 6, #items) .. table.concat(items)
+      return H.strpack("<BI4", 6, #items) .. table.concat(items)
    end
-   local function str(s) return string.pack("<Bs4", 5, s) end
-   local function int(i) return string.pack("<Bi8", 3, i) end
+   local function str(s) return H.strpack("<Bs4", 5, s) end
+   local function int(i) return H.strpack("<Bi8", 3, i) end
    local function model(netvalue) return map{format = str("lua-nn model"), net = netvalue} end
 
    it("reject hostile structures without allocating what they declare", function()
       local cases = {
-         {model(string.pack("<BI4I4", 8, 100000, 100000)), "a matrix declares 100000 x 100000 elements"},
-         {model(string.pack("<BI4I4", 8, 10000, 10000)), "a 10000 x 10000 matrix needs 400000000 bytes"},
-         {model(string.pack("<BI4I4", 8, 0, 5)), "a matrix declares 0 x 5 elements"},
-         {model(string.pack("<BI4", 6, 4000000000)), "a table declares 4000000000 entries"},
-         {model(string.pack("<BI4", 5, 4000000000)), "a string needs 4000000004 bytes"},
+         {model(H.strpack("<BI4I4", 8, 100000, 100000)), "a matrix declares 100000 x 100000 elements"},
+         {model(H.strpack("<BI4I4", 8, 10000, 10000)), "a 10000 x 10000 matrix needs 400000000 bytes"},
+         {model(H.strpack("<BI4I4", 8, 0, 5)), "a matrix declares 0 x 5 elements"},
+         {model(H.strpack("<BI4", 6, 4000000000)), "a table declares 4000000000 entries"},
+         {model(H.strpack("<BI4", 5, 4000000000)), "a string needs 4000000004 bytes"},
          {model(string.char(99)), "unknown value tag 99"},
          {model(map{type = str("os.execute"), config = list{}, params = list{}}),
           "unknown layer type 'os.execute'"},
          {model(map{type = str("Linear"), config = list{int(100000), int(100000)},
-                    params = list{string.pack("<BI4I4", 8, 1, 1) .. ("\0"):rep(4)}}),
+                    params = list{H.strpack("<BI4I4", 8, 1, 1) .. ("\0"):rep(4)}}),
           "Linear's sizes do not match its saved weight"},
          {model(map{type = str("ReLU"), config = list{int(1)}, params = list{}}),
           "cannot build ReLU: nn.ReLU: takes no arguments"},
          {model(map{type = str("Linear"), config = list{int(2), int(1), map{bias = string.char(1)}},
-                    params = list{string.pack("<BI4I4", 8, 1, 2) .. ("\0"):rep(8),
-                                  string.pack("<BI4I4", 8, 1, 1) .. ("\0"):rep(4)}}),
+                    params = list{H.strpack("<BI4I4", 8, 1, 2) .. ("\0"):rep(8),
+                                  H.strpack("<BI4I4", 8, 1, 1) .. ("\0"):rep(4)}}),
           "has 1 parameters, the file holds 2"},
          {model(int(5)), "is not a layer description"},
          {map{format = str("something else")}, "the payload is not a model"},

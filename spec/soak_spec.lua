@@ -40,7 +40,7 @@ describe("a long training loop", function()
       collectgarbage()
       local before = rss_kb()
       local lua_before = collectgarbage("count")
-      for _ = 1, steps // 16 do epoch() end
+      for _ = 1, math.floor(steps / 16) do epoch() end
       collectgarbage()
       local grown = rss_kb() - before
       local lua_grown = collectgarbage("count") - lua_before

@@ -129,6 +129,13 @@ local function each(self, name)
    return self
 end
 
+-- the number of layers, as #net (which Lua 5.1 and LuaJIT do not pass to
+-- __len for a table); Torch7's Container:size()
+function methods:size()
+   checkself(self, "size")
+   return #self.modules
+end
+
 function methods:zeroGrad() return each(self, "zeroGrad") end
 
 function methods:training()

@@ -49,7 +49,8 @@ end
 
 -- ---- string.pack / string.unpack for Lua 5.1, 5.2 and LuaJIT -----------
 -- The formats used: "<" and ">" (endianness), "B", "I4", "I8", "i8", "d"
--- (little-endian only), "s4" and "cN".  Integers are exact to 2^53.
+-- (little-endian only), "s4" and "cN".  Integers are exact to 2^53; an
+-- 8-byte one past that unpacks rounded (isint() is false for it).
 
 local char, byte = string.char, string.byte
 local TWO32 = 2^32
@@ -149,10 +150,7 @@ function compat.strunpack(fmt, s, pos)
             lo = readuint(s, big and pos + 4 or pos, 4, big)
             hi = readuint(s, big and pos or pos + 4, 4, big)
             if c == "i" and hi >= 2^31 then hi = hi - TWO32 end
-            if hi >= 2^21 or hi < -2^21 then
-               error("bad argument to 'unpack' (integer beyond 2^53: this Lua has no 64-bit integers)", 2)
-            end
-            vals[k] = hi * TWO32 + lo
+            vals[k] = hi * TWO32 + lo       -- rounded beyond 2^53: callers check
          end
          pos = pos + n
       elseif c == "d" then

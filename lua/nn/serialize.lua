@@ -150,7 +150,12 @@ local function decode(s, pos, depth, fail)
    if tag == T_NIL then return nil, pos
    elseif tag == T_FALSE then return false, pos
    elseif tag == T_TRUE then return true, pos
-   elseif tag == T_INT then need(8, "an integer"); return compat.strunpack("<i8", s, pos)
+   elseif tag == T_INT then
+      need(8, "an integer")
+      local v, nxt = compat.strunpack("<i8", s, pos)
+      -- Lua 5.1 and LuaJIT hold integers exactly only to 2^53
+      if not compat.isint(v) then fail("an integer beyond 2^53, which this Lua cannot hold", pos) end
+      return v, nxt
    elseif tag == T_FLOAT then need(8, "a number"); return compat.strunpack("<d", s, pos)
    elseif tag == T_STRING then
       need(4, "a string length")

@@ -45,7 +45,7 @@ local function pool()
       NIL, true, false, "", "/nonexistent-dir/x", {}, {1, 2, 3}, {{1, 2}, {3}},
       {0 / 0}, function() end, coroutine.create(function() end), io.stdout,
       0, -1, 1, 3, 4, 1.5, 0 / 0, math.huge, -math.huge, 2 ^ 31, 2 ^ 53, 1e308,
-      math.maxinteger, math.mininteger, 2147483648, -2147483648,
+      math.maxinteger or 2^63, math.mininteger or -2^63, 2147483648, -2147483648,
       nn.Matrix(3, 4), nn.Matrix(1, 4), nn.Matrix(4, 1), nn.Matrix(1, 1),
       nn.Matrix(3, 3, 0 / 0), nn.Matrix(3, 1, 11), freed_view(),
       nn.Matrix(4, 4):narrow(2, 2), nn.ReLU(), lin, nn.Dropout(0.5),
@@ -60,7 +60,7 @@ local calls, errors = 0, 0
 local stride, pair = tonumber(os.getenv("NN_SWEEP_STRIDE")) or 1, 0
 local function try(name, f, args, n)
    calls = calls + 1
-   local ok, err = pcall(f, table.unpack(args, 1, n))
+   local ok, err = pcall(f, (table.unpack or unpack)(args, 1, n))
    if not ok then
       errors = errors + 1
       if type(err) ~= "string" or #err < 8 then
@@ -81,7 +81,7 @@ local function sweep(name, f, selves)
       __index = function(_, k)
          if depth < 1 and k == 1 then    -- once per read, not per entry
             depth = depth + 1
-            pcall(f, table.unpack(args, 1, 3))
+            pcall(f, (table.unpack or unpack)(args, 1, 3))
             collectgarbage("step", 64)
             depth = depth - 1
          end
