@@ -52,7 +52,7 @@ TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
 
 MNIST_DIR := data/mnist
 
-.PHONY: all core cores deps test-deps test check-asan check-valgrind soak mnist data embed rock-check rockspec install bench fuzz clean help
+.PHONY: all core cores embed-lib deps test-deps test check-asan check-valgrind soak mnist data embed rock-check rockspec install bench fuzz clean help
 
 all: deps $(CORE)
 
@@ -69,6 +69,8 @@ help:
 	@echo "make soak     NN_SOAK_STEPS (200000) training steps; memory must stay flat"
 	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit (BENCH_THREADS=1)"
 	@echo "make embed    build and run examples/embed/host.c, a C host embedding Lua and nn"
+	@echo "make embed-lib  build/<lua>/liblua-nn.a, lua-nn to link into a host (csrc/lua_nn.h)"
+	@echo "LUA=lua5.1|lua5.2|lua5.3|luajit  any target for another Lua (default lua5.4)"
 
 # Installs only what is missing; apt-get update only when something is.
 deps:
@@ -87,15 +89,41 @@ cores: test-deps
 
 core: $(CORE)
 
-# examples/embed/host.c: a C program embedding Lua and nn (threads, a
-# memory budget, a per-frame forward); spec/embed_spec.lua runs it.
+# lua-nn for linking into a host program (csrc/lua_nn.h): the core's
+# objects, and lua_nn_preload with every lua/nn/*.lua built in.
+OBJDIR    := build/$(LUA)/obj
+EMBED_LIB := build/$(LUA)/liblua-nn.a
+LUA_SRCS  := $(wildcard lua/nn/*.lua)
+
+$(OBJDIR)/%.o: csrc/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+build/$(LUA)/nn_sources.h: $(LUA_SRCS) tools/embed_sources.lua
+	@mkdir -p $(dir $@)
+	$(LUA) tools/embed_sources.lua $@ $(LUA_SRCS)
+
+$(OBJDIR)/preload.o: csrc/preload/preload.c build/$(LUA)/nn_sources.h $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icsrc -Ibuild/$(LUA) -c -o $@ $<
+
+$(EMBED_LIB): $(SRCS:csrc/%.c=$(OBJDIR)/%.o) $(OBJDIR)/preload.o
+	@rm -f $@
+	ar rcs $@ $^
+
+embed-lib: deps $(EMBED_LIB)
+
+# examples/embed/host.c: a C program embedding Lua and nn, linked in
+# (threads, a memory budget, a per-frame forward on the host's floats);
+# spec/embed_spec.lua runs it.
 EMBED_HOST := build/$(LUA)/embed-host
 
-$(EMBED_HOST): examples/embed/host.c
+$(EMBED_HOST): examples/embed/host.c csrc/lua_nn.h $(EMBED_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -std=c99 -Wall -Wextra -I$(LUA_INC) -o $@ $< $(LUA_LIB) -lpthread
+	$(CC) -O2 -std=c99 -Wall -Wextra -I$(LUA_INC) -Icsrc -o $@ $< $(EMBED_LIB) \
+	  $(LUA_LIB) $(LIBS) -lpthread
 
-embed: all $(EMBED_HOST)
+embed: deps $(EMBED_HOST)
 	./$(EMBED_HOST)
 
 test: test-deps cores $(CORE) $(EMBED_HOST) data
@@ -159,7 +187,7 @@ $(FUZZ_BIN): fuzz/fuzz_load.c $(SRCS) $(HDRS)
 	@mkdir -p build
 	clang -g -O1 -fsanitize=fuzzer,address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow \
 	  -DNN_LUA_DIR='"$(CURDIR)/lua"' -I$(LUA_INC) -Icsrc -o $@ fuzz/fuzz_load.c \
-	  $(SRCS) -llua5.4 $(LIBS)
+	  $(SRCS) $(LUA_LIB) $(LIBS)
 
 fuzz: deps $(FUZZ_BIN)
 	@rm -rf build/fuzz-corpus && mkdir -p build/fuzz-corpus fuzz/out

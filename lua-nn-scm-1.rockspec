@@ -43,7 +43,7 @@ build = {
       ["nn.train"] = "lua/nn/train.lua",
       ["nn.core"] = {
          sources = {
-            "csrc/core.c", "csrc/data.c", "csrc/k_layers.c",
+            "csrc/api.c", "csrc/core.c", "csrc/data.c", "csrc/k_layers.c",
             "csrc/k_loss.c", "csrc/k_matrix.c", "csrc/k_optim.c",
             "csrc/loss.c", "csrc/matrix.c", "csrc/matrix_math.c",
             "csrc/matrix_ops.c", "csrc/module.c", "csrc/optim.c",

@@ -28,6 +28,7 @@ describe("embedding nn in a C host (examples/embed/host.c)", function()
       assert.truthy(out:find("not enough memory", 1, true), out)
       assert.truthy(out:find("0 bytes left after lua_close", 1, true), out)
       assert.truthy(out:find("0 allocations in 10000 frames", 1, true), out)
+      assert.truthy(out:find("preload: with no search path", 1, true), out)
       assert.truthy(out:find("saves: two states saved to one path 1000 times each; every "
          .. "file read back was whole and one of the two networks", 1, true), out)
       assert.truthy(out:find("embed-host: ok", 1, true), out)
@@ -48,12 +49,33 @@ describe("embedding nn in a C host (examples/embed/host.c)", function()
       end
    end)
 
-   it("names the failure when nn cannot be loaded", function()
-      local ok, out, code = H.run(("LUA_PATH='/nonexistent/?.lua' LUA_CPATH='/nonexistent/?.so' '%s' 1 1")
-         :format(host))
-      assert.is_false(ok == true)
-      assert.are.equal(1, code)
-      assert.truthy(out:find("embed-host: cannot load nn: ", 1, true), out)
-      assert.truthy(out:find("module 'nn' not found", 1, true), out)
+   it("needs no files: run from an empty directory with no Lua paths, nn comes from package.preload", function()
+      local dir = H.tmpdir()
+      local ok, out = H.run(("cd '%s' && LUA_PATH='/nonexistent/?.lua' LUA_CPATH='/nonexistent/?.so' '%s' 1 20")
+         :format(dir, host))
+      os.remove(dir)
+      assert.is_true(ok, out)
+      local n, names = out:match("preload: with no search path, (%d+) modules loaded from package.preload %((.-)%)")
+      assert.truthy(n, out)
+      -- every Lua module in the tree, and the C core
+      local want = {"nn", "nn.core"}
+      local p = io.popen("ls lua/nn/*.lua")
+      for file in p:lines() do
+         local base = file:match("([%w_]+)%.lua$")
+         if base ~= "init" then want[#want + 1] = "nn." .. base end
+      end
+      p:close()
+      table.sort(want)
+      assert.are.equal(table.concat(want, " "), names)
+      assert.truthy(out:find("embed-host: ok", 1, true), out)
+   end)
+
+   it("hands the network the host's own floats and reads the outputs back (lua_nn.h)", function()
+      local ok, out = run("1 50")
+      assert.is_true(ok, out)
+      assert.truthy(out:find("frame: one%-sample forward on the host's floats [%d.]+ us, the first "
+         .. "bit%-identical to Lua's; 0 allocations in 10000 frames"), out)
+      assert.truthy(out:find("api: lua_nn.h refuses a 0-row shape, a too-large one and a table, "
+         .. "with Lua errors; tomatrix gives NULL for a non-Matrix", 1, true), out)
    end)
 end)

@@ -1,19 +1,27 @@
 /*
 ** host.c: a C program that embeds Lua and lua-nn the way a game or a tool
-** does.  Each lua_State is made with lua_newstate and the host's own
-** allocator, which counts every call and enforces a memory budget; the
-** states share nothing, so worker threads train networks at the same time.
+** does.  lua-nn is linked in (build/<lua>/liblua-nn.a) and lua_nn_preload
+** puts it in package.preload, so `require "nn"` reads no file: the host
+** runs from any directory.  Each lua_State is made with lua_newstate and
+** the host's own allocator, which counts every call and enforces a memory
+** budget; the states share nothing, so worker threads train networks at
+** the same time.  It builds against every Lua lua-nn does (make embed
+** LUA=luajit).
 **
-**   make embed                       builds build/embed-host and runs it
-**   build/embed-host [workers [steps]]   from the repository's top, or with
-**                                    LUA_PATH/LUA_CPATH set for the rock
+**   make embed                       builds build/<lua>/embed-host and runs it
+**   build/<lua>/embed-host [workers [steps]]
 **
 ** It prints a line per check and exits 0 only if every check holds:
 **   threads  W threads train W networks at once, each bit-identical to
 **            the same seed trained alone on the main thread;
 **   budget   a state that asks for more than its budget gets a Lua error,
 **            goes on working, and leaves nothing allocated after lua_close;
-**   frame    a steady per-frame forward pass allocates nothing;
+**   frame    a per-frame forward pass on the host's own floats (lua_nn.h:
+**            a Matrix over them, the outputs read back as floats) gives
+**            what Lua computes and, once warm, allocates nothing;
+**   api      lua_nn.h refuses what it should, with Lua errors;
+**   preload  with package.path and cpath emptied, every module of nn
+**            loads from package.preload;
 **   saves    two states in two threads save two networks to one path
 **            over and over: every save succeeds, every file read back is
 **            whole and is one of the two networks, no temporary is left.
@@ -30,6 +38,12 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+
+#include "lua_nn.h"
+
+#ifndef LUA_OK
+#define LUA_OK 0                           /* Lua 5.1 and LuaJIT */
+#endif
 
 #define MAXWORKERS 16
 
@@ -68,20 +82,25 @@ static double now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* the standard libraries, and nn in package.preload */
 static int openlibs(lua_State *L) {
   luaL_openlibs(L);
+  lua_nn_preload(L);
   return 0;
 }
 
 /* a new state with the standard libraries, on the host's allocator; NULL
-** (and a message in err) if the budget cannot hold even that */
+** (and a message in err) if the budget cannot hold even that.  LuaJIT
+** takes a host allocator only in its GC64 mode (the default on x86-64
+** since 2.1); elsewhere its lua_newstate returns NULL, said here. */
 static lua_State *newstate(Budget *b, size_t limit, char *err, size_t errlen) {
   lua_State *L;
   memset(b, 0, sizeof *b);
   b->limit = limit;
   L = lua_newstate(budget_alloc, b);
   if (L == NULL) {
-    snprintf(err, errlen, "lua_newstate: out of memory");
+    snprintf(err, errlen, "lua_newstate failed: out of memory, or a LuaJIT "
+             "that takes no host allocator (not GC64)");
     return NULL;
   }
   lua_pushcfunction(L, openlibs);
@@ -101,8 +120,9 @@ static int run(lua_State *L, const char *name, const char *code, int nres) {
 }
 
 /* What every job runs: seed, steps -> first loss, last loss, the CRC-32 of
-** the trained network's serialized bytes, and a one-sample forward closure
-** (the per-frame call of a game). */
+** the trained network's serialized bytes, net:forward bound to the net
+** (the per-frame call of a game), and the first sample and its outputs as
+** Lua computes them, for the host to check its own call against. */
 static const char TRAIN[] =
   "local nn = require 'nn'\n"
   "local seed, steps = ...\n"
@@ -123,7 +143,7 @@ static const char TRAIN[] =
   "end\n"
   "local x = X:row(1):clone()\n"
   "return first, loss, require('nn.core').crc32(nn.serialize(net)),\n"
-  "  function() return net:forward(x) end\n";
+  "  function(v) return net:forward(v) end, x, net:forward(x):clone()\n";
 
 typedef struct Job {
   lua_Integer seed, steps;
@@ -134,17 +154,18 @@ typedef struct Job {
 } Job;
 
 /* runs TRAIN for one job in a state of its own; leaves the state open
-** with the frame closure on top when keep is given, else closes it */
+** with the frame closure, the sample and its outputs on top when keep is
+** given, else closes it */
 static int runjob(Job *j, lua_State **keep) {
   lua_State *L = newstate(&j->budget, (size_t)64 << 20, j->err, sizeof j->err);
   if (L == NULL) return 0;
   if (luaL_loadbuffer(L, TRAIN, sizeof TRAIN - 1, "=train") != LUA_OK) goto fail;
   lua_pushinteger(L, j->seed);
   lua_pushinteger(L, j->steps);
-  if (lua_pcall(L, 2, 4, 0) != LUA_OK) goto fail;
-  j->first = lua_tonumber(L, -4);
-  j->loss = lua_tonumber(L, -3);
-  j->crc = lua_tointeger(L, -2);
+  if (lua_pcall(L, 2, 6, 0) != LUA_OK) goto fail;
+  j->first = lua_tonumber(L, -6);
+  j->loss = lua_tonumber(L, -5);
+  j->crc = lua_tointeger(L, -4);
   if (keep) *keep = L;
   else lua_close(L);
   return 1;
@@ -256,16 +277,22 @@ static int check_budget(void) {
   return 1;
 }
 
-/* a trained network's one-sample forward called as a game's frame would:
-** after the first calls it asks the allocator for nothing (the collector
-** may still be freeing the garbage that training left) */
+/* a trained network's one-sample forward called as a game's frame would,
+** on the host's own floats: one input Matrix made from them with
+** lua_nn_pushmatrix, refilled in place each frame, and the outputs read
+** back with lua_nn_tomatrix.  The first frame must give exactly what Lua
+** computed; once warm (the layers' buffers take the one-row shape;
+** LuaJIT compiles its traces, which are collectable objects) a frame asks
+** the allocator for nothing. */
 static int check_frame(lua_Integer steps) {
-  enum { FRAMES = 10000 };
+  enum { FRAMES = 10000, WARM = 1000 };
   Job j;
   lua_State *L = NULL;
-  unsigned long before, n;
-  double t0, t1;
-  int i;
+  float feats[8], *in;
+  const float *x, *want, *out;
+  unsigned long before = 0, n;
+  double t0 = 0, t1, sum = 0;
+  int i, k, r, c;
   memset(&j, 0, sizeof j);
   j.seed = 1;
   j.steps = steps;
@@ -273,19 +300,45 @@ static int check_frame(lua_Integer steps) {
     printf("frame: FAILED: %s\n", j.err);
     return 0;
   }
-  before = 0;
-  t0 = 0;
-  for (i = -10; i < FRAMES; i++) {  /* 10 warm-up calls: buffers take the */
-    if (i == 0) {                   /* one-row shape */
+  /* stack: forward closure, sample x (1 x 8), Lua's outputs (1 x 2) */
+  x = lua_nn_tomatrix(L, -2, &r, &c);
+  want = lua_nn_tomatrix(L, -1, NULL, NULL);
+  if (x == NULL || want == NULL || r != 1 || c != 8) {
+    printf("frame: FAILED: the job did not return its sample as a Matrix\n");
+    lua_close(L);
+    return 0;
+  }
+  memcpy(feats, x, sizeof feats);         /* the host's own copy */
+  lua_pop(L, 2);
+  in = lua_nn_pushmatrix(L, 1, 8, feats);  /* at -1; the closure at -2 */
+  for (i = -WARM; i < FRAMES; i++) {
+    if (i == 0) {
       before = j.budget.allocs;
       t0 = now();
     }
-    lua_pushvalue(L, -1);
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    for (k = 0; k < 8; k++)                /* this frame's features */
+      in[k] = i <= -WARM ? feats[k] : feats[k] + 0.001f * (float)(i % 7);
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
       printf("frame: FAILED: %s\n", lua_tostring(L, -1));
       lua_close(L);
       return 0;
     }
+    out = lua_nn_tomatrix(L, -1, &r, &c);
+    if (out == NULL || r != 1 || c != 2) {
+      printf("frame: FAILED: forward did not return a 1 x 2 Matrix\n");
+      lua_close(L);
+      return 0;
+    }
+    if (i == -WARM && (out[0] != want[0] || out[1] != want[1])) {
+      printf("frame: FAILED: the host's call gave %.9g %.9g, Lua's %.9g %.9g\n",
+             out[0], out[1], want[0], want[1]);
+      lua_close(L);
+      return 0;
+    }
+    sum += out[0];
+    lua_pop(L, 1);
   }
   t1 = now();
   n = j.budget.allocs - before;
@@ -294,8 +347,104 @@ static int check_frame(lua_Integer steps) {
     printf("frame: FAILED: %lu allocations in %d frames\n", n, FRAMES);
     return 0;
   }
-  printf("frame: one-sample forward %.2f us; 0 allocations in %d frames\n",
-         1e6 * (t1 - t0) / FRAMES, FRAMES);
+  printf("frame: one-sample forward on the host's floats %.2f us, the first "
+         "bit-identical to Lua's; 0 allocations in %d frames (checksum %.3f)\n",
+         1e6 * (t1 - t0) / FRAMES, FRAMES, sum);
+  return 1;
+}
+
+/* lua_nn.h on bad input: a Lua error with the function's name, never a
+** crash; NULL for a value that is not a Matrix */
+static int api_bad(lua_State *L) {
+  int which = (int)lua_tointeger(L, 1);
+  if (which == 1) lua_nn_pushmatrix(L, 0, 3, NULL);
+  if (which == 2) lua_nn_pushmatrix(L, 65536, 65536, NULL);
+  if (which == 3) lua_nn_checkmatrix(L, 2, NULL, NULL);
+  return 0;
+}
+
+static int check_api(void) {
+  static const char *want[] = {
+    "lua_nn_pushmatrix: shape 0 x 3, expected positive sizes",
+    "lua_nn_pushmatrix: 65536 x 65536 is too large",
+    "nn.Matrix expected, got table",
+  };
+  Budget b;
+  char err[512];
+  int i, r = 0, c = 0, ok = 1;
+  float *p;
+  lua_State *L = newstate(&b, (size_t)64 << 20, err, sizeof err);
+  if (L == NULL) {
+    printf("api: FAILED: %s\n", err);
+    return 0;
+  }
+  lua_newtable(L);
+  if (lua_nn_tomatrix(L, -1, &r, &c) != NULL) ok = 0;
+  lua_pop(L, 1);
+  /* before require "nn" there is no Matrix type to make */
+  lua_pushcfunction(L, api_bad);
+  lua_pushinteger(L, 1);
+  if (lua_pcall(L, 1, 0, 0) == LUA_OK ||
+      strstr(lua_tostring(L, -1), "require \"nn\" first") == NULL) {
+    printf("api: FAILED: a Matrix before nn was loaded: %s\n", lua_tostring(L, -1));
+    ok = 0;
+  }
+  lua_pop(L, 1);
+  if (!run(L, "=api", "require 'nn'", 0)) {
+    printf("api: FAILED: %s\n", lua_tostring(L, -1));
+    lua_close(L);
+    return 0;
+  }
+  for (i = 0; i < 3; i++) {
+    lua_pushcfunction(L, api_bad);
+    lua_pushinteger(L, i + 1);
+    lua_newtable(L);
+    if (lua_pcall(L, 2, 0, 0) == LUA_OK ||
+        strstr(lua_tostring(L, -1), want[i]) == NULL) {
+      printf("api: FAILED: case %d: %s\n", i + 1,
+             lua_isstring(L, -1) ? lua_tostring(L, -1) : "no error");
+      ok = 0;
+    }
+    lua_pop(L, 1);
+  }
+  p = lua_nn_pushmatrix(L, 2, 3, NULL);
+  if (p == NULL || lua_nn_tomatrix(L, -1, &r, &c) != p || r != 2 || c != 3 ||
+      p[5] != 0) ok = 0;
+  lua_close(L);
+  if (ok) printf("api: lua_nn.h refuses a 0-row shape, a too-large one and a "
+                 "table, with Lua errors; tomatrix gives NULL for a non-Matrix\n");
+  else printf("api: FAILED\n");
+  return ok;
+}
+
+/* every module lua_nn_preload registered, required with no search path */
+static int check_preload(void) {
+  static const char CODE[] =
+    "package.path, package.cpath = '', ''\n"
+    "local names = {}\n"
+    "for name in pairs(package.preload) do\n"
+    "  if name == 'nn' or name:sub(1, 3) == 'nn.' then names[#names + 1] = name end\n"
+    "end\n"
+    "table.sort(names)\n"
+    "for _, name in ipairs(names) do require(name) end\n"
+    "local nn = require 'nn'\n"
+    "assert(nn.Linear(2, 3):forward(nn.ones(1, 2)):shape() == 1)\n"
+    "return #names, table.concat(names, ' ')\n";
+  Budget b;
+  char err[512];
+  lua_State *L = newstate(&b, (size_t)64 << 20, err, sizeof err);
+  if (L == NULL) {
+    printf("preload: FAILED: %s\n", err);
+    return 0;
+  }
+  if (!run(L, "=preload", CODE, 2)) {
+    printf("preload: FAILED: %s\n", lua_tostring(L, -1));
+    lua_close(L);
+    return 0;
+  }
+  printf("preload: with no search path, %d modules loaded from package.preload "
+         "(%s)\n", (int)lua_tointeger(L, -2), lua_tostring(L, -1));
+  lua_close(L);
   return 1;
 }
 
@@ -414,6 +563,7 @@ int main(int argc, char **argv) {
     char err[512];
     lua_State *L = newstate(&b, (size_t)64 << 20, err, sizeof err);
     if (L == NULL || !run(L, "=setup", "require('nn').threads(1)", 0)) {
+      /* (with nn linked in and preloaded, only a broken build gets here) */
       fprintf(stderr, "embed-host: cannot load nn: %s\n",
               L ? lua_tostring(L, -1) : err);
       if (L) lua_close(L);
@@ -424,6 +574,8 @@ int main(int argc, char **argv) {
   ok = check_threads(w, steps);
   ok = check_budget() && ok;
   ok = check_frame(steps) && ok;
+  ok = check_api() && ok;
+  ok = check_preload() && ok;
   ok = check_saves(10 * steps) && ok;
   printf("%s\n", ok ? "embed-host: ok" : "embed-host: FAILED");
   return ok ? 0 : 1;
