@@ -17,6 +17,9 @@ local function fallback()
    return fb
 end
 
+-- -0.0 made at run time: Lua 5.1 folds the literal -0.0 into 0
+local NZ = -1 / math.huge
+
 describe("nn.compat", function()
    local fb = fallback()
 
@@ -24,7 +27,7 @@ describe("nn.compat", function()
       local cases = {
          {">I4", 0}, {">I4", 0x803}, {">I4", 4294967295}, {"<I4", 123456789},
          {"<I8", 0}, {"<I8", 2^40 + 7}, {"<i8", -1}, {"<i8", -2^53}, {"<i8", 2^53},
-         {"<i8", 123}, {"<d", 0.1}, {"<d", -0.0}, {"<d", 1 / 0}, {"<d", 2^-1074},
+         {"<i8", 123}, {"<d", 0.1}, {"<d", NZ}, {"<d", 1 / 0}, {"<d", 2^-1074},
          {"<Bs4", 5, "hello"}, {"<Bs4", 5, ""}, {"<BI4I4", 8, 3, 4},
          {"<c8I4I4I8", "LUANN\0\26\n", 1, 0xdeadbeef, 99},
          {">I4I4BBBBB", 28, 28, 8, 0, 0, 0, 0},
@@ -47,7 +50,7 @@ describe("nn.compat", function()
          end
       end
       -- -0.0 keeps its sign through "<d"
-      assert.are.equal(-1 / 0, 1 / fb.strunpack("<d", fb.strpack("<d", -0.0)))
+      assert.are.equal(-1 / 0, 1 / fb.strunpack("<d", fb.strpack("<d", NZ)))
    end)
 
    it("refuses what it cannot do, naming it", function()
@@ -72,7 +75,7 @@ describe("nn.compat", function()
       assert.are.equal(not H.integers, compat.isint(3.0))
       assert.is_true(fb.isint(3.0))
       assert.is_false(fb.isint(2^53 + 2))
-      assert.is_false(fb.isint(-0.0))
+      assert.is_false(fb.isint(NZ))
       assert.are.equal(2, compat.log10(100))
    end)
 
