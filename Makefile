@@ -175,6 +175,7 @@ mnist: all data
 	$(LUA) examples/mnist_mlp.lua $(MNIST_DIR)
 
 rock-check: deps
+	@sh tools/deps.sh lua5.1 liblua5.1-0-dev
 	@sh tools/rock.sh check
 
 # The model loader under libFuzzer (clang, ASan, UBSan) for FUZZ_SECONDS,
