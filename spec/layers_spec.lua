@@ -288,6 +288,9 @@ describe("buffer reuse", function()
       for _ = 1, 300 do step() end
       collectgarbage()
       collectgarbage("stop")
+      -- a full collection shrinks the Lua stack; 5.2 and 5.3 count its
+      -- regrowth (under 1 KB, once) on the next calls
+      for _ = 1, 10 do step() end
       local before = collectgarbage("count")
       for _ = 1, 200 do step() end
       local grown = collectgarbage("count") - before
