@@ -137,16 +137,26 @@ test: test-deps cores $(CORE) $(EMBED_HOST) data
 ASAN_CORE := build/asan/nn/core.so
 ASAN_RT   := $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)
 
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined,float-cast-overflow -std=c99 -Wall -Wextra
+# the embedding host with lua-nn linked in, all of it under the sanitizers
+ASAN_HOST := build/asan/embed-host
+
 $(ASAN_CORE): $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
-	  -fno-sanitize-recover=undefined,float-cast-overflow -std=c99 -Wall -Wextra -fPIC -I$(LUA_INC) \
-	  -shared -o $@ $(SRCS) $(LIBS)
+	$(CC) $(ASAN_FLAGS) -fPIC -I$(LUA_INC) -shared -o $@ $(SRCS) $(LIBS)
 
-check-asan: test-deps data $(ASAN_CORE) $(EMBED_HOST)
+$(ASAN_HOST): examples/embed/host.c csrc/preload/preload.c build/$(LUA)/nn_sources.h $(SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -I$(LUA_INC) -Icsrc -Ibuild/$(LUA) -o $@ examples/embed/host.c \
+	  csrc/preload/preload.c $(SRCS) $(LUA_LIB) $(LIBS) -lpthread
+
+check-asan: test-deps cores data $(ASAN_CORE) $(ASAN_HOST)
+	@[ "$(LUA)" = lua5.4 ] || { echo "check-asan runs on lua5.4"; exit 1; }
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LUA_CPATH="$(CURDIR)/build/asan/?.so;;" NN_CPATH="$(CURDIR)/build/asan/?.so" \
+	  NN_EMBED_HOST="$(CURDIR)/$(ASAN_HOST)" \
 	  NN_SANITIZED=asan BUSTED='env LD_PRELOAD="$(ASAN_RT)" lua5.4 /usr/bin/busted' \
 	  sh tools/test.sh --cpath="$(CURDIR)/build/asan/?.so"
 
@@ -156,7 +166,8 @@ check-asan: test-deps data $(ASAN_CORE) $(EMBED_HOST)
 # (the same code paths, at a size memcheck would take an hour over).
 VALGRIND_SPECS := $(filter-out spec/examples_spec.lua,$(wildcard spec/*_spec.lua))
 
-check-valgrind: test-deps data $(CORE) $(EMBED_HOST)
+check-valgrind: test-deps cores data $(CORE) $(EMBED_HOST)
+	@[ "$(LUA)" = lua5.4 ] || { echo "check-valgrind runs on lua5.4"; exit 1; }
 	@sh tools/deps.sh valgrind
 	@OPENBLAS_NUM_THREADS=1 NN_SANITIZED=valgrind NN_CPATH="$(CURDIR)/lua/?.so" NN_SWEEP_STRIDE=10 \
 	  BUSTED="valgrind -q --error-exitcode=1 --leak-check=full \

@@ -6,7 +6,8 @@
 -- two states saving to one path from two threads never lose or mix a file.
 local H = require "helpers"
 
-local host = ("%s/build/%s/embed-host"):format(H.top, H.lua)
+-- (make check-asan builds its own, all of it under the sanitizers)
+local host = os.getenv("NN_EMBED_HOST") or ("%s/build/%s/embed-host"):format(H.top, H.lua)
 
 -- runs the host with this tree's nn on its paths; ok, output, exit code
 local function run(args)

@@ -2,7 +2,7 @@
 ** preload.c: lua_nn_preload, for hosts that link lua-nn into their
 ** executable (build/<lua>/liblua-nn.a): nn.core and the sources of every
 ** Lua module of nn, built in, go into package.preload, so `require "nn"`
-** reads no file.  nn_sources.h is generated from lua/nn/*.lua at build
+** reads no file.  nn_sources.h is generated from the .lua files of lua/nn at build
 ** time by tools/embed_sources.lua.
 */
 #include "nn.h"

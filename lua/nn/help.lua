@@ -82,7 +82,7 @@ local entries = {
    {"nn.Sign", "nn.Sign()", "-1, 0 or 1; gradient 0."},
    {"nn.PiecewiseLinear", "nn.PiecewiseLinear()", "0 below -1/2, x + 1/2 between, 1 above 1/2."},
    {"nn.Dropout", "nn.Dropout([p = 0.5])", "Zeroes each input with probability p in training and scales the rest by 1/(1-p)."},
-   {"nn.Sequential", "nn.Sequential{m1, m2, ...}", "Layers one after another; seq:add(m), seq[i], #seq; print(seq) shows a summary."},
+   {"nn.Sequential", "nn.Sequential{m1, m2, ...}", "Layers one after another; seq:add(m), seq[i], seq:size() (#seq from Lua 5.2 on); print(seq) shows a summary."},
    -- losses
    {"nn.CrossEntropyLoss", "nn.CrossEntropyLoss([{reduction = \"mean\"}])", "Cross-entropy on logits, with a fused stable log-softmax; targets class indices or probabilities."},
    {"nn.NLLLoss", "nn.NLLLoss([{reduction}])", "Negative log-likelihood on log-probabilities."},
