@@ -79,8 +79,9 @@ local function checksize(fn, width, height, zoom)
    end
 end
 
--- rows: height strings of width bytes each; zoom repeats every pixel
-local function encode(fn, width, height, rows, zoom)
+-- rows: height strings of width bytes each (rgb: width * 3, red, green,
+-- blue); zoom repeats every pixel (grayscale only)
+local function encode(fn, width, height, rows, zoom, rgb)
    checksize(fn, width, height, zoom)
    if zoom > 1 then
       local wide = {}
@@ -95,7 +96,7 @@ local function encode(fn, width, height, rows, zoom)
    -- each scanline starts with its filter type, 0 (none)
    local raw = "\0" .. table.concat(rows, "\0")
    return "\137PNG\r\n\26\n"
-      .. chunk("IHDR", compat.strpack(">I4I4BBBBB", width, height, 8, 0, 0, 0, 0))
+      .. chunk("IHDR", compat.strpack(">I4I4BBBBB", width, height, 8, rgb and 2 or 0, 0, 0, 0))
       .. chunk("IDAT", core.deflate(raw))
       .. chunk("IEND", "")
 end
@@ -112,6 +113,24 @@ function image.png(M, opts)
    local q, rows = M:quantize(lo, hi), {}
    for y = 0, h - 1 do rows[y + 1] = q:sub(y * w + 1, y * w + w) end
    return encode("image.png", w, h, rows, zoom)
+end
+
+--- image.rgb(width, height, rows) -> the bytes of a colour PNG file: rows
+-- is a list of height strings, each width * 3 bytes (red, green, blue per
+-- pixel, left to right).  nn.plot's charts are written with it.
+function image.rgb(width, height, rows)
+   local fn = "image.rgb"
+   width = checkint(fn, width, "width", 1, 2^16)
+   height = checkint(fn, height, "height", 1, 2^16)
+   if type(rows) ~= "table" or #rows ~= height then
+      error(("%s: rows must be a list of %d strings"):format(fn, height), 2)
+   end
+   for i = 1, height do
+      if type(rows[i]) ~= "string" or #rows[i] ~= width * 3 then
+         error(("%s: row %d must be a string of %d bytes"):format(fn, i, width * 3), 2)
+      end
+   end
+   return encode(fn, width, height, rows, 1, true)
 end
 
 --- image.grid(M, h, w [, opts]) -> PNG bytes: each row of M (h*w values,

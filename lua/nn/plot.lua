@@ -134,4 +134,10 @@ function plot.lines(series, opts)
    return table.concat(lines, "\n")
 end
 
+--- plot.chart([opts]) -> a chart drawn as SVG or PNG (nn.chart: lines,
+-- points, fields; c:save(path), c:svg(), c:png())
+function plot.chart(opts)
+   return require("nn.chart").new(opts)
+end
+
 return plot
