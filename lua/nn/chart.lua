@@ -65,7 +65,8 @@ end
 
 --- plot.chart([opts]) -> a chart.  opts: title, xlabel, ylabel, width (640),
 --- height (420), xlog, ylog (log scales), xrange, yrange ({lo, hi}: fixed
---- ranges instead of the data's), legend (true).
+--- ranges instead of the data's), legend ("top-right", "top-left",
+--- "bottom-right", "bottom-left", or false for none).
 function chart.new(opts)
    local fn = "plot.chart"
    opts = opts or {}
@@ -76,6 +77,11 @@ function chart.new(opts)
    if not self.width or not self.height or self.width < 160 or self.height < 120
       or self.width > 4096 or self.height > 4096 then
       fail(fn, "width and height must be integers from 160 x 120 to 4096 x 4096")
+   end
+   local lg = opts.legend
+   if lg ~= nil and lg ~= false and lg ~= true and lg ~= "top-right" and lg ~= "top-left"
+      and lg ~= "bottom-right" and lg ~= "bottom-left" then
+      fail(fn, "legend must be \"top-right\", \"top-left\", \"bottom-right\", \"bottom-left\" or false, got %s", tostring(lg))
    end
    for _, k in ipairs{"xrange", "yrange"} do
       local r = opts[k]
@@ -300,9 +306,14 @@ local function draw(self, s)
    local left, right, top, bottom = 72, W - 18, o.title and 36 or 16, H - 48
    local xlo, xhi = compat.unpack(o.xrange or {extent(self, "x", o.xlog)})
    local ylo, yhi = compat.unpack(o.yrange or {extent(self, "y", o.ylog)})
-   if not o.yrange and not o.ylog then           -- a little air above and below
-      local pad = (yhi - ylo) * 0.04
-      ylo, yhi = ylo - pad, yhi + pad
+   if not o.yrange then                          -- a little air above and below
+      if o.ylog then
+         local f = (yhi / ylo) ^ 0.04
+         ylo, yhi = ylo / f, yhi * f
+      else
+         local pad = (yhi - ylo) * 0.04
+         ylo, yhi = ylo - pad, yhi + pad
+      end
    end
    local tx, xt, xl = axis(xlo, xhi, o.xlog, left, right, max(2, floor((right - left) / 90)))
    local ty, yt, yl = axis(ylo, yhi, o.ylog, bottom, top, max(2, floor((bottom - top) / 60)))
@@ -388,7 +399,9 @@ local function draw(self, s)
       local wmax = 0
       for _, e in ipairs(entries) do wmax = max(wmax, #e[1]) end
       local bw, bh = wmax * 7 + 44, #entries * 18 + 8
-      local bx, by = right - bw - 8, top + 8
+      local where = type(o.legend) == "string" and o.legend or "top-right"
+      local bx = where:find("left") and left + 8 or right - bw - 8
+      local by = where:find("bottom") and bottom - bh - 8 or top + 8
       s:rect(bx, by, bw, bh, {1, 1, 1}, {0.75, 0.75, 0.75})
       for i, e in ipairs(entries) do
          local y = by + 4 + (i - 1) * 18 + 9

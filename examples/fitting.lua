@@ -1,0 +1,71 @@
+-- Under- and over-fitting, as in the lecture: a small noisy regression (20
+-- training points of sin(2x) plus noise) fitted by one-hidden-layer tanh
+-- networks of growing width.  The training loss keeps falling with more
+-- units; the validation loss (200 fresh points) falls, then rises again
+-- once the network starts fitting the noise.  A second chart follows one
+-- wide network epoch by epoch.  Usage: lua5.4 examples/fitting.lua [dir (out)]
+-- writes fitting_width.{svg,png} and fitting_epochs.{svg,png}.
+local nn = require "nn"
+local plot = require "nn.plot"
+
+local dir = arg and arg[1] or "out"
+os.execute(("mkdir -p '%s'"):format(dir))
+
+nn.seed(11)
+local function data(n, noise)
+   local X, Y = nn.Matrix(n, 1), nn.Matrix(n, 1)
+   for i = 1, n do
+      local x = -3 + 6 * (i - 0.5) / n + (noise > 0 and 0.1 * nn.randn(1, 1):get(1, 1) or 0)
+      X:set(i, 1, x)
+      Y:set(i, 1, math.sin(2 * x) + noise * nn.randn(1, 1):get(1, 1))
+   end
+   return X, Y
+end
+local X, Y = data(20, 0.3)
+local Xv, Yv = data(200, 0.3)
+local crit = nn.MSELoss()
+
+-- trains a 1-h-1 network full-batch with Adam; the loss curves per epoch
+local function fit(h, epochs)
+   nn.seed(5)
+   local net = nn.Sequential{nn.Linear(1, h), nn.Tanh(), nn.Linear(h, 1)}
+   local opt = nn.Adam(net, {lr = 0.01})
+   local train, val = {}, {}
+   for e = 1, epochs do
+      opt:zeroGrad()
+      local out = net:forward(X)
+      train[e] = crit:forward(out, Y)
+      net:backward(X, crit:backward(out, Y))
+      opt:step()
+      val[e] = crit:forward(net:forward(Xv), Yv)
+   end
+   return train, val
+end
+
+local widths, trains, vals = {1, 2, 3, 4, 6, 8, 16, 32, 64, 128}, {}, {}
+for i, h in ipairs(widths) do
+   local t, v = fit(h, 3000)
+   trains[i], vals[i] = t[#t], v[#v]
+   print(("%3d hidden units: training loss %.4f, validation loss %.4f"):format(h, trains[i], vals[i]))
+end
+local c = plot.chart{title = "Under- and over-fitting: 20 noisy points of sin(2x), 3000 epochs of Adam",
+                     xlabel = "hidden units (log scale)", ylabel = "mean squared error", xlog = true,
+                     ylog = true, width = 720, height = 420}
+c:line(widths, trains, {name = "training"})
+c:line(widths, vals, {name = "validation", dash = "6 4"})
+for _, ext in ipairs{"svg", "png"} do
+   local path = ("%s/fitting_width.%s"):format(dir, ext)
+   c:save(path)
+   print("wrote " .. path)
+end
+
+local t, v = fit(128, 6000)
+local e = plot.chart{title = "One wide network (128 units) epoch by epoch",
+                     xlabel = "epoch", ylabel = "mean squared error", ylog = true, width = 720, height = 420}
+e:line(t, {name = "training"})
+e:line(v, {name = "validation", dash = "6 4"})
+for _, ext in ipairs{"svg", "png"} do
+   local path = ("%s/fitting_epochs.%s"):format(dir, ext)
+   e:save(path)
+   print("wrote " .. path)
+end
