@@ -1,6 +1,7 @@
 -- The main job: a 784-256-128-10 ReLU network trained on MNIST with
 -- cross-entropy and SGD with Nesterov momentum, then its test accuracy and
--- confusion matrix.  Usage: lua5.4 examples/mnist_mlp.lua [data/mnist]
+-- confusion matrix; saves the model and writes an HTML training report
+-- (nn.report).  Usage: lua5.4 examples/mnist_mlp.lua [data/mnist]
 local nn = require "nn"
 local mnist = require "nn.mnist"
 
@@ -25,7 +26,7 @@ local crit = nn.CrossEntropyLoss()
 local opt = nn.SGD(net, {lr = 0.05, momentum = 0.9, nesterov = true, weightDecay = 1e-4})
 local schedule = nn.schedule.cosine(opt, epochs)
 local start = nn.clock()
-nn.fit(net, crit, opt, Xtrain, Ytrain, {
+local history = nn.fit(net, crit, opt, Xtrain, Ytrain, {
    epochs = epochs, batchSize = 64,
    validation = {Xval, Yval},
    onEpoch = function(epoch) schedule(epoch) end,
@@ -39,3 +40,6 @@ print(("trained in %.1f s"):format(nn.clock() - start))
 print(("test loss %.4f, test accuracy %.2f%%"):format(loss, 100 * acc))
 nn.save(net, dir .. "/mnist_mlp.nn")           -- examples/predict.lua loads it
 print("saved the model to " .. dir .. "/mnist_mlp.nn")
+nn.report(dir .. "/report.html", {title = "MNIST: the 784-256-128-10 MLP (make mnist)",
+   history = history, net = net, confusion = cm, samples = {X = Xtest, Y = Ytest}})
+print("wrote the training report to " .. dir .. "/report.html")

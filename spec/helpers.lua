@@ -207,6 +207,41 @@ function H.have_mnist()
    return f ~= nil
 end
 
+-- What spec/tools/pngstats.py reads of a PNG file: w, h, colors,
+-- nonwhite, and for each "NAME=TEST:x0,y0,x1,y1" box the pixels passing
+-- TEST (white, dark, nonwhite or rrggbb).
+function H.pngstats(path, ...)
+   local args = {}
+   for i, b in ipairs{...} do args[i] = "'" .. b .. "'" end
+   local ok, out = H.run(("env -u LD_PRELOAD /usr/bin/python3 '%s/spec/tools/pngstats.py' '%s' %s")
+      :format(top, path, table.concat(args, " ")))
+   assert(ok, out)
+   return assert(H.load(out, "pngstats", {}))()
+end
+
+-- Renders pages (SVG or HTML files) in headless Chromium, each at its w x
+-- h, all at once (a Chromium each, with a profile of its own); returns
+-- the screenshots' paths (each page's, with .shot.png added).
+-- pages: {{path, w, h}, ...}
+function H.screenshots(pages)
+   local cmds, shots = {}, {}
+   for i, p in ipairs(pages) do
+      shots[i] = p[1] .. ".shot.png"
+      cmds[i] = ("(prof=$(mktemp -d); env -u LD_PRELOAD timeout 120 chromium --headless "
+         .. "--disable-gpu --no-sandbox --hide-scrollbars --user-data-dir=\"$prof\" "
+         .. "--screenshot='%s' --window-size=%d,%d 'file://%s' >/dev/null 2>&1; rm -rf \"$prof\") &")
+         :format(shots[i], p[2], p[3], p[1])
+   end
+   local ok, out = H.run(table.concat(cmds, " ") .. " wait")
+   assert(ok, out)
+   for i, shot in ipairs(shots) do
+      assert(io.open(shot, "rb"), "Chromium wrote no screenshot of " .. pages[i][1]):close()
+   end
+   return shots
+end
+
+function H.screenshot(page, w, h) return H.screenshots{{page, w, h}}[1] end
+
 -- Is /usr/bin/python3 with torch present?  Cached per run.
 local torch_ok
 function H.have_torch()

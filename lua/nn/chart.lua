@@ -18,11 +18,12 @@ local floor, ceil, min, max, abs = math.floor, math.ceil, math.min, math.max, ma
 local huge = math.huge
 
 -- series colours (Tableau's ten), and a light-to-dark colour map for fields
-chart.palette = {
-   {0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16},
-   {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50},
-   {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81},
-}
+chart.palette = {}
+for _, h in ipairs{"1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2",
+                   "7f7f7f", "bcbd22", "17becf"} do
+   chart.palette[#chart.palette + 1] = {tonumber(h:sub(1, 2), 16) / 255,
+      tonumber(h:sub(3, 4), 16) / 255, tonumber(h:sub(5, 6), 16) / 255}
+end
 local MAP = {                              -- viridis, at 0, 1/4, ... 1
    {0.267, 0.005, 0.329}, {0.230, 0.322, 0.546}, {0.128, 0.567, 0.551},
    {0.369, 0.789, 0.383}, {0.993, 0.906, 0.144},

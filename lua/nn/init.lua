@@ -71,6 +71,12 @@ local serialize = require "nn.serialize"
 nn.save, nn.load = serialize.save, serialize.load
 nn.serialize, nn.deserialize = serialize.serialize, serialize.deserialize
 
+-- nn.report(path, parts): a training run as one HTML file (nn.report
+-- loads charts and pictures, which load nn: so on first use)
+function nn.report(path, parts)
+   return require("nn.report").report(path, parts)
+end
+
 -- nn.help(): every public function and class, for the REPL
 nn.help = require("nn.help").help
 
