@@ -23,6 +23,9 @@ local function key(span)
    name = span:match("^image%.([%w_]+)")
    if name then return "image." .. name end
    if span:find('^require%("nn%.plot"%)%.lines') then return "plot.lines" end
+   if span:find('^require%("nn%.plot"%)%.chart') then return "plot.chart" end
+   name = span:match("^c:([%w_]+)")
+   if name then return "chart:" .. ((name == "svg" or name == "png") and "save" or name) end
    return "Matrix operators"          -- A + B, -A, #A, A ^ p, tostring(A)
 end
 
@@ -65,6 +68,7 @@ describe("nn.help", function()
          elseif k:find("^plot%.") then v = plot[k:sub(6)]
          elseif k:find("^module:") then v = nn.Linear(1, 1)[k:sub(8)]
          elseif k:find("^ConfusionMatrix:") then v = nn.ConfusionMatrix(2)[k:sub(17)]
+         elseif k:find("^chart:") then v = plot.chart()[k:sub(7)]
          elseif k == "optimizer fields" then
             local o = nn.SGD(nn.Linear(1, 1), {lr = 0.1})
             v = o.lr and o.t and o.params and o.grads
