@@ -197,8 +197,9 @@ local function label(v, step)
    if v == 0 then return "0" end
    local a = abs(v)
    if a >= 1e5 or a < 1e-3 then return ("%.0e"):format(v):gsub("e%+?(%-?)0*(%d)", "e%1%2") end
-   local d = max(0, -floor(log10(step) + 1e-9))
-   return ("%." .. d .. "f"):format(v)
+   local d = -floor(log10(step) + 1e-9)
+   -- %d, not .. : LuaJIT writes -0 as "-0"
+   return (("%%.%df"):format(d > 0 and d or 0)):format(v)
 end
 
 local function logticks(lo, hi)
