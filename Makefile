@@ -163,9 +163,10 @@ check-asan: test-deps cores data $(ASAN_CORE) $(ASAN_HOST)
 
 # The specs under valgrind memcheck, following the child lua5.4 processes
 # (the hostile sweep, the memory-limit test): any error or definitely lost
-# byte fails it.  The examples spec is left out: it trains full MNIST networks
-# (the same code paths, at a size memcheck would take an hour over).
-VALGRIND_SPECS := $(filter-out spec/examples_spec.lua,$(wildcard spec/*_spec.lua))
+# byte fails it.  Left out: the examples spec trains full MNIST networks,
+# and the figures spec draws charts pixel by pixel in Lua (the same C code
+# paths as other specs, at a size memcheck would take an hour over).
+VALGRIND_SPECS := $(filter-out spec/examples_spec.lua spec/figures_spec.lua,$(wildcard spec/*_spec.lua))
 
 check-valgrind: test-deps cores data $(CORE) $(EMBED_HOST)
 	@[ "$(LUA)" = lua5.4 ] || { echo "check-valgrind runs on lua5.4"; exit 1; }
