@@ -75,6 +75,10 @@ describe("examples", function()
       local acc = tonumber(out:match("test accuracy ([%d.]+)%%"))
       assert.is_true(acc ~= nil and acc >= 98.0, out)
       assert.truthy(out:find("ConfusionMatrix: 10000 samples", 1, true), out)
+      -- and writes its training report
+      assert.truthy(out:find("wrote the training report to data/mnist/report.html", 1, true), out)
+      local html = H.read("data/mnist/report.html")
+      assert.truthy(html:find("<h2>The most confident mistakes</h2>", 1, true))
       -- predict.lua loads the saved model: the same accuracy
       local ok2, out2 = run("examples/predict.lua")
       assert.is_true(ok2, out2)
