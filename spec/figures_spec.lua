@@ -40,6 +40,14 @@ describe("plot.chart", function()
       assert.are.equal(3, data)                   -- two train runs and its legend swatch
    end)
 
+   it("ticks whole numbers on an x of whole numbers (epochs)", function()
+      local c = plot.chart{}
+      c:line({30, 20, 10})
+      local labels = {}
+      for t in c:svg():gmatch(">([^<]+)</text>") do labels[#labels + 1] = t end
+      assert.are.equal("1 2 3 10 15 20 25 30", table.concat(labels, " "))
+   end)
+
    it("puts log ticks at powers of ten", function()
       local c = plot.chart{ylog = true}
       c:line({1000, 10, 0.1, 0.001})

@@ -181,13 +181,15 @@ local function extent(self, axis, log)
 end
 
 -- about n ticks at 1, 2 or 5 times a power of ten, inside [lo, hi]
-local function ticks(lo, hi, n)
+-- (whole numbers only when integral: epochs, counts)
+local function ticks(lo, hi, n, integral)
    local raw = (hi - lo) / n
    local p = 10 ^ floor(log10(raw))
    local step = p
    for _, m in ipairs{1, 2, 5, 10} do
       if m * p >= raw then step = m * p; break end
    end
+   if integral and step < 1 then step = 1 end
    local t = {}
    for k = ceil(lo / step - 1e-9), floor(hi / step + 1e-9) do t[#t + 1] = k * step end
    return t, step
@@ -222,7 +224,7 @@ local function loglabel(v)
 end
 
 -- a position on the axis for a value, and the axis's ticks and labels
-local function axis(lo, hi, log, a0, a1, n)
+local function axis(lo, hi, log, a0, a1, n, integral)
    local t, labels = {}, {}
    if log then
       local l0, l1 = log10(lo), log10(hi)
@@ -231,7 +233,7 @@ local function axis(lo, hi, log, a0, a1, n)
       return to, t, labels
    end
    local to = function(v) return a0 + (v - lo) / (hi - lo) * (a1 - a0) end
-   local tk, step = ticks(lo, hi, n)
+   local tk, step = ticks(lo, hi, n, integral)
    for _, v in ipairs(tk) do t[#t + 1] = v; labels[#labels + 1] = label(v, step) end
    return to, t, labels
 end
@@ -317,7 +319,15 @@ local function draw(self, s)
          ylo, yhi = ylo - pad, yhi + pad
       end
    end
-   local tx, xt, xl = axis(xlo, xhi, o.xlog, left, right, max(2, floor((right - left) / 90)))
+   -- x is whole numbers when every layer's xs are (epochs, steps)
+   local integral = #self.layers > 0
+   for _, l in ipairs(self.layers) do
+      if l.kind ~= "line" then integral = false; break end
+      for _, x in ipairs(l.xs) do
+         if x ~= floor(x) then integral = false; break end
+      end
+   end
+   local tx, xt, xl = axis(xlo, xhi, o.xlog, left, right, max(2, floor((right - left) / 90)), integral)
    local ty, yt, yl = axis(ylo, yhi, o.ylog, bottom, top, max(2, floor((bottom - top) / 60)))
    s:rect(0, 0, W, H, {1, 1, 1})
    -- fields under everything
