@@ -52,3 +52,54 @@ describe("the LÖVE digit demo (examples/love)", function()
       H.sh("rm -rf '" .. dir .. "'")
    end)
 end)
+
+describe("the demo's MNIST-style preprocessing (examples/love/digit.lua)", function()
+   local digit = dofile("examples/love/digit.lua")
+
+   -- Pearson's correlation of two equal-length lists
+   local function corr(a, b)
+      local n, ma, mb = #a, 0, 0
+      for i = 1, n do ma, mb = ma + a[i] / n, mb + b[i] / n end
+      local sab, saa, sbb = 0, 0, 0
+      for i = 1, n do
+         sab = sab + (a[i] - ma) * (b[i] - mb)
+         saa = saa + (a[i] - ma) ^ 2
+         sbb = sbb + (b[i] - mb) ^ 2
+      end
+      return sab / math.sqrt(saa * sbb)
+   end
+
+   local test = H.have_mnist() and it or pending
+   test("gives MNIST digits back from 12x drawings of them, wherever they sit on the pad", function()
+      local mnist = require "nn.mnist"
+      local X = mnist.load("data/mnist", "test")
+      for n = 1, 20 do
+         local img = {}
+         for i = 1, 784 do img[i] = X:get(n, i) end
+         -- drawn 12x on a 336 x 336 pad, shifted off centre by (dx, dy) cells
+         local dx, dy = n % 5 - 2, n % 3 - 1
+         local px = {}
+         for y = 0, 335 do
+            for x = 0, 335 do
+               local cx, cy = math.floor(x / 12) - dx, math.floor(y / 12) - dy
+               px[y * 336 + x + 1] = (cx >= 0 and cx < 28 and cy >= 0 and cy < 28)
+                  and img[cy * 28 + cx + 1] or 0
+            end
+         end
+         local out = digit.prepare(px, 336, 336)
+         assert.are.equal(784, #out)
+         local r = corr(out, img)
+         assert.is_true(r > 0.95, ("test digit %d: correlation %.3f with the original"):format(n, r))
+      end
+   end)
+
+   it("says nothing is drawn on an empty pad, and turns a digit into strokes", function()
+      local px = {}
+      for i = 1, 100 do px[i] = 0 end
+      assert.is_nil(digit.prepare(px, 10, 10))
+      local img = {}
+      for i = 1, 784 do img[i] = 0 end
+      for x = 5, 20 do img[10 * 28 + x + 1] = 1 end          -- one run on row 10
+      assert.are.same({{5, 10, 20, 10}}, digit.strokes(img))
+   end)
+end)

@@ -3,7 +3,7 @@
 --
 -- MNIST's digits (LeCun et al.) were size-normalised to fit a 20 x 20 box,
 -- keeping their aspect ratio, with anti-aliasing, then placed in a 28 x 28
--- field so that their centre of mass is at its centre.  prepare() does the
+-- field so that their centre of mass is at its centre (pixel 14, 14).  prepare() does the
 -- same to a drawing: a w x h grid of intensities in [0, 1].
 local digit = {}
 
@@ -62,7 +62,9 @@ function digit.prepare(px, w, h, out)
    local scale = 20 / max(bw, bh)
    local tw, th = max(1, floor(bw * scale + 0.5)), max(1, floor(bh * scale + 0.5))
    local small = resample(px, w, bx, by, bw, bh, tw, th)
-   -- the centre of mass, then the shift that puts it at (14, 14)
+   -- the centre of mass, then the shift that puts it where MNIST's is:
+   -- on pixel (14, 14), 0-based (the mean over the training set is
+   -- 14.01, 14.00), i.e. at 14.5 in these coordinates of cell centres
    local m, cx, cy = 0, 0, 0
    for y = 0, th - 1 do
       for x = 0, tw - 1 do
@@ -70,8 +72,8 @@ function digit.prepare(px, w, h, out)
          m, cx, cy = m + v, cx + v * (x + 0.5), cy + v * (y + 0.5)
       end
    end
-   local ox = floor(14 - cx / m + 0.5)
-   local oy = floor(14 - cy / m + 0.5)
+   local ox = floor(14.5 - cx / m + 0.5)
+   local oy = floor(14.5 - cy / m + 0.5)
    out = out or {}
    for i = 1, 784 do out[i] = 0 end
    for y = 0, th - 1 do
