@@ -98,6 +98,17 @@ describe("plot.chart", function()
       H.has(H.err(c.points, c, {1}, {1}, {classes = {1, 2}}), "chart:points: classes has 2 values, expected 1")
       H.has(H.err(c.field, c, function() return 0 end), "chart:field: the chart needs xrange and yrange")
       H.has(H.err(c.save, c, dir .. "/c.jpg"), "the name must end in .svg or .png")
+      local f = plot.chart{xrange = {0, 1}, yrange = {0, 1}}
+      f:field(function() end)
+      H.has(H.err(f.svg, f), "chart:field: f(0.0025, 0.996124) returned nil, expected a number")
+      H.has(H.err(f.field, f, math.sin, {levels = 1}), "chart:field: levels must be an integer from 2 to 256")
+      H.has(H.err(f.line, f, {1, 2}, {width = -1}), "chart:line: width must be a number from 0 to 50")
+      -- a list is copied when given: a proxy answering forever cannot hang a drawing
+      local forever = setmetatable({}, {__len = function() return 3 end,
+                                        __index = function(_, k) return type(k) == "number" and 1 or nil end})
+      local p = plot.chart()
+      p:line(forever)
+      assert.is_true(#p:svg() > 100)
    end)
 
    browser("renders in Chromium as drawn", function()

@@ -158,28 +158,47 @@ function Raster:rect(x, y, w, h, fill, stroke)
 end
 
 -- a segment of width w: each pixel near it covered by how far its centre
--- is inside the stroke (a 1-pixel ramp at the edge: the anti-aliasing)
+-- is inside the stroke (a 1-pixel ramp at the edge: the anti-aliasing).
+-- Only the band along the segment is visited (row by row when it is
+-- steep, column by column when not), so a long line costs its length, not
+-- its bounding box.
 local function segment(self, x0, y0, x1, y1, c, w)
    local dx, dy = x1 - x0, y1 - y0
    local len2 = dx * dx + dy * dy
    local r = w / 2
-   for py = max(0, floor(min(y0, y1) - r - 1)), min(self.h - 1, ceil(max(y0, y1) + r + 1)) do
-      for px = max(0, floor(min(x0, x1) - r - 1)), min(self.w - 1, ceil(max(x0, x1) + r + 1)) do
-         local cx, cy = px + 0.5, py + 0.5
-         local t = len2 > 0 and ((cx - x0) * dx + (cy - y0) * dy) / len2 or 0
-         t = min(1, max(0, t))
-         local ex, ey = cx - (x0 + t * dx), cy - (y0 + t * dy)
-         local a = min(1, r + 0.5 - sqrt(ex * ex + ey * ey))
-         if a > 0 then
-            local i = (py * self.w + px) * 3 + 1
-            -- a joint drawn twice must not darken: only what this segment
-            -- covers beyond the coverage already drawn is added
-            local seen = self.cover[i]
-            if not seen or seen < a then
-               self.cover[i] = a
-               blend(self, px, py, c, seen and (a - seen) / (1 - seen) or a)
-            end
+   local reach = r + 1
+   local cover, W, H = self.cover, self.w, self.h
+   local function pixel(px, py)
+      local cx, cy = px + 0.5, py + 0.5
+      local t = len2 > 0 and ((cx - x0) * dx + (cy - y0) * dy) / len2 or 0
+      t = min(1, max(0, t))
+      local ex, ey = cx - (x0 + t * dx), cy - (y0 + t * dy)
+      local a = min(1, r + 0.5 - sqrt(ex * ex + ey * ey))
+      if a > 0 then
+         local i = (py * W + px) * 3 + 1
+         -- a joint drawn twice must not darken: only what this segment
+         -- covers beyond the coverage already drawn is added
+         local seen = cover[i]
+         if not seen or seen < a then
+            cover[i] = a
+            blend(self, px, py, c, seen and (a - seen) / (1 - seen) or a)
          end
+      end
+   end
+   local len = sqrt(len2)
+   if math.abs(dy) >= math.abs(dx) then          -- steep: walk the rows
+      local half = len2 > 0 and reach * len / math.abs(dy) or reach
+      for py = max(0, floor(min(y0, y1) - reach)), min(H - 1, ceil(max(y0, y1) + reach)) do
+         local t = dy ~= 0 and min(1, max(0, (py + 0.5 - y0) / dy)) or 0
+         local xc = x0 + t * dx
+         for px = max(0, floor(xc - half - 1)), min(W - 1, ceil(xc + half + 1)) do pixel(px, py) end
+      end
+   else                                          -- shallow: walk the columns
+      local half = reach * len / math.abs(dx)
+      for px = max(0, floor(min(x0, x1) - reach)), min(W - 1, ceil(max(x0, x1) + reach)) do
+         local t = min(1, max(0, (px + 0.5 - x0) / dx))
+         local yc = y0 + t * dy
+         for py = max(0, floor(yc - half - 1)), min(H - 1, ceil(yc + half + 1)) do pixel(px, py) end
       end
    end
 end

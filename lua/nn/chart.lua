@@ -49,11 +49,22 @@ local function numbers(fn, what, v)
       return t
    end
    if type(v) ~= "table" then fail(fn, "%s must be a list of numbers or a Matrix, got %s", what, type(v)) end
-   local n = #v
+   -- a copy, read once by index: the chart keeps no table of the caller's
+   -- (a proxy's __index could answer forever, or the list change later)
+   local n, t = #v, {}
+   if type(n) ~= "number" or n > 1e7 then fail(fn, "%s has %s values, at most 1e7", what, tostring(n)) end
    for i = 1, n do
-      if type(v[i]) ~= "number" then fail(fn, "%s: value %d is %s, expected a number", what, i, type(v[i])) end
+      local x = v[i]
+      if type(x) ~= "number" then fail(fn, "%s: value %d is %s, expected a number", what, i, type(x)) end
+      t[i] = x
    end
-   return v
+   return t
+end
+
+local function options(fn, opts)
+   if opts == nil then return {} end
+   if type(opts) ~= "table" then fail(fn, "opts must be a table, got %s", type(opts)) end
+   return opts
 end
 
 local function colour(fn, c, default)
@@ -116,9 +127,14 @@ function Chart:line(xs, ys, opts)
       xs = {}
       for i = 1, #ys do xs[i] = i end
    end
-   opts = opts or {}
-   self.layers[#self.layers + 1] = {kind = "line", xs = xs, ys = ys, name = opts.name,
-      color = colour(fn, opts.color, nil) or nextcolour(self), width = opts.width or 2,
+   opts = options(fn, opts)
+   local width = opts.width or 2
+   if not isnum(width) or width <= 0 or width > 50 then fail(fn, "width must be a number from 0 to 50") end
+   if opts.dash ~= nil and (type(opts.dash) ~= "string" or not opts.dash:find("^[%d. ]+$")) then
+      fail(fn, "dash must be a string of lengths such as \"6 4\"")
+   end
+   self.layers[#self.layers + 1] = {kind = "line", xs = xs, ys = ys, name = opts.name ~= nil and tostring(opts.name) or nil,
+      color = colour(fn, opts.color, nil) or nextcolour(self), width = width,
       dash = opts.dash}
    return self
 end
@@ -131,11 +147,19 @@ function Chart:points(xs, ys, opts)
    local fn = "chart:points"
    xs, ys = numbers(fn, "xs", xs), numbers(fn, "ys", ys)
    if #xs ~= #ys then fail(fn, "xs has %d values, ys %d", #xs, #ys) end
-   opts = opts or {}
+   opts = options(fn, opts)
+   local radius = opts.radius or 3.5
+   if not isnum(radius) or radius <= 0 or radius > 50 then fail(fn, "radius must be a number from 0 to 50") end
+   local names
+   if opts.names ~= nil then
+      if type(opts.names) ~= "table" then fail(fn, "names must be a list") end
+      names = {}
+      for k = 1, math.min(#opts.names, 64) do names[k] = tostring(opts.names[k]) end
+   end
    local classes = opts.classes and numbers(fn, "classes", opts.classes)
    if classes and #classes ~= #xs then fail(fn, "classes has %d values, expected %d", #classes, #xs) end
    self.layers[#self.layers + 1] = {kind = "points", xs = xs, ys = ys, classes = classes,
-      names = opts.names, name = opts.name, radius = opts.radius or 3.5,
+      names = names, name = opts.name and tostring(opts.name), radius = radius,
       color = colour(fn, opts.color, nil) or (not classes and nextcolour(self))}
    return self
 end
@@ -153,9 +177,16 @@ function Chart:field(f, opts)
    if not self.opts.xrange or not self.opts.yrange then
       fail(fn, "the chart needs xrange and yrange (plot.chart{xrange = {lo, hi}, ...})")
    end
-   opts = opts or {}
+   opts = options(fn, opts)
+   local res = opts.resolution or 200
+   if not compat.isint(res) or res < 2 or res > 1000 then
+      fail(fn, "resolution must be an integer from 2 to 1000, got %s", tostring(res))
+   end
+   if opts.levels ~= nil and (not compat.isint(opts.levels) or opts.levels < 2 or opts.levels > 256) then
+      fail(fn, "levels must be an integer from 2 to 256, got %s", tostring(opts.levels))
+   end
    self.layers[#self.layers + 1] = {kind = "field", f = f, levels = opts.levels,
-      classes = opts.classes, batch = opts.batch, resolution = opts.resolution or 200}
+      classes = opts.classes, batch = opts.batch, resolution = res}
    return self
 end
 
@@ -273,7 +304,12 @@ local function sample(l, xr, yr, cols, rows)
       for r = 0, rows - 1 do
          local y = yr[2] - (r + 0.5) / rows * (yr[2] - yr[1])
          for c = 0, cols - 1 do
-            vals[r * cols + c + 1] = l.f(xr[1] + (c + 0.5) / cols * (xr[2] - xr[1]), y)
+            local x = xr[1] + (c + 0.5) / cols * (xr[2] - xr[1])
+            local v = l.f(x, y)
+            if type(v) ~= "number" then
+               fail("chart:field", "f(%g, %g) returned %s, expected a number", x, y, type(v))
+            end
+            vals[r * cols + c + 1] = v
          end
       end
    end
@@ -333,8 +369,8 @@ local function draw(self, s)
    -- fields under everything
    for _, l in ipairs(self.layers) do
       if l.kind == "field" then
-         local cols = max(2, min(1000, floor(l.resolution)))
-         local rows = max(2, floor(cols * (bottom - top) / (right - left) + 0.5))
+         local cols = l.resolution
+         local rows = max(2, min(1000, floor(cols * (bottom - top) / (right - left) + 0.5)))
          local colors = fieldcolours(l, sample(l, o.xrange, o.yrange, cols, rows))
          s:cells(left, top, right - left, bottom - top, cols, rows, colors)
       end

@@ -172,6 +172,18 @@ for _, kind in ipairs{"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"} do
    methods("nn." .. kind, opt, {"step", "zeroGrad", "state", "setState", "buffer"})
 end
 methods("ConfusionMatrix", nn.ConfusionMatrix(3), {"add", "accuracy", "recall", "precision", "zero"})
+-- a chart takes whatever the sweep gives its layers, then still draws (or
+-- says why not)
+local chart = plot.chart{xrange = {0, 1}, yrange = {0, 1}}
+methods("chart", chart, {"line", "points", "field", "save"})
+for _, draw in ipairs{"svg", "png"} do
+   calls = calls + 1
+   local ok, err = pcall(chart[draw], chart)
+   if not ok then
+      errors = errors + 1
+      assert(type(err) == "string" and err ~= "", "chart:" .. draw .. " raised no message")
+   end
+end
 
 -- field writes on layers
 for _, k in ipairs{"weight", "bias", "p", "train", "foo", 1} do
