@@ -422,13 +422,18 @@ static int d_fromfloats(lua_State *L) {
 /* nn.core.packdouble(x) -> x as 8 bytes, an IEEE 754 double, little-endian;
 ** nn.core.unpackdouble(s [, pos]) -> the double at pos (1-based) of s.
 ** string.pack("<d") for the Luas that have no string.pack (nn.compat). */
+/* b[0..8) in little-endian order, from or to this machine's */
+static void littleendian8(unsigned char *b) {
+  int i;
+  if (bigendian())
+    for (i = 0; i < 4; i++) { unsigned char t = b[i]; b[i] = b[7 - i]; b[7 - i] = t; }
+}
+
 static int d_packdouble(lua_State *L) {
   double x = (double)luaL_checknumber(L, 1);
   unsigned char b[8];
-  int i;
   memcpy(b, &x, 8);
-  if (bigendian())
-    for (i = 0; i < 4; i++) { unsigned char t = b[i]; b[i] = b[7 - i]; b[7 - i] = t; }
+  littleendian8(b);
   lua_pushlstring(L, (const char *)b, 8);
   return 1;
 }
@@ -439,12 +444,10 @@ static int d_unpackdouble(lua_State *L) {
   lua_Integer pos = luaL_optinteger(L, 2, 1);
   unsigned char b[8];
   double x;
-  int i;
   if (pos < 1 || (size_t)pos > len || len - (size_t)(pos - 1) < 8)
     return luaL_error(L, "unpackdouble: data string too short");
   memcpy(b, s + pos - 1, 8);
-  if (bigendian())
-    for (i = 0; i < 4; i++) { unsigned char t = b[i]; b[i] = b[7 - i]; b[7 - i] = t; }
+  littleendian8(b);
   memcpy(&x, b, 8);
   lua_pushnumber(L, (lua_Number)x);
   return 1;

@@ -32,7 +32,10 @@ Svg.__index = Svg
 local function hex(c) return ("#%02x%02x%02x"):format(byte(c[1]), byte(c[2]), byte(c[3])) end
 local function num(v) return ("%.2f"):format(v):gsub("%.?0+$", "") end
 local ESC = {["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;"}
-local function esc(s) return (tostring(s):gsub('[&<>"]', ESC)) end
+
+-- s as XML or HTML text (nn.report writes its HTML with it too)
+function canvas.escape(s) return (tostring(s):gsub('[&<>"]', ESC)) end
+local esc = canvas.escape
 
 function canvas.svg(w, h)
    local self = setmetatable({w = w, h = h, out = {}, clips = 0}, Svg)
@@ -251,6 +254,20 @@ function Raster:disc(x, y, r, fill, stroke)
    end
 end
 
+-- a glyph's coverage as numbers 0..1, decoded from nn.font's hex digits
+-- once, on first use
+local glyphs = {}
+local function glyph(code)
+   local g = glyphs[code]
+   if not g then
+      local hexes = font.glyphs[code] or font.glyphs[63]          -- "?"
+      g = {}
+      for i = 1, #hexes do g[i] = tonumber(hexes:sub(i, i), 16) / 15 end
+      glyphs[code] = g
+   end
+   return g
+end
+
 function Raster:text(x, y, s, color, anchor, vertical)
    s = tostring(s)
    local c, fw, fh, asc = rgb255(color), font.width, font.height, font.ascent
@@ -259,16 +276,16 @@ function Raster:text(x, y, s, color, anchor, vertical)
    start = floor(start + 0.5)
    x, y = floor(x + 0.5), floor(y + 0.5)
    for k = 1, #s do
-      local g = font.glyphs[s:byte(k)] or font.glyphs[63]      -- "?"
+      local g = glyph(s:byte(k))
       local off = start + (k - 1) * fw
       for gy = 0, fh - 1 do
          for gx = 0, fw - 1 do
-            local v = tonumber(g:sub(gy * fw + gx + 1, gy * fw + gx + 1), 16)
+            local v = g[gy * fw + gx + 1]
             if v > 0 then
                if vertical then      -- reads upwards: along -y, baseline at x
-                  blend(self, x + gy - asc, y - off - gx - 1, c, v / 15)
+                  blend(self, x + gy - asc, y - off - gx - 1, c, v)
                else
-                  blend(self, x + off + gx, y + gy - asc, c, v / 15)
+                  blend(self, x + off + gx, y + gy - asc, c, v)
                end
             end
          end

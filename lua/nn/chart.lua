@@ -8,6 +8,7 @@
 --   c:line(h.loss, {name = "train"})
 --   c:line(h.valLoss, {name = "validation", dash = "6 4"})
 --   c:save("out/loss.svg")          -- or .png; c:svg() and c:png() give the bytes
+local nn = require "nn"
 local canvas = require "nn.canvas"
 local core = require "nn.core"
 local compat = require "nn.compat"
@@ -41,7 +42,7 @@ local function isnum(v) return type(v) == "number" and v == v and v > -huge and 
 
 -- a list of numbers from a list, or from a Matrix with one row or column
 local function numbers(fn, what, v)
-   if type(v) == "userdata" and v.shape then
+   if nn.isMatrix(v) then
       local r, c = v:shape()
       if r ~= 1 and c ~= 1 then fail(fn, "%s: a Matrix must have one row or column, got %d x %d", what, r, c) end
       local t = {}
@@ -284,7 +285,6 @@ local function pale(c) return {0.55 + 0.45 * c[1], 0.55 + 0.45 * c[2], 0.55 + 0.
 local function sample(l, xr, yr, cols, rows)
    local vals = {}
    if l.batch then
-      local nn = require "nn"
       local P = nn.Matrix(cols * rows, 2)
       for r = 0, rows - 1 do
          for c = 0, cols - 1 do

@@ -20,8 +20,7 @@ local FN = "nn.report"
 
 local function fail(fmt, ...) error(FN .. ": " .. fmt:format(...), 3) end
 
-local ESC = {["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;"}
-local function esc(s) return (tostring(s):gsub('[&<>"]', ESC)) end
+local esc = canvas.escape
 
 local function datauri(kind, bytes)
    return ("data:%s;base64,%s"):format(kind, canvas.base64(bytes))
