@@ -102,7 +102,7 @@ void k_gather_rows(float *y, const float *x, const int32_t *idx, int k, int c);
 void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
-/* ---- layers: k_layers.c ----------------------------------------------- */
+/* ---- Linear: k_layers.c ---------------------------------------------- */
 
 /* Linear, y = x W^T + b (Goodfellow et al., Deep Learning, 6.5.4).
 ** x[n,nin], w[nout,nin], b[1,nout] or NULL, y[n,nout] */
@@ -114,18 +114,36 @@ void k_linear_backward(float *gx, float *gw, float *restrict gb,
                        const float *x, const float *w,
                        const float *restrict gy, int n, int nin, int nout);
 
-/* Pointwise activations: y = f(x), gx = gy * f'(x).  `a` is the kind's
-** parameter (LeakyReLU slope, ELU alpha, Softplus beta), unused otherwise. */
-enum {
-  K_IDENTITY, K_SIGMOID, K_TANH, K_RELU, K_LEAKYRELU, K_ELU, K_SOFTPLUS,
-  K_STEP, K_SIGN, K_PIECEWISE, K_NPOINTWISE
-};
-void k_pointwise_forward(int kind, float a, float *restrict y,
-                         const float *restrict x, size_t n);
-/* y is the forward output for the same x; gx overlaps none of x, y, gy */
-void k_pointwise_backward(int kind, float a, float *restrict gx,
-                          const float *x, const float *y, const float *gy,
-                          size_t n);
+/* ---- pointwise activations: k_act.c --------------------------------- */
+/* y = f(x) and gx = gy f'(x), n elements; y is the forward output for the
+** same x; gx overlaps none of x, y, gy.  `a` is the kind's parameter
+** (LeakyReLU slope, ELU alpha, Softplus beta), unused otherwise.  Every
+** pair has these two signatures, so a layer kind holds pointers to them. */
+#define K_ACTIVATION(name)                                                  \
+  void k_##name##_forward(float *restrict y, const float *restrict x,       \
+                          size_t n, float a);                               \
+  void k_##name##_backward(float *restrict gx, const float *x,              \
+                           const float *y, const float *gy, size_t n,       \
+                           float a);
+K_ACTIVATION(identity)
+K_ACTIVATION(sigmoid)
+K_ACTIVATION(tanh)
+K_ACTIVATION(relu)
+K_ACTIVATION(leakyrelu)
+K_ACTIVATION(elu)
+K_ACTIVATION(softplus)
+K_ACTIVATION(piecewise)
+K_ACTIVATION(gelu)              /* x Phi(x), Phi the normal CDF (erf) */
+K_ACTIVATION(gelutanh)          /* its tanh approximation */
+/* Step (Heaviside, 1/2 at 0) and Sign; their derivative is 0 */
+void k_step_forward(float *restrict y, const float *restrict x, size_t n,
+                    float a);
+void k_sign_forward(float *restrict y, const float *restrict x, size_t n,
+                    float a);
+void k_zero_backward(float *restrict gx, const float *x, const float *y,
+                     const float *gy, size_t n, float a);
+
+/* ---- softmax and dropout: k_layers.c --------------------------------- */
 
 /* Softmax over each row, stable: exp(x - max) / sum.  x,y,gy,gx [n,c] */
 void k_softmax_forward(float *restrict y, const float *restrict x, int n,
@@ -140,6 +158,49 @@ void k_logsoftmax_backward(float *restrict gx, const float *y,
 
 /* Inverted dropout: mask[i] = 0 with probability p, else 1/(1-p). */
 void k_dropout_mask(Rng *r, float *mask, size_t n, float p);
+
+/* ---- convolution and pooling: k_conv.c -------------------------------- */
+/* Images are (C, H, W) row-major, one per row of a batch x[n, C*H*W].  A
+** window: kernel kh x kw, stride, padding (zeros for convolution, ignored
+** by pooling) and dilation; the output is OH x OW with
+** OH = (H + 2 ph - dh (kh - 1) - 1) / sh + 1, the same for OW. */
+typedef struct KWindow {
+  int kh, kw, sh, sw, ph, pw, dh, dw;
+} KWindow;
+
+/* cols[C*kh*kw, OH*OW]: row (c, ki, kj) holds x[c, oy sh - ph + ki dh,
+** ox sw - pw + kj dw] at column (oy, ox), 0 in the padding; col2im sums
+** cols back into x[C, H, W] (it overwrites x) */
+void k_im2col(float *restrict cols, const float *restrict x, int C, int H,
+              int W, const KWindow *w, int OH, int OW);
+void k_col2im(float *restrict x, const float *restrict cols, int C, int H,
+              int W, const KWindow *w, int OH, int OW);
+/* y[n, O*OH*OW] = conv(x[n, C*H*W], wt[O, C*kh*kw]) + b[O] (b may be NULL);
+** cols is scratch of C*kh*kw*OH*OW floats */
+void k_conv2d_forward(float *y, const float *x, const float *wt,
+                      const float *b, float *cols, int n, int C, int H,
+                      int W, int O, const KWindow *w, int OH, int OW);
+/* gw[O, C*kh*kw] += dL/dW, gb[O] += dL/db (or NULL), gx = dL/dx (or NULL) */
+void k_conv2d_backward(float *gx, float *gw, float *gb, const float *x,
+                       const float *wt, const float *gy, float *cols, int n,
+                       int C, int H, int W, int O, const KWindow *w, int OH,
+                       int OW);
+/* max over each window of each channel; idx[n, C*OH*OW] is where each
+** maximum was, as iy*W + ix in its plane (NaN wins, as in PyTorch) */
+void k_maxpool2d_forward(float *restrict y, int32_t *restrict idx,
+                         const float *restrict x, int n, int C, int H, int W,
+                         const KWindow *w, int OH, int OW);
+void k_maxpool2d_backward(float *restrict gx, const int32_t *restrict idx,
+                          const float *restrict gy, int n, int C, int H,
+                          int W, int OH, int OW);
+/* mean over each window; inpad: the padding counts in the divisor
+** (PyTorch's count_include_pad, its default) */
+void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
+                         int C, int H, int W, const KWindow *w, int OH,
+                         int OW, int inpad);
+void k_avgpool2d_backward(float *restrict gx, const float *restrict gy,
+                          int n, int C, int H, int W, const KWindow *w,
+                          int OH, int OW, int inpad);
 
 /* ---- losses: k_loss.c ------------------------------------------------- */
 /* Every loss returns the SUM over the batch; the caller scales by the

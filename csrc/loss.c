@@ -16,21 +16,7 @@
 
 #define NN_LOSS "nn.Loss"
 
-enum { L_XENT, L_NLL, L_MSE, L_L1, L_BCE, L_BCELOGITS, L_N };
-
-static const char *const names[L_N] = {
-  "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss",
-  "BCEWithLogitsLoss"
-};
-
 enum { UV_GRADINPUT = 1, UV_INDEX, UV_N = UV_INDEX };
-
-typedef struct Loss {
-  unsigned tag;       /* NN_TAG_LOSS */
-  int kind;
-  int sum;            /* reduction "sum" rather than "mean" */
-  unsigned reads;     /* class targets parsed: tells a re-entrant call */
-} Loss;
 
 /* a parsed target: class indices t (0-based) or a dense matrix y */
 typedef struct Target {
@@ -38,13 +24,33 @@ typedef struct Target {
   const float *y;
 } Target;
 
+/* A loss kind, registered once in the table at the end of this file: its
+** name, its help entry, what its target is and its kernels (the sum over
+** the batch of an n x c input; backward writes g = scale dL/dx). */
+typedef struct LossKind {
+  const char *name, *sig, *doc;
+  int classes;        /* class indices or an n x c probability target */
+  int probs;          /* the input must hold probabilities */
+  double (*forward)(const float *x, Target tg, int n, int c);
+  void (*backward)(float *restrict g, const float *x, Target tg, int n,
+                   int c, float scale);
+} LossKind;
+
+typedef struct Loss {
+  unsigned tag;       /* NN_TAG_LOSS */
+  const LossKind *kind;
+  int sum;            /* reduction "sum" rather than "mean" */
+  unsigned reads;     /* class targets parsed: tells a re-entrant call */
+} Loss;
+
 static Loss *checkloss(lua_State *L, int arg) {
   return (Loss *)nn_checkudata(L, arg, NN_LOSS, NN_TAG_LOSS, sizeof(Loss));
 }
 
 /* nn.XLoss([{reduction = "mean" | "sum"}]) */
 static int l_new(lua_State *L) {
-  int kind = (int)lua_tointeger(L, lua_upvalueindex(1));
+  const LossKind *kind =
+      (const LossKind *)lua_touserdata(L, lua_upvalueindex(1));
   Loss *l;
   int sum = 0;
   if (!lua_isnoneornil(L, 1)) {
@@ -55,10 +61,10 @@ static int l_new(lua_State *L) {
       const char *v = lua_tostring(L, -1);
       if (strcmp(k, "reduction") != 0)
         return luaL_error(L, "nn.%s: unknown option '%s' (expected "
-                          "reduction)", names[kind], luaL_tolstring(L, -2, NULL));
+                          "reduction)", kind->name, luaL_tolstring(L, -2, NULL));
       if (!v || (strcmp(v, "mean") && strcmp(v, "sum")))
         return luaL_error(L, "nn.%s: reduction must be \"mean\" or \"sum\"",
-                          names[kind]);
+                          kind->name);
       sum = strcmp(v, "sum") == 0;
       lua_pop(L, 1);
     }
@@ -182,7 +188,7 @@ static void checkprob(lua_State *L, const char *fn, const Matrix *x) {
 static Loss *checkinput(lua_State *L, const char *op, Matrix **x, char *fn,
                         size_t fnlen) {
   Loss *l = checkloss(L, 1);
-  snprintf(fn, fnlen, "%s:%s", names[l->kind], op);
+  snprintf(fn, fnlen, "%s:%s", l->kind->name, op);
   *x = nn_tomatrix(L, 2);
   if (!*x)
     luaL_error(L, "%s: input must be an nn.Matrix, got %s", fn,
@@ -198,14 +204,14 @@ static Loss *checkinput(lua_State *L, const char *op, Matrix **x, char *fn,
 static Target target(lua_State *L, Loss *l, const Matrix *x,
                      const char *fn, float *scale) {
   Target tg;
-  if (l->kind == L_XENT || l->kind == L_NLL) {
+  if (l->kind->classes) {
     tg = classtarget(L, l, fn, x, 3);
     *scale = l->sum ? 1.0f : 1.0f / x->rows;
   } else {
     tg.t = NULL;
     tg.y = sametarget(L, fn, x, 3);
     *scale = l->sum ? 1.0f : (float)(1.0 / (double)nn_numel(x));
-    if (l->kind == L_BCE) checkprob(L, fn, x);
+    if (l->kind->probs) checkprob(L, fn, x);
   }
   return tg;
 }
@@ -216,16 +222,7 @@ static int l_forward(lua_State *L) {
   char fn[64];
   Loss *l = checkinput(L, "forward", &x, fn, sizeof fn);
   Target tg = target(L, l, x, fn, &scale);
-  size_t n = nn_numel(x);
-  double s = 0;
-  switch (l->kind) {
-  case L_XENT: s = k_xent_forward(x->data, tg.t, tg.y, x->rows, x->cols); break;
-  case L_NLL: s = k_nll_forward(x->data, tg.t, tg.y, x->rows, x->cols); break;
-  case L_MSE: s = k_mse_forward(x->data, tg.y, n); break;
-  case L_L1: s = k_l1_forward(x->data, tg.y, n); break;
-  case L_BCE: s = k_bce_forward(x->data, tg.y, n); break;
-  case L_BCELOGITS: s = k_bcelogits_forward(x->data, tg.y, n); break;
-  }
+  double s = l->kind->forward(x->data, tg, x->rows, x->cols);
   lua_pushnumber(L, s * scale);
   return 1;
 }
@@ -236,7 +233,6 @@ static int l_backward(lua_State *L) {
   float scale;
   char fn[64];
   Loss *l = checkinput(L, "backward", &x, fn, sizeof fn);
-  size_t n = nn_numel(x);
   lua_settop(L, 3);
   g = nn_buffer(L, 1, UV_GRADINPUT, x->rows, x->cols);          /* at 4 */
   ym = nn_tomatrix(L, 3);
@@ -244,25 +240,14 @@ static int l_backward(lua_State *L) {
     return luaL_error(L, "%s: the input or target is the loss's own "
                       "gradInput buffer; clone it first", fn);
   tg = target(L, l, x, fn, &scale);
-  switch (l->kind) {
-  case L_XENT:
-    k_xent_backward(g->data, x->data, tg.t, tg.y, x->rows, x->cols, scale);
-    break;
-  case L_NLL: k_nll_backward(g->data, tg.t, tg.y, x->rows, x->cols, scale);
-    break;
-  case L_MSE: k_mse_backward(g->data, x->data, tg.y, n, scale); break;
-  case L_L1: k_l1_backward(g->data, x->data, tg.y, n, scale); break;
-  case L_BCE: k_bce_backward(g->data, x->data, tg.y, n, scale); break;
-  case L_BCELOGITS: k_bcelogits_backward(g->data, x->data, tg.y, n, scale);
-    break;
-  }
+  l->kind->backward(g->data, x->data, tg, x->rows, x->cols, scale);
   lua_settop(L, 4);
   return 1;
 }
 
 static int l_tostring(lua_State *L) {
   Loss *l = checkloss(L, 1);
-  lua_pushfstring(L, "nn.%s%s", names[l->kind],
+  lua_pushfstring(L, "nn.%s%s", l->kind->name,
                   l->sum ? "{reduction = \"sum\"}" : "");
   return 1;
 }
@@ -274,7 +259,7 @@ static int l_index(lua_State *L) {
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
   k = lua_tostring(L, 2);
   if (!k) return 0;
-  if (strcmp(k, "typename") == 0) lua_pushstring(L, names[l->kind]);
+  if (strcmp(k, "typename") == 0) lua_pushstring(L, l->kind->name);
   else if (strcmp(k, "reduction") == 0)
     lua_pushstring(L, l->sum ? "sum" : "mean");
   else if (strcmp(k, "gradInput") == 0)
@@ -292,8 +277,76 @@ static const luaL_Reg methods[] = {
   {"forward", l_forward}, {"backward", l_backward}, {NULL, NULL}
 };
 
+/* ---- the kinds: each kernel pair behind one signature ------------------ */
+
+static double xent_f(const float *x, Target tg, int n, int c) {
+  return k_xent_forward(x, tg.t, tg.y, n, c);
+}
+static void xent_b(float *restrict g, const float *x, Target tg, int n, int c,
+                   float scale) {
+  k_xent_backward(g, x, tg.t, tg.y, n, c, scale);
+}
+static double nll_f(const float *x, Target tg, int n, int c) {
+  return k_nll_forward(x, tg.t, tg.y, n, c);
+}
+static void nll_b(float *restrict g, const float *x, Target tg, int n, int c,
+                  float scale) {
+  (void)x;
+  k_nll_backward(g, tg.t, tg.y, n, c, scale);
+}
+/* the elementwise losses see n x c as one array */
+#define ELEMENTWISE(name)                                                   \
+  static double name##_f(const float *x, Target tg, int n, int c) {         \
+    return k_##name##_forward(x, tg.y, (size_t)n * c);                      \
+  }                                                                         \
+  static void name##_b(float *restrict g, const float *x, Target tg, int n, \
+                       int c, float scale) {                                \
+    k_##name##_backward(g, x, tg.y, (size_t)n * c, scale);                  \
+  }
+ELEMENTWISE(mse)
+ELEMENTWISE(l1)
+ELEMENTWISE(bce)
+ELEMENTWISE(bcelogits)
+
+static const LossKind kinds[] = {
+  {"CrossEntropyLoss", "nn.CrossEntropyLoss([{reduction = \"mean\"}])",
+   "Cross-entropy on logits, with a fused stable log-softmax; targets class "
+   "indices or probabilities.", 1, 0, xent_f, xent_b},
+  {"NLLLoss", "nn.NLLLoss([{reduction}])",
+   "Negative log-likelihood on log-probabilities.", 1, 0, nll_f, nll_b},
+  {"MSELoss", "nn.MSELoss([{reduction}])",
+   "Mean squared error against a target of the input's shape.", 0, 0, mse_f,
+   mse_b},
+  {"L1Loss", "nn.L1Loss([{reduction}])", "Mean absolute error.", 0, 0, l1_f,
+   l1_b},
+  {"BCELoss", "nn.BCELoss([{reduction}])",
+   "Binary cross-entropy on probabilities.", 0, 1, bce_f, bce_b},
+  {"BCEWithLogitsLoss", "nn.BCEWithLogitsLoss([{reduction}])",
+   "Binary cross-entropy on logits, stable.", 0, 0, bcelogits_f,
+   bcelogits_b},
+  {NULL, NULL, NULL, 0, 0, NULL, NULL}
+};
+
+/* core.losses() -> a list of {name, sig, doc}, one per kind */
+static int l_losses(lua_State *L) {
+  const LossKind *k;
+  int n = 0;
+  lua_newtable(L);
+  for (k = kinds; k->name; k++) {
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, k->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, k->sig);
+    lua_setfield(L, -2, "sig");
+    lua_pushstring(L, k->doc);
+    lua_setfield(L, -2, "doc");
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
 void nn_loss_open(lua_State *L) {
-  int k;
+  const LossKind *k;
   luaL_newmetatable(L, NN_LOSS);
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
@@ -304,9 +357,11 @@ void nn_loss_open(lua_State *L) {
   lua_pushcfunction(L, l_tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
-  for (k = 0; k < L_N; k++) {
-    lua_pushinteger(L, k);
+  for (k = kinds; k->name; k++) {
+    lua_pushlightuserdata(L, (void *)k);
     lua_pushcclosure(L, l_new, 1);
-    lua_setfield(L, -2, names[k]);
+    lua_setfield(L, -2, k->name);
   }
+  lua_pushcfunction(L, l_losses);
+  lua_setfield(L, -2, "losses");
 }

@@ -1,7 +1,7 @@
 /*
-** module.c: the layers as userdata of one type, "nn.Module": Linear, the
-** pointwise activations, Softmax, LogSoftmax and Dropout.  Each binding
-** checks its arguments, finds its buffers and calls a kernel.
+** module.c: the layers as userdata of one type, "nn.Module".  What a kind
+** does is in its descriptor (module.h); this file checks arguments, finds
+** buffers and calls the descriptor, the same way for every kind.
 **
 ** The contract (Torch7's nn): y = m:forward(x); gx = m:backward(x, gy)
 ** accumulates parameter gradients and returns dL/dx; m:zeroGrad();
@@ -12,81 +12,34 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn.h"
+#include "module.h"
 
-#define NN_MODULE "nn.Module"
-
-/* the pointwise kinds are the kernels' K_* values; then these */
-enum { M_LINEAR = K_NPOINTWISE, M_SOFTMAX, M_LOGSOFTMAX, M_DROPOUT, M_N };
-
-static const char *const names[M_N] = {
-  "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Softplus",
-  "Step", "Sign", "PiecewiseLinear", "Linear", "Softmax", "LogSoftmax",
-  "Dropout"
+static const LayerKind *const registry[] = {
+  nn_dense_kinds, nn_activation_kinds, nn_image_kinds
 };
+#define NGROUPS (sizeof registry / sizeof registry[0])
 
-/* user values of a module */
-enum {
-  UV_OUTPUT = 1, UV_GRADINPUT, UV_STATE, UV_GRADSTATE, UV_WEIGHT, UV_BIAS,
-  UV_GWEIGHT, UV_GBIAS, UV_N = UV_GBIAS
-};
+static const char *const pnames[NN_MAXPARAMS] = {"weight", "bias"};
+static const char *const gnames[NN_MAXPARAMS] = {"gradWeight", "gradBias"};
 
-typedef struct Module {
-  unsigned tag;       /* NN_TAG_MODULE */
-  int kind;
-  int train;          /* training mode (Dropout reads it) */
-  float a;            /* LeakyReLU slope, ELU alpha, Softplus beta, p */
-  int nin, nout;      /* Linear */
-  int hasbias;
-} Module;
+static const LayerKind *findkind(const char *name) {
+  size_t g;
+  const LayerKind *k;
+  for (g = 0; g < NGROUPS; g++)
+    for (k = registry[g]; k->name; k++)
+      if (strcmp(k->name, name) == 0) return k;
+  return NULL;
+}
 
 static Module *checkmodule(lua_State *L, int arg) {
   return (Module *)nn_checkudata(L, arg, NN_MODULE, NN_TAG_MODULE,
                                  sizeof(Module));
 }
 
-static Module *newmodule(lua_State *L, int kind, float a) {
-  Module *m = (Module *)lua_newuserdatauv(L, sizeof(Module), UV_N);
-  m->tag = NN_TAG_MODULE;
-  m->kind = kind;
-  m->train = 1;
-  m->a = a;
-  m->nin = m->nout = 0;
-  m->hasbias = 0;
-  luaL_setmetatable(L, NN_MODULE);
-  return m;
-}
+/* ---- helpers for descriptors -------------------------------------------- */
 
-/* Pushes user value uv of the module at 1; returns it as a Matrix or NULL */
-static Matrix *getuv(lua_State *L, int uv) {
-  lua_getiuservalue(L, 1, uv);
-  return nn_tomatrix(L, -1);
-}
-
-/* Pushes Linear's parameter (or gradient) in user value uv and checks its
-** shape before a kernel trusts it: only the debug library can change it,
-** and one comparison is all it costs. */
-static Matrix *getparam(lua_State *L, const Module *m, int uv) {
-  int rows = m->nout, cols = m->nin;
-  Matrix *p;
-  if (uv == UV_BIAS || uv == UV_GBIAS) {
-    if (!m->hasbias) return NULL;
-    rows = 1;
-    cols = m->nout;
-  } else if (uv == UV_STATE || uv == UV_GRADSTATE) {
-    rows = 1;
-    cols = m->nout * m->nin + (m->hasbias ? m->nout : 0);
-  }
-  p = getuv(L, uv);
-  if (!p || p->rows != rows || p->cols != cols)
-    luaL_error(L, "Linear: the layer's user value %d is not its %d x %d "
-               "parameter (changed through the debug library?)", uv, rows,
-               cols);
-  return p;
-}
-
-static float optparam(lua_State *L, int arg, float def, const char *fn,
-                      const char *what) {
+float nn_optfloat(lua_State *L, int arg, float def, const char *fn,
+                  const char *what) {
   int isnum;
   lua_Number v;
   if (lua_isnoneornil(L, arg)) return def;
@@ -98,107 +51,217 @@ static float optparam(lua_State *L, int arg, float def, const char *fn,
   return (float)v;
 }
 
-/* ---- constructors ----------------------------------------------------- */
+void nn_noargs(lua_State *L, const char *fn, int a) {
+  if (lua_gettop(L) >= a) luaL_error(L, "%s: takes no arguments", fn);
+}
 
-/* nn.Linear(nin, nout [, {bias = true, init = "kaiming"}]) */
-static int l_linear(lua_State *L) {
-  int nin = nn_checkdim(L, 1, "nn.Linear", "nin");
-  int nout = nn_checkdim(L, 2, "nn.Linear", "nout");
-  int hasbias = 1, np;
-  const char *init = "kaiming";
-  float bound, bbound = 0;
-  Module *m;
-  Matrix *p, *g;
-  if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 3)) {
-      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-      if (strcmp(k, "bias") == 0) {
-        if (!lua_isboolean(L, -1))
-          return luaL_error(L, "nn.Linear: option bias must be a boolean");
-        hasbias = lua_toboolean(L, -1);
-      } else if (strcmp(k, "init") == 0) {
-        init = lua_tostring(L, -1);
-        if (!init || (strcmp(init, "kaiming") && strcmp(init, "xavier") &&
-                      strcmp(init, "uniform") && strcmp(init, "zeros")))
-          return luaL_error(L, "nn.Linear: option init must be \"kaiming\", "
-                            "\"xavier\", \"uniform\" or \"zeros\"");
-      } else {
-        return luaL_error(L, "nn.Linear: unknown option '%s' (expected bias, "
-                          "init)", luaL_tolstring(L, -2, NULL));
-      }
+float *nn_scratch(Ctx *c, int slot, size_t n, int make) {
+  lua_State *L = c->L;
+  size_t need = (n ? n : 1) * sizeof(float);
+  if (lua_getiuservalue(L, 1, slot) == LUA_TUSERDATA &&
+      lua_rawlen(L, -1) >= need) {
+    float *p = (float *)lua_touserdata(L, -1);
+    lua_pop(L, 1);            /* the module keeps it alive */
+    return p;
+  }
+  lua_pop(L, 1);
+  if (!make) return NULL;
+  if (need > NNC_MAXUDATA)
+    luaL_error(L, "%s: a scratch array of %I floats is too large",
+               c->m->kind->name, (lua_Integer)n);
+  {
+    float *p = (float *)lua_newuserdatauv(L, need, 0);
+    lua_setiuservalue(L, 1, slot);      /* the module keeps it alive */
+    return p;
+  }
+}
+
+void nn_setint(lua_State *L, int i, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_rawseti(L, -2, i);
+}
+
+void nn_setnum(lua_State *L, int i, lua_Number v) {
+  lua_pushnumber(L, v);
+  lua_rawseti(L, -2, i);
+}
+
+int nn_checkinit(lua_State *L, int idx, const char *fn) {
+  static const char *const schemes[] = {"kaiming", "xavier", "uniform",
+                                        "zeros", NULL};
+  const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : "";
+  int i;
+  for (i = 0; schemes[i]; i++)
+    if (strcmp(s, schemes[i]) == 0) return i;
+  return luaL_error(L, "%s: option init must be \"kaiming\", \"xavier\", "
+                    "\"uniform\" or \"zeros\"", fn);
+}
+
+/* kaiming: He et al. 2015, uniform with gain sqrt(2); xavier: Glorot &
+** Bengio 2010; uniform: PyTorch's default, bias included; zeros: draws
+** nothing from the generator */
+void nn_initweights(Rng *r, int init, float *w, size_t nw, float *b,
+                    size_t nb, int fanin, int fanout) {
+  float bound = 0, bbound = 0;
+  switch (init) {
+  case NN_INIT_KAIMING: bound = sqrtf(6.0f / fanin); break;
+  case NN_INIT_XAVIER: bound = sqrtf(6.0f / ((float)fanin + fanout)); break;
+  case NN_INIT_UNIFORM: bbound = bound = 1.0f / sqrtf((float)fanin); break;
+  }
+  if (bound > 0) k_rand(r, w, nw, -bound, bound);
+  if (b && bbound > 0) k_rand(r, b, nb, -bbound, bbound);
+}
+
+/* ---- construction ------------------------------------------------------ */
+
+static int shapesof(const Module *m, int shp[][2], int buf) {
+  const LayerKind *k = m->kind;
+  if (buf) return k->buffers ? k->buffers(m, shp) : 0;
+  return k->params ? k->params(m, shp) : 0;
+}
+
+/* Is the list at idx n matrices of these shapes?  Checked before anything
+** is allocated, so a model file cannot make the loader allocate more than
+** it holds. */
+static void checksaved(lua_State *L, const Module *m, int idx, int shp[][2],
+                       int n, const char *what) {
+  int i;
+  if ((int)lua_rawlen(L, idx) != n)
+    luaL_error(L, "%s has %d %ss, the file holds %d", m->kind->name, n, what,
+               (int)lua_rawlen(L, idx));
+  for (i = 0; i < n; i++) {
+    Matrix *q;
+    lua_rawgeti(L, idx, i + 1);
+    q = nn_tomatrix(L, -1);
+    if (!q)
+      luaL_error(L, "%s: saved %s %d is %s, expected a %d x %d matrix",
+                 m->kind->name, what, i + 1, luaL_typename(L, -1), shp[i][0],
+                 shp[i][1]);
+    if (q->rows != shp[i][0] || q->cols != shp[i][1])
+      luaL_error(L, "%s: saved %s %d is %d x %d, expected %d x %d",
+                 m->kind->name, what, i + 1, q->rows, q->cols, shp[i][0],
+                 shp[i][1]);
+    lua_pop(L, 1);
+  }
+}
+
+/* Makes n matrices of these shapes in user values uv, uv + 1, ... of the
+** module at mi: views of one block (in user value block, if not 0) when
+** the parameters' gradients are to be zeroed or stepped at once, or each
+** its own.  ptr gets their data; from (if not 0) is a list to copy. */
+static void makeset(lua_State *L, int mi, int shp[][2], int n, int uv,
+                    int block, float **ptr, int from) {
+  size_t total = 0, off = 0;
+  float *base = NULL;
+  int i;
+  for (i = 0; i < n; i++) total += (size_t)shp[i][0] * shp[i][1];
+  if (block) {
+    nn_checkcount(L, "nn.Module", 1, (lua_Integer)total);
+    base = nn_newzeros(L, 1, (int)total)->data;
+    lua_setiuservalue(L, mi, block);
+  }
+  for (i = 0; i < n; i++) {
+    Matrix *v = block ? nn_view(L, mi, base + off, shp[i][0], shp[i][1])
+                      : nn_newzeros(L, shp[i][0], shp[i][1]);
+    ptr[i] = v->data;
+    off += nn_numel(v);
+    lua_setiuservalue(L, mi, uv + i);
+    if (from) {
+      lua_rawgeti(L, from, i + 1);
+      memcpy(ptr[i], nn_tomatrix(L, -1)->data, nn_numel(v) * sizeof(float));
       lua_pop(L, 1);
     }
   }
-  nn_checkcount(L, "nn.Linear", nout, (lua_Integer)nin + 1);
-  np = nout * nin + (hasbias ? nout : 0);
-  lua_settop(L, 3);
-  m = newmodule(L, M_LINEAR, 0);                        /* at 4 */
-  m->nin = nin;
-  m->nout = nout;
-  m->hasbias = hasbias;
-  p = nn_newzeros(L, 1, np);
-  lua_setiuservalue(L, 4, UV_STATE);
-  g = nn_newzeros(L, 1, np);
-  lua_setiuservalue(L, 4, UV_GRADSTATE);
-  nn_view(L, 4, p->data, nout, nin);
-  lua_setiuservalue(L, 4, UV_WEIGHT);
-  nn_view(L, 4, g->data, nout, nin);
-  lua_setiuservalue(L, 4, UV_GWEIGHT);
-  if (hasbias) {
-    nn_view(L, 4, p->data + (size_t)nout * nin, 1, nout);
-    lua_setiuservalue(L, 4, UV_BIAS);
-    nn_view(L, 4, g->data + (size_t)nout * nin, 1, nout);
-    lua_setiuservalue(L, 4, UV_GBIAS);
+}
+
+/* Makes a module of kind k from the constructor's arguments at a..top and
+** pushes it.  With saved (and bufs) not 0, the parameters (and buffers)
+** are the lists of matrices there, and nothing is drawn at random. */
+static Module *newlayer(lua_State *L, const LayerKind *k, int a, int saved,
+                        int bufs) {
+  Module m0, *m;
+  char fn[48];
+  int shp[NN_MAXPARAMS][2], bshp[NN_MAXBUFFERS][2], np, nb, i, mi;
+  float *p[NN_MAXPARAMS] = {NULL}, *g[NN_MAXPARAMS] = {NULL};
+  float *b[NN_MAXBUFFERS] = {NULL};
+  memset(&m0, 0, sizeof m0);
+  m0.tag = NN_TAG_MODULE;
+  m0.kind = k;
+  m0.train = 1;
+  m0.a = k->def;
+  snprintf(fn, sizeof fn, "nn.%s", k->name);
+  k->init(L, &m0, fn, a);
+  np = shapesof(&m0, shp, 0);
+  nb = shapesof(&m0, bshp, 1);
+  for (i = 0; i < np; i++) nn_checkcount(L, fn, shp[i][0], shp[i][1]);
+  for (i = 0; i < nb; i++) nn_checkcount(L, fn, bshp[i][0], bshp[i][1]);
+  if (saved) {
+    m0.init = NN_INIT_ZEROS;
+    checksaved(L, &m0, saved, shp, np, "parameter");
+    if (nb && !bufs)
+      luaL_error(L, "%s has %d buffers, the file holds none", k->name, nb);
+    if (nb) checksaved(L, &m0, bufs, bshp, nb, "buffer");
   }
-  /* kaiming: He et al. 2015, uniform with gain sqrt(2); xavier: Glorot &
-  ** Bengio 2010; uniform: PyTorch's default, bias included; zeros: draws
-  ** nothing from the generator (nn.load uses it) */
-  if (strcmp(init, "zeros") == 0) bound = 0;
-  else if (strcmp(init, "kaiming") == 0) bound = sqrtf(6.0f / nin);
-  else if (strcmp(init, "xavier") == 0) bound = sqrtf(6.0f / (nin + nout));
-  else bbound = bound = 1.0f / sqrtf((float)nin);
-  if (bound > 0)
-    k_rand(nn_rng(L), p->data, (size_t)nout * nin, -bound, bound);
-  if (hasbias && bbound > 0)
-    k_rand(nn_rng(L), p->data + (size_t)nout * nin, nout, -bbound, bbound);
+  m = (Module *)lua_newuserdatauv(L, sizeof(Module), UV_N);
+  *m = m0;
+  luaL_setmetatable(L, NN_MODULE);
+  mi = lua_gettop(L);
+  makeset(L, mi, shp, np, UV_P0, np ? UV_PARAMS : 0, p, saved);
+  makeset(L, mi, shp, np, UV_G0, np ? UV_GRADS : 0, g, 0);
+  makeset(L, mi, bshp, nb, UV_B0, 0, b, bufs);
+  if (k->reset && !saved) k->reset(nn_rng(L), m, p, b);
+  return m;
+}
+
+/* nn.<Kind>(...): the kind is upvalue 1 */
+static int l_new(lua_State *L) {
+  newlayer(L, (const LayerKind *)lua_touserdata(L, lua_upvalueindex(1)), 1,
+           0, 0);
+  return 1;
+}
+
+/* core.build(name, config, params [, buffers]): the model loader's way to
+** make a layer, from data only; errors name what does not fit */
+static int l_build(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const LayerKind *k = findkind(name);
+  int n, i;
+  if (!k) return luaL_error(L, "unknown layer type '%s'", name);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
   lua_settop(L, 4);
+  n = (int)lua_rawlen(L, 2);
+  if (n > 8) return luaL_error(L, "%s takes at most 8 arguments", name);
+  for (i = 1; i <= n; i++) lua_rawgeti(L, 2, i);          /* at 5.. */
+  newlayer(L, k, 5, 3, lua_isnil(L, 4) ? 0 : 4);
   return 1;
 }
 
-/* the pointwise activations, Softmax and LogSoftmax; the kind is an upvalue,
-** and the three with a parameter take it as their only argument */
-static int l_simple(lua_State *L) {
-  int kind = (int)lua_tointeger(L, lua_upvalueindex(1));
-  float a = 0;
-  char fn[32];
-  snprintf(fn, sizeof fn, "nn.%s", names[kind]);
-  switch (kind) {
-  case K_LEAKYRELU: a = optparam(L, 1, 0.01f, fn, "slope"); break;
-  case K_ELU: a = optparam(L, 1, 1.0f, fn, "alpha"); break;
-  case K_SOFTPLUS:
-    a = optparam(L, 1, 1.0f, fn, "beta");
-    if (!(a > 0)) return luaL_error(L, "%s: beta must be > 0", fn);
-    break;
-  default:
-    if (!lua_isnone(L, 1))
-      return luaL_error(L, "%s: takes no arguments", fn);
-  }
-  newmodule(L, kind, a);
-  return 1;
-}
-
-static float checkp(lua_State *L, int arg, const char *fn) {
-  float p = optparam(L, arg, 0.5f, fn, "p");
-  if (!(p >= 0 && p < 1))
-    luaL_error(L, "%s: p must be in [0, 1), got %f", fn, (double)p);
-  return p;
-}
-
-/* nn.Dropout([p = 0.5]) */
-static int l_dropout(lua_State *L) {
-  newmodule(L, M_DROPOUT, checkp(L, 1, "nn.Dropout"));
+/* core.layers() -> a list of {name, sig, doc, field, params = {...},
+** image = bool}, one per kind, in registration order */
+static int l_layers(lua_State *L) {
+  size_t g;
+  const LayerKind *k;
+  int n = 0;
+  lua_newtable(L);
+  for (g = 0; g < NGROUPS; g++)
+    for (k = registry[g]; k->name; k++) {
+      lua_createtable(L, 0, 6);
+      lua_pushstring(L, k->name);
+      lua_setfield(L, -2, "name");
+      lua_pushstring(L, k->sig);
+      lua_setfield(L, -2, "sig");
+      lua_pushstring(L, k->doc);
+      lua_setfield(L, -2, "doc");
+      if (k->field) {
+        lua_pushstring(L, k->field);
+        lua_setfield(L, -2, "field");
+      }
+      lua_pushboolean(L, k->shape != NULL);
+      lua_setfield(L, -2, "image");
+      lua_rawseti(L, -2, ++n);
+    }
   return 1;
 }
 
@@ -206,51 +269,103 @@ static int l_dropout(lua_State *L) {
 
 static Matrix *checkinput(lua_State *L, Module *m, int arg, const char *op) {
   Matrix *x = nn_tomatrix(L, arg);
+  const char *name = m->kind->name;
   if (!x)
-    luaL_error(L, "%s:%s: input must be an nn.Matrix, got %s", names[m->kind],
-               op, luaL_typename(L, arg));
-  if (m->kind == M_LINEAR && x->cols != m->nin)
-    luaL_error(L, "Linear:%s: input has %d columns, expected %d", op, x->cols,
-               m->nin);
+    luaL_error(L, "%s:%s: input must be an nn.Matrix, got %s", name, op,
+               luaL_typename(L, arg));
+  if (m->kind->shape && m->nin == 0)
+    luaL_error(L, "%s:%s: the input's image shape is not known: give the "
+               "layer {input = {C, H, W}}, or put it in an nn.Sequential "
+               "after a layer that knows its output's", name, op);
+  if (m->nin && x->cols != m->nin) {
+    if (m->in[0])
+      luaL_error(L, "%s:%s: input has %d columns, expected %d (%d x %d x "
+                 "%d)", name, op, x->cols, m->nin, m->in[0], m->in[1],
+                 m->in[2]);
+    luaL_error(L, "%s:%s: input has %d columns, expected %d", name, op,
+               x->cols, m->nin);
+  }
   return x;
+}
+
+/* Pushes the n matrices in user values uv.. of the module at 1 and puts
+** their data in ptr, checking each against its shape before a kernel
+** trusts it: only the debug library can change them, and one comparison
+** is all it costs. */
+static void getset(lua_State *L, const Module *m, int uv, float **ptr,
+                   int buf) {
+  int shp[NN_MAXPARAMS > NN_MAXBUFFERS ? NN_MAXPARAMS : NN_MAXBUFFERS][2];
+  int n = shapesof(m, shp, buf), i;
+  for (i = 0; i < n; i++) {
+    Matrix *p;
+    lua_getiuservalue(L, 1, uv + i);
+    p = nn_tomatrix(L, -1);
+    if (!p || p->rows != shp[i][0] || p->cols != shp[i][1])
+      luaL_error(L, "%s: the layer's user value %d is not its %d x %d "
+                 "%s (changed through the debug library?)", m->kind->name,
+                 uv + i, shp[i][0], shp[i][1], buf ? "buffer" : "parameter");
+    ptr[i] = p->data;
+  }
+}
+
+/* the flat block of parameters or gradients (NULL if none), on the stack */
+static Matrix *getblock(lua_State *L, const Module *m, int uv) {
+  int shp[NN_MAXPARAMS][2], n = shapesof(m, shp, 0), i;
+  size_t total = 0;
+  Matrix *b;
+  if (n == 0) return NULL;
+  for (i = 0; i < n; i++) total += (size_t)shp[i][0] * shp[i][1];
+  lua_getiuservalue(L, 1, uv);
+  b = nn_tomatrix(L, -1);
+  if (!b || nn_numel(b) != total)
+    luaL_error(L, "%s: the layer's user value %d is not its parameter "
+               "block (changed through the debug library?)", m->kind->name,
+               uv);
+  return b;
+}
+
+static int overlapsbuf(lua_State *L, const Module *m, const Matrix *x) {
+  int shp[NN_MAXBUFFERS][2], n = shapesof(m, shp, 1), i, hit = 0;
+  for (i = 0; i < n; i++) {
+    Matrix *b;
+    lua_getiuservalue(L, 1, UV_B0 + i);
+    b = nn_tomatrix(L, -1);           /* getset says if it is not one */
+    hit |= b && nn_overlaps(b, x);
+    lua_pop(L, 1);
+  }
+  return hit;
+}
+
+static int outcols(const Module *m, const Matrix *x) {
+  return m->nout ? m->nout : x->cols;
 }
 
 static int m_forward(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *x = checkinput(L, m, 2, "forward"), *y;
-  size_t n = nn_numel(x);
-  int yc = m->kind == M_LINEAR ? m->nout : x->cols;
+  const char *name = m->kind->name;
+  Ctx c;
+  int yc = outcols(m, x);
   lua_settop(L, 2);
   nn_checkcount(L, "forward", x->rows, yc);
   y = nn_buffer(L, 1, UV_OUTPUT, x->rows, yc);               /* at 3 */
   if (nn_overlaps(y, x))        /* the kernels' arrays must not overlap */
     return luaL_error(L, "%s:forward: the input is the layer's own output "
-                      "buffer; clone it first", names[m->kind]);
-  switch (m->kind) {
-  case M_LINEAR: {
-    Matrix *w = getparam(L, m, UV_WEIGHT), *b = getparam(L, m, UV_BIAS);
-    k_linear_forward(y->data, x->data, w->data, b ? b->data : NULL, x->rows,
-                     m->nin, m->nout);
-    break;
-  }
-  case M_SOFTMAX:
-    k_softmax_forward(y->data, x->data, x->rows, x->cols);
-    break;
-  case M_LOGSOFTMAX:
-    k_logsoftmax_forward(y->data, x->data, x->rows, x->cols);
-    break;
-  case M_DROPOUT:
-    if (m->train && m->a > 0) {
-      Matrix *mask = nn_buffer(L, 1, UV_STATE, x->rows, x->cols);
-      k_dropout_mask(nn_rng(L), mask->data, n, m->a);
-      k_mul(y->data, x->data, mask->data, n);
-    } else {
-      memmove(y->data, x->data, n * sizeof(float));
-    }
-    break;
-  default:
-    k_pointwise_forward(m->kind, m->a, y->data, x->data, n);
-  }
+                      "buffer; clone it first", name);
+  if (overlapsbuf(L, m, x))     /* forward writes running statistics */
+    return luaL_error(L, "%s:forward: the input shares memory with the "
+                      "layer's buffers; clone it first", name);
+  memset(&c, 0, sizeof c);
+  c.L = L;
+  c.m = m;
+  c.n = x->rows;
+  c.cols = x->cols;
+  c.ycols = yc;
+  c.x = x->data;
+  c.out = y->data;
+  getset(L, m, UV_P0, c.p, 0);
+  getset(L, m, UV_B0, c.buf, 1);
+  m->kind->forward(&c);
   lua_settop(L, 3);
   return 1;
 }
@@ -260,16 +375,17 @@ static int m_forward(lua_State *L) {
 static int m_backward(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *x = checkinput(L, m, 2, "backward");
-  Matrix *gy = nn_tomatrix(L, 3), *y, *gx;
+  Matrix *gy = nn_tomatrix(L, 3), *y, *gx, *gall, *pall;
   int wantgx = lua_isnoneornil(L, 4) || lua_toboolean(L, 4);
-  const char *name = names[m->kind];
-  int yc = m->kind == M_LINEAR ? m->nout : x->cols;
-  size_t n = nn_numel(x);
+  const char *name = m->kind->name;
+  int yc = outcols(m, x);
+  Ctx c;
   if (!gy)
     return luaL_error(L, "%s:backward: gradOutput must be an nn.Matrix, got "
                       "%s", name, luaL_typename(L, 3));
   lua_settop(L, 3);
-  y = getuv(L, UV_OUTPUT);                                   /* at 4 */
+  lua_getiuservalue(L, 1, UV_OUTPUT);                        /* at 4 */
+  y = nn_tomatrix(L, 4);
   if (!y || y->rows != x->rows || y->cols != yc)
     return luaL_error(L, "%s:backward: no forward on a %d x %d input to go "
                       "back through (call forward first)", name, x->rows,
@@ -278,7 +394,7 @@ static int m_backward(lua_State *L) {
     return luaL_error(L, "%s:backward: gradOutput is %d x %d, expected %d x "
                       "%d (the output's shape)", name, gy->rows, gy->cols,
                       y->rows, y->cols);
-  if (!wantgx && m->kind == M_LINEAR) {
+  if (!wantgx && m->kind->skipgx) {
     lua_pushnil(L);                               /* at 5: no dL/dx */
     gx = NULL;
   } else {
@@ -287,43 +403,28 @@ static int m_backward(lua_State *L) {
       return luaL_error(L, "%s:backward: input or gradOutput is the layer's "
                         "own gradInput buffer; clone it first", name);
   }
-  switch (m->kind) {
-  case M_LINEAR: {
-    Matrix *w = getparam(L, m, UV_WEIGHT), *gw = getparam(L, m, UV_GWEIGHT);
-    Matrix *gb = getparam(L, m, UV_GBIAS);
-    Matrix *gall = getparam(L, m, UV_GRADSTATE);  /* gw and gb, one block */
-    /* every restrict array of k_linear_backward against every other: gw
-    ** and gb are written, so neither may meet x, gy or w (gx is the
-    ** layer's own buffer, checked above) */
-    if (nn_overlaps(gall, x) || nn_overlaps(gall, gy) ||
-        (gx && nn_overlaps(gx, w)))
-      return luaL_error(L, "Linear:backward: input or gradOutput shares "
-                        "memory with the layer's gradients; clone it first");
-    k_linear_backward(gx ? gx->data : NULL, gw->data, gb ? gb->data : NULL,
-                      x->data, w->data, gy->data, x->rows, m->nin, m->nout);
-    break;
-  }
-  case M_SOFTMAX:
-    k_softmax_backward(gx->data, y->data, gy->data, x->rows, x->cols);
-    break;
-  case M_LOGSOFTMAX:
-    k_logsoftmax_backward(gx->data, y->data, gy->data, x->rows, x->cols);
-    break;
-  case M_DROPOUT: {
-    Matrix *mask = getuv(L, UV_STATE);
-    if (m->train && m->a > 0) {
-      if (!mask || nn_numel(mask) != n)
-        return luaL_error(L, "Dropout:backward: call forward first");
-      k_mul(gx->data, gy->data, mask->data, n);
-    } else {
-      memmove(gx->data, gy->data, n * sizeof(float));
-    }
-    break;
-  }
-  default:
-    k_pointwise_backward(m->kind, m->a, gx->data, x->data, y->data, gy->data,
-                         n);
-  }
+  /* the gradients are written, so they may meet neither x nor gy; gx
+  ** (the layer's own buffer) may not meet the parameters it is made of */
+  gall = getblock(L, m, UV_GRADS);
+  pall = getblock(L, m, UV_PARAMS);
+  if (gall && (nn_overlaps(gall, x) || nn_overlaps(gall, gy) ||
+               (gx && nn_overlaps(gx, pall))))
+    return luaL_error(L, "%s:backward: input or gradOutput shares memory "
+                      "with the layer's gradients; clone it first", name);
+  memset(&c, 0, sizeof c);
+  c.L = L;
+  c.m = m;
+  c.n = x->rows;
+  c.cols = x->cols;
+  c.ycols = yc;
+  c.x = x->data;
+  c.y = y->data;
+  c.gy = gy->data;
+  c.gx = gx ? gx->data : NULL;
+  getset(L, m, UV_P0, c.p, 0);
+  getset(L, m, UV_G0, c.g, 0);
+  getset(L, m, UV_B0, c.buf, 1);
+  m->kind->backward(&c);
   lua_settop(L, 5);
   return 1;
 }
@@ -332,10 +433,8 @@ static int m_backward(lua_State *L) {
 
 static int m_zerograd(lua_State *L) {
   Module *m = checkmodule(L, 1);
-  if (m->kind == M_LINEAR) {
-    Matrix *g = getparam(L, m, UV_GRADSTATE);
-    k_fill(g->data, nn_numel(g), 0);
-  }
+  Matrix *g = getblock(L, m, UV_GRADS);
+  if (g) k_fill(g->data, nn_numel(g), 0);
   lua_settop(L, 1);
   return 1;
 }
@@ -343,17 +442,31 @@ static int m_zerograd(lua_State *L) {
 /* params, grads: two lists of Matrix views (empty for parameterless) */
 static int m_parameters(lua_State *L) {
   Module *m = checkmodule(L, 1);
-  int np = m->kind == M_LINEAR ? (m->hasbias ? 2 : 1) : 0, i;
+  int shp[NN_MAXPARAMS][2], np = shapesof(m, shp, 0), i;
   lua_settop(L, 1);
   lua_createtable(L, np, 0);
   lua_createtable(L, np, 0);
   for (i = 0; i < np; i++) {
-    lua_getiuservalue(L, 1, i == 0 ? UV_WEIGHT : UV_BIAS);
+    lua_getiuservalue(L, 1, UV_P0 + i);
     lua_rawseti(L, 2, i + 1);
-    lua_getiuservalue(L, 1, i == 0 ? UV_GWEIGHT : UV_GBIAS);
+    lua_getiuservalue(L, 1, UV_G0 + i);
     lua_rawseti(L, 3, i + 1);
   }
   return 2;
+}
+
+/* m:buffers(): the saved state that is not trained (running statistics),
+** a list; empty for most kinds */
+static int m_buffers(lua_State *L) {
+  Module *m = checkmodule(L, 1);
+  int shp[NN_MAXBUFFERS][2], nb = shapesof(m, shp, 1), i;
+  lua_settop(L, 1);
+  lua_createtable(L, nb, 0);
+  for (i = 0; i < nb; i++) {
+    lua_getiuservalue(L, 1, UV_B0 + i);
+    lua_rawseti(L, 2, i + 1);
+  }
+  return 1;
 }
 
 static int m_training(lua_State *L) {
@@ -371,14 +484,37 @@ static int m_evaluate(lua_State *L) {
 /* m:outputSize([nin]) -> the output width for inputs of nin columns */
 static int m_outputsize(lua_State *L) {
   Module *m = checkmodule(L, 1);
-  if (m->kind != M_LINEAR) {
+  if (m->nin == 0) {
+    if (m->kind->shape) return 0;         /* an image layer not yet placed */
     lua_settop(L, 2);
     return 1;
   }
   if (!lua_isnoneornil(L, 2) && lua_tointeger(L, 2) != m->nin)
-    return luaL_error(L, "Linear: input width %s, expected %d",
+    return luaL_error(L, "%s: input width %s, expected %d", m->kind->name,
                       luaL_tolstring(L, 2, NULL), m->nin);
   lua_pushinteger(L, m->nout);
+  return 1;
+}
+
+/* m:setInputShape(C, H, W): what an image layer's rows are; nn.Sequential
+** calls it for a layer made without {input = ...} */
+static int m_setinputshape(lua_State *L) {
+  Module *m = checkmodule(L, 1);
+  Module t;
+  char fn[48];
+  int i;
+  snprintf(fn, sizeof fn, "%s:setInputShape", m->kind->name);
+  if (!m->kind->shape)        /* reached only through the debug library */
+    return luaL_error(L, "%s: not an image layer", fn);
+  t = *m;
+  for (i = 0; i < 3; i++) t.in[i] = nn_checkdim(L, i + 2, fn, "C, H and W");
+  m->kind->shape(L, &t, fn);
+  if (m->nin && memcmp(t.in, m->in, sizeof t.in) != 0)
+    return luaL_error(L, "%s: the layer's input is %d x %d x %d already, not "
+                      "%d x %d x %d", fn, m->in[0], m->in[1], m->in[2],
+                      t.in[0], t.in[1], t.in[2]);
+  *m = t;
+  lua_settop(L, 1);
   return 1;
 }
 
@@ -386,111 +522,106 @@ static int m_outputsize(lua_State *L) {
 static int m_config(lua_State *L) {
   Module *m = checkmodule(L, 1);
   lua_newtable(L);
-  switch (m->kind) {
-  case M_LINEAR:
-    lua_pushinteger(L, m->nin);
-    lua_rawseti(L, -2, 1);
-    lua_pushinteger(L, m->nout);
-    lua_rawseti(L, -2, 2);
-    lua_createtable(L, 0, 1);
-    lua_pushboolean(L, m->hasbias);
-    lua_setfield(L, -2, "bias");
-    lua_rawseti(L, -2, 3);
-    break;
-  case K_LEAKYRELU: case K_ELU: case K_SOFTPLUS: case M_DROPOUT:
-    lua_pushnumber(L, m->a);
-    lua_rawseti(L, -2, 1);
-    break;
-  }
+  if (m->kind->config) m->kind->config(L, m);
+  else if (m->kind->field) nn_setnum(L, 1, m->a);
   return 1;
 }
 
 static int m_tostring(lua_State *L) {
   Module *m = checkmodule(L, 1);
-  const char *name = names[m->kind];
-  switch (m->kind) {
-  case M_LINEAR:
-    lua_pushfstring(L, "nn.Linear(%d -> %d%s)", m->nin, m->nout,
-                    m->hasbias ? "" : ", no bias");
-    break;
-  case K_LEAKYRELU: case K_ELU: case K_SOFTPLUS: case M_DROPOUT: {
-    char a[32];
-    snprintf(a, sizeof a, "%.6g", (double)m->a);
-    lua_pushfstring(L, "nn.%s(%s)", name, a);
-    break;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "nn.");
+  luaL_addstring(&b, m->kind->name);
+  if (m->kind->describe) m->kind->describe(&b, m);
+  else if (m->kind->field) {
+    char a[40];
+    snprintf(a, sizeof a, "(%.6g)", (double)m->a);
+    luaL_addstring(&b, a);
   }
-  default:
-    lua_pushfstring(L, "nn.%s", name);
-  }
+  luaL_pushresult(&b);
   return 1;
 }
 
 /* ---- fields ------------------------------------------------------------ */
 
-static int paramslot(const Module *m, const char *k) {
-  if (m->kind != M_LINEAR) return 0;
-  if (strcmp(k, "weight") == 0) return UV_WEIGHT;
-  if (strcmp(k, "bias") == 0) return UV_BIAS;
-  if (strcmp(k, "gradWeight") == 0) return UV_GWEIGHT;
-  if (strcmp(k, "gradBias") == 0) return UV_GBIAS;
-  return 0;
+static void pushshape(lua_State *L, const int *s) {
+  lua_createtable(L, 3, 0);
+  nn_setint(L, 1, s[0]);
+  nn_setint(L, 2, s[1]);
+  nn_setint(L, 3, s[2]);
 }
 
-static const char *paramname(const Module *m) {
-  switch (m->kind) {
-  case K_LEAKYRELU: return "slope";
-  case K_ELU: return "alpha";
-  case K_SOFTPLUS: return "beta";
-  case M_DROPOUT: return "p";
-  default: return NULL;
+/* the user value that field k names (weight, gradBias, runningMean, ...) */
+static int slotof(const Module *m, const char *k) {
+  int shp[NN_MAXPARAMS][2], np = shapesof(m, shp, 0), i;
+  for (i = 0; i < np; i++) {
+    if (strcmp(k, pnames[i]) == 0) return UV_P0 + i;
+    if (strcmp(k, gnames[i]) == 0) return UV_G0 + i;
   }
+  for (i = 0; i < NN_MAXBUFFERS; i++)
+    if (m->kind->bufnames[i] && strcmp(k, m->kind->bufnames[i]) == 0)
+      return UV_B0 + i;
+  return 0;
 }
 
 static int m_index(lua_State *L) {
   Module *m = checkmodule(L, 1);
-  const char *k, *pn;
+  const char *k, *field = m->kind->field;
   int slot;
+  if (lua_type(L, 2) == LUA_TSTRING && !m->kind->shape &&
+      strcmp(lua_tostring(L, 2), "setInputShape") == 0)
+    return 0;                   /* only image layers have one */
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
   k = lua_tostring(L, 2);
-  pn = paramname(m);
-  if ((slot = paramslot(m, k)) != 0) lua_getiuservalue(L, 1, slot);
+  if ((slot = slotof(m, k)) != 0) lua_getiuservalue(L, 1, slot);
   else if (strcmp(k, "output") == 0) lua_getiuservalue(L, 1, UV_OUTPUT);
   else if (strcmp(k, "gradInput") == 0) lua_getiuservalue(L, 1, UV_GRADINPUT);
-  else if (strcmp(k, "typename") == 0) lua_pushstring(L, names[m->kind]);
+  else if (strcmp(k, "typename") == 0) lua_pushstring(L, m->kind->name);
   else if (strcmp(k, "train") == 0) lua_pushboolean(L, m->train);
-  else if (m->kind == M_LINEAR && strcmp(k, "nin") == 0)
-    lua_pushinteger(L, m->nin);
-  else if (m->kind == M_LINEAR && strcmp(k, "nout") == 0)
-    lua_pushinteger(L, m->nout);
-  else if (pn && strcmp(k, pn) == 0) lua_pushnumber(L, m->a);
+  else if (m->nin && strcmp(k, "nin") == 0) lua_pushinteger(L, m->nin);
+  else if (m->nin && strcmp(k, "nout") == 0) lua_pushinteger(L, m->nout);
+  else if (m->in[0] && strcmp(k, "inputShape") == 0) pushshape(L, m->in);
+  else if (m->out[0] && strcmp(k, "outputShape") == 0) pushshape(L, m->out);
+  else if (strcmp(k, "keepsShape") == 0)
+    lua_pushboolean(L, m->nin == 0 && !m->kind->shape);
+  else if (field && strcmp(k, field) == 0) lua_pushnumber(L, m->a);
   else lua_pushnil(L);
   return 1;
 }
 
-/* m.weight = W and m.bias = b copy in (same shape); m.p sets Dropout's p */
+/* m.weight = W (any parameter or buffer) copies in, same shape; a kind's
+** settable field (Dropout's p) is checked as its constructor checks it */
 static int m_newindex(lua_State *L) {
   Module *m = checkmodule(L, 1);
   const char *k = luaL_checkstring(L, 2);
-  int slot = paramslot(m, k);
-  if (slot == UV_WEIGHT || slot == UV_BIAS) {
+  const char *name = m->kind->name;
+  int slot = slotof(m, k);
+  if (slot && (slot < UV_G0 || slot >= UV_B0)) {
     Matrix *dst, *src = nn_tomatrix(L, 3);
     lua_getiuservalue(L, 1, slot);
     dst = nn_tomatrix(L, -1);
-    if (!dst)
-      return luaL_error(L, "Linear: this layer has no bias");
+    if (!dst) return luaL_error(L, "%s: the layer has no %s", name, k);
     if (!src || src->rows != dst->rows || src->cols != dst->cols)
-      return luaL_error(L, "Linear: %s must be a %d x %d nn.Matrix", k,
+      return luaL_error(L, "%s: %s must be a %d x %d nn.Matrix", name, k,
                         dst->rows, dst->cols);
     memmove(dst->data, src->data, nn_numel(dst) * sizeof(float));
     return 0;
   }
-  if (m->kind == M_DROPOUT && strcmp(k, "p") == 0) {
-    m->a = checkp(L, 3, "Dropout");
+  if (m->kind->settable && strcmp(k, m->kind->field) == 0) {
+    Module t = *m;
+    lua_settop(L, 3);
+    lua_replace(L, 1);          /* the value alone, as the constructor's */
+    lua_settop(L, 1);
+    m->kind->init(L, &t, name, 1);
+    m->a = t.a;
     return 0;
   }
-  return luaL_error(L, "%s: cannot set field '%s'", names[m->kind], k);
+  if (strcmp(k, "bias") == 0 || strcmp(k, "weight") == 0)
+    return luaL_error(L, "%s: the layer has no %s", name, k);
+  return luaL_error(L, "%s: cannot set field '%s'", name, k);
 }
 
 static int m_call(lua_State *L) {
@@ -500,13 +631,15 @@ static int m_call(lua_State *L) {
 
 static const luaL_Reg methods[] = {
   {"forward", m_forward}, {"backward", m_backward}, {"zeroGrad", m_zerograd},
-  {"parameters", m_parameters}, {"training", m_training},
-  {"evaluate", m_evaluate}, {"outputSize", m_outputsize},
+  {"parameters", m_parameters}, {"buffers", m_buffers},
+  {"training", m_training}, {"evaluate", m_evaluate},
+  {"outputSize", m_outputsize}, {"setInputShape", m_setinputshape},
   {"config", m_config}, {NULL, NULL}
 };
 
 void nn_module_open(lua_State *L) {
-  int k;
+  size_t g;
+  const LayerKind *k;
   luaL_newmetatable(L, NN_MODULE);
   lua_newtable(L);
   luaL_setfuncs(L, methods, 0);
@@ -519,13 +652,14 @@ void nn_module_open(lua_State *L) {
   lua_pushcfunction(L, m_tostring);
   lua_setfield(L, -2, "__tostring");
   lua_pop(L, 1);
-  for (k = 0; k < M_N; k++) {
-    if (k == M_LINEAR) lua_pushcfunction(L, l_linear);
-    else if (k == M_DROPOUT) lua_pushcfunction(L, l_dropout);
-    else {
-      lua_pushinteger(L, k);
-      lua_pushcclosure(L, l_simple, 1);
+  for (g = 0; g < NGROUPS; g++)
+    for (k = registry[g]; k->name; k++) {
+      lua_pushlightuserdata(L, (void *)k);
+      lua_pushcclosure(L, l_new, 1);
+      lua_setfield(L, -2, k->name);
     }
-    lua_setfield(L, -2, names[k]);
-  }
+  lua_pushcfunction(L, l_build);
+  lua_setfield(L, -2, "build");
+  lua_pushcfunction(L, l_layers);
+  lua_setfield(L, -2, "layers");
 }

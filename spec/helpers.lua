@@ -32,6 +32,24 @@ end
 -- Relative, except for elements far smaller than the matrix's largest,
 -- where float32 sums taken in another order legitimately differ by a few
 -- ulps of the large ones.  b is a nested table, a a Matrix or one.
+-- erf by its Maclaurin series (double precision for |x| < 3) and tanh,
+-- which Lua 5.3 and later no longer have
+function H.erf(x)
+   local sum, term, n = 0, x, 0
+   repeat
+      local add = term / (2 * n + 1)
+      sum = sum + add
+      n = n + 1
+      term = -term * x * x / n
+   until math.abs(add) < 1e-17 or n > 200
+   return 2 / math.sqrt(math.pi) * sum
+end
+
+function H.tanh(x)
+   local e = math.exp(2 * x)
+   return (e - 1) / (e + 1)
+end
+
 function H.xerr(a, b)
    if nn.isMatrix(a) then a = a:totable() end
    local big = 0
@@ -66,7 +84,7 @@ H.integers = math.type ~= nil
 -- does # call __len on a table (5.2 and later)?
 H.lenmeta = #setmetatable({}, {__len = function() return 1 end}) == 1
 local compat = require "nn.compat"
-H.strpack, H.strunpack, H.isint = compat.strpack, compat.strunpack, compat.isint
+H.strpack, H.strunpack, H.isint, H.unpack = compat.strpack, compat.strunpack, compat.isint, compat.unpack
 
 -- A text chunk with environment env (5.1 and LuaJIT: loadstring, setfenv)
 function H.load(s, name, env)

@@ -52,9 +52,9 @@ describe("memory safety", function()
 
    it("user values changed through the debug library are checked before use", function()
       local lin = nn.Linear(3, 2)
-      H.setuservalue(lin, nil, 5)                    -- its weight view
+      H.setuservalue(lin, nil, 7)                    -- its weight view
       has(err(lin.forward, lin, nn.ones(1, 3)), "changed through the debug library")
-      H.setuservalue(lin, nn.Matrix(1, 1), 5)
+      H.setuservalue(lin, nn.Matrix(1, 1), 7)
       has(err(lin.forward, lin, nn.ones(1, 3)), "is not its 2 x 3 parameter")
    end)
 

@@ -9,8 +9,19 @@ local function every_layer_net()
       nn.Sequential{nn.Linear(9, 7, {init = "uniform"}), nn.Sigmoid(), nn.LeakyReLU(0.3)},
       nn.ELU(0.5), nn.Softplus(2), nn.Identity(), nn.Dropout(0.25), nn.Step(),
       nn.Linear(7, 5), nn.Sign(), nn.PiecewiseLinear(), nn.Softmax(),
-      nn.Linear(5, 4), nn.LogSoftmax(),
+      nn.Linear(5, 4), nn.LogSoftmax(), nn.GELU(), nn.GELU{approximate = "tanh"},
+      nn.Linear(4, 2 * 3 * 3),
+      nn.Conv2d(2, 3, {3, 2}, {padding = 1, dilation = {1, 2}, input = {2, 3, 3}}),
+      nn.MaxPool2d(2, {stride = 1}), nn.Conv2d(3, 2, 1, {bias = false}), nn.AvgPool2d(1),
    }
+end
+
+-- the kinds a network holds, nested included
+local function kinds(m, seen)
+   seen = seen or {}
+   seen[m.typename] = true
+   if m.modules then for _, c in ipairs(m.modules) do kinds(c, seen) end end
+   return seen
 end
 
 -- a file image from a raw payload, with a correct header and CRC
@@ -20,6 +31,58 @@ local function file(payload, version)
 end
 
 describe("model files", function()
+   it("are tested with every kind of layer the core registers", function()
+      local seen = kinds(every_layer_net())
+      for _, k in ipairs(require("nn.layers").builtin()) do
+         assert.truthy(seen[k.name], k.name .. " is missing from every_layer_net")
+      end
+   end)
+
+   it("of format version 1 (before image layers) still load", function()
+      local net = nn.load("fuzz/corpus/every.nn")
+      assert.truthy(net:size() > 5)
+      local f = assert(io.open("fuzz/corpus/every.nn", "rb"))
+      assert.are.equal(1, H.strunpack("<I4", f:read(12), 9))
+      f:close()
+   end)
+
+   it("save a Lua layer registered by name, rebuilt by its constructor, never from code in the file", function()
+      local Scale = {}
+      Scale.__index = Scale
+      local function new(n, opts)
+         return setmetatable({typename = "Scale", n = n, opts = opts,
+                              w = nn.ones(1, n), gw = nn.zeros(1, n)}, Scale)
+      end
+      function Scale:forward(x) self.output = nn.Matrix(x:shape()):copy(x):mul(self.w); return self.output end
+      function Scale:backward(x, gy)
+         self.gw:add(gy:clone():mul(x):sum(1))
+         return gy:clone():mul(self.w)
+      end
+      function Scale:parameters() return {self.w}, {self.gw} end
+      function Scale:config() return {self.n, self.opts} end
+      local net = nn.Sequential{nn.Linear(3, 4), new(4, {note = "x"})}
+      -- not yet registered: refused, with the way out named
+      local ok, msg = pcall(nn.serialize, net)
+      assert.is_false(ok)
+      assert.truthy(msg:find("nn.register(name, constructor) makes a Lua layer savable", 1, true), msg)
+      assert.are.equal(new, nn.register("Scale", new))
+      net[2].w:copy(nn.Matrix{{1, 2, 3, 4}})
+      local x = nn.randn(2, 3)
+      local back = nn.deserialize(nn.serialize(net))
+      assert.are.equal(Scale, getmetatable(back[2]))
+      assert.are.equal("x", back[2].opts.note)
+      assert.is_true(back:forward(x):equal(net:forward(x)))
+      -- a saved parameter of the wrong shape is refused by name
+      net[2].w = nn.ones(1, 5)
+      ok, msg = pcall(nn.deserialize, nn.serialize(net))
+      assert.is_false(ok)
+      assert.truthy(msg:find("parameter 1 of Scale must be 1 x 4", 1, true), msg)
+      -- what register refuses
+      assert.has_error(function() nn.register("Linear", new) end, "nn.register: Linear is a built-in layer")
+      assert.has_error(function() nn.register("a b", new) end, 'nn.register: name must be an identifier string, got "a b"')
+      assert.has_error(function() nn.register("X", 5) end, "nn.register: the constructor of X must be a function, got number")
+   end)
+
    it("round-trip every built-in layer with bit-identical outputs", function()
       local net = every_layer_net()
       net:evaluate()
@@ -100,7 +163,7 @@ describe("model files", function()
       local ok, msg = pcall(nn.serialize, nn.Sequential{nn.Linear(2, 2), lua_layer})
       assert.is_false(ok)
       assert.truthy(msg:find("nn.serialize: the network[2] (table: ", 1, true), msg)
-      assert.truthy(msg:find("is not a built-in layer; only built-in layers can be saved", 1, true))
+      assert.truthy(msg:find("is neither a built-in layer nor a registered one; nn.register(name, constructor) makes a Lua layer savable", 1, true))
       assert.has_error(function() nn.serialize(nn.ReLU(), {optimiser = 1}) end,
          "nn.serialize: unknown option 'optimiser' (expected optimizer)")
       assert.has_error(function() nn.save(nn.ReLU(), 5) end, "nn.save: path must be a string, got number")
@@ -155,7 +218,7 @@ describe("loading damaged or hostile files", function()
          {good .. "x", "truncated or padded: the header declares"},
          {good:sub(1, 50) .. string.char(H.flipbit(good:byte(51), 1)) .. good:sub(52),
           "checksum mismatch: the file is corrupt"},
-         {file(good:sub(25), 2), "format version 2 is newer than this lua-nn reads (1)"},
+         {file(good:sub(25), 3), "format version 3 is newer than this lua-nn reads (2)"},
          {file(good:sub(25), 0), "format version 0 is invalid"},
       }
       for _, c in ipairs(cases) do
@@ -193,7 +256,11 @@ describe("loading damaged or hostile files", function()
           "unknown layer type 'os.execute'"},
          {model(map{type = str("Linear"), config = list{int(100000), int(100000)},
                     params = list{H.strpack("<BI4I4", 8, 1, 1) .. ("\0"):rep(4)}}),
-          "Linear's sizes do not match its saved weight"},
+          "cannot build Linear: nn.Linear: 100000 x 100001 is too large"},
+         {model(map{type = str("Linear"), config = list{int(1000), int(1000)},
+                    params = list{H.strpack("<BI4I4", 8, 1, 1) .. ("\0"):rep(4),
+                                  H.strpack("<BI4I4", 8, 1, 1000) .. ("\0"):rep(4000)}}),
+          "cannot build Linear: Linear: saved parameter 1 is 1 x 1, expected 1000 x 1000"},
          {model(map{type = str("ReLU"), config = list{int(1)}, params = list{}}),
           "cannot build ReLU: nn.ReLU: takes no arguments"},
          {model(map{type = str("Linear"), config = list{int(2), int(1), map{bias = string.char(1)}},

@@ -41,6 +41,63 @@ local function layer_cases()
    add("Sign", nn.Sign(), x)
    add("Step", nn.Step(), x)
    add("PiecewiseLinear", nn.PiecewiseLinear(), nn.rand(6, 9, -1, 1))
+   add("GELU", nn.GELU(), x * 3)
+   cases[#cases].approximate = "none"
+   add("GELU", nn.GELU{approximate = "tanh"}, x * 3)
+   cases[#cases].approximate = "tanh"
+   return cases
+end
+
+-- a grid over kernel sizes, strides, paddings, dilations, odd image sizes,
+-- channel counts and batch sizes 1 and 7, for Conv2d and the two pools
+local function image_cases()
+   nn.seed(7)
+   local cases = {}
+   local sizes = {{1, 7, 5}, {3, 9, 9}, {2, 6, 11}, {1, 28, 28}, {4, 5, 4}}
+   local windows = {  -- kh, kw, sh, sw, ph, pw, dh, dw
+      {1, 1, 1, 1, 0, 0, 1, 1}, {3, 3, 1, 1, 1, 1, 1, 1}, {2, 2, 2, 2, 0, 0, 1, 1},
+      {5, 5, 1, 1, 2, 2, 1, 1}, {3, 2, 2, 1, 1, 0, 1, 1}, {3, 3, 2, 2, 0, 1, 2, 1},
+      {2, 3, 1, 2, 1, 1, 1, 2}, {4, 4, 3, 3, 2, 1, 1, 1},
+   }
+   local k = 0
+   for _, s in ipairs(sizes) do
+      for wi, w in ipairs(windows) do
+         k = k + 1
+         local C, Hh, W = s[1], s[2], s[3]
+         local kh, kw, sh, sw, ph, pw, dh, dw = H.unpack(w)
+         local fits = Hh + 2 * ph >= dh * (kh - 1) + 1 and W + 2 * pw >= dw * (kw - 1) + 1
+         if fits then
+            local n = (k % 2 == 0) and 1 or 7
+            local conf = {C = C, H = Hh, W = W, kh = kh, kw = kw, sh = sh, sw = sw,
+                          ph = ph, pw = pw, dh = dh, dw = dw, inpad = (wi % 2 == 0)}
+            local x = nn.randn(n, C * Hh * W)
+            local o = (k % 3) + 1
+            local bias = k % 4 ~= 0
+            local conv = nn.Conv2d(C, o, {kh, kw}, {stride = {sh, sw}, padding = {ph, pw},
+               dilation = {dh, dw}, bias = bias, input = {C, Hh, W}, init = "uniform"})
+            local y = conv:forward(x)
+            cases[#cases + 1] = {kind = "layer", op = "Conv2d", module = conv, x = x,
+               gy = nn.randn(y:shape()), conf = conf, w = conv.weight:clone(),
+               b = bias and conv.bias:clone() or nil}
+            -- pools: padding at most half the window
+            if 2 * ph <= kh and 2 * pw <= kw then
+               local mp = nn.MaxPool2d({kh, kw}, {stride = {sh, sw}, padding = {ph, pw},
+                  dilation = {dh, dw}, input = {C, Hh, W}})
+               cases[#cases + 1] = {kind = "layer", op = "MaxPool2d", module = mp, x = x,
+                  gy = nn.randn(mp:forward(x):shape()), conf = conf}
+               local ap = nn.AvgPool2d({kh, kw}, {stride = {sh, sw}, padding = {ph, pw},
+                  countIncludePad = conf.inpad, input = {C, Hh, W}})
+               local c2 = {}
+               for key, v in pairs(conf) do c2[key] = v end
+               c2.dh, c2.dw = 1, 1
+               if dh == 1 and dw == 1 then
+                  cases[#cases + 1] = {kind = "layer", op = "AvgPool2d", module = ap, x = x,
+                     gy = nn.randn(ap:forward(x):shape()), conf = c2}
+               end
+            end
+         end
+      end
+   end
    return cases
 end
 
@@ -92,6 +149,26 @@ describe("PyTorch cross-check", function()
             e = report(c.op .. " parameter gradients",
                math.max(xerr(m.gradWeight, ref[i].gw), xerr(m.gradBias, ref[i].gb)))
             assert.is_true(e < TOL, ("%s parameter gradients: %g"):format(c.op, e))
+         end
+      end
+   end)
+
+   it("image layers: a grid of shapes, windows and batch sizes", function()
+      local cases = image_cases()
+      assert.is_true(#cases > 60, #cases .. " cases")
+      local ref = H.torch("spec/xcheck/torch_ref.py", cases)
+      assert.are.equal(#cases, #ref)
+      for i, c in ipairs(cases) do
+         local m, name = c.module, tostring(c.module) .. " batch " .. c.x:shape()
+         m:zeroGrad()
+         local e = report(name, xerr(m:forward(c.x), ref[i].y))
+         assert.is_true(e < TOL, ("%s forward: %g"):format(name, e))
+         e = xerr(m:backward(c.x, c.gy), ref[i].gx)
+         assert.is_true(e < TOL, ("%s backward: %g"):format(name, e))
+         if ref[i].gw then
+            e = xerr(m.gradWeight, ref[i].gw)
+            if ref[i].gb then e = math.max(e, xerr(m.gradBias, ref[i].gb)) end
+            assert.is_true(e < TOL, ("%s parameter gradients: %g"):format(name, e))
          end
       end
    end)

@@ -75,6 +75,39 @@ local function call(self, i, name, ...)
    return a
 end
 
+-- a field of a layer that may be any table (a Lua layer's __index may throw)
+local function get(m, k)
+   local ok, v = pcall(function() return m[k] end)
+   if ok then return v end
+end
+
+-- The (C, H, W) of the rows that leave layers 1..upto, if known: the last
+-- image layer's output shape, carried through layers that keep their
+-- input's shape (activations, Dropout, ...), lost at any other.
+local function imageshape(modules, upto)
+   local shape
+   for i = 1, upto do
+      local m = modules[i]
+      local s = get(m, "outputShape")
+      if type(s) == "table" then shape = s
+      elseif get(m, "keepsShape") ~= true then shape = nil end
+   end
+   return shape
+end
+
+-- an image layer made without {input = ...} learns its input's shape from
+-- the layers before it
+local function place(self, m, i)
+   if get(m, "inputShape") ~= nil or type(get(m, "setInputShape")) ~= "function" then return end
+   local s = imageshape(self.modules, i - 1)
+   if not s then return end
+   local ok, err = pcall(m.setInputShape, m, s[1], s[2], s[3])
+   if not ok then
+      error(("nn.Sequential: layer %d (%s) cannot take the %dx%dx%d images before it: %s")
+         :format(i, describe(m), s[1], s[2], s[3], tostring(err)), 4)
+   end
+end
+
 -- refuses m if it has no forward and backward, or holds self (a container
 -- inside itself would recurse until the stack runs out)
 local function admit(self, m, i)
@@ -83,6 +116,7 @@ local function admit(self, m, i)
       error(("nn.Sequential: layer %d contains this Sequential; a container "
          .. "cannot hold itself"):format(i), 3)
    end
+   place(self, m, i)
 end
 
 function methods:add(m)
@@ -182,8 +216,8 @@ local function count(m)
    return n
 end
 
--- A summary in the manner of Keras: each layer, its output width and its
--- parameter count, then the total.  A nested Sequential lists its layers
+-- A summary in the manner of Keras: each layer, its output shape (C x H x
+-- W for images, else the width) and its parameter count, then the total.  A nested Sequential lists its layers
 -- indented under its own line.
 local function rows(self, lines, indent, width)
    for i, m in ipairs(self.modules) do
@@ -192,8 +226,10 @@ local function rows(self, lines, indent, width)
       local nested = Sequential.is(m)
       local name = nested and "nn.Sequential" or describe(m):gsub("\n", " ")
       local label = ("%s(%d) %s"):format(indent, i, name)
-      lines[#lines + 1] = ("  %-32s out %-6s params %d")
-         :format(label, width and tostring(width) or "?", count(m))
+      local s = imageshape(self.modules, i)
+      local out = s and ("%dx%dx%d"):format(s[1], s[2], s[3]) or width and tostring(width) or "?"
+      if #label > 40 then label = label:sub(1, 37) .. "..." end
+      lines[#lines + 1] = ("  %-40s out %-9s params %d"):format(label, out, count(m))
       if nested then rows(m, lines, indent .. "    ", input) end
    end
 end
@@ -205,9 +241,21 @@ local function summary(self)
    return table.concat(lines, "\n")
 end
 
+-- a Sequential as a layer of another: its image shape is its last one's
+local fields = {
+   outputShape = function(self) return imageshape(self.modules, #self.modules) end,
+   keepsShape = function(self)
+      for _, m in ipairs(self.modules) do
+         if get(m, "keepsShape") ~= true then return false end
+      end
+      return true
+   end,
+}
+
 mt = {
    __index = function(self, k)
       if type(k) == "number" then return rawget(self, "modules")[k] end
+      if fields[k] then return fields[k](self) end
       return methods[k]
    end,
    __len = function(self) return #self.modules end,

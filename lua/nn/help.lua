@@ -67,29 +67,10 @@ local entries = {
    {"Matrix:apply", "A:apply(f)", "A[i][j] = f(A[i][j], i, j) for every element; the slow path, for the REPL."},
    {"Matrix:quantize", "A:quantize(lo, hi)", "One byte per element: lo to 0, hi to 255, clamped (8-bit pixels)."},
    -- layers
-   {"nn.Linear", "nn.Linear(nin, nout [, {bias = true, init = \"kaiming\"}])",
-    "y = x W^T + b. Fields weight (nout x nin), bias (1 x nout), gradWeight, gradBias; init kaiming, xavier, uniform or zeros."},
-   {"nn.Sigmoid", "nn.Sigmoid()", "y = 1 / (1 + exp(-x)), elementwise."},
-   {"nn.Tanh", "nn.Tanh()", "y = tanh(x), elementwise."},
-   {"nn.ReLU", "nn.ReLU()", "y = max(0, x), elementwise."},
-   {"nn.LeakyReLU", "nn.LeakyReLU([slope = 0.01])", "y = x above 0, slope * x below."},
-   {"nn.ELU", "nn.ELU([alpha = 1])", "y = x above 0, alpha (exp(x) - 1) below."},
-   {"nn.Softplus", "nn.Softplus([beta = 1])", "y = log(1 + exp(beta x)) / beta."},
-   {"nn.Softmax", "nn.Softmax()", "Each row to probabilities, exp(x - max) / sum."},
-   {"nn.LogSoftmax", "nn.LogSoftmax()", "The log of Softmax, computed stably."},
-   {"nn.Identity", "nn.Identity()", "y = x."},
-   {"nn.Step", "nn.Step()", "Heaviside: 0 below 0, 1/2 at 0, 1 above; gradient 0."},
-   {"nn.Sign", "nn.Sign()", "-1, 0 or 1; gradient 0."},
-   {"nn.PiecewiseLinear", "nn.PiecewiseLinear()", "0 below -1/2, x + 1/2 between, 1 above 1/2."},
-   {"nn.Dropout", "nn.Dropout([p = 0.5])", "Zeroes each input with probability p in training and scales the rest by 1/(1-p)."},
+   "layers",           -- every kind nn.core registers: its sig and doc (module.h)
    {"nn.Sequential", "nn.Sequential{m1, m2, ...}", "Layers one after another; seq:add(m), seq[i], seq:size() (#seq from Lua 5.2 on); print(seq) shows a summary."},
    -- losses
-   {"nn.CrossEntropyLoss", "nn.CrossEntropyLoss([{reduction = \"mean\"}])", "Cross-entropy on logits, with a fused stable log-softmax; targets class indices or probabilities."},
-   {"nn.NLLLoss", "nn.NLLLoss([{reduction}])", "Negative log-likelihood on log-probabilities."},
-   {"nn.MSELoss", "nn.MSELoss([{reduction}])", "Mean squared error against a target of the input's shape."},
-   {"nn.L1Loss", "nn.L1Loss([{reduction}])", "Mean absolute error."},
-   {"nn.BCELoss", "nn.BCELoss([{reduction}])", "Binary cross-entropy on probabilities."},
-   {"nn.BCEWithLogitsLoss", "nn.BCEWithLogitsLoss([{reduction}])", "Binary cross-entropy on logits, stable."},
+   "losses",           -- every loss nn.core registers (loss.c)
    -- optimizers
    {"nn.SGD", "nn.SGD(net | params, grads, {lr, momentum, dampening, nesterov, weightDecay})", "Stochastic gradient descent; opt:zeroGrad(), opt:step(), opt:state(), opt:setState(s)."},
    {"nn.Adam", "nn.Adam(net, {lr = 1e-3, betas, eps, weightDecay, amsgrad})", "Adam (Kingma & Ba)."},
@@ -132,6 +113,9 @@ local entries = {
    {"nn.Matrix.fromfile", "nn.Matrix.fromfile(path, r, c [, offset [, scale]])", "frombytes on a file's bytes (gunzipped), streamed, its size checked first."},
    {"module:outputSize", "m:outputSize([nin])", "A layer's output width for inputs of nin columns."},
    {"module:config", "m:config()", "A layer's constructor arguments, as a list."},
+   {"module:buffers", "m:buffers()", "A layer's saved state that is not trained (BatchNorm's running statistics), as a list."},
+   {"module:setInputShape", "m:setInputShape(C, H, W)", "What an image layer's rows are; nn.Sequential calls it for a layer made without {input = ...}."},
+   {"nn.register", "nn.register(name, constructor)", "Makes a layer written in Lua savable: nn.load rebuilds it by constructor(table.unpack(m:config())) and copies its parameters() in; the file holds data only."},
    {"ConfusionMatrix:zero", "cm:zero()", "Empties a ConfusionMatrix."},
    {"optimizer fields", "opt.lr, opt.t, opt.params, opt.grads", "Every option by name (settable between steps), the step count, the parameter and gradient lists."},
    {"nn.core", "require \"nn.core\"", "The C module under nn; its extras (readfile, writefile, deflate, crc32, ...) are internal."},
@@ -139,9 +123,17 @@ local entries = {
 }
 
 local byname, order = {}, {}
-for _, e in ipairs(entries) do
+local function add(e)
    byname[e[1]] = e
    order[#order + 1] = e[1]
+end
+for _, e in ipairs(entries) do
+   if e == "layers" or e == "losses" then
+      local kinds = e == "layers" and require("nn.layers").builtin() or require("nn.core").losses()
+      for _, k in ipairs(kinds) do add{"nn." .. k.name, k.sig, k.doc} end
+   else
+      add(e)
+   end
 end
 help.entries = byname
 help.order = order

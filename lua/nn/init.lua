@@ -12,22 +12,14 @@ local nn = {
    seed = core.seed, random = core.random, threads = core.threads,
 }
 
--- layers (C userdata of type nn.Module)
-for _, name in ipairs{
-   "Linear", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU",
-   "Softplus", "Step", "Sign", "PiecewiseLinear", "Softmax", "LogSoftmax",
-   "Dropout",
-} do
-   nn[name] = core[name]
-end
+-- layers (C userdata of type nn.Module): every kind nn.core registers;
+-- nn.register adds layers written in Lua, so that models holding them save
+local layers = require "nn.layers"
+for _, k in ipairs(layers.builtin()) do nn[k.name] = core[k.name] end
+nn.register = layers.register
 
--- losses (C userdata of type nn.Loss)
-for _, name in ipairs{
-   "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "BCELoss",
-   "BCEWithLogitsLoss",
-} do
-   nn[name] = core[name]
-end
+-- losses (C userdata of type nn.Loss): every kind nn.core registers
+for _, k in ipairs(core.losses()) do nn[k.name] = core[k.name] end
 
 local matrix_mt = getmetatable(core.Matrix(1, 1))
 

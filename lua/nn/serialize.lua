@@ -5,15 +5,18 @@
 -- data (layer type names and constructor arguments, never code), each
 -- parameter with its shape, and optionally an optimizer's state.  Reading
 -- checks every declared size against the bytes actually present before it
--- allocates anything, and builds only the built-in layers.
+-- allocates anything, and builds only the built-in layers and those the
+-- program registered (nn.register), from their arguments.
 local core = require "nn.core"
 local compat = require "nn.compat"
 local Sequential = require "nn.Sequential"
+local layers = require "nn.layers"
 
 local serialize = {}
 
 local MAGIC = "LUANN\0\26\n"
-local VERSION = 1
+-- 2: image layers and buffers (running statistics); 1 still loads
+local VERSION = 2
 local HEADER = 24
 local MAXDEPTH = 32
 
@@ -22,13 +25,6 @@ local T_NIL, T_FALSE, T_TRUE, T_INT, T_FLOAT, T_STRING, T_LIST, T_MAP, T_MATRIX 
 
 local matrix_mt = getmetatable(core.Matrix(1, 1))
 local function isMatrix(x) return getmetatable(x) == matrix_mt end
-
--- the layers a file may name; each is built by nn[type](config...)
-local LAYERS = {
-   Linear = true, Identity = true, Sigmoid = true, Tanh = true, ReLU = true,
-   LeakyReLU = true, ELU = true, Softplus = true, Step = true, Sign = true,
-   PiecewiseLinear = true, Softmax = true, LogSoftmax = true, Dropout = true,
-}
 
 -- ---- encoding ------------------------------------------------------------------
 
@@ -85,12 +81,31 @@ local function describe(m, fn, where, depth)
       return {type = "Sequential", train = m.train, modules = children}
    end
    local ok, name = pcall(function() return m.typename end)
-   if not ok or not LAYERS[name] then
-      error(("%s: %s (%s) is not a built-in layer; only built-in layers can be saved")
+   local kind = ok and type(name) == "string" and layers.kind(name)
+   if not kind then
+      error(("%s: %s (%s) is neither a built-in layer nor a registered one; "
+         .. "nn.register(name, constructor) makes a Lua layer savable")
          :format(fn, where, tostring(m)), 0)
    end
-   local params = m:parameters()
-   return {type = name, config = m:config(), train = m.train, params = params}
+   local node = {type = name, train = m.train ~= false}
+   local ok2, err = pcall(function()
+      node.config = m:config()
+      node.params = m:parameters()
+      if m.buffers then node.buffers = m:buffers() end
+   end)
+   if not ok2 then error(("%s: %s (%s): %s"):format(fn, where, name, tostring(err)), 0) end
+   if type(node.config) ~= "table" or type(node.params) ~= "table" then
+      error(("%s: %s (%s): config() and parameters() must return lists")
+         :format(fn, where, name), 0)
+   end
+   for i, p in ipairs(node.params) do
+      if not isMatrix(p) then
+         error(("%s: %s (%s): parameter %d is %s, not an nn.Matrix")
+            :format(fn, where, name, i, type(p)), 0)
+      end
+   end
+   if node.buffers and #node.buffers == 0 then node.buffers = nil end
+   return node
 end
 
 local function payload(net, opts, fn)
@@ -231,25 +246,25 @@ local function build(node, fail, where, depth)
       for i, child in ipairs(listfield(node, "modules", fail, where)) do
          m:add(build(child, fail, ("%s[%d]"):format(where, i), depth + 1))
       end
-   elseif LAYERS[name] then
+   elseif layers.kind(name) == "builtin" then
       local config = listfield(node, "config", fail, where)
       local saved = listfield(node, "params", fail, where)
-      if name == "Linear" then
-         -- the weight's bytes are in the file; the sizes must agree with it
-         -- before anything that large is allocated
-         local w, o = saved[1], type(config[3]) == "table" and config[3] or {}
-         local rows, cols
-         if isMatrix(w) then rows, cols = w:shape() end
-         if cols ~= config[1] or rows ~= config[2] then
-            fail(("%s: Linear's sizes do not match its saved weight"):format(where))
-         end
-         config = {config[1], config[2], {bias = o.bias, init = "zeros"}}
-      end
-      if #config > 3 then fail(("%s: %s takes at most 3 arguments"):format(where, name)) end
-      local ok, made = pcall(nn[name], compat.unpack(config))
+      local buffers = node.buffers ~= nil and listfield(node, "buffers", fail, where) or nil
+      -- the core checks every saved shape against the layer's before it
+      -- allocates anything, and draws nothing from the generator
+      local ok, made = pcall(core.build, name, config, saved, buffers)
       if not ok then fail(("%s: cannot build %s: %s"):format(where, name, made)) end
       m = made
-      local params = m:parameters()
+   elseif layers.kind(name) == "lua" then
+      local config = listfield(node, "config", fail, where)
+      local saved = listfield(node, "params", fail, where)
+      local ok, made = pcall(layers.constructor(name), compat.unpack(config))
+      if not ok then fail(("%s: cannot build %s: %s"):format(where, name, tostring(made))) end
+      local params
+      ok, params = pcall(function() return made:parameters() end)
+      if not ok or type(params) ~= "table" then
+         fail(("%s: %s's parameters() did not return a list"):format(where, name))
+      end
       if #saved ~= #params then
          fail(("%s: %s has %d parameters, the file holds %d"):format(where, name,
             #params, #saved))
@@ -262,10 +277,11 @@ local function build(node, fail, where, depth)
          end
          p:copy(q)
       end
+      m = made
    else
       fail(("%s: unknown layer type '%s'"):format(where, name))
    end
-   if node.train == false then m:evaluate() end
+   if node.train == false and m.evaluate then m:evaluate() end
    return m
 end
 

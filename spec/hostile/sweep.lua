@@ -155,9 +155,12 @@ table.sort(mnames)
 methods("Matrix", M, mnames)
 methods("Matrix(view)", freed_view(), {"get", "set", "copy", "t", "add", "gemm", "sum", "tobytes"})
 local layer_methods = {"forward", "backward", "zeroGrad", "parameters", "training",
-                       "evaluate", "outputSize", "config"}
+                       "evaluate", "outputSize", "config", "buffers", "setInputShape"}
 for _, m in ipairs{nn.Linear(4, 3), nn.Linear(3, 3, {bias = false}), nn.ReLU(), nn.Softmax(),
-                   nn.LogSoftmax(), nn.Dropout(0.5), nn.PiecewiseLinear()} do
+                   nn.LogSoftmax(), nn.Dropout(0.5), nn.PiecewiseLinear(), nn.GELU(),
+                   nn.Conv2d(1, 2, 3, {input = {1, 4, 4}}), nn.Conv2d(2, 1, 1, {input = {2, 2, 2}}),
+                   nn.Conv2d(1, 1, 2), nn.MaxPool2d(2, {input = {1, 4, 4}}),
+                   nn.AvgPool2d({1, 2}, {input = {2, 2, 2}})} do
    methods(tostring(m), m, layer_methods)
 end
 methods("Sequential", nn.Sequential{nn.Linear(4, 3), nn.Tanh()},

@@ -49,6 +49,31 @@ def layer(c):
         y = torch.sign(x)
     elif op == "PiecewiseLinear":
         y = torch.clamp(x + 0.5, 0, 1)
+    elif op == "GELU":
+        y = F.gelu(x, approximate=c["approximate"])
+    elif op in ("Conv2d", "MaxPool2d", "AvgPool2d"):
+        # images as rows in (C, H, W) order, as lua-nn keeps them
+        g = c["conf"]
+        n = len(c["x"])
+        xi = x.view(n, int(g["C"]), int(g["H"]), int(g["W"]))
+        k = (int(g["kh"]), int(g["kw"]))
+        st, pd = (int(g["sh"]), int(g["sw"])), (int(g["ph"]), int(g["pw"]))
+        dl = (int(g["dh"]), int(g["dw"]))
+        if op == "Conv2d":
+            w = t(c["w"], True)
+            params = [w]
+            b = None
+            if "b" in c:
+                b = t(c["b"][0], True)
+                params.append(b)
+            wi = w.view(w.shape[0], int(g["C"]), k[0], k[1])
+            y = F.conv2d(xi, wi, b, stride=st, padding=pd, dilation=dl)
+        elif op == "MaxPool2d":
+            y = F.max_pool2d(xi, k, stride=st, padding=pd, dilation=dl)
+        else:
+            y = F.avg_pool2d(xi, k, stride=st, padding=pd,
+                             count_include_pad=bool(g["inpad"]))
+        y = y.reshape(n, -1)
     elif op == "Step":          # no autograd for heaviside: derivative 0
         y = torch.heaviside(x.detach(), torch.tensor(0.5)) + 0 * x
     else:
@@ -57,7 +82,8 @@ def layer(c):
     out = {"y": y.tolist(), "gx": x.grad.tolist()}
     if params:
         out["gw"] = params[0].grad.tolist()
-        out["gb"] = [params[1].grad.tolist()]
+        if len(params) > 1:
+            out["gb"] = [params[1].grad.tolist()]
     return out
 
 

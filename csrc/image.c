@@ -1,0 +1,357 @@
+/*
+** image.c: the image layers' descriptors: Conv2d, MaxPool2d, AvgPool2d.
+** A batch of images is an n x (C*H*W) Matrix, each row one image in
+** PyTorch's (C, H, W) order, so that a network's image part feeds
+** nn.Linear directly and weights move to and from PyTorch unchanged.
+** Kernels in k_conv.c.
+**
+** Module.c holds the window: c[0] in channels, c[1] out channels, c[2..9]
+** kh, kw, sh, sw, ph, pw, dh, dw, c[10] bias (Conv2d), c[11] padding in
+** the divisor (AvgPool2d).  m->in is the input's (C, H, W), 0 until known.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "module.h"
+
+enum { C_IN, C_OUT, C_WIN, C_BIAS = C_WIN + 8, C_INPAD };
+
+static KWindow window(const Module *m) {
+  KWindow w;
+  memcpy(&w, m->c + C_WIN, sizeof w);
+  return w;
+}
+
+static int whole(lua_State *L, int idx, int lo, const char *fn,
+                 const char *what) {
+  int isint;
+  lua_Integer n = lua_tointegerx(L, idx, &isint);
+  if (!isint || n < lo || n > 65535)
+    luaL_error(L, "%s: %s must be a whole number from %d to 65535 or {h, w}"
+               ", got %s", fn, what, lo, luaL_tolstring(L, idx, NULL));
+  return (int)n;
+}
+
+/* a size given as n or {h, w}, into v[0], v[1]; each at least lo */
+static void pair(lua_State *L, int idx, int *v, int lo, const char *fn,
+                 const char *what) {
+  int i;
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    v[0] = v[1] = whole(L, idx, lo, fn, what);
+    return;
+  }
+  if (lua_rawlen(L, idx) != 2)
+    luaL_error(L, "%s: %s must be a number or {h, w}", fn, what);
+  for (i = 0; i < 2; i++) {
+    lua_rawgeti(L, idx, i + 1);
+    v[i] = whole(L, -1, lo, fn, what);
+    lua_pop(L, 1);
+  }
+}
+
+/* the option table at idx: stride, padding, dilation, bias, init, input,
+** countIncludePad; allowed is the list a kind takes, for the message */
+static void options(lua_State *L, Module *m, const char *fn, int idx,
+                    const char *allowed) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+    size_t len = strlen(k);
+    const char *at = *k ? strstr(allowed, k) : NULL;
+    /* a whole word of the list */
+    if (!at || (at[len] != ',' && at[len] != '\0'))
+      luaL_error(L, "%s: unknown option '%s' (expected %s)", fn,
+                 luaL_tolstring(L, -2, NULL), allowed);
+    if (strcmp(k, "stride") == 0) pair(L, -1, m->c + C_WIN + 2, 1, fn, k);
+    else if (strcmp(k, "padding") == 0)
+      pair(L, -1, m->c + C_WIN + 4, 0, fn, k);
+    else if (strcmp(k, "dilation") == 0)
+      pair(L, -1, m->c + C_WIN + 6, 1, fn, k);
+    else if (strcmp(k, "bias") == 0 || strcmp(k, "countIncludePad") == 0) {
+      if (!lua_isboolean(L, -1))
+        luaL_error(L, "%s: option %s must be a boolean", fn, k);
+      m->c[k[0] == 'b' ? C_BIAS : C_INPAD] = lua_toboolean(L, -1);
+    } else if (strcmp(k, "init") == 0) {
+      m->init = nn_checkinit(L, -1, fn);
+    } else {                                  /* input = {C, H, W} or {H, W} */
+      int n = lua_type(L, -1) == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0, i;
+      if (n != 3 && n != 2)
+        luaL_error(L, "%s: option input must be {C, H, W} or {H, W}", fn);
+      for (i = 0; i < n; i++) {
+        lua_rawgeti(L, -1, i + 1);
+        m->in[3 - n + i] = nn_checkdim(L, -1, fn, "each size of input");
+        lua_pop(L, 1);
+      }
+      if (n == 2) m->in[0] = m->c[C_IN];
+      if (m->in[0] == 0)
+        luaL_error(L, "%s: option input must be {C, H, W}", fn);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* OH, OW for m->in through the window; checks that the window fits */
+static void outsize(lua_State *L, Module *m, const char *fn, int oc) {
+  KWindow w = window(m);
+  lua_Integer H = m->in[1], W = m->in[2];
+  lua_Integer eh = (lua_Integer)w.dh * (w.kh - 1) + 1;
+  lua_Integer ew = (lua_Integer)w.dw * (w.kw - 1) + 1;
+  lua_Integer ph = H + 2 * (lua_Integer)w.ph, pw = W + 2 * (lua_Integer)w.pw;
+  lua_Integer oh, ow;
+  if (ph < eh || pw < ew)
+    luaL_error(L, "%s: the kernel (%d x %d, %I x %I with dilation) is larger "
+               "than the padded input (%I x %I)", fn, w.kh, w.kw, eh, ew, ph,
+               pw);
+  oh = (ph - eh) / w.sh + 1;
+  ow = (pw - ew) / w.sw + 1;
+  nn_checkcount(L, fn, (lua_Integer)m->in[0] * H, W);
+  nn_checkcount(L, fn, (lua_Integer)oc * oh, ow);
+  m->out[0] = oc;
+  m->out[1] = (int)oh;
+  m->out[2] = (int)ow;
+  m->nin = (int)(m->in[0] * H * W);
+  m->nout = (int)(oc * oh * ow);
+}
+
+static void pushpair(lua_State *L, const int *v) {
+  lua_createtable(L, 2, 0);
+  nn_setint(L, 1, v[0]);
+  nn_setint(L, 2, v[1]);
+}
+
+/* the options of the config: {stride, padding, dilation, ..., input} */
+static void pushoptions(lua_State *L, const Module *m, int conv) {
+  lua_createtable(L, 0, 6);
+  pushpair(L, m->c + C_WIN + 2);
+  lua_setfield(L, -2, "stride");
+  pushpair(L, m->c + C_WIN + 4);
+  lua_setfield(L, -2, "padding");
+  if (conv || m->kind->name[0] == 'M') {
+    pushpair(L, m->c + C_WIN + 6);
+    lua_setfield(L, -2, "dilation");
+  }
+  if (conv) {
+    lua_pushboolean(L, m->c[C_BIAS]);
+    lua_setfield(L, -2, "bias");
+  } else if (m->kind->name[0] == 'A') {
+    lua_pushboolean(L, m->c[C_INPAD]);
+    lua_setfield(L, -2, "countIncludePad");
+  }
+  if (m->in[0]) {
+    lua_createtable(L, 3, 0);
+    nn_setint(L, 1, m->in[0]);
+    nn_setint(L, 2, m->in[1]);
+    nn_setint(L, 3, m->in[2]);
+    lua_setfield(L, -2, "input");
+  }
+}
+
+static void describe(luaL_Buffer *b, const Module *m, const char *head) {
+  char s[160];
+  KWindow w = window(m);
+  size_t len;
+  len = (size_t)snprintf(s, sizeof s, "(%s%dx%d", head, w.kh, w.kw);
+  if (w.sh != w.kh || w.sw != w.kw || m->kind->name[0] == 'C')
+    len += (size_t)snprintf(s + len, sizeof s - len, ", stride %dx%d", w.sh,
+                            w.sw);
+  if (w.ph || w.pw)
+    len += (size_t)snprintf(s + len, sizeof s - len, ", pad %dx%d", w.ph,
+                            w.pw);
+  if (w.dh != 1 || w.dw != 1)
+    len += (size_t)snprintf(s + len, sizeof s - len, ", dilation %dx%d",
+                            w.dh, w.dw);
+  if (m->in[0])
+    snprintf(s + len, sizeof s - len, "; %dx%dx%d -> %dx%dx%d)", m->in[0],
+             m->in[1], m->in[2], m->out[0], m->out[1], m->out[2]);
+  else
+    snprintf(s + len, sizeof s - len, ")");
+  luaL_addstring(b, s);
+}
+
+/* ---- Conv2d -------------------------------------------------------------- */
+
+/* nn.Conv2d(inC, outC, k [, {stride = 1, padding = 0, dilation = 1,
+** bias = true, init = "kaiming", input = {C, H, W}}]) */
+static void conv_init(lua_State *L, Module *m, const char *fn, int a) {
+  int *w = m->c + C_WIN;
+  m->c[C_IN] = nn_checkdim(L, a, fn, "inC");
+  m->c[C_OUT] = nn_checkdim(L, a + 1, fn, "outC");
+  pair(L, a + 2, w, 1, fn, "kernel size");
+  w[2] = w[3] = 1;
+  w[4] = w[5] = 0;
+  w[6] = w[7] = 1;
+  m->c[C_BIAS] = 1;
+  options(L, m, fn, a + 3, "stride, padding, dilation, bias, init, input");
+  if (m->in[0] && m->in[0] != m->c[C_IN])
+    luaL_error(L, "%s: input has %d channels, the layer takes inC = %d", fn,
+               m->in[0], m->c[C_IN]);
+  nn_checkcount(L, fn, (lua_Integer)m->c[C_OUT] * m->c[C_IN],
+                (lua_Integer)w[0] * w[1] + 1);
+  if (m->in[0]) m->kind->shape(L, m, fn);
+}
+
+static void conv_shape(lua_State *L, Module *m, const char *fn) {
+  if (m->in[0] != m->c[C_IN])
+    luaL_error(L, "%s: input has %d channels, the layer takes inC = %d", fn,
+               m->in[0], m->c[C_IN]);
+  outsize(L, m, fn, m->c[C_OUT]);
+}
+
+static int conv_params(const Module *m, int shape[][2]) {
+  shape[0][0] = m->c[C_OUT];
+  shape[0][1] = m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1];
+  shape[1][0] = 1;
+  shape[1][1] = m->c[C_OUT];
+  return m->c[C_BIAS] ? 2 : 1;
+}
+
+/* fan-in C kh kw, fan-out O kh kw, as PyTorch counts them */
+static void conv_reset(Rng *r, const Module *m, float *const *p,
+                       float *const *b) {
+  int k = m->c[C_WIN] * m->c[C_WIN + 1];
+  (void)b;
+  nn_initweights(r, m->init, p[0], (size_t)m->c[C_OUT] * m->c[C_IN] * k,
+                 m->c[C_BIAS] ? p[1] : NULL, m->c[C_OUT], m->c[C_IN] * k,
+                 m->c[C_OUT] * k);
+}
+
+static float *convcols(Ctx *c) {
+  const Module *m = c->m;
+  size_t n = (size_t)m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1] *
+             m->out[1] * m->out[2];
+  return nn_scratch(c, UV_SCRATCH, n, 1);
+}
+
+static void conv_forward(Ctx *c) {
+  const Module *m = c->m;
+  KWindow w = window(m);
+  k_conv2d_forward(c->out, c->x, c->p[0], c->p[1], convcols(c), c->n,
+                   m->in[0], m->in[1], m->in[2], m->c[C_OUT], &w, m->out[1],
+                   m->out[2]);
+}
+
+static void conv_backward(Ctx *c) {
+  const Module *m = c->m;
+  KWindow w = window(m);
+  k_conv2d_backward(c->gx, c->g[0], c->g[1], c->x, c->p[0], c->gy,
+                    convcols(c), c->n, m->in[0], m->in[1], m->in[2],
+                    m->c[C_OUT], &w, m->out[1], m->out[2]);
+}
+
+static void conv_config(lua_State *L, const Module *m) {
+  nn_setint(L, 1, m->c[C_IN]);
+  nn_setint(L, 2, m->c[C_OUT]);
+  pushpair(L, m->c + C_WIN);
+  lua_rawseti(L, -2, 3);
+  pushoptions(L, m, 1);
+  lua_rawseti(L, -2, 4);
+}
+
+static void conv_describe(luaL_Buffer *b, const Module *m) {
+  char head[48];
+  snprintf(head, sizeof head, "%d -> %d, ", m->c[C_IN], m->c[C_OUT]);
+  describe(b, m, head);
+}
+
+/* ---- MaxPool2d and AvgPool2d ------------------------------------------- */
+
+/* nn.MaxPool2d(k [, {stride = k, padding = 0, dilation = 1, input}]),
+** nn.AvgPool2d(k [, {stride = k, padding = 0, countIncludePad = true,
+** input}]); the padding at most half the kernel, as PyTorch requires */
+static void pool_init(lua_State *L, Module *m, const char *fn, int a) {
+  int *w = m->c + C_WIN, i;
+  int max = m->kind->name[0] == 'M';
+  pair(L, a, w, 1, fn, "kernel size");
+  w[2] = w[0];
+  w[3] = w[1];
+  w[4] = w[5] = 0;
+  w[6] = w[7] = 1;
+  m->c[C_INPAD] = 1;
+  options(L, m, fn, a + 1, max ? "stride, padding, dilation, input"
+                               : "stride, padding, countIncludePad, input");
+  for (i = 0; i < 2; i++)
+    if (2 * w[4 + i] > w[i])
+      luaL_error(L, "%s: padding %d is more than half the kernel size %d",
+                 fn, w[4 + i], w[i]);
+  if (m->in[0]) m->kind->shape(L, m, fn);
+}
+
+static void pool_shape(lua_State *L, Module *m, const char *fn) {
+  outsize(L, m, fn, m->in[0]);
+}
+
+static void maxpool_forward(Ctx *c) {
+  const Module *m = c->m;
+  KWindow w = window(m);
+  int32_t *idx = (int32_t *)nn_scratch(c, UV_SCRATCH, (size_t)c->n * m->nout,
+                                       1);
+  k_maxpool2d_forward(c->out, idx, c->x, c->n, m->in[0], m->in[1], m->in[2],
+                      &w, m->out[1], m->out[2]);
+}
+
+static void maxpool_backward(Ctx *c) {
+  const Module *m = c->m;
+  int32_t *idx = (int32_t *)nn_scratch(c, UV_SCRATCH, (size_t)c->n * m->nout,
+                                       0);
+  if (!idx) luaL_error(c->L, "MaxPool2d:backward: call forward first");
+  k_maxpool2d_backward(c->gx, idx, c->gy, c->n, m->in[0], m->in[1],
+                       m->in[2], m->out[1], m->out[2]);
+}
+
+static void avgpool_forward(Ctx *c) {
+  const Module *m = c->m;
+  KWindow w = window(m);
+  k_avgpool2d_forward(c->out, c->x, c->n, m->in[0], m->in[1], m->in[2], &w,
+                      m->out[1], m->out[2], m->c[C_INPAD]);
+}
+
+static void avgpool_backward(Ctx *c) {
+  const Module *m = c->m;
+  KWindow w = window(m);
+  k_avgpool2d_backward(c->gx, c->gy, c->n, m->in[0], m->in[1], m->in[2], &w,
+                       m->out[1], m->out[2], m->c[C_INPAD]);
+}
+
+static void pool_config(lua_State *L, const Module *m) {
+  pushpair(L, m->c + C_WIN);
+  lua_rawseti(L, -2, 1);
+  pushoptions(L, m, 0);
+  lua_rawseti(L, -2, 2);
+}
+
+static void pool_describe(luaL_Buffer *b, const Module *m) {
+  describe(b, m, "");
+}
+
+const LayerKind nn_image_kinds[] = {
+  {.name = "Conv2d",
+   .sig = "nn.Conv2d(inC, outC, k [, {stride = 1, padding = 0, dilation = 1, "
+          "bias = true, init = \"kaiming\", input = {C, H, W}}])",
+   .doc = "2-D convolution of images in (C, H, W) rows (im2col + sgemm). "
+          "weight outC x (inC*kh*kw), as PyTorch's flattened; k, stride, "
+          "padding, dilation a number or {h, w}.",
+   .init = conv_init, .params = conv_params, .reset = conv_reset,
+   .forward = conv_forward, .backward = conv_backward,
+   .config = conv_config, .describe = conv_describe, .shape = conv_shape,
+   .skipgx = 1},
+  {.name = "MaxPool2d",
+   .sig = "nn.MaxPool2d(k [, {stride = k, padding = 0, dilation = 1, "
+          "input = {C, H, W}}])",
+   .doc = "The maximum over each k window of each channel.",
+   .init = pool_init, .forward = maxpool_forward,
+   .backward = maxpool_backward, .config = pool_config,
+   .describe = pool_describe, .shape = pool_shape},
+  {.name = "AvgPool2d",
+   .sig = "nn.AvgPool2d(k [, {stride = k, padding = 0, countIncludePad = "
+          "true, input = {C, H, W}}])",
+   .doc = "The mean over each k window of each channel; with "
+          "countIncludePad the padding counts in the divisor (PyTorch's "
+          "default).",
+   .init = pool_init, .forward = avgpool_forward,
+   .backward = avgpool_backward, .config = pool_config,
+   .describe = pool_describe, .shape = pool_shape},
+  {.name = NULL}
+};

@@ -1,0 +1,229 @@
+/*
+** k_conv.c: 2-D convolution and pooling on images in (C, H, W) order, one
+** image per row of a batch.  Plain C on float arrays; see kernels.h.
+**
+** Convolution is im2col + GEMM (Chellapilla et al. 2006, the way Caffe
+** and PyTorch's CPU path do it): the receptive fields of one image are
+** unrolled into the columns of a K x P matrix (K = C kh kw, P = OH OW),
+** and the layer is then one sgemm per image, Y = W cols + b, which
+** OpenBLAS runs near the machine's peak.  The backward pass is the same
+** two products transposed and col2im, the adjoint of im2col.
+*/
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* the input row of output row oy and kernel row ki, or -1 in the padding */
+static int inrow(int oy, int ki, const KWindow *w, int H) {
+  int iy = oy * w->sh - w->ph + ki * w->dh;
+  return iy >= 0 && iy < H ? iy : -1;
+}
+
+void k_im2col(float *restrict cols, const float *restrict x, int C, int H,
+              int W, const KWindow *w, int OH, int OW) {
+  int c, ki, kj, oy, ox;
+  for (c = 0; c < C; c++)
+    for (ki = 0; ki < w->kh; ki++)
+      for (kj = 0; kj < w->kw; kj++) {
+        float *r = cols + ((size_t)(c * w->kh + ki) * w->kw + kj) * OH * OW;
+        for (oy = 0; oy < OH; oy++, r += OW) {
+          int iy = inrow(oy, ki, w, H);
+          const float *xr = x + ((size_t)c * H + iy) * W;
+          int x0 = kj * w->dw - w->pw;
+          if (iy < 0) {
+            memset(r, 0, OW * sizeof *r);
+            continue;
+          }
+          for (ox = 0; ox < OW; ox++) {
+            int ix = ox * w->sw + x0;
+            r[ox] = ix >= 0 && ix < W ? xr[ix] : 0.0f;
+          }
+        }
+      }
+}
+
+void k_col2im(float *restrict x, const float *restrict cols, int C, int H,
+              int W, const KWindow *w, int OH, int OW) {
+  int c, ki, kj, oy, ox;
+  memset(x, 0, (size_t)C * H * W * sizeof *x);
+  for (c = 0; c < C; c++)
+    for (ki = 0; ki < w->kh; ki++)
+      for (kj = 0; kj < w->kw; kj++) {
+        const float *r =
+            cols + ((size_t)(c * w->kh + ki) * w->kw + kj) * OH * OW;
+        for (oy = 0; oy < OH; oy++, r += OW) {
+          int iy = inrow(oy, ki, w, H);
+          float *xr = x + ((size_t)c * H + iy) * W;
+          int x0 = kj * w->dw - w->pw;
+          if (iy < 0) continue;
+          for (ox = 0; ox < OW; ox++) {
+            int ix = ox * w->sw + x0;
+            if (ix >= 0 && ix < W) xr[ix] += r[ox];
+          }
+        }
+      }
+}
+
+/* a 1x1 kernel with stride 1 and no padding: the image is its own cols */
+static int identity_cols(const KWindow *w) {
+  return w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 &&
+         w->ph == 0 && w->pw == 0;
+}
+
+void k_conv2d_forward(float *y, const float *x, const float *wt,
+                      const float *b, float *cols, int n, int C, int H,
+                      int W, int O, const KWindow *w, int OH, int OW) {
+  int i, o, K = C * w->kh * w->kw, P = OH * OW;
+  for (i = 0; i < n; i++) {
+    const float *xi = x + (size_t)i * C * H * W, *ci = xi;
+    float *yi = y + (size_t)i * O * P;
+    if (!identity_cols(w)) {
+      k_im2col(cols, xi, C, H, W, w, OH, OW);
+      ci = cols;
+    }
+    if (b)
+      for (o = 0; o < O; o++) k_fill(yi + (size_t)o * P, P, b[o]);
+    k_gemm(0, 0, O, P, K, 1.0f, wt, K, ci, P, b ? 1.0f : 0.0f, yi, P);
+  }
+}
+
+void k_conv2d_backward(float *gx, float *gw, float *gb, const float *x,
+                       const float *wt, const float *gy, float *cols, int n,
+                       int C, int H, int W, int O, const KWindow *w, int OH,
+                       int OW) {
+  int i, o, K = C * w->kh * w->kw, P = OH * OW, same = identity_cols(w);
+  for (i = 0; i < n; i++) {
+    const float *xi = x + (size_t)i * C * H * W, *ci = xi;
+    const float *gi = gy + (size_t)i * O * P;
+    if (!same) {
+      k_im2col(cols, xi, C, H, W, w, OH, OW);
+      ci = cols;
+    }
+    /* dL/dW = gy cols^T; dL/db = gy's row sums */
+    k_gemm(0, 1, O, K, P, 1.0f, gi, P, ci, P, 1.0f, gw, K);
+    if (gb)
+      for (o = 0; o < O; o++) gb[o] += (float)k_sum(gi + (size_t)o * P, P);
+    if (!gx) continue;
+    /* dL/dcols = W^T gy, then back to the image (cols is free now) */
+    if (same) {
+      k_gemm(1, 0, K, P, O, 1.0f, wt, K, gi, P, 0.0f,
+             gx + (size_t)i * C * H * W, P);
+    } else {
+      k_gemm(1, 0, K, P, O, 1.0f, wt, K, gi, P, 0.0f, cols, P);
+      k_col2im(gx + (size_t)i * C * H * W, cols, C, H, W, w, OH, OW);
+    }
+  }
+}
+
+/* ---- pooling ------------------------------------------------------------ */
+
+/* the window of output (oy, ox) clipped to the image: rows y0..y1-1 */
+static void clip(int o, int s, int p, int k, int d, int H, int *a, int *b) {
+  int lo = o * s - p, hi = lo + (k - 1) * d + 1;
+  while (lo < 0) lo += d;
+  if (hi > H) hi = H;
+  *a = lo;
+  *b = hi;
+}
+
+void k_maxpool2d_forward(float *restrict y, int32_t *restrict idx,
+                         const float *restrict x, int n, int C, int H, int W,
+                         const KWindow *w, int OH, int OW) {
+  size_t plane = (size_t)H * W;
+  int i, c, oy, ox, iy, ix;
+  for (i = 0; i < n; i++)
+    for (c = 0; c < C; c++) {
+      const float *xc = x + ((size_t)i * C + c) * plane;
+      for (oy = 0; oy < OH; oy++) {
+        int y0, y1;
+        clip(oy, w->sh, w->ph, w->kh, w->dh, H, &y0, &y1);
+        for (ox = 0; ox < OW; ox++) {
+          int x0, x1, best = -1;
+          float m = -INFINITY;
+          clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
+          for (iy = y0; iy < y1; iy += w->dh)
+            for (ix = x0; ix < x1; ix += w->dw) {
+              float v = xc[(size_t)iy * W + ix];
+              /* NaN wins and stays, as in PyTorch */
+              if (best < 0 || v > m || (isnan(v) && !isnan(m))) {
+                m = v;
+                best = iy * W + ix;
+              }
+            }
+          *y++ = m;
+          *idx++ = best;
+        }
+      }
+    }
+}
+
+void k_maxpool2d_backward(float *restrict gx, const int32_t *restrict idx,
+                          const float *restrict gy, int n, int C, int H,
+                          int W, int OH, int OW) {
+  size_t plane = (size_t)H * W, j, P = (size_t)OH * OW;
+  int i, c;
+  memset(gx, 0, (size_t)n * C * plane * sizeof *gx);
+  for (i = 0; i < n; i++)
+    for (c = 0; c < C; c++) {
+      float *gc = gx + ((size_t)i * C + c) * plane;
+      for (j = 0; j < P; j++) gc[idx[j]] += gy[j];
+      idx += P;
+      gy += P;
+    }
+}
+
+/* the divisor of output (oy, ox): the whole window, padding included, or
+** only the elements inside the image */
+static int divisor(const KWindow *w, int y0, int y1, int x0, int x1,
+                   int inpad) {
+  if (inpad) return w->kh * w->kw;
+  return ((y1 - y0 + w->dh - 1) / w->dh) * ((x1 - x0 + w->dw - 1) / w->dw);
+}
+
+void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
+                         int C, int H, int W, const KWindow *w, int OH,
+                         int OW, int inpad) {
+  size_t plane = (size_t)H * W;
+  int i, c, oy, ox, iy, ix;
+  for (i = 0; i < n; i++)
+    for (c = 0; c < C; c++) {
+      const float *xc = x + ((size_t)i * C + c) * plane;
+      for (oy = 0; oy < OH; oy++) {
+        int y0, y1;
+        clip(oy, w->sh, w->ph, w->kh, w->dh, H, &y0, &y1);
+        for (ox = 0; ox < OW; ox++) {
+          int x0, x1;
+          float s = 0;
+          clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
+          for (iy = y0; iy < y1; iy += w->dh)
+            for (ix = x0; ix < x1; ix += w->dw) s += xc[(size_t)iy * W + ix];
+          *y++ = s / (float)divisor(w, y0, y1, x0, x1, inpad);
+        }
+      }
+    }
+}
+
+void k_avgpool2d_backward(float *restrict gx, const float *restrict gy,
+                          int n, int C, int H, int W, const KWindow *w,
+                          int OH, int OW, int inpad) {
+  size_t plane = (size_t)H * W;
+  int i, c, oy, ox, iy, ix;
+  memset(gx, 0, (size_t)n * C * plane * sizeof *gx);
+  for (i = 0; i < n; i++)
+    for (c = 0; c < C; c++) {
+      float *gc = gx + ((size_t)i * C + c) * plane;
+      for (oy = 0; oy < OH; oy++) {
+        int y0, y1;
+        clip(oy, w->sh, w->ph, w->kh, w->dh, H, &y0, &y1);
+        for (ox = 0; ox < OW; ox++) {
+          int x0, x1;
+          float g;
+          clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
+          g = *gy++ / (float)divisor(w, y0, y1, x0, x1, inpad);
+          for (iy = y0; iy < y1; iy += w->dh)
+            for (ix = x0; ix < x1; ix += w->dw) gc[(size_t)iy * W + ix] += g;
+        }
+      }
+    }
+}

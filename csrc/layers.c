@@ -1,0 +1,155 @@
+/*
+** layers.c: the dense layers' descriptors: Linear, Softmax, LogSoftmax and
+** Dropout.  Kernels in k_layers.c.
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "module.h"
+
+/* ---- Linear: y = x W^T + b ----------------------------------------------- */
+
+/* nn.Linear(nin, nout [, {bias = true, init = "kaiming"}]); c[0] = bias */
+static void linear_init(lua_State *L, Module *m, const char *fn, int a) {
+  m->nin = nn_checkdim(L, a, fn, "nin");
+  m->nout = nn_checkdim(L, a + 1, fn, "nout");
+  m->c[0] = 1;
+  if (!lua_isnoneornil(L, a + 2)) {
+    luaL_checktype(L, a + 2, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, a + 2)) {
+      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+      if (strcmp(k, "bias") == 0) {
+        if (!lua_isboolean(L, -1))
+          luaL_error(L, "%s: option bias must be a boolean", fn);
+        m->c[0] = lua_toboolean(L, -1);
+      } else if (strcmp(k, "init") == 0) {
+        m->init = nn_checkinit(L, -1, fn);
+      } else {
+        luaL_error(L, "%s: unknown option '%s' (expected bias, init)", fn,
+                   luaL_tolstring(L, -2, NULL));
+      }
+      lua_pop(L, 1);
+    }
+  }
+  nn_checkcount(L, fn, m->nout, (lua_Integer)m->nin + 1);
+}
+
+static int linear_params(const Module *m, int shape[][2]) {
+  shape[0][0] = m->nout;
+  shape[0][1] = m->nin;
+  shape[1][0] = 1;
+  shape[1][1] = m->nout;
+  return m->c[0] ? 2 : 1;
+}
+
+static void linear_reset(Rng *r, const Module *m, float *const *p,
+                         float *const *b) {
+  (void)b;
+  nn_initweights(r, m->init, p[0], (size_t)m->nout * m->nin,
+                 m->c[0] ? p[1] : NULL, m->nout, m->nin, m->nout);
+}
+
+static void linear_forward(Ctx *c) {
+  const Module *m = c->m;
+  k_linear_forward(c->out, c->x, c->p[0], c->p[1], c->n, m->nin, m->nout);
+}
+
+static void linear_backward(Ctx *c) {
+  const Module *m = c->m;
+  k_linear_backward(c->gx, c->g[0], c->g[1], c->x, c->p[0], c->gy, c->n,
+                    m->nin, m->nout);
+}
+
+static void linear_config(lua_State *L, const Module *m) {
+  nn_setint(L, 1, m->nin);
+  nn_setint(L, 2, m->nout);
+  lua_createtable(L, 0, 1);
+  lua_pushboolean(L, m->c[0]);
+  lua_setfield(L, -2, "bias");
+  lua_rawseti(L, -2, 3);
+}
+
+static void linear_describe(luaL_Buffer *b, const Module *m) {
+  char s[64];
+  snprintf(s, sizeof s, "(%d -> %d%s)", m->nin, m->nout,
+           m->c[0] ? "" : ", no bias");
+  luaL_addstring(b, s);
+}
+
+/* ---- Softmax and LogSoftmax over each row ------------------------------- */
+
+static void noargs_init(lua_State *L, Module *m, const char *fn, int a) {
+  (void)m;
+  nn_noargs(L, fn, a);
+}
+
+static void softmax_forward(Ctx *c) {
+  k_softmax_forward(c->out, c->x, c->n, c->cols);
+}
+
+static void softmax_backward(Ctx *c) {
+  k_softmax_backward(c->gx, c->y, c->gy, c->n, c->cols);
+}
+
+static void logsoftmax_forward(Ctx *c) {
+  k_logsoftmax_forward(c->out, c->x, c->n, c->cols);
+}
+
+static void logsoftmax_backward(Ctx *c) {
+  k_logsoftmax_backward(c->gx, c->y, c->gy, c->n, c->cols);
+}
+
+/* ---- Dropout: the mask is kept in UV_SCRATCH from forward to backward --- */
+
+static void dropout_init(lua_State *L, Module *m, const char *fn, int a) {
+  m->a = nn_optfloat(L, a, 0.5f, fn, "p");
+  if (!(m->a >= 0 && m->a < 1))
+    luaL_error(L, "%s: p must be in [0, 1), got %f", fn, (double)m->a);
+}
+
+static void dropout_forward(Ctx *c) {
+  size_t n = (size_t)c->n * c->cols;
+  if (c->m->train && c->m->a > 0) {
+    float *mask = nn_scratch(c, UV_SCRATCH, n, 1);
+    k_dropout_mask(nn_rng(c->L), mask, n, c->m->a);
+    k_mul(c->out, c->x, mask, n);
+  } else {
+    memmove(c->out, c->x, n * sizeof(float));
+  }
+}
+
+static void dropout_backward(Ctx *c) {
+  size_t n = (size_t)c->n * c->cols;
+  if (c->m->train && c->m->a > 0) {
+    float *mask = nn_scratch(c, UV_SCRATCH, n, 0);
+    if (!mask) luaL_error(c->L, "Dropout:backward: call forward first");
+    k_mul(c->gx, c->gy, mask, n);
+  } else {
+    memmove(c->gx, c->gy, n * sizeof(float));
+  }
+}
+
+const LayerKind nn_dense_kinds[] = {
+  {.name = "Linear",
+   .sig = "nn.Linear(nin, nout [, {bias = true, init = \"kaiming\"}])",
+   .doc = "y = x W^T + b. Fields weight (nout x nin), bias (1 x nout), "
+          "gradWeight, gradBias; init kaiming, xavier, uniform or zeros.",
+   .init = linear_init, .params = linear_params, .reset = linear_reset,
+   .forward = linear_forward, .backward = linear_backward,
+   .config = linear_config, .describe = linear_describe, .skipgx = 1},
+  {.name = "Softmax", .sig = "nn.Softmax()",
+   .doc = "Each row to probabilities, exp(x - max) / sum.",
+   .init = noargs_init, .forward = softmax_forward,
+   .backward = softmax_backward},
+  {.name = "LogSoftmax", .sig = "nn.LogSoftmax()",
+   .doc = "The log of Softmax, computed stably.",
+   .init = noargs_init, .forward = logsoftmax_forward,
+   .backward = logsoftmax_backward},
+  {.name = "Dropout", .sig = "nn.Dropout([p = 0.5])",
+   .doc = "Zeroes each input with probability p in training and scales the "
+          "rest by 1/(1-p); the identity after evaluate().",
+   .init = dropout_init, .forward = dropout_forward,
+   .backward = dropout_backward, .field = "p", .def = 0.5f, .settable = 1},
+  {.name = NULL}
+};

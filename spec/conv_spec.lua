@@ -1,0 +1,250 @@
+-- The image layers: Conv2d, MaxPool2d, AvgPool2d.  Gradient checks for
+-- every option, the (C, H, W) layout, shapes through nn.Sequential, errors
+-- that name shapes, model files and buffer reuse.  Agreement with PyTorch
+-- over a grid of shapes is in xcheck_spec.
+local nn = require "nn"
+local H = require "helpers"
+
+local TOL = 1e-2       -- as layers_spec: rounding ~1e-4, a wrong backward O(1)
+
+local function err(f, ...)
+   local ok, e = pcall(f, ...)
+   assert.is_false(ok, "expected an error")
+   return tostring(e)
+end
+
+describe("nn.Conv2d", function()
+   it("convolves (C, H, W) rows: a hand-made case", function()
+      -- one 1x3x3 image, one 2x2 kernel of ones, bias 1: sums of 2x2 blocks
+      local c = nn.Conv2d(1, 1, 2, {input = {1, 3, 3}})
+      c.weight = nn.Matrix{{1, 1, 1, 1}}
+      c.bias = nn.Matrix{{1}}
+      local y = c:forward(nn.Matrix{{1, 2, 3, 4, 5, 6, 7, 8, 9}})
+      assert.are.same({{13, 17, 25, 29}}, y:totable())
+      assert.are.same({1, 2, 2}, c.outputShape)
+      assert.are.same({1, 3, 3}, c.inputShape)
+      -- channels are the slowest index: two input channels, a kernel that
+      -- reads only the second
+      local d = nn.Conv2d(2, 1, 1, {input = {2, 1, 2}, bias = false})
+      d.weight = nn.Matrix{{0, 1}}
+      assert.are.same({{30, 40}}, d:forward(nn.Matrix{{1, 2, 30, 40}}):totable())
+   end)
+
+   it("has weight outC x (inC*kh*kw) and bias 1 x outC, and counts its parameters", function()
+      local c = nn.Conv2d(3, 8, {5, 3}, {input = {3, 12, 10}})
+      assert.are.same({8, 45}, {c.weight:shape()})
+      assert.are.same({1, 8}, {c.bias:shape()})
+      assert.are.equal(3 * 12 * 10, c.nin)
+      assert.are.equal(8 * 8 * 8, c.nout)
+      local p = c:parameters()
+      assert.are.equal(2, #p)
+      assert.are.equal(1, #nn.Conv2d(3, 8, 3, {bias = false}):parameters())
+      -- kaiming: U(+-sqrt(6 / fan-in)) with fan-in 45
+      local w = c.weight
+      assert.is_true(w:max() <= math.sqrt(6 / 45) and w:min() >= -math.sqrt(6 / 45))
+      assert.are.equal(0, c.bias:norm())
+   end)
+
+   it("passes the gradient check for every option", function()
+      nn.seed(3)
+      local cases = {
+         {2, 3, 3, {input = {2, 5, 6}}},
+         {1, 2, 3, {padding = 1, input = {1, 5, 5}}},
+         {2, 2, {3, 2}, {stride = {2, 1}, padding = {1, 0}, input = {2, 7, 5}}},
+         {1, 3, 3, {dilation = 2, padding = 2, input = {1, 6, 6}}},
+         {3, 2, 1, {input = {3, 4, 3}}},                           -- 1x1: no im2col
+         {2, 2, 1, {stride = 2, input = {2, 5, 5}, bias = false}},
+         {1, 1, 5, {input = {1, 5, 5}}},                           -- kernel = image
+      }
+      for _, c in ipairs(cases) do
+         local m = nn.Conv2d(c[1], c[2], c[3], c[4])
+         for _, n in ipairs{1, 3} do
+            local x = nn.randn(n, m.nin)
+            local e, where = nn.gradcheck(m, x)
+            assert.is_true(e < TOL, tostring(m) .. ": " .. tostring(where) .. " " .. e)
+         end
+      end
+   end)
+
+   it("skips dL/dx when asked, as Linear does, with the same parameter gradients", function()
+      local c = nn.Conv2d(2, 3, 3, {input = {2, 6, 6}})
+      local x, gy = nn.randn(4, 72), nn.randn(4, 3 * 16)
+      c:zeroGrad()
+      c:forward(x)
+      assert.is_not_nil(c:backward(x, gy))
+      local gw = c.gradWeight:clone()
+      c:zeroGrad()
+      assert.is_nil(c:backward(x, gy, false))
+      assert.is_true(c.gradWeight:equal(gw, 1e-6))
+   end)
+end)
+
+describe("nn.MaxPool2d and nn.AvgPool2d", function()
+   it("pool each channel: a hand-made case", function()
+      local x = nn.Matrix{{1, 2, 5, 6, 3, 4, 7, 8, 9, 10, 13, 14, 11, 12, 15, 16}}  -- 1x4x4
+      local mp = nn.MaxPool2d(2, {input = {1, 4, 4}})
+      assert.are.same({{4, 8, 12, 16}}, mp:forward(x):totable())
+      local g = mp:backward(x, nn.Matrix{{1, 2, 3, 4}})
+      assert.are.same({{0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4}}, g:totable())
+      local ap = nn.AvgPool2d(2, {input = {1, 4, 4}})
+      assert.are.same({{2.5, 6.5, 10.5, 14.5}}, ap:forward(x):totable())
+      -- a NaN in a window wins, as in PyTorch
+      local xn = x:clone():set(1, 1, 0 / 0)
+      local y = mp:forward(xn)
+      assert.is_true(y:get(1, 1) ~= y:get(1, 1))
+   end)
+
+   it("pass the gradient check", function()
+      nn.seed(5)
+      -- distinct values, so that no max is tied
+      local function distinct(n, c)
+         local x = nn.Matrix(n, c)
+         local vals = {}
+         for i = 1, n * c do vals[i] = i / 7 end
+         for i = #vals, 2, -1 do
+            local j = nn.random(i)
+            vals[i], vals[j] = vals[j], vals[i]
+         end
+         return x:apply(function(_, i, j) return vals[(i - 1) * c + j] end)
+      end
+      for _, m in ipairs{
+         nn.MaxPool2d(2, {input = {2, 6, 6}}),
+         nn.MaxPool2d(3, {stride = 2, padding = 1, input = {1, 7, 7}}),
+         nn.MaxPool2d({2, 3}, {stride = 1, dilation = {2, 1}, input = {2, 6, 5}}),
+         nn.AvgPool2d(2, {input = {2, 6, 6}}),
+         nn.AvgPool2d(3, {stride = 2, padding = 1, input = {1, 7, 7}}),
+         nn.AvgPool2d(3, {stride = 2, padding = 1, countIncludePad = false, input = {1, 7, 7}}),
+      } do
+         local e, where = nn.gradcheck(m, distinct(2, m.nin))
+         assert.is_true(e < TOL, tostring(m) .. ": " .. tostring(where) .. " " .. e)
+      end
+   end)
+end)
+
+describe("image layers in a network", function()
+   it("learn their input shape from the layer before, and print every shape", function()
+      local net = nn.Sequential{
+         nn.Conv2d(1, 4, 5, {padding = 2, input = {28, 28}}), nn.ReLU(), nn.MaxPool2d(2),
+         nn.Conv2d(4, 8, 3), nn.Tanh(), nn.AvgPool2d(2),
+         nn.Linear(8 * 6 * 6, 10),
+      }
+      assert.are.same({4, 28, 28}, net[3].inputShape)
+      assert.are.same({4, 14, 14}, net[4].inputShape)
+      assert.are.same({8, 6, 6}, net[6].outputShape)
+      local y = net:forward(nn.randn(3, 784))
+      assert.are.same({3, 10}, {y:shape()})
+      local s = tostring(net)
+      assert.truthy(s:find("out 4x28x28", 1, true), s)
+      assert.truthy(s:find("out 4x14x14", 1, true), s)
+      assert.truthy(s:find("out 8x6x6", 1, true), s)
+      assert.truthy(s:find("out 10 ", 1, true), s)
+      -- added later, too
+      local seq = nn.Sequential{nn.Conv2d(3, 2, 3, {input = {3, 8, 8}})}
+      seq:add(nn.MaxPool2d(2))
+      assert.are.same({2, 3, 3}, seq[2].outputShape)
+      -- and a whole network passes the gradient check
+      nn.seed(9)
+      local small = nn.Sequential{nn.Conv2d(1, 2, 3, {input = {1, 6, 6}}), nn.Tanh(),
+                                  nn.AvgPool2d(2), nn.Linear(8, 3)}
+      local e = nn.gradcheck(small, nn.randn(2, 36))
+      assert.is_true(e < TOL)
+   end)
+
+   it("refuse wrong input with errors that name shapes", function()
+      local c = nn.Conv2d(1, 4, 3, {input = {1, 28, 28}})
+      assert.are.equal("Conv2d:forward: input has 783 columns, expected 784 (1 x 28 x 28)",
+         err(c.forward, c, nn.randn(2, 783)))
+      local lone = nn.Conv2d(1, 4, 3)
+      assert.truthy(err(lone.forward, lone, nn.randn(1, 9)):find(
+         "Conv2d:forward: the input's image shape is not known", 1, true))
+      assert.truthy(err(nn.Conv2d, 1, 4, 7, {input = {1, 5, 5}}):find(
+         "nn.Conv2d: the kernel (7 x 7, 7 x 7 with dilation) is larger than the padded input (5 x 5)", 1, true))
+      assert.truthy(err(nn.Conv2d, 3, 4, 3, {input = {1, 5, 5}}):find(
+         "input has 1 channels, the layer takes inC = 3", 1, true))
+      for _, bad in ipairs{0, -1, 2.5, "x", {3}, {3, 0}, 70000} do
+         assert.truthy(err(nn.Conv2d, 1, 1, bad):find("nn.Conv2d: kernel size must be", 1, true))
+      end
+      assert.truthy(err(nn.Conv2d, 0, 1, 3):find("nn.Conv2d: inC must be", 1, true))
+      assert.truthy(err(nn.Conv2d, 1, -2, 3):find("nn.Conv2d: outC must be", 1, true))
+      assert.truthy(err(nn.Conv2d, 1, 1, 3, {stride = 0}):find("stride must be a whole number from 1", 1, true))
+      assert.truthy(err(nn.Conv2d, 1, 1, 3, {padding = -1}):find("padding must be a whole number from 0", 1, true))
+      assert.truthy(err(nn.Conv2d, 1, 1, 3, {strides = 2}):find("unknown option 'strides'", 1, true))
+      assert.truthy(err(nn.Conv2d, 1, 1, 3, {input = {1, 0, 5}}):find("each size of input must be", 1, true))
+      assert.truthy(err(nn.MaxPool2d, 2, {padding = 2}):find("padding 2 is more than half the kernel size 2", 1, true))
+      assert.truthy(err(nn.AvgPool2d, 2, {dilation = 2}):find("unknown option 'dilation'", 1, true))
+      -- a network whose channels do not chain
+      assert.truthy(err(nn.Sequential, {nn.Conv2d(1, 4, 3, {input = {1, 8, 8}}), nn.Conv2d(3, 2, 3)})
+         :find("layer 2 (nn.Conv2d(3 -> 2, 3x3, stride 1x1)) cannot take the 4x6x6 images before it", 1, true))
+      -- backward before forward, and a gradOutput of the wrong shape
+      local m = nn.MaxPool2d(2, {input = {1, 4, 4}})
+      assert.truthy(err(m.backward, m, nn.randn(1, 16), nn.randn(1, 4)):find("call forward first", 1, true))
+      m:forward(nn.randn(1, 16))
+      assert.truthy(err(m.backward, m, nn.randn(1, 16), nn.randn(1, 5)):find(
+         "gradOutput is 1 x 5, expected 1 x 4", 1, true))
+      -- setInputShape cannot change a placed layer
+      assert.truthy(err(c.setInputShape, c, 1, 14, 14):find("the layer's input is 1 x 28 x 28 already", 1, true))
+   end)
+
+   it("save and load, with their options, and give the same outputs", function()
+      nn.seed(4)
+      local net = nn.Sequential{
+         nn.Conv2d(2, 3, {3, 2}, {stride = {1, 2}, padding = 1, dilation = {2, 1}, input = {2, 9, 8}}),
+         nn.GELU(), nn.MaxPool2d(2, {stride = 1}), nn.Conv2d(3, 2, 1, {bias = false}),
+         nn.AvgPool2d(2, {countIncludePad = false, padding = 1}), nn.Linear(2 * 4 * 3, 3),
+      }
+      local x = nn.randn(5, 2 * 9 * 8)
+      local y = net:forward(x):clone()
+      local back = nn.deserialize(nn.serialize(net))
+      assert.are.equal(tostring(net), tostring(back))
+      assert.is_true(back:forward(x):equal(y))
+   end)
+
+   it("a steady training loop allocates nothing", function()
+      local net = nn.Sequential{nn.Conv2d(1, 4, 3, {padding = 1, input = {1, 8, 8}}), nn.ReLU(),
+                                nn.MaxPool2d(2), nn.Conv2d(4, 4, 3), nn.AvgPool2d(2),
+                                nn.Linear(4, 3)}
+      local crit = nn.CrossEntropyLoss()
+      local x, t = nn.randn(6, 64), {1, 2, 3, 1, 2, 3}
+      local function step()
+         net:zeroGrad()
+         local y = net:forward(x)
+         crit:forward(y, t)
+         net:backward(x, crit:backward(y, t))
+      end
+      for _ = 1, 300 do step() end
+      collectgarbage()
+      collectgarbage("stop")
+      for _ = 1, 10 do step() end
+      local before = collectgarbage("count")
+      for _ = 1, 200 do step() end
+      local grown = collectgarbage("count") - before
+      collectgarbage("restart")
+      assert.is_true(grown < 1, ("grew %.2f KB over 200 steps"):format(grown))
+   end)
+end)
+
+describe("nn.GELU", function()
+   it("is x Phi(x), exact or with tanh, and passes the gradient check", function()
+      local x = nn.Matrix{{-3, -1, 0, 0.5, 2}}
+      local y = nn.GELU():forward(x)
+      local function phi(v) return 0.5 * (1 + H.erf(v / math.sqrt(2))) end
+      for j = 1, 5 do
+         local v = x:get(1, j)
+         assert.is_true(math.abs(y:get(1, j) - v * phi(v)) < 1e-6)
+      end
+      local t = nn.GELU{approximate = "tanh"}:forward(x)
+      for j = 1, 5 do
+         local v = x:get(1, j)
+         local want = 0.5 * v * (1 + H.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v ^ 3)))
+         assert.is_true(math.abs(t:get(1, j) - want) < 1e-6)
+      end
+      nn.seed(8)
+      for _, m in ipairs{nn.GELU(), nn.GELU{approximate = "tanh"}} do
+         local e = nn.gradcheck(m, nn.randn(3, 7) * 2)
+         assert.is_true(e < TOL, tostring(m))
+      end
+      assert.truthy(err(nn.GELU, {approximate = "fast"}):find('approximate must be "none" or "tanh"', 1, true))
+      assert.are.same({{approximate = "tanh"}}, nn.GELU{approximate = "tanh"}:config())
+      assert.are.same({}, nn.GELU():config())
+   end)
+end)
