@@ -55,7 +55,7 @@ TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
 
 MNIST_DIR := data/mnist
 
-.PHONY: all core cores embed-lib deps test-deps test check-asan check-valgrind soak mnist data embed rock-check rockspec install bench fuzz clean help
+.PHONY: all core cores embed-lib deps test-deps test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
 
 all: deps $(CORE)
 
@@ -64,6 +64,8 @@ help:
 	@echo "make test     run the whole busted suite; ends with 'N passed, N failed'"
 	@echo "make mnist    the main job: fetch MNIST, train the MLP, report test accuracy"
 	@echo "make data     fetch and verify MNIST into $(MNIST_DIR)"
+	@echo "make cnn      a LeNet-style CNN on MNIST (examples/mnist_cnn.lua), test accuracy"
+	@echo "make docs     the README's and docs/format.md's layer lists, from the registry"
 	@echo "make rock-check  build and install the LuaRock into a temporary tree"
 	@echo "make install  install the rock system-wide"
 	@echo "make fuzz     the model loader under libFuzzer for FUZZ_SECONDS (60)"
@@ -189,6 +191,9 @@ data:
 mnist: all data
 	$(LUA) examples/mnist_mlp.lua $(MNIST_DIR)
 
+cnn: all data
+	$(LUA) examples/mnist_cnn.lua $(MNIST_DIR)
+
 rock-check: deps
 	@sh tools/deps.sh lua5.1 liblua5.1-0-dev
 	@sh tools/rock.sh check
@@ -215,6 +220,10 @@ fuzz: deps $(FUZZ_BIN)
 
 rockspec:
 	$(LUA) tools/rockspec_sync.lua
+
+# the docs' layer lists, from the registry (tools/gendocs.lua)
+docs: $(CORE)
+	$(LUA) tools/gendocs.lua
 
 install: deps
 	@sh tools/rock.sh install

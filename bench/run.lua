@@ -71,6 +71,66 @@ local function gemm_limit(batch, n, training)
    return time(function() for _, op in ipairs(ops) do op() end end, n)
 end
 
+-- the example's LeNet-style CNN (examples/mnist_cnn.lua): 1x28x28 ->
+-- conv 5x5 16 -> pool -> conv 5x5 32 -> pool -> 1568 -> 128 -> 10
+local function cnn()
+   return nn.Sequential{
+      nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.ReLU(), nn.MaxPool2d(2),
+      nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
+      nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)}
+end
+
+local function cnn_train(batch, n)
+   local net, crit = cnn(), nn.CrossEntropyLoss()
+   local opt = nn.SGD(net, {lr = 0.01, momentum = 0.9})
+   local x, y = nn.rand(batch, 784), nn.Matrix(batch, 1)
+   for i = 1, batch do y:set(i, 1, nn.random(10)) end
+   return time(function()
+      opt:zeroGrad()
+      local out = net:forward(x)
+      crit:forward(out, y)
+      net:backward(x, crit:backward(out, y), false)
+      opt:step()
+   end, n)
+end
+
+local function cnn_infer(batch, n)
+   local net, x = cnn(), nn.rand(batch, 784)
+   net:evaluate()
+   return time(function() net:forward(x) end, n)
+end
+
+-- The CNN's products as the fewest, largest sgemm calls: each convolution
+-- as one (O x K) by (K x batch*P) product over the whole batch, and for
+-- training its dW (O x batch*P by batch*P x K) and, but for the first, its
+-- dcols (K x O by O x batch*P); the dense layers as in gemm_limit.  No
+-- im2col, pooling or activation: the floor under any im2col code.
+local function cnn_gemm_limit(batch, n, training)
+   local ops = {}
+   local function product(M, N, K, ta, tb)
+      local A = ta and nn.rand(K, M) or nn.rand(M, K)
+      local B = tb and nn.rand(N, K) or nn.rand(K, N)
+      local C = nn.Matrix(M, N)
+      ops[#ops + 1] = function() C:gemm(A, B, 1, 0, ta, tb) end
+   end
+   for i, c in ipairs{{16, 25, 784}, {32, 400, 196}} do       -- O, K, P
+      local O, K, P = c[1], c[2], c[3] * batch
+      product(O, P, K)
+      if training then
+         product(O, K, P, false, true)
+         if i > 1 then product(K, P, O, true, false) end
+      end
+   end
+   for i, l in ipairs{{1568, 128}, {128, 10}} do
+      product(batch, l[2], l[1], false, true)
+      if training then
+         product(l[2], l[1], batch, true, false)
+         product(batch, l[1], l[2])
+      end
+   end
+   return time(function() for _, op in ipairs(ops) do op() end end, n)
+end
+
 local function torch_times()
    local p = io.popen(("/usr/bin/python3 bench/torch_mlp.py %d %d 2>/dev/null")
       :format(threads, REPEATS))
@@ -92,10 +152,16 @@ local workloads = {
     function() return gemm_limit(1, 2000, false) end},
    {"infer1000", "MLP inference, batch 1000", function() return infer(1000, 30) end,
     function() return gemm_limit(1000, 30, false) end},
+   {"cnntrain64", "CNN train step, batch 64", function() return cnn_train(64, 20) end,
+    function() return cnn_gemm_limit(64, 20, true) end},
+   {"cnninfer1", "CNN inference, 1 sample", function() return cnn_infer(1, 500) end,
+    function() return cnn_gemm_limit(1, 500, false) end},
+   {"cnninfer64", "CNN inference, batch 64", function() return cnn_infer(64, 30) end,
+    function() return cnn_gemm_limit(64, 30, false) end},
 }
 
 local torch = torch_times()
-print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum unless named")
+print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum unless named; CNN as examples/mnist_cnn.lua")
    :format(torch.train64 and "(CPU)" or "(absent)", threads, threads > 1 and "s" or "", REPEATS))
 print()
 print("| workload | lua-nn | PyTorch | PyTorch time / lua-nn time | GEMM limit | limit / lua-nn |")

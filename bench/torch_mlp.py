@@ -59,8 +59,44 @@ def infer(batch, n):
     return median_time(f, n)
 
 
+def cnn():
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10))
+
+
+def cnn_train(batch, n):
+    net = cnn()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    crit = torch.nn.CrossEntropyLoss()
+    x = torch.rand(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss = crit(net(x), y)
+        loss.backward()
+        opt.step()
+    return median_time(step, n)
+
+
+def cnn_infer(batch, n):
+    net = cnn().eval()
+    x = torch.rand(batch, 1, 28, 28)
+
+    def f():
+        with torch.no_grad():
+            net(x)
+    return median_time(f, n)
+
+
 print("train64", train(64, 200))
 print("adam64", train(64, 200, adam=True))
 print("train256", train(256, 60))
 print("infer1", infer(1, 2000))
 print("infer1000", infer(1000, 30))
+print("cnntrain64", cnn_train(64, 20))
+print("cnninfer1", cnn_infer(1, 500))
+print("cnninfer64", cnn_infer(64, 30))

@@ -149,25 +149,30 @@ static void pushoptions(lua_State *L, const Module *m, int conv) {
   }
 }
 
+/* ", what n" or ", what hxw", for a pair that is not its default */
+static size_t addpair(char *s, size_t len, size_t size, const char *what,
+                      const int *v) {
+  if (v[0] == v[1])
+    return len + (size_t)snprintf(s + len, size - len, ", %s %d", what, v[0]);
+  return len + (size_t)snprintf(s + len, size - len, ", %s %dx%d", what, v[0],
+                                v[1]);
+}
+
+/* "(head khxkw[, stride s][, pad p][, dilation d][, no bias]...)" */
 static void describe(luaL_Buffer *b, const Module *m, const char *head) {
   char s[160];
-  KWindow w = window(m);
-  size_t len;
-  len = (size_t)snprintf(s, sizeof s, "(%s%dx%d", head, w.kh, w.kw);
-  if (w.sh != w.kh || w.sw != w.kw || m->kind->name[0] == 'C')
-    len += (size_t)snprintf(s + len, sizeof s - len, ", stride %dx%d", w.sh,
-                            w.sw);
-  if (w.ph || w.pw)
-    len += (size_t)snprintf(s + len, sizeof s - len, ", pad %dx%d", w.ph,
-                            w.pw);
-  if (w.dh != 1 || w.dw != 1)
-    len += (size_t)snprintf(s + len, sizeof s - len, ", dilation %dx%d",
-                            w.dh, w.dw);
-  if (m->in[0])
-    snprintf(s + len, sizeof s - len, "; %dx%dx%d -> %dx%dx%d)", m->in[0],
-             m->in[1], m->in[2], m->out[0], m->out[1], m->out[2]);
-  else
-    snprintf(s + len, sizeof s - len, ")");
+  const int *w = m->c + C_WIN;
+  int conv = m->kind->name[0] == 'C';
+  size_t len = (size_t)snprintf(s, sizeof s, "(%s%dx%d", head, w[0], w[1]);
+  if (conv ? (w[2] != 1 || w[3] != 1) : (w[2] != w[0] || w[3] != w[1]))
+    len = addpair(s, len, sizeof s, "stride", w + 2);
+  if (w[4] || w[5]) len = addpair(s, len, sizeof s, "pad", w + 4);
+  if (w[6] != 1 || w[7] != 1) len = addpair(s, len, sizeof s, "dilation", w + 6);
+  if (conv && !m->c[C_BIAS])
+    len += (size_t)snprintf(s + len, sizeof s - len, ", no bias");
+  if (m->kind->name[0] == 'A' && !m->c[C_INPAD])
+    len += (size_t)snprintf(s + len, sizeof s - len, ", padding not counted");
+  snprintf(s + len, sizeof s - len, ")");
   luaL_addstring(b, s);
 }
 
@@ -218,17 +223,34 @@ static void conv_reset(Rng *r, const Module *m, float *const *p,
                  m->c[C_OUT] * k);
 }
 
-static float *convcols(Ctx *c) {
+/* Images per GEMM: as many as keep the scratch (cols and the GEMM's
+** output) within NN_CONVSCRATCH floats, at least one */
+#define NN_CONVSCRATCH (4 << 20)
+
+static int convgroup(const Ctx *c) {
   const Module *m = c->m;
-  size_t n = (size_t)m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1] *
-             m->out[1] * m->out[2];
-  return nn_scratch(c, UV_SCRATCH, n, 1);
+  size_t per = (size_t)(m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1] +
+                        m->c[C_OUT]) * m->out[1] * m->out[2];
+  size_t g = NN_CONVSCRATCH / per;
+  return g < 1 ? 1 : g > (size_t)c->n ? c->n : (int)g;
+}
+
+/* the scratch for g images: cols, then the GEMM's output */
+static float *convscratch(Ctx *c, int g, float **tmp) {
+  const Module *m = c->m;
+  size_t P = (size_t)m->out[1] * m->out[2] * g;
+  size_t nc = (size_t)m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1] * P;
+  float *cols = nn_scratch(c, UV_SCRATCH, nc + (size_t)m->c[C_OUT] * P, 1);
+  *tmp = cols + nc;
+  return cols;
 }
 
 static void conv_forward(Ctx *c) {
   const Module *m = c->m;
   KWindow w = window(m);
-  k_conv2d_forward(c->out, c->x, c->p[0], c->p[1], convcols(c), c->n,
+  int g = convgroup(c);
+  float *tmp, *cols = convscratch(c, g, &tmp);
+  k_conv2d_forward(c->out, c->x, c->p[0], c->p[1], cols, tmp, c->n, g,
                    m->in[0], m->in[1], m->in[2], m->c[C_OUT], &w, m->out[1],
                    m->out[2]);
 }
@@ -236,9 +258,11 @@ static void conv_forward(Ctx *c) {
 static void conv_backward(Ctx *c) {
   const Module *m = c->m;
   KWindow w = window(m);
-  k_conv2d_backward(c->gx, c->g[0], c->g[1], c->x, c->p[0], c->gy,
-                    convcols(c), c->n, m->in[0], m->in[1], m->in[2],
-                    m->c[C_OUT], &w, m->out[1], m->out[2]);
+  int g = convgroup(c);
+  float *tmp, *cols = convscratch(c, g, &tmp);
+  k_conv2d_backward(c->gx, c->g[0], c->g[1], c->x, c->p[0], c->gy, cols, tmp,
+                    c->n, g, m->in[0], m->in[1], m->in[2], m->c[C_OUT], &w,
+                    m->out[1], m->out[2]);
 }
 
 static void conv_config(lua_State *L, const Module *m) {

@@ -168,23 +168,26 @@ typedef struct KWindow {
   int kh, kw, sh, sw, ph, pw, dh, dw;
 } KWindow;
 
-/* cols[C*kh*kw, OH*OW]: row (c, ki, kj) holds x[c, oy sh - ph + ki dh,
-** ox sw - pw + kj dw] at column (oy, ox), 0 in the padding; col2im sums
-** cols back into x[C, H, W] (it overwrites x) */
-void k_im2col(float *restrict cols, const float *restrict x, int C, int H,
-              int W, const KWindow *w, int OH, int OW);
-void k_col2im(float *restrict x, const float *restrict cols, int C, int H,
-              int W, const KWindow *w, int OH, int OW);
-/* y[n, O*OH*OW] = conv(x[n, C*H*W], wt[O, C*kh*kw]) + b[O] (b may be NULL);
-** cols is scratch of C*kh*kw*OH*OW floats */
-void k_conv2d_forward(float *y, const float *x, const float *wt,
-                      const float *b, float *cols, int n, int C, int H,
-                      int W, int O, const KWindow *w, int OH, int OW);
+/* cols[C*kh*kw, OH*OW] with rows ld apart: row (c, ki, kj) holds
+** x[c, oy sh - ph + ki dh, ox sw - pw + kj dw] at column (oy, ox), 0 in
+** the padding; col2im sums cols back into x[C, H, W] (it overwrites x) */
+void k_im2col(float *restrict cols, size_t ld, const float *restrict x, int C,
+              int H, int W, const KWindow *w, int OH, int OW);
+void k_col2im(float *restrict x, const float *restrict cols, size_t ld,
+              int C, int H, int W, const KWindow *w, int OH, int OW);
+/* y[n, O*OH*OW] = conv(x[n, C*H*W], wt[O, C*kh*kw]) + b[O] (b may be NULL),
+** G images per GEMM; cols (C*kh*kw*G*OH*OW floats) and tmp (O*G*OH*OW)
+** are scratch */
+void k_conv2d_forward(float *restrict y, const float *restrict x,
+                      const float *wt, const float *b, float *cols,
+                      float *tmp, int n, int G, int C, int H, int W, int O,
+                      const KWindow *w, int OH, int OW);
 /* gw[O, C*kh*kw] += dL/dW, gb[O] += dL/db (or NULL), gx = dL/dx (or NULL) */
-void k_conv2d_backward(float *gx, float *gw, float *gb, const float *x,
-                       const float *wt, const float *gy, float *cols, int n,
-                       int C, int H, int W, int O, const KWindow *w, int OH,
-                       int OW);
+void k_conv2d_backward(float *gx, float *gw, float *gb,
+                       const float *restrict x, const float *wt,
+                       const float *restrict gy, float *cols, float *tmp,
+                       int n, int G, int C, int H, int W, int O,
+                       const KWindow *w, int OH, int OW);
 /* max over each window of each channel; idx[n, C*OH*OW] is where each
 ** maximum was, as iy*W + ix in its plane (NaN wins, as in PyTorch) */
 void k_maxpool2d_forward(float *restrict y, int32_t *restrict idx,

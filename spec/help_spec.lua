@@ -2,6 +2,7 @@
 -- names something that exists: the two cannot drift apart.
 local nn = require "nn"
 local help = require "nn.help"
+local H = require "helpers"
 
 -- the help key for a code span of a README table's first column
 local function key(span)
@@ -46,6 +47,14 @@ local function readme_keys()
 end
 
 describe("nn.help", function()
+   it("and the docs' layer lists come from the registry and are up to date (make docs)", function()
+      local ok, out = H.run(H.lua .. " tools/gendocs.lua --check")
+      assert.is_true(ok, out)
+      for _, k in ipairs(require("nn.layers").builtin()) do
+         assert.truthy(help.entries["nn." .. k.name], k.name .. " has no help entry")
+      end
+   end)
+
    it("has an entry for every name in the README's API tables", function()
       local keys, rows = readme_keys()
       assert.is_true(rows > 50, "found only " .. rows .. " API rows")
