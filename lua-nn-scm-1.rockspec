@@ -53,7 +53,7 @@ build = {
             "csrc/k_layers.c", "csrc/k_loss.c", "csrc/k_matrix.c",
             "csrc/k_optim.c", "csrc/layers.c", "csrc/loss.c",
             "csrc/matrix.c", "csrc/matrix_math.c", "csrc/matrix_ops.c",
-            "csrc/module.c", "csrc/optim.c", "csrc/rng.c",
+            "csrc/module.c", "csrc/norm.c", "csrc/optim.c", "csrc/rng.c",
          },
          incdirs = { "csrc", "$(OPENBLAS_INCDIR)", "$(ZLIB_INCDIR)" },
          libdirs = { "$(OPENBLAS_LIBDIR)", "$(ZLIB_LIBDIR)" },

@@ -205,6 +205,21 @@ void k_avgpool2d_backward(float *restrict gx, const float *restrict gy,
                           int n, int C, int H, int W, const KWindow *w,
                           int OH, int OW, int inpad);
 
+/* Batch normalization per channel of x[n, C, S] (S = H W for images, 1
+** for features): y = gamma (x - mean) invstd + beta, gamma and beta [C]
+** or NULL; train uses and records the batch's statistics (mean[C],
+** invstd[C] out) and moves rmean, rvar [C]; otherwise it reads them */
+void k_batchnorm_forward(float *restrict y, const float *restrict x,
+                         const float *gamma, const float *beta,
+                         float *restrict rmean, float *restrict rvar,
+                         float *restrict mean, float *restrict invstd, int n,
+                         int C, int S, float eps, float momentum, int train);
+void k_batchnorm_backward(float *restrict gx, float *ggamma, float *gbeta,
+                          const float *restrict x, const float *restrict gy,
+                          const float *gamma, const float *mean,
+                          const float *invstd, int n, int C, int S,
+                          int train);
+
 /* ---- losses: k_loss.c ------------------------------------------------- */
 /* Every loss returns the SUM over the batch; the caller scales by the
 ** reduction.  Backward kernels write g = scale * dL/dx.  Targets are either

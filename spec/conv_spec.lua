@@ -248,3 +248,74 @@ describe("nn.GELU", function()
       assert.are.same({}, nn.GELU():config())
    end)
 end)
+
+describe("nn.BatchNorm1d and nn.BatchNorm2d", function()
+   it("normalize each feature or channel in training, use the running statistics after evaluate()", function()
+      local bn = nn.BatchNorm1d(2, {momentum = 0.5})
+      local x = nn.Matrix{{1, 10}, {3, 30}}
+      local y = bn:forward(x)
+      -- mean 2 and 20, biased variance 1 and 100: (x - mean) / sqrt(var + eps)
+      assert.is_true(y:equal(nn.Matrix{{-1, -1}, {1, 1}}, 1e-4))
+      -- running: mean 0 -> 1, 10; variance 1 -> (1 + 2) / 2, (1 + 200) / 2 (unbiased)
+      assert.is_true(bn.runningMean:equal(nn.Matrix{{1, 10}}, 1e-6))
+      assert.is_true(bn.runningVar:equal(nn.Matrix{{1.5, 100.5}}, 1e-4))
+      bn:evaluate()
+      local e = bn:forward(nn.Matrix{{1, 10}})
+      assert.is_true(e:equal(nn.Matrix{{0, 0}}, 1e-6))
+      assert.are.equal(2, #bn:buffers())
+      -- per channel: two channels of 2 x 2 pixels
+      local b2 = nn.BatchNorm2d(2, {input = {2, 2, 2}})
+      local z = b2:forward(nn.Matrix{{1, 2, 3, 4, 10, 10, 10, 10}, {5, 6, 7, 8, 20, 20, 20, 20}})
+      assert.is_true(math.abs(z:sum()) < 1e-4)
+      assert.are.same({2, 2, 2}, b2.outputShape)
+   end)
+
+   it("pass the gradient check, training and evaluating, affine or not", function()
+      nn.seed(12)
+      for _, m in ipairs{nn.BatchNorm1d(4), nn.BatchNorm1d(3, {affine = false}),
+                         nn.BatchNorm2d(2, {input = {2, 3, 2}}),
+                         nn.BatchNorm2d(3, {input = {3, 2, 2}, affine = false, eps = 1e-2})} do
+         for _, train in ipairs{true, false} do
+            if train then m:training() else m:evaluate() end
+            if m.weight then m.weight = nn.rand(m.weight:shape()) + 0.5 end
+            -- normalizing leaves small input gradients (a few 1e-3) next to
+            -- O(1) outputs, whose float32 rounding puts ~2e-4 of noise on
+            -- each difference quotient: so an absolute floor of 5e-2 (the
+            -- check is absolute below it); a wrong backward is off by more
+            local e, where = nn.gradcheck(m, nn.randn(6, m.nin), nil, nil, {floor = 5e-2})
+            assert.is_true(e < TOL, tostring(m) .. (train and " training: " or " evaluating: ")
+               .. tostring(where) .. " " .. e)
+         end
+      end
+   end)
+
+   it("refuse what PyTorch refuses, by name", function()
+      local bn = nn.BatchNorm1d(3)
+      assert.truthy(err(bn.forward, bn, nn.randn(1, 3)):find(
+         "BatchNorm1d:forward: training needs more than one value per channel", 1, true))
+      bn:evaluate()
+      assert.are.same({1, 3}, {bn:forward(nn.randn(1, 3)):shape()})
+      assert.truthy(err(bn.forward, bn, nn.randn(2, 4)):find("input has 4 columns, expected 3", 1, true))
+      assert.truthy(err(nn.BatchNorm1d, 3, {eps = 0}):find("eps must be > 0", 1, true))
+      assert.truthy(err(nn.BatchNorm1d, 3, {momentum = 2}):find("momentum must be in [0, 1]", 1, true))
+      assert.truthy(err(nn.BatchNorm2d, 3, {input = {2, 4, 4}}):find("input has 2 channels, the layer takes C = 3", 1, true))
+      assert.truthy(err(nn.Sequential, {nn.Conv2d(1, 4, 3, {input = {1, 6, 6}}), nn.BatchNorm2d(3)}):find(
+         "cannot take the 4x4x4 images before it", 1, true))
+      local fresh = nn.BatchNorm1d(2)
+      assert.truthy(err(fresh.backward, fresh, nn.randn(2, 2), nn.randn(2, 2)):find("call forward first", 1, true))
+   end)
+
+   it("save their running statistics and load them back", function()
+      local net = nn.Sequential{nn.Conv2d(1, 2, 3, {input = {1, 5, 5}}), nn.BatchNorm2d(2), nn.ReLU(),
+                                nn.Linear(18, 4), nn.BatchNorm1d(4, {momentum = 0.2})}
+      for _ = 1, 3 do net:forward(nn.randn(6, 25)) end
+      net:evaluate()
+      local x = nn.randn(3, 25)
+      local back = nn.deserialize(nn.serialize(net))
+      assert.is_true(back[2].runningVar:equal(net[2].runningVar))
+      assert.is_true(back[5].runningMean:equal(net[5].runningMean))
+      assert.is_false(back[5].train)
+      assert.is_true(back:forward(x):equal(net:forward(x)))
+      assert.are.equal(tostring(net), tostring(back))
+   end)
+end)

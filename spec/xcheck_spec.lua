@@ -98,6 +98,28 @@ local function image_cases()
          end
       end
    end
+   -- batch normalization, features and channels, training and evaluation
+   for _, b in ipairs{{"BatchNorm1d", 7, 5, 1}, {"BatchNorm1d", 2, 3, 1}, {"BatchNorm2d", 7, 3, 20},
+                      {"BatchNorm2d", 1, 2, 35}, {"BatchNorm2d", 4, 1, 9}} do
+      for _, train in ipairs{true, false} do
+         for _, affine in ipairs{true, false} do
+            local kind, n, C, S = b[1], b[2], b[3], b[4]
+            local opts = {affine = affine, momentum = 0.3, eps = 1e-3}
+            if kind == "BatchNorm2d" then opts.input = {C, S == 35 and 5 or 3, S == 35 and 7 or S / 3} end
+            if S == 20 then opts.input = {C, 4, 5} elseif S == 9 then opts.input = {C, 3, 3} end
+            local m = nn[kind](C, opts)
+            if affine then m.weight = nn.rand(1, C, 0.5, 1.5); m.bias = nn.randn(1, C) end
+            m.runningMean = nn.randn(1, C)
+            m.runningVar = nn.rand(1, C, 0.5, 2)
+            if not train then m:evaluate() end
+            local x = nn.randn(n, C * S) * 2 + 1
+            cases[#cases + 1] = {kind = "layer", op = "BatchNorm", module = m, x = x,
+               gy = nn.randn(n, C * S), rm = m.runningMean:clone(), rv = m.runningVar:clone(),
+               w = affine and m.weight:clone() or nil, b = affine and m.bias:clone() or nil,
+               conf = {C = C, S = S, eps = 1e-3, momentum = 0.3, affine = affine, train = train}}
+         end
+      end
+   end
    return cases
 end
 
@@ -169,6 +191,10 @@ describe("PyTorch cross-check", function()
             e = xerr(m.gradWeight, ref[i].gw)
             if ref[i].gb then e = math.max(e, xerr(m.gradBias, ref[i].gb)) end
             assert.is_true(e < TOL, ("%s parameter gradients: %g"):format(name, e))
+         end
+         if ref[i].rm then      -- one forward has moved them as PyTorch's
+            e = math.max(xerr(m.runningMean, ref[i].rm), xerr(m.runningVar, ref[i].rv))
+            assert.is_true(e < TOL, ("%s running statistics: %g"):format(name, e))
          end
       end
    end)

@@ -160,7 +160,8 @@ for _, m in ipairs{nn.Linear(4, 3), nn.Linear(3, 3, {bias = false}), nn.ReLU(), 
                    nn.LogSoftmax(), nn.Dropout(0.5), nn.PiecewiseLinear(), nn.GELU(),
                    nn.Conv2d(1, 2, 3, {input = {1, 4, 4}}), nn.Conv2d(2, 1, 1, {input = {2, 2, 2}}),
                    nn.Conv2d(1, 1, 2), nn.MaxPool2d(2, {input = {1, 4, 4}}),
-                   nn.AvgPool2d({1, 2}, {input = {2, 2, 2}})} do
+                   nn.AvgPool2d({1, 2}, {input = {2, 2, 2}}), nn.BatchNorm1d(4),
+                   nn.BatchNorm2d(2, {input = {2, 2, 2}})} do
    methods(tostring(m), m, layer_methods)
 end
 methods("Sequential", nn.Sequential{nn.Linear(4, 3), nn.Tanh()},

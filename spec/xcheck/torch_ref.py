@@ -74,6 +74,17 @@ def layer(c):
             y = F.avg_pool2d(xi, k, stride=st, padding=pd,
                              count_include_pad=bool(g["inpad"]))
         y = y.reshape(n, -1)
+    elif op == "BatchNorm":
+        # (n, C, S): S = H W for BatchNorm2d, 1 for BatchNorm1d
+        g = c["conf"]
+        n, C, S = len(c["x"]), int(g["C"]), int(g["S"])
+        rm, rv = t(c["rm"][0]), t(c["rv"][0])
+        w = b = None
+        if g["affine"]:
+            w, b = t(c["w"][0], True), t(c["b"][0], True)
+            params = [w, b]
+        y = F.batch_norm(x.view(n, C, S), rm, rv, w, b, training=bool(g["train"]),
+                         momentum=g["momentum"], eps=g["eps"]).reshape(n, -1)
     elif op == "Step":          # no autograd for heaviside: derivative 0
         y = torch.heaviside(x.detach(), torch.tensor(0.5)) + 0 * x
     else:
@@ -81,9 +92,12 @@ def layer(c):
     y.backward(gy)
     out = {"y": y.tolist(), "gx": x.grad.tolist()}
     if params:
-        out["gw"] = params[0].grad.tolist()
+        gw = params[0].grad
+        out["gw"] = gw.tolist() if gw.dim() == 2 else [gw.tolist()]
         if len(params) > 1:
             out["gb"] = [params[1].grad.tolist()]
+    if op == "BatchNorm":
+        out["rm"], out["rv"] = [rm.tolist()], [rv.tolist()]
     return out
 
 
