@@ -277,3 +277,10 @@ void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
   cblas_sgemm(CblasRowMajor, ta ? tr : no, tb ? tr : no, M, N, K, alpha, A,
               lda, B, ldb, beta, C, ldc);
 }
+
+void k_copy2d(float *restrict y, size_t ldy, const float *restrict x,
+              size_t ldx, int r, int c) {
+  int i;
+  for (i = 0; i < r; i++)
+    memcpy(y + (size_t)i * ldy, x + (size_t)i * ldx, (size_t)c * sizeof *y);
+}

@@ -75,6 +75,9 @@ void k_map(int f, float *y, const float *a, size_t n, float p, float q);
 void k_moments(const float *a, size_t n, size_t stride, double *mean,
                double *var);
 void k_col(float *y, const float *a, int r, int c, int j);   /* y[r] = a[:,j] */
+/* y[r, c] with rows ldy apart = x[r, c] with rows ldx apart */
+void k_copy2d(float *restrict y, size_t ldy, const float *restrict x,
+              size_t ldx, int r, int c);
 /* the largest |a[i] - b[i]|; infinity where either is NaN */
 double k_maxabsdiff(const float *a, const float *b, size_t n);
 void k_transpose(float *y, const float *a, int r, int c); /* y[c,r] = a' */

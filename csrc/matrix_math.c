@@ -94,6 +94,58 @@ static int m_col(lua_State *L) {
   return 1;
 }
 
+/* the column range j (1-based) .. j + w - 1 of a, checked; returns j - 1 */
+static int colrange(lua_State *L, const Matrix *a, int arg, int w,
+                    const char *fn) {
+  int isint;
+  lua_Integer j = lua_tointegerx(L, arg, &isint);
+  if (!isint)
+    luaL_error(L, "%s: column must be an integer, got %s", fn,
+               luaL_tolstring(L, arg, NULL));
+  if (j < 1 || j > a->cols || w > a->cols - (j - 1))
+    luaL_error(L, "%s: columns %I to %I are outside 1..%d", fn, j,
+               j + w - 1, a->cols);
+  return (int)j - 1;
+}
+
+/* A:setcols(j, B): B (A's rows x w) into A's columns j .. j + w - 1 (a
+** copy, as Concat needs: views are whole rows only); returns A */
+static int m_setcols(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1), *b = nn_checkmatrix(L, 3);
+  int j;
+  if (b->rows != a->rows)
+    return luaL_error(L, "Matrix:setcols: B has %d rows, A has %d", b->rows,
+                      a->rows);
+  j = colrange(L, a, 2, b->cols, "Matrix:setcols");
+  if (nn_overlaps(a, b))
+    return luaL_error(L, "Matrix:setcols: A and B share memory");
+  k_copy2d(a->data + j, (size_t)a->cols, b->data, (size_t)b->cols, a->rows,
+           b->cols);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* A:getcols(j, w [, out]) -> columns j .. j + w - 1 of A as a rows x w
+** matrix: out (of that shape) or a new one */
+static int m_getcols(lua_State *L) {
+  Matrix *a = nn_checkmatrix(L, 1), *y;
+  int w = nn_checkdim(L, 3, "Matrix:getcols", "w"), j;
+  j = colrange(L, a, 2, w, "Matrix:getcols");
+  if (lua_isnoneornil(L, 4)) {
+    y = nn_newmatrix(L, a->rows, w);
+  } else {
+    y = nn_checkmatrix(L, 4);
+    if (y->rows != a->rows || y->cols != w)
+      return luaL_error(L, "Matrix:getcols: out is %d x %d, expected %d x "
+                        "%d", y->rows, y->cols, a->rows, w);
+    if (nn_overlaps(a, y))
+      return luaL_error(L, "Matrix:getcols: A and out share memory");
+    lua_pushvalue(L, 4);
+  }
+  k_copy2d(y->data, (size_t)w, a->data + j, (size_t)a->cols, a->rows, w);
+  return 1;
+}
+
 /* A:equal(B [, tol]) -> whether B has A's shape and every element is
 ** within tol (default 0: the same) of A's; NaN equals nothing.  (A == B
 ** compares identity: two userdata are equal only if they are one.) */
@@ -110,7 +162,8 @@ static int m_equal(lua_State *L) {
 static const luaL_Reg methods[] = {
   {"exp", m_exp}, {"log", m_log}, {"sqrt", m_sqrt}, {"abs", m_abs},
   {"pow", m_pow}, {"clamp", m_clamp}, {"var", m_var}, {"std", m_std},
-  {"col", m_col}, {"equal", m_equal}, {NULL, NULL}
+  {"col", m_col}, {"equal", m_equal}, {"setcols", m_setcols},
+  {"getcols", m_getcols}, {NULL, NULL}
 };
 
 void nn_matrix_math(lua_State *L, int mt, int cls) {

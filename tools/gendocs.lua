@@ -21,7 +21,7 @@ end
 
 -- docs/format.md's table of a layer's keys
 function blocks.layermap()
-   local names = {"`Sequential`"}
+   local names = {"`Sequential`", "`Residual`", "`Concat`"}
    for _, k in ipairs(core.layers()) do names[#names + 1] = "`" .. k.name .. "`" end
    return table.concat({
       "| key | value |",
@@ -29,7 +29,7 @@ function blocks.layermap()
       "| `type` | the layer's name: " .. table.concat(names, ", ")
          .. ", or a name the program gave `nn.register` |",
       "| `train` | boolean: training mode (false after `evaluate()`) |",
-      "| `modules` | `Sequential` only: a list of layers |",
+      "| `modules` | the containers only: a list of layers (`Residual`: exactly one) |",
       "| `config` | the constructor's arguments, a list, as `m:config()` gives them: "
          .. "`Linear`: nin, nout, map {`bias`}; `Conv2d`: inC, outC, {kh, kw}, map "
          .. "{`stride`, `padding`, `dilation` ({h, w} each), `bias`, `input` ({C, H, W}, "

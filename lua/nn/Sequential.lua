@@ -2,90 +2,24 @@
 -- contract as every module (forward, backward, zeroGrad, parameters,
 -- training, evaluate), so it can sit inside another Sequential.
 
+local Container = require "nn.Container"
+
 local Sequential = {}
-local methods = {}
+local methods = setmetatable({}, {__index = Container.methods})
 
 local mt
 
--- a one-line description of a layer, for messages: at most 80 characters
--- (a nested Sequential is just "nn.Sequential", not its whole summary)
-local function describe(m)
-   if getmetatable(m) == mt then return "nn.Sequential" end
-   -- a Lua layer without __tostring: its name or typename, not "table: 0x..."
-   if type(m) == "table" and not (getmetatable(m) and getmetatable(m).__tostring) then
-      local name = rawget(m, "name") or rawget(m, "typename")
-      return type(name) == "string" and name or "a Lua layer"
-   end
-   local ok, s = pcall(tostring, m)
-   s = ok and type(s) == "string" and s:gsub("\n", " ") or type(m)
-   return #s > 80 and s:sub(1, 77) .. "..." or s
-end
+local describe, get = Container.describe, Container.get
 
--- the methods' check of self: net.forward(x) (a dot for a colon) names
--- the mistake instead of failing somewhere inside
-local function checkself(self, name)
-   if getmetatable(self) ~= mt then
-      error(("nn.Sequential:%s: call it as net:%s(...) (self is %s, not a Sequential)")
-         :format(name, name, type(self)), 3)
-   end
-end
+local function checkself(self, name) return Container.checkself(self, mt, "Sequential", name) end
 
--- does m, or any container inside it, hold target?
-local function contains(m, target)
-   if m == target then return true end
-   if getmetatable(m) == mt then
-      for _, child in ipairs(m.modules) do
-         if contains(child, target) then return true end
-      end
-   end
-   return false
-end
-
-local function checklayer(m, i)
-   if type(m) == "function" then            -- nn.Sequential{nn.ReLU}: a constructor
-      local name
-      for k, v in pairs(require "nn") do
-         if v == m then name = k end
-      end
-      error(("nn.Sequential: layer %d is a function, not a layer; did you mean %s()?")
-         :format(i, name and "nn." .. name or "to call it"), 4)
-   end
-   local ok, fwd, bwd = pcall(function() return m.forward, m.backward end)
-   if not ok or fwd == nil or bwd == nil then
-      error(("nn.Sequential: layer %d (%s) has no forward and backward")
-         :format(i, describe(m)), 4)
-   end
-end
-
--- calls m[name](m, ...) and puts the layer's position and type in front of
--- any error it raises.  An error from a nested Sequential already starts
--- with its own path, which this one extends: "Sequential[2][1] nn.Linear
--- (...): ...", so the message grows by a few characters a level, not by a
--- summary of the whole network.
-local function call(self, i, name, ...)
-   local m = self.modules[i]
-   local ok, a = pcall(m[name], m, ...)
-   if not ok then
-      a = tostring(a)
-      if getmetatable(m) == mt and a:sub(1, 11) == "Sequential[" then
-         error(("Sequential[%d]%s"):format(i, a:sub(11)), 0)
-      end
-      error(("Sequential[%d] %s: %s"):format(i, describe(m), a), 0)
-   end
-   return a
-end
-
--- a field of a layer that may be any table (a Lua layer's __index may throw)
-local function get(m, k)
-   local ok, v = pcall(function() return m[k] end)
-   if ok then return v end
-end
+local function call(self, i, name, ...) return Container.call(self, i, name, ...) end
 
 -- The (C, H, W) of the rows that leave layers 1..upto, if known: the last
 -- image layer's output shape, carried through layers that keep their
 -- input's shape (activations, Dropout, ...), lost at any other.
-local function imageshape(modules, upto)
-   local shape
+local function imageshape(modules, upto, start)
+   local shape = start
    for i = 1, upto do
       local m = modules[i]
       local s = get(m, "outputShape")
@@ -99,7 +33,7 @@ end
 -- the layers before it
 local function place(self, m, i)
    if get(m, "inputShape") ~= nil or type(get(m, "setInputShape")) ~= "function" then return end
-   local s = imageshape(self.modules, i - 1)
+   local s = imageshape(self.modules, i - 1, rawget(self, "_inshape"))
    if not s then return end
    local ok, err = pcall(m.setInputShape, m, s[1], s[2], s[3])
    if not ok then
@@ -111,11 +45,7 @@ end
 -- refuses m if it has no forward and backward, or holds self (a container
 -- inside itself would recurse until the stack runs out)
 local function admit(self, m, i)
-   checklayer(m, i)
-   if contains(m, self) then
-      error(("nn.Sequential: layer %d contains this Sequential; a container "
-         .. "cannot hold itself"):format(i), 3)
-   end
+   Container.admit(self, m, i, "nn.Sequential")
    place(self, m, i)
 end
 
@@ -155,46 +85,14 @@ function methods:backward(x, gy, wantgx)
    return gy
 end
 
-local function each(self, name)
-   checkself(self, name)
-   for _, m in ipairs(self.modules) do
-      if m[name] then m[name](m) end
-   end
+-- net:setInputShape(C, H, W): the images this Sequential takes, when it
+-- sits after an image layer (in a Residual, a Concat or another
+-- Sequential): its image layers made without {input = ...} learn theirs
+function methods:setInputShape(C, H, W)
+   checkself(self, "setInputShape")
+   rawset(self, "_inshape", {C, H, W})
+   for i, m in ipairs(self.modules) do place(self, m, i) end
    return self
-end
-
--- the number of layers, as #net (which Lua 5.1 and LuaJIT do not pass to
--- __len for a table); Torch7's Container:size()
-function methods:size()
-   checkself(self, "size")
-   return #self.modules
-end
-
-function methods:zeroGrad() return each(self, "zeroGrad") end
-
-function methods:training()
-   self.train = true
-   return each(self, "training")
-end
-
-function methods:evaluate()
-   self.train = false
-   return each(self, "evaluate")
-end
-
-function methods:parameters()
-   checkself(self, "parameters")
-   local params, grads = {}, {}
-   for _, m in ipairs(self.modules) do
-      if m.parameters then
-         local p, g = m:parameters()
-         for k = 1, #p do
-            params[#params + 1] = p[k]
-            grads[#grads + 1] = g[k]
-         end
-      end
-   end
-   return params, grads
 end
 
 -- the output width for inputs of nin columns (nil where a layer cannot say)
@@ -205,8 +103,6 @@ function methods:outputSize(nin)
    end
    return nin
 end
-
-function methods:config() return {} end
 
 local function count(m)
    local n = 0
@@ -226,7 +122,7 @@ local function rows(self, lines, indent, width)
       local nested = Sequential.is(m)
       local name = nested and "nn.Sequential" or describe(m):gsub("\n", " ")
       local label = ("%s(%d) %s"):format(indent, i, name)
-      local s = imageshape(self.modules, i)
+      local s = imageshape(self.modules, i, rawget(self, "_inshape"))
       local out = s and ("%dx%dx%d"):format(s[1], s[2], s[3]) or width and tostring(width) or "?"
       if #label > 40 then label = label:sub(1, 37) .. "..." end
       lines[#lines + 1] = ("  %-40s out %-9s params %d"):format(label, out, count(m))
@@ -243,7 +139,12 @@ end
 
 -- a Sequential as a layer of another: its image shape is its last one's
 local fields = {
-   outputShape = function(self) return imageshape(self.modules, #self.modules) end,
+   outputShape = function(self)
+      return imageshape(self.modules, #self.modules, rawget(self, "_inshape"))
+   end,
+   inputShape = function(self)
+      return rawget(self, "_inshape") or (self.modules[1] and get(self.modules[1], "inputShape"))
+   end,
    keepsShape = function(self)
       for _, m in ipairs(self.modules) do
          if get(m, "keepsShape") ~= true then return false end

@@ -36,6 +36,8 @@ local entries = {
    {"Matrix:t", "A:t()", "The transpose, a new matrix."},
    {"Matrix:totable", "A:totable()", "Nested Lua tables of rows."},
    {"Matrix:col", "A:col(j)", "Column j as a new r x 1 matrix (a copy)."},
+   {"Matrix:getcols", "A:getcols(j, w [, out])", "Columns j..j+w-1 as an r x w matrix (a copy), into out if given."},
+   {"Matrix:setcols", "A:setcols(j, B)", "B (r x w) into A's columns j..j+w-1; returns A."},
    {"Matrix operators", "A + B, A - B, -A, A * B, A * 2, A / B, 2 / A, A ^ p, #A, tostring(A)",
     "Elementwise + - / (B broadcasts: a 1 x c row, an r x 1 column or a 1 x 1), A * B the matrix product, #A the rows, tostring the shape and rows."},
    -- Matrix: arithmetic
@@ -68,6 +70,8 @@ local entries = {
    {"Matrix:quantize", "A:quantize(lo, hi)", "One byte per element: lo to 0, hi to 255, clamped (8-bit pixels)."},
    -- layers
    "layers",           -- every kind nn.core registers: its sig and doc (module.h)
+   {"nn.Residual", "nn.Residual(m)", "y = x + m(x), the skip connection of a residual network; m keeps its input's shape."},
+   {"nn.Concat", "nn.Concat{m1, m2, ...}", "Every module on the same input, outputs side by side (for images: along the channels); dL/dx sums the branches'."},
    {"nn.Sequential", "nn.Sequential{m1, m2, ...}", "Layers one after another; seq:add(m), seq[i], seq:size() (#seq from Lua 5.2 on); print(seq) shows a summary."},
    -- losses
    "losses",           -- every loss nn.core registers (loss.c)

@@ -29,6 +29,8 @@ function nn.isMatrix(x)
 end
 
 nn.Sequential = require("nn.Sequential").new
+nn.Residual = require("nn.Residual").new
+nn.Concat = require("nn.Concat").new
 nn.gradcheck = require("nn.gradcheck")(nn)
 
 -- optimizers and learning-rate schedules

@@ -10,6 +10,8 @@
 local core = require "nn.core"
 local compat = require "nn.compat"
 local Sequential = require "nn.Sequential"
+local Residual = require "nn.Residual"
+local Concat = require "nn.Concat"
 local layers = require "nn.layers"
 
 local serialize = {}
@@ -73,12 +75,12 @@ end
 -- the architecture and parameters of a module, as plain data
 local function describe(m, fn, where, depth)
    if depth > MAXDEPTH then error(fn .. ": the network nests too deeply", 0) end
-   if Sequential.is(m) then
+   if Sequential.is(m) or Residual.is(m) or Concat.is(m) then
       local children = {}
       for i, child in ipairs(m.modules) do
          children[i] = describe(child, fn, ("%s[%d]"):format(where, i), depth + 1)
       end
-      return {type = "Sequential", train = m.train, modules = children}
+      return {type = m.typename, train = m.train, modules = children}
    end
    local ok, name = pcall(function() return m.typename end)
    local kind = ok and type(name) == "string" and layers.kind(name)
@@ -241,11 +243,18 @@ local function build(node, fail, where, depth)
    if type(node) ~= "table" then fail(where .. " is not a layer description") end
    local name = field(node, "type", "string", fail, where)
    local m
-   if name == "Sequential" then
-      m = nn.Sequential()
+   if name == "Sequential" or name == "Residual" or name == "Concat" then
+      local children = {}
       for i, child in ipairs(listfield(node, "modules", fail, where)) do
-         m:add(build(child, fail, ("%s[%d]"):format(where, i), depth + 1))
+         children[i] = build(child, fail, ("%s[%d]"):format(where, i), depth + 1)
       end
+      if name ~= "Sequential" and #children == 0 or name == "Residual" and #children ~= 1 then
+         fail(("%s: %s holds %d modules"):format(where, name, #children))
+      end
+      local ok, made = pcall(name == "Residual" and nn.Residual or nn[name],
+         name == "Residual" and children[1] or children)
+      if not ok then fail(("%s: cannot build %s: %s"):format(where, name, tostring(made))) end
+      m = made
    elseif layers.kind(name) == "builtin" then
       local config = listfield(node, "config", fail, where)
       local saved = listfield(node, "params", fail, where)
