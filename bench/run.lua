@@ -32,8 +32,17 @@ local function mlp()
                         nn.Linear(128, 10)}
 end
 
-local function train(batch, n, adam)
-   local net, crit = mlp(), nn.CrossEntropyLoss()
+-- the example's LeNet-style CNN (examples/mnist_cnn.lua): 1x28x28 ->
+-- conv 5x5 16 -> pool -> conv 5x5 32 -> pool -> 1568 -> 128 -> 10
+local function cnn()
+   return nn.Sequential{
+      nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.ReLU(), nn.MaxPool2d(2),
+      nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
+      nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)}
+end
+
+local function train(make, batch, n, adam)
+   local net, crit = make(), nn.CrossEntropyLoss()
    local opt = adam and nn.Adam(net, {lr = 1e-3}) or nn.SGD(net, {lr = 0.01, momentum = 0.9})
    local x, y = nn.rand(batch, 784), nn.Matrix(batch, 1)
    for i = 1, batch do y:set(i, 1, nn.random(10)) end
@@ -46,8 +55,8 @@ local function train(batch, n, adam)
    end, n)
 end
 
-local function infer(batch, n)
-   local net, x = mlp(), nn.rand(batch, 784)
+local function infer(make, batch, n)
+   local net, x = make(), nn.rand(batch, 784)
    net:evaluate()
    return time(function() net:forward(x) end, n)
 end
@@ -69,35 +78,6 @@ local function gemm_limit(batch, n, training)
       end
    end
    return time(function() for _, op in ipairs(ops) do op() end end, n)
-end
-
--- the example's LeNet-style CNN (examples/mnist_cnn.lua): 1x28x28 ->
--- conv 5x5 16 -> pool -> conv 5x5 32 -> pool -> 1568 -> 128 -> 10
-local function cnn()
-   return nn.Sequential{
-      nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.ReLU(), nn.MaxPool2d(2),
-      nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
-      nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)}
-end
-
-local function cnn_train(batch, n)
-   local net, crit = cnn(), nn.CrossEntropyLoss()
-   local opt = nn.SGD(net, {lr = 0.01, momentum = 0.9})
-   local x, y = nn.rand(batch, 784), nn.Matrix(batch, 1)
-   for i = 1, batch do y:set(i, 1, nn.random(10)) end
-   return time(function()
-      opt:zeroGrad()
-      local out = net:forward(x)
-      crit:forward(out, y)
-      net:backward(x, crit:backward(out, y), false)
-      opt:step()
-   end, n)
-end
-
-local function cnn_infer(batch, n)
-   local net, x = cnn(), nn.rand(batch, 784)
-   net:evaluate()
-   return time(function() net:forward(x) end, n)
 end
 
 -- The CNN's products as the fewest, largest sgemm calls: each convolution
@@ -142,21 +122,21 @@ local function torch_times()
 end
 
 local workloads = {
-   {"train64", "MLP train step, batch 64", function() return train(64, 200) end,
+   {"train64", "MLP train step, batch 64", function() return train(mlp, 64, 200) end,
     function() return gemm_limit(64, 200, true) end},
-   {"adam64", "MLP train step with Adam, batch 64", function() return train(64, 200, true) end,
+   {"adam64", "MLP train step with Adam, batch 64", function() return train(mlp, 64, 200, true) end,
     function() return gemm_limit(64, 200, true) end},
-   {"train256", "MLP train step, batch 256", function() return train(256, 60) end,
+   {"train256", "MLP train step, batch 256", function() return train(mlp, 256, 60) end,
     function() return gemm_limit(256, 60, true) end},
-   {"infer1", "MLP inference, 1 sample", function() return infer(1, 2000) end,
+   {"infer1", "MLP inference, 1 sample", function() return infer(mlp, 1, 2000) end,
     function() return gemm_limit(1, 2000, false) end},
-   {"infer1000", "MLP inference, batch 1000", function() return infer(1000, 30) end,
+   {"infer1000", "MLP inference, batch 1000", function() return infer(mlp, 1000, 30) end,
     function() return gemm_limit(1000, 30, false) end},
-   {"cnntrain64", "CNN train step, batch 64", function() return cnn_train(64, 20) end,
+   {"cnntrain64", "CNN train step, batch 64", function() return train(cnn, 64, 20) end,
     function() return cnn_gemm_limit(64, 20, true) end},
-   {"cnninfer1", "CNN inference, 1 sample", function() return cnn_infer(1, 500) end,
+   {"cnninfer1", "CNN inference, 1 sample", function() return infer(cnn, 1, 500) end,
     function() return cnn_gemm_limit(1, 500, false) end},
-   {"cnninfer64", "CNN inference, batch 64", function() return cnn_infer(64, 30) end,
+   {"cnninfer64", "CNN inference, batch 64", function() return infer(cnn, 64, 30) end,
     function() return cnn_gemm_limit(64, 30, false) end},
 }
 

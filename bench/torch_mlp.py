@@ -31,14 +31,14 @@ def median_time(f, n):
     return statistics.median(times)
 
 
-def train(batch, n, adam=False):
-    net = mlp()
+def train(make, batch, n, adam=False, shape=(784,)):
+    net = make()
     if adam:
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     else:
         opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     crit = torch.nn.CrossEntropyLoss()
-    x = torch.rand(batch, 784)
+    x = torch.rand(batch, *shape)
     y = torch.randint(0, 10, (batch,))
 
     def step():
@@ -49,9 +49,9 @@ def train(batch, n, adam=False):
     return median_time(step, n)
 
 
-def infer(batch, n):
-    net = mlp()
-    x = torch.rand(batch, 784)
+def infer(make, batch, n, shape=(784,)):
+    net = make().eval()
+    x = torch.rand(batch, *shape)
 
     def f():
         with torch.no_grad():
@@ -67,36 +67,12 @@ def cnn():
         torch.nn.Linear(128, 10))
 
 
-def cnn_train(batch, n):
-    net = cnn()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-    crit = torch.nn.CrossEntropyLoss()
-    x = torch.rand(batch, 1, 28, 28)
-    y = torch.randint(0, 10, (batch,))
-
-    def step():
-        opt.zero_grad()
-        loss = crit(net(x), y)
-        loss.backward()
-        opt.step()
-    return median_time(step, n)
-
-
-def cnn_infer(batch, n):
-    net = cnn().eval()
-    x = torch.rand(batch, 1, 28, 28)
-
-    def f():
-        with torch.no_grad():
-            net(x)
-    return median_time(f, n)
-
-
-print("train64", train(64, 200))
-print("adam64", train(64, 200, adam=True))
-print("train256", train(256, 60))
-print("infer1", infer(1, 2000))
-print("infer1000", infer(1000, 30))
-print("cnntrain64", cnn_train(64, 20))
-print("cnninfer1", cnn_infer(1, 500))
-print("cnninfer64", cnn_infer(64, 30))
+IMAGE = (1, 28, 28)
+print("train64", train(mlp, 64, 200))
+print("adam64", train(mlp, 64, 200, adam=True))
+print("train256", train(mlp, 256, 60))
+print("infer1", infer(mlp, 1, 2000))
+print("infer1000", infer(mlp, 1000, 30))
+print("cnntrain64", train(cnn, 64, 20, shape=IMAGE))
+print("cnninfer1", infer(cnn, 1, 500, shape=IMAGE))
+print("cnninfer64", infer(cnn, 64, 30, shape=IMAGE))

@@ -70,6 +70,16 @@ void k_col2im(float *restrict x, const float *restrict cols, size_t ld,
 ** 32, 5 x 5 on 14 x 14) batch-64 steps took 26 ms one image at a time and
 ** ... ms grouped, with 2 threads.  The GEMM's output, O x (G P), is then
 ** put in each image's (O, P) order through tmp. */
+/* the cols of g images side by side, K x (g P); returns the row length */
+static size_t im2cols(float *cols, const float *x, int g, int C, int H, int W,
+                      const KWindow *w, int OH, int OW) {
+  size_t P = (size_t)OH * OW, ld = (size_t)g * P, in = (size_t)C * H * W;
+  int i;
+  for (i = 0; i < g; i++)
+    k_im2col(cols + i * P, ld, x + i * in, C, H, W, w, OH, OW);
+  return ld;
+}
+
 void k_conv2d_forward(float *restrict y, const float *restrict x,
                       const float *wt, const float *b, float *cols,
                       float *tmp, int n, int G, int C, int H, int W, int O,
@@ -78,10 +88,7 @@ void k_conv2d_forward(float *restrict y, const float *restrict x,
   size_t in = (size_t)C * H * W, out = (size_t)O * P;
   for (i0 = 0; i0 < n; i0 += G) {
     int g = n - i0 < G ? n - i0 : G;
-    size_t ld = (size_t)g * P;
-    for (i = 0; i < g; i++)
-      k_im2col(cols + (size_t)i * P, ld, x + (i0 + i) * in, C, H, W, w, OH,
-               OW);
+    size_t ld = im2cols(cols, x + i0 * in, g, C, H, W, w, OH, OW);
     k_gemm(0, 0, O, (int)ld, K, 1.0f, wt, K, cols, (int)ld, 0.0f, tmp,
            (int)ld);
     for (i = 0; i < g; i++)
@@ -103,14 +110,11 @@ void k_conv2d_backward(float *gx, float *gw, float *gb,
   size_t in = (size_t)C * H * W, out = (size_t)O * P;
   for (i0 = 0; i0 < n; i0 += G) {
     int g = n - i0 < G ? n - i0 : G;
-    size_t ld = (size_t)g * P;
-    for (i = 0; i < g; i++) {
-      k_im2col(cols + (size_t)i * P, ld, x + (i0 + i) * in, C, H, W, w, OH,
-               OW);
+    size_t ld = im2cols(cols, x + i0 * in, g, C, H, W, w, OH, OW);
+    for (i = 0; i < g; i++)
       for (o = 0; o < O; o++)
         memcpy(tmp + (size_t)o * ld + (size_t)i * P,
                gy + (i0 + i) * out + (size_t)o * P, P * sizeof *tmp);
-    }
     /* dL/dW = gy cols^T; dL/db = gy's row sums */
     k_gemm(0, 1, O, K, (int)ld, 1.0f, tmp, (int)ld, cols, (int)ld, 1.0f, gw,
            K);

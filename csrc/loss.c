@@ -333,13 +333,7 @@ static int l_losses(lua_State *L) {
   int n = 0;
   lua_newtable(L);
   for (k = kinds; k->name; k++) {
-    lua_createtable(L, 0, 3);
-    lua_pushstring(L, k->name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, k->sig);
-    lua_setfield(L, -2, "sig");
-    lua_pushstring(L, k->doc);
-    lua_setfield(L, -2, "doc");
+    nn_pushentry(L, k->name, k->sig, k->doc);
     lua_rawseti(L, -2, ++n);
   }
   return 1;

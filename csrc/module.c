@@ -112,6 +112,17 @@ void nn_initweights(Rng *r, int init, float *w, size_t nw, float *b,
   if (b && bbound > 0) k_rand(r, b, nb, -bbound, bbound);
 }
 
+void nn_pushentry(lua_State *L, const char *name, const char *sig,
+                  const char *doc) {
+  lua_createtable(L, 0, 6);
+  lua_pushstring(L, name);
+  lua_setfield(L, -2, "name");
+  lua_pushstring(L, sig);
+  lua_setfield(L, -2, "sig");
+  lua_pushstring(L, doc);
+  lua_setfield(L, -2, "doc");
+}
+
 /* ---- construction ------------------------------------------------------ */
 
 static int shapesof(const Module *m, int shp[][2], int buf) {
@@ -247,13 +258,7 @@ static int l_layers(lua_State *L) {
   lua_newtable(L);
   for (g = 0; g < NGROUPS; g++)
     for (k = registry[g]; k->name; k++) {
-      lua_createtable(L, 0, 6);
-      lua_pushstring(L, k->name);
-      lua_setfield(L, -2, "name");
-      lua_pushstring(L, k->sig);
-      lua_setfield(L, -2, "sig");
-      lua_pushstring(L, k->doc);
-      lua_setfield(L, -2, "doc");
+      nn_pushentry(L, k->name, k->sig, k->doc);
       if (k->field) {
         lua_pushstring(L, k->field);
         lua_setfield(L, -2, "field");
@@ -340,6 +345,19 @@ static int outcols(const Module *m, const Matrix *x) {
   return m->nout ? m->nout : x->cols;
 }
 
+/* a Ctx for the module at 1 on x, its parameters and buffers checked */
+static void initctx(Ctx *c, lua_State *L, Module *m, const Matrix *x) {
+  memset(c, 0, sizeof *c);
+  c->L = L;
+  c->m = m;
+  c->n = x->rows;
+  c->cols = x->cols;
+  c->ycols = outcols(m, x);
+  c->x = x->data;
+  getset(L, m, UV_P0, c->p, 0);
+  getset(L, m, UV_B0, c->buf, 1);
+}
+
 static int m_forward(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *x = checkinput(L, m, 2, "forward"), *y;
@@ -355,16 +373,8 @@ static int m_forward(lua_State *L) {
   if (overlapsbuf(L, m, x))     /* forward writes running statistics */
     return luaL_error(L, "%s:forward: the input shares memory with the "
                       "layer's buffers; clone it first", name);
-  memset(&c, 0, sizeof c);
-  c.L = L;
-  c.m = m;
-  c.n = x->rows;
-  c.cols = x->cols;
-  c.ycols = yc;
-  c.x = x->data;
+  initctx(&c, L, m, x);
   c.out = y->data;
-  getset(L, m, UV_P0, c.p, 0);
-  getset(L, m, UV_B0, c.buf, 1);
   m->kind->forward(&c);
   lua_settop(L, 3);
   return 1;
@@ -411,19 +421,11 @@ static int m_backward(lua_State *L) {
                (gx && nn_overlaps(gx, pall))))
     return luaL_error(L, "%s:backward: input or gradOutput shares memory "
                       "with the layer's gradients; clone it first", name);
-  memset(&c, 0, sizeof c);
-  c.L = L;
-  c.m = m;
-  c.n = x->rows;
-  c.cols = x->cols;
-  c.ycols = yc;
-  c.x = x->data;
+  initctx(&c, L, m, x);
   c.y = y->data;
   c.gy = gy->data;
   c.gx = gx ? gx->data : NULL;
-  getset(L, m, UV_P0, c.p, 0);
   getset(L, m, UV_G0, c.g, 0);
-  getset(L, m, UV_B0, c.buf, 1);
   m->kind->backward(&c);
   lua_settop(L, 5);
   return 1;

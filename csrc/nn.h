@@ -72,6 +72,10 @@ void nn_matrix_math(lua_State *L, int mt, int cls);
 Rng *nn_rng(lua_State *L);
 void nn_rng_open(lua_State *L);        /* adds seed to the table on top */
 
+/* module.c: a registry entry {name, sig, doc} (nn.help reads them) */
+void nn_pushentry(lua_State *L, const char *name, const char *sig,
+                  const char *doc);
+
 /* module.c, loss.c, optim.c, data.c */
 void nn_module_open(lua_State *L);
 void nn_loss_open(lua_State *L);

@@ -211,14 +211,7 @@ describe("image layers in a network", function()
          crit:forward(y, t)
          net:backward(x, crit:backward(y, t))
       end
-      for _ = 1, 300 do step() end
-      collectgarbage()
-      collectgarbage("stop")
-      for _ = 1, 10 do step() end
-      local before = collectgarbage("count")
-      for _ = 1, 200 do step() end
-      local grown = collectgarbage("count") - before
-      collectgarbage("restart")
+      local grown = H.growth(step)
       assert.is_true(grown < 1, ("grew %.2f KB over 200 steps"):format(grown))
    end)
 end)
