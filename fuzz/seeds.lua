@@ -12,6 +12,11 @@ local nets = {
       nn.Dropout(0.2), nn.Softmax(), nn.Linear(4, 3, {bias = false}), nn.LogSoftmax(),
    },
    nested = nn.Sequential{nn.Sequential{nn.Linear(3, 2)}, nn.Sequential{nn.ReLU()}},
+   image = nn.Sequential{
+      nn.Conv2d(1, 2, 3, {input = {1, 5, 5}}), nn.BatchNorm2d(2), nn.GELU(), nn.MaxPool2d(2),
+      nn.Residual(nn.Conv2d(2, 2, 1)), nn.Concat{nn.AvgPool2d(1), nn.Identity()},
+      nn.Linear(4, 3), nn.BatchNorm1d(3),
+   },
    single = nn.Linear(2, 2),
 }
 -- 13 containers deep: a container is two value levels (a map and its list

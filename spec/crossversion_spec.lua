@@ -1,4 +1,4 @@
--- Model files cross Lua versions: a network (every built-in layer) and its
+-- Model files cross Lua versions: a network (every kind of layer and container) and its
 -- Adam state saved by each Lua loads under every other and gives
 -- bit-identical outputs, and training resumes bit for bit.  Each side is a
 -- child process of that interpreter with its own core (make test builds
@@ -36,6 +36,10 @@ local net = nn.Sequential{
    nn.ELU(0.5), nn.Softplus(2), nn.Identity(), nn.Dropout(0.25), nn.Step(),
    nn.Linear(7, 5), nn.Sign(), nn.PiecewiseLinear(), nn.Softmax(),
    nn.Linear(5, 4), nn.LogSoftmax(),
+   nn.Linear(4, 18), nn.Conv2d(2, 3, {3, 2}, {padding = 1, input = {2, 3, 3}}),
+   nn.BatchNorm2d(3), nn.GELU(), nn.MaxPool2d(2, {stride = 1}),
+   nn.Residual(nn.Sequential{nn.Conv2d(3, 3, 1), nn.Tanh()}),
+   nn.Concat{nn.AvgPool2d(1), nn.Identity()}, nn.Linear(36, 4), nn.BatchNorm1d(4),
 }
 local opt = nn.Adam(net, {lr = 0.01, weightDecay = 1e-4})
 for _ = 1, 3 do step(net, opt) end

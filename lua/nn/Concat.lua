@@ -84,26 +84,27 @@ end
 -- m:setInputShape(C, H, W): passed on to every branch that takes one
 function methods:setInputShape(C, H, W)
    checkself(self, "setInputShape")
+   rawset(self, "_inshape", {C, H, W})
    for _, m in ipairs(self.modules) do
       if type(Container.get(m, "setInputShape")) == "function" then m:setInputShape(C, H, W) end
    end
    return self
 end
 
--- images of one H and W side by side: the channels add up
+-- images of one H and W side by side: the channels add up (a branch that
+-- keeps its input's shape gives the input's)
 local fields = {
    outputShape = function(self)
       local C, H, W = 0
       for _, m in ipairs(self.modules) do
          local s = Container.get(m, "outputShape")
+         if s == nil and Container.get(m, "keepsShape") == true then s = rawget(self, "_inshape") end
          if type(s) ~= "table" or (H and (s[2] ~= H or s[3] ~= W)) then return nil end
          C, H, W = C + s[1], s[2], s[3]
       end
       return H and {C, H, W} or nil
    end,
-   inputShape = function(self)
-      return self.modules[1] and Container.get(self.modules[1], "inputShape")
-   end,
+   inputShape = function(self) return rawget(self, "_inshape") end,
 }
 
 mt = {

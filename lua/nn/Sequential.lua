@@ -120,7 +120,9 @@ local function rows(self, lines, indent, width)
       local input = width
       if m.outputSize then width = m:outputSize(width) else width = nil end
       local nested = Sequential.is(m)
-      local name = nested and "nn.Sequential" or describe(m):gsub("\n", " ")
+      -- a Residual or a Concat by what it holds (tostring), in one line
+      local name = nested and "nn.Sequential"
+         or (Container.is(m) and tostring(m) or describe(m)):gsub("\n", " ")
       local label = ("%s(%d) %s"):format(indent, i, name)
       local s = imageshape(self.modules, i, rawget(self, "_inshape"))
       local out = s and ("%dx%dx%d"):format(s[1], s[2], s[3]) or width and tostring(width) or "?"
