@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "module.h"
 
 enum { C_IN, C_OUT, C_WIN, C_BIAS = C_WIN + 8, C_INPAD };
@@ -223,15 +225,19 @@ static void conv_reset(Rng *r, const Module *m, float *const *p,
                  m->c[C_OUT] * k);
 }
 
-/* Images per GEMM: as many as keep the scratch (cols and the GEMM's
-** output) within NN_CONVSCRATCH floats, at least one */
+/* Images per GEMM: one on one thread; on more, as many as keep the
+** scratch (cols and the GEMM's output) within NN_CONVSCRATCH floats, at
+** least one (k_conv.c has the measurements) */
+#ifndef NN_CONVSCRATCH
 #define NN_CONVSCRATCH (4 << 20)
+#endif
 
 static int convgroup(const Ctx *c) {
   const Module *m = c->m;
   size_t per = (size_t)(m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1] +
                         m->c[C_OUT]) * m->out[1] * m->out[2];
   size_t g = NN_CONVSCRATCH / per;
+  if (openblas_get_num_threads() == 1) return 1;
   return g < 1 ? 1 : g > (size_t)c->n ? c->n : (int)g;
 }
 

@@ -3,7 +3,7 @@
 -- Adam with a cosine schedule.  Prints the training time and the test
 -- accuracy, saves the model, and draws the first layer's filters and the
 -- feature maps of one test digit as PNGs.
--- Usage: lua5.4 examples/mnist_cnn.lua [mnist dir [output dir (out)] [epochs]]
+-- Usage: lua5.4 examples/mnist_cnn.lua [mnist dir [output dir (out)] [epochs [training images (55000)]]]
 local nn = require "nn"
 local mnist = require "nn.mnist"
 local image = require "nn.image"
@@ -15,7 +15,8 @@ assert(os.execute(("mkdir -p '%s'"):format(out)), "cannot make " .. out)
 nn.seed(1)
 local X, Y = mnist.load(dir, "train")
 local Xtest, Ytest = mnist.load(dir, "test")
-local Xtrain, Ytrain = X:narrow(1, 55000), Y:narrow(1, 55000)
+local ntrain = math.min(tonumber(arg and arg[4]) or 55000, 55000)
+local Xtrain, Ytrain = X:narrow(1, ntrain), Y:narrow(1, ntrain)
 local Xval, Yval = X:narrow(55001, 5000), Y:narrow(55001, 5000)
 
 -- one image per row, 1 x 28 x 28 in (C, H, W) order; the layers after

@@ -66,6 +66,25 @@ describe("nn.Conv2d", function()
       end
    end)
 
+   it("gives the same results one image per GEMM (1 thread) and grouped (2 threads)", function()
+      nn.seed(31)
+      local c = nn.Conv2d(3, 4, 3, {padding = 1, stride = {1, 2}, input = {3, 9, 8}})
+      local x, gy = nn.randn(11, 3 * 9 * 8), nn.randn(11, 4 * 9 * 4)
+      local function run(threads)
+         local was = nn.threads()
+         nn.threads(threads)
+         c:zeroGrad()
+         local y = c:forward(x):clone()
+         local gx = c:backward(x, gy):clone()
+         local gw, gb = c.gradWeight:clone(), c.gradBias:clone()
+         nn.threads(was)
+         return y, gx, gw, gb
+      end
+      local a = {run(1)}
+      local b = {run(2)}
+      for i = 1, 4 do assert.is_true(a[i]:equal(b[i], 1e-4), "result " .. i) end
+   end)
+
    it("skips dL/dx when asked, as Linear does, with the same parameter gradients", function()
       local c = nn.Conv2d(2, 3, 3, {input = {2, 6, 6}})
       local x, gy = nn.randn(4, 72), nn.randn(4, 3 * 16)

@@ -88,6 +88,41 @@ describe("examples", function()
       assert.truthy(out2:find("test image 1: the model reads a 7, the label is 7", 1, true), out2)
    end)
 
+   -- the CNN examples for one epoch on 10000 images (make cnn trains the
+   -- whole thing: 99.3% on MNIST, 91% on Fashion-MNIST)
+   local function cnn(script, data, want, files)
+      local dir = H.tmpdir()
+      local ok, out = run(script, ("%q, %q, 1, 10000"):format(data, dir))
+      assert.is_true(ok, out)
+      assert.truthy(out:find("trained in [%d.]+ s %(1 epochs"), out)
+      local acc = tonumber(out:match("test accuracy ([%d.]+)%%"))
+      assert.is_true(acc ~= nil and acc >= want, out)
+      for _, name in ipairs(files) do
+         local f = io.open(dir .. "/" .. name, "rb")
+         assert.is_not_nil(f, name .. " missing:\n" .. out)
+         assert.are.equal("\137PNG\r\n\26\n", f:read(8))
+         f:close()
+      end
+      os.execute("rm -rf '" .. dir .. "'")
+      return out
+   end
+
+   it("mnist_cnn.lua trains a LeNet-style CNN and draws its filters and feature maps", function()
+      local out = cnn("examples/mnist_cnn.lua", "data/mnist", 96,
+         {"cnn_filters.png", "cnn_maps1.png", "cnn_maps2.png"})
+      assert.truthy(out:find("(1) nn.Conv2d(1 -> 16, 5x5, pad 2)", 1, true), out)
+   end)
+
+   local fashion = "/usr/share/datasets/fashion-mnist"
+   local have = io.open(fashion .. "/t10k-labels-idx1-ubyte.gz", "rb")
+   if have then have:close() end
+   local test = have and it or pending
+   test("fashion_cnn.lua trains a CNN with batch normalization on Fashion-MNIST", function()
+      local out = cnn("examples/fashion_cnn.lua", fashion, 80,
+         {"fashion_filters.png", "fashion_input.png", "fashion_maps1.png", "fashion_maps2.png"})
+      assert.truthy(out:find("Ankle boot", 1, true), out)           -- the confusion matrix's names
+   end)
+
    it("weights_as_images.lua draws the hidden units' weights as PNG files", function()
       local dir = H.tmpdir()
       local ok, out = run("examples/weights_as_images.lua", ("%q, %q"):format("data/mnist", dir))
