@@ -316,19 +316,15 @@ static void pool_shape(lua_State *L, Module *m, const char *fn) {
 static void maxpool_forward(Ctx *c) {
   const Module *m = c->m;
   KWindow w = window(m);
-  int32_t *idx = (int32_t *)nn_scratch(c, UV_SCRATCH, (size_t)c->n * m->nout,
-                                       1);
-  k_maxpool2d_forward(c->out, idx, c->x, c->n, m->in[0], m->in[1], m->in[2],
-                      &w, m->out[1], m->out[2]);
+  k_maxpool2d_forward(c->out, c->x, c->n, m->in[0], m->in[1], m->in[2], &w,
+                      m->out[1], m->out[2]);
 }
 
 static void maxpool_backward(Ctx *c) {
   const Module *m = c->m;
-  int32_t *idx = (int32_t *)nn_scratch(c, UV_SCRATCH, (size_t)c->n * m->nout,
-                                       0);
-  if (!idx) luaL_error(c->L, "MaxPool2d:backward: call forward first");
-  k_maxpool2d_backward(c->gx, idx, c->gy, c->n, m->in[0], m->in[1],
-                       m->in[2], m->out[1], m->out[2]);
+  KWindow w = window(m);
+  k_maxpool2d_backward(c->gx, c->x, c->y, c->gy, c->n, m->in[0], m->in[1],
+                       m->in[2], &w, m->out[1], m->out[2]);
 }
 
 static void avgpool_forward(Ctx *c) {

@@ -33,11 +33,17 @@ void k_im2col(float *restrict cols, size_t ld, const float *restrict x, int C,
           int x0 = kj * w->dw - w->pw;
           if (iy < 0) {
             memset(r, 0, OW * sizeof *r);
-            continue;
-          }
-          for (ox = 0; ox < OW; ox++) {
-            int ix = ox * w->sw + x0;
-            r[ox] = ix >= 0 && ix < W ? xr[ix] : 0.0f;
+          } else if (w->sw == 1) {        /* zeros, a run of x, zeros */
+            int lo = x0 < 0 ? -x0 : 0, hi = W - x0 < OW ? W - x0 : OW;
+            if (hi < lo) hi = lo;
+            memset(r, 0, lo * sizeof *r);
+            memcpy(r + lo, xr + x0 + lo, (hi - lo) * sizeof *r);
+            memset(r + hi, 0, (OW - hi) * sizeof *r);
+          } else {
+            for (ox = 0; ox < OW; ox++) {
+              int ix = ox * w->sw + x0;
+              r[ox] = ix >= 0 && ix < W ? xr[ix] : 0.0f;
+            }
           }
         }
       }
@@ -157,50 +163,74 @@ static void clip(int o, int s, int p, int k, int d, int H, int *a, int *b) {
   *b = hi;
 }
 
-void k_maxpool2d_forward(float *restrict y, int32_t *restrict idx,
-                         const float *restrict x, int n, int C, int H, int W,
-                         const KWindow *w, int OH, int OW) {
-  size_t plane = (size_t)H * W;
-  int i, c, oy, ox, iy, ix;
-  for (i = 0; i < n; i++)
-    for (c = 0; c < C; c++) {
-      const float *xc = x + ((size_t)i * C + c) * plane;
-      for (oy = 0; oy < OH; oy++) {
-        int y0, y1;
-        clip(oy, w->sh, w->ph, w->kh, w->dh, H, &y0, &y1);
-        for (ox = 0; ox < OW; ox++) {
-          int x0, x1, best = -1;
-          float m = -INFINITY;
-          clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
-          for (iy = y0; iy < y1; iy += w->dh)
-            for (ix = x0; ix < x1; ix += w->dw) {
-              float v = xc[(size_t)iy * W + ix];
-              /* NaN wins and stays, as in PyTorch */
-              if (best < 0 || v > m || (isnan(v) && !isnan(m))) {
-                m = v;
-                best = iy * W + ix;
-              }
-            }
-          *y++ = m;
-          *idx++ = best;
-        }
-      }
+/* Max pooling keeps no indices: forward is a plain maximum, which GCC
+** makes branch-free (maxss), and backward finds each window's maximum
+** again.  Which element of a window is the largest is a coin toss a branch
+** predictor loses half the time: a forward that tracked the index took 3.1
+** ms for a batch of 64 16x28x28 images, the plain maximum 0.4 ms.  NaN
+** wins, as in PyTorch: a window holding one gives NaN, and its gradient
+** goes to the first NaN. */
+static float windowmax(const float *xc, int W, int y0, int y1, int x0,
+                       int x1, int dh, int dw) {
+  float m = -INFINITY;
+  int iy, ix, nan = 0;
+  for (iy = y0; iy < y1; iy += dh)
+    for (ix = x0; ix < x1; ix += dw) {
+      float v = xc[(size_t)iy * W + ix];
+      nan |= v != v;
+      m = v > m ? v : m;
     }
+  return nan ? NAN : m;
 }
 
-void k_maxpool2d_backward(float *restrict gx, const int32_t *restrict idx,
-                          const float *restrict gy, int n, int C, int H,
-                          int W, int OH, int OW) {
-  size_t plane = (size_t)H * W, j, P = (size_t)OH * OW;
-  int i, c;
-  memset(gx, 0, (size_t)n * C * plane * sizeof *gx);
-  for (i = 0; i < n; i++)
-    for (c = 0; c < C; c++) {
-      float *gc = gx + ((size_t)i * C + c) * plane;
-      for (j = 0; j < P; j++) gc[idx[j]] += gy[j];
-      idx += P;
-      gy += P;
+void k_maxpool2d_forward(float *restrict y, const float *restrict x, int n,
+                         int C, int H, int W, const KWindow *w, int OH,
+                         int OW) {
+  size_t plane = (size_t)H * W;
+  int c, oy, ox;
+  for (c = 0; c < n * C; c++) {
+    const float *xc = x + (size_t)c * plane;
+    for (oy = 0; oy < OH; oy++) {
+      int y0, y1;
+      clip(oy, w->sh, w->ph, w->kh, w->dh, H, &y0, &y1);
+      for (ox = 0; ox < OW; ox++) {
+        int x0, x1;
+        clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
+        *y++ = windowmax(xc, W, y0, y1, x0, x1, w->dh, w->dw);
+      }
     }
+  }
+}
+
+void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
+                          const float *restrict y, const float *restrict gy,
+                          int n, int C, int H, int W, const KWindow *w,
+                          int OH, int OW) {
+  size_t plane = (size_t)H * W;
+  int c, oy, ox, iy, ix;
+  memset(gx, 0, (size_t)n * C * plane * sizeof *gx);
+  for (c = 0; c < n * C; c++) {
+    const float *xc = x + (size_t)c * plane;
+    float *gc = gx + (size_t)c * plane;
+    for (oy = 0; oy < OH; oy++) {
+      int y0, y1;
+      clip(oy, w->sh, w->ph, w->kh, w->dh, H, &y0, &y1);
+      for (ox = 0; ox < OW; ox++) {
+        int x0, x1, at = -1;
+        float m = *y++, g = *gy++;
+        clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
+        for (iy = y0; iy < y1 && at < 0; iy += w->dh)
+          for (ix = x0; ix < x1; ix += w->dw) {
+            float v = xc[(size_t)iy * W + ix];
+            if (v == m || (m != m && v != v)) {
+              at = iy * W + ix;
+              break;
+            }
+          }
+        if (at >= 0) gc[at] += g;   /* always, unless x changed since */
+      }
+    }
+  }
 }
 
 /* the divisor of output (oy, ox): the whole window, padding included, or

@@ -191,14 +191,16 @@ void k_conv2d_backward(float *gx, float *gw, float *gb,
                        const float *restrict gy, float *cols, float *tmp,
                        int n, int G, int C, int H, int W, int O,
                        const KWindow *w, int OH, int OW);
-/* max over each window of each channel; idx[n, C*OH*OW] is where each
-** maximum was, as iy*W + ix in its plane (NaN wins, as in PyTorch) */
-void k_maxpool2d_forward(float *restrict y, int32_t *restrict idx,
-                         const float *restrict x, int n, int C, int H, int W,
-                         const KWindow *w, int OH, int OW);
-void k_maxpool2d_backward(float *restrict gx, const int32_t *restrict idx,
-                          const float *restrict gy, int n, int C, int H,
-                          int W, int OH, int OW);
+/* max over each window of each channel (NaN wins, as in PyTorch);
+** backward gives each window's gy to its maximum, found again in x (y
+** is forward's output for the same x) */
+void k_maxpool2d_forward(float *restrict y, const float *restrict x, int n,
+                         int C, int H, int W, const KWindow *w, int OH,
+                         int OW);
+void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
+                          const float *restrict y, const float *restrict gy,
+                          int n, int C, int H, int W, const KWindow *w,
+                          int OH, int OW);
 /* mean over each window; inpad: the padding counts in the divisor
 ** (PyTorch's count_include_pad, its default) */
 void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
