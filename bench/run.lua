@@ -32,12 +32,14 @@ local function mlp()
                         nn.Linear(128, 10)}
 end
 
--- the example's LeNet-style CNN (examples/mnist_cnn.lua): 1x28x28 ->
--- conv 5x5 16 -> pool -> conv 5x5 32 -> pool -> 1568 -> 128 -> 10
+-- the example's LeNet-style CNN (examples/mnist_cnn.lua, without its
+-- dropout): 1x28x28 -> conv 5x5 16, batch norm, ReLU, pool -> conv 5x5 32,
+-- batch norm, ReLU, pool -> 1568 -> 128 -> 10
 local function cnn()
    return nn.Sequential{
-      nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.ReLU(), nn.MaxPool2d(2),
-      nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
+      nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.BatchNorm2d(16), nn.ReLU(),
+      nn.MaxPool2d(2),
+      nn.Conv2d(16, 32, 5, {padding = 2}), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
       nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)}
 end
 

@@ -10,7 +10,7 @@ local image = require "nn.image"
 
 local dir = arg and arg[1] or "data/mnist"
 local out = arg and arg[2] or "out"
-local epochs = tonumber(arg and arg[3]) or 8
+local epochs = tonumber(arg and arg[3]) or 9
 assert(os.execute(("mkdir -p '%s'"):format(out)), "cannot make " .. out)
 nn.seed(1)
 local X, Y = mnist.load(dir, "train")
