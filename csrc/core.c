@@ -28,6 +28,7 @@ int luaopen_nn_core(lua_State *L) {
   nn_loss_open(L);
   nn_optim_open(L);
   nn_data_open(L);
+  nn_typed_open(L);
   lua_pushcfunction(L, l_threads);
   lua_setfield(L, -2, "threads");
   return 1;

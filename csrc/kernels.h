@@ -94,6 +94,12 @@ void k_frombytes(float *restrict y, const unsigned char *restrict s, size_t n,
 ** hi > lo (8-bit pixels from floats: the inverse of k_frombytes) */
 void k_tobytes8(unsigned char *restrict y, const float *restrict x, size_t n,
                 float lo, float hi);
+/* y[n] from n elements of s, each w bytes (1, 2, 4 or 8), big-endian if
+** big: K_FLOAT (w 2: IEEE half, 4: float, 8: double), K_BFLOAT (w 2:
+** bfloat16), K_INT or K_UINT; doubles and wide integers are rounded */
+enum { K_FLOAT, K_BFLOAT, K_INT, K_UINT };
+void k_fromtyped(float *restrict y, const unsigned char *restrict s,
+                 size_t n, int kind, int w, int big);
 /* y[k,c] = x[idx[k],c], idx 0-based */
 void k_gather_rows(float *y, const float *x, const int32_t *idx, int k, int c);
 

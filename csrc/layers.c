@@ -100,6 +100,19 @@ static void logsoftmax_backward(Ctx *c) {
   k_logsoftmax_backward(c->gx, c->y, c->gy, c->n, c->cols);
 }
 
+/* ---- Flatten: nothing to do ------------------------------------------------ */
+
+/* Images are rows already, so flattening changes no number; the layer is
+** there so that a network keeps torch.nn.Sequential's indices (and names
+** in a state dict) where PyTorch needs an nn.Flatten() */
+static void flatten_forward(Ctx *c) {
+  memmove(c->out, c->x, (size_t)c->n * c->cols * sizeof(float));
+}
+
+static void flatten_backward(Ctx *c) {
+  memmove(c->gx, c->gy, (size_t)c->n * c->cols * sizeof(float));
+}
+
 /* ---- Dropout: the mask is kept in UV_SCRATCH from forward to backward --- */
 
 static void dropout_init(lua_State *L, Module *m, const char *fn, int a) {
@@ -146,6 +159,12 @@ const LayerKind nn_dense_kinds[] = {
    .doc = "The log of Softmax, computed stably.",
    .init = noargs_init, .forward = logsoftmax_forward,
    .backward = logsoftmax_backward},
+  {.name = "Flatten", .sig = "nn.Flatten()",
+   .doc = "Images to features: changes no number (an image is a row "
+          "already); keeps a network's layer indices those of the "
+          "torch.nn.Sequential it mirrors.",
+   .init = noargs_init, .forward = flatten_forward,
+   .backward = flatten_backward},
   {.name = "Dropout", .sig = "nn.Dropout([p = 0.5])",
    .doc = "Zeroes each input with probability p in training and scales the "
           "rest by 1/(1-p); the identity after evaluate().",

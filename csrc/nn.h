@@ -81,5 +81,6 @@ void nn_module_open(lua_State *L);
 void nn_loss_open(lua_State *L);
 void nn_optim_open(lua_State *L);
 void nn_data_open(lua_State *L);
+void nn_typed_open(lua_State *L);       /* typed.c: Matrix.fromdata */
 
 #endif

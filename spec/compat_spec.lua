@@ -30,7 +30,7 @@ describe("nn.compat", function()
          {"<i8", 123}, {"<d", 0.1}, {"<d", NZ}, {"<d", 1 / 0}, {"<d", 2^-1074},
          {"<Bs4", 5, "hello"}, {"<Bs4", 5, ""}, {"<BI4I4", 8, 3, 4},
          {"<c8I4I4I8", "LUANN\0\26\n", 1, 0xdeadbeef, 99},
-         {">I4I4BBBBB", 28, 28, 8, 0, 0, 0, 0},
+         {">I4I4BBBBB", 28, 28, 8, 0, 0, 0, 0}, {"<I2", 65535}, {">I2", 258},
       }
       for _, c in ipairs(cases) do
          local fmt = c[1]
@@ -54,7 +54,8 @@ describe("nn.compat", function()
    end)
 
    it("refuses what it cannot do, naming it", function()
-      H.has(H.err(fb.strpack, ">I2", 1), "unsupported format item 'I2'")
+      H.has(H.err(fb.strpack, ">I3", 1), "unsupported format item 'I3'")
+      H.has(H.err(fb.strpack, "<I2", 65536), "out of range")
       H.has(H.err(fb.strpack, "<I4", -1), "out of range")
       H.has(H.err(fb.strpack, "<I4", 2^32), "out of range")
       H.has(H.err(fb.strunpack, "<I4", "abc"), "data string too short")

@@ -108,7 +108,7 @@ describe("examples", function()
    end
 
    it("mnist_cnn.lua trains a LeNet-style CNN and draws its filters and feature maps", function()
-      local out = cnn("examples/mnist_cnn.lua", "data/mnist", 96,
+      local out = cnn("examples/mnist_cnn.lua", "data/mnist", 94,
          {"cnn_filters.png", "cnn_maps1.png", "cnn_maps2.png"})
       assert.truthy(out:find("(1) nn.Conv2d(1 -> 16, 5x5, pad 2)", 1, true), out)
    end)
@@ -118,7 +118,7 @@ describe("examples", function()
    if have then have:close() end
    local test = have and it or pending
    test("fashion_cnn.lua trains a CNN with batch normalization on Fashion-MNIST", function()
-      local out = cnn("examples/fashion_cnn.lua", fashion, 80,
+      local out = cnn("examples/fashion_cnn.lua", fashion, 75,
          {"fashion_filters.png", "fashion_input.png", "fashion_maps1.png", "fashion_maps2.png"})
       assert.truthy(out:find("Ankle boot", 1, true), out)           -- the confusion matrix's names
    end)

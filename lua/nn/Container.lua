@@ -162,4 +162,11 @@ end
 
 function methods:config() return {} end
 
+-- PyTorch's state dict of the network, and loading one (nn.statedict)
+function methods:stateDict() return require("nn.statedict").stateDict(self) end
+
+function methods:loadStateDict(t, opts)
+   return require("nn.statedict").loadStateDict(self, t, opts)
+end
+
 return Container

@@ -96,7 +96,7 @@ local function items(fmt)
             error(("nn.compat: format '%s' needs a size"):format(fmt), 3)
          end
          n = tonumber(n)
-         if not (c == "B" or c == "d" or (c == "I" and (n == 4 or n == 8))
+         if not (c == "B" or c == "d" or (c == "I" and (n == 2 or n == 4 or n == 8))
                  or (c == "i" and n == 8) or (c == "s" and n == 4) or c == "c") then
             error(("nn.compat: unsupported format item '%s%s'"):format(c, n or ""), 3)
          end
@@ -145,7 +145,7 @@ function compat.strunpack(fmt, s, pos)
       if c == "B" then vals[k] = readuint(s, pos, 1, big); pos = pos + 1
       elseif c == "I" or c == "i" then
          local lo, hi
-         if n == 4 then vals[k] = readuint(s, pos, 4, big)
+         if n <= 4 then vals[k] = readuint(s, pos, n, big)
          else
             lo = readuint(s, big and pos + 4 or pos, 4, big)
             hi = readuint(s, big and pos or pos + 4, 4, big)

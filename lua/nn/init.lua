@@ -65,6 +65,12 @@ local serialize = require "nn.serialize"
 nn.save, nn.load = serialize.save, serialize.load
 nn.serialize, nn.deserialize = serialize.serialize, serialize.deserialize
 
+-- weights to and from NumPy and PyTorch: .npy, safetensors, state dicts
+nn.npy = require "nn.npy"
+nn.safetensors = require "nn.safetensors"
+local statedict = require "nn.statedict"
+nn.stateDict, nn.loadStateDict = statedict.stateDict, statedict.loadStateDict
+
 -- nn.report(path, parts): a training run as one HTML file (nn.report
 -- loads charts and pictures, which load nn: so on first use)
 function nn.report(path, parts)
