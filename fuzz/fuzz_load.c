@@ -1,7 +1,9 @@
 /*
-** fuzz_load.c: libFuzzer target for the model loader.  Each input goes to
-** nn.deserialize in a Lua state with the C core built in (and sanitized);
-** a Lua error is a correct answer, a crash or sanitizer report is a bug.
+** fuzz_load.c: libFuzzer target for the model loader and the weight
+** readers.  Each input goes to nn.deserialize, nn.npy.decode and
+** nn.safetensors.decode in a Lua state with the C core built in (and
+** sanitized); a Lua error is a correct answer, a crash or sanitizer report
+** is a bug.
 ** A model that loads is printed and run forward on a batch of zeros.
 ** Each input is tried twice: as it is, and with the header's payload
 ** length and CRC-32 made right, so that mutations get past the checksum
@@ -33,6 +35,11 @@ static const char *const driver =
   "package.path = '" NN_LUA_DIR "/?.lua;" NN_LUA_DIR "/?/init.lua'\n"
   "local nn = require 'nn'\n"
   "return function(s)\n"
+  "  for prefix, decode in pairs{['nn.npy: '] = nn.npy.decode,\n"
+  "                              ['nn.safetensors: '] = nn.safetensors.decode} do\n"
+  "    local ok, err = pcall(decode, s)\n"
+  "    assert(ok or (type(err) == 'string' and err:sub(1, #prefix) == prefix), err)\n"
+  "  end\n"
   "  local ok, net = pcall(nn.deserialize, s)\n"
   "  if not ok then\n"
   "    assert(type(net) == 'string' and net:find('^nn.deserialize: '), net)\n"

@@ -33,3 +33,11 @@ nets.mlp:forward(x)
 nets.mlp:backward(x, nn.ones(2, 3))
 opt:step()
 nn.save(nets.mlp, dir .. "/with_optimizer.nn", {optimizer = opt})
+
+-- the weight readers see the same inputs: seeds of theirs too
+local f = assert(io.open(dir .. "/weights.npy", "wb"))
+f:write(nn.npy.encode(nn.randn(3, 4)))
+f:close()
+f = assert(io.open(dir .. "/weights.safetensors", "wb"))
+f:write(nn.safetensors.encode(nets.image:stateDict(), {metadata = {format = "pt"}}))
+f:close()

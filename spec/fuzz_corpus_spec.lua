@@ -1,6 +1,7 @@
 -- Every input the fuzzer kept (fuzz/corpus: what reached new code;
 -- fuzz/regressions: inputs that once crashed it) must load or fail with
--- nn.deserialize's own error, on every test run.
+-- the reader's own error, on every test run: nn.deserialize, nn.npy and
+-- nn.safetensors each see every input, as in the fuzz target.
 local nn = require "nn"
 
 describe("the fuzzer's corpus", function()
@@ -20,6 +21,11 @@ describe("the fuzzer's corpus", function()
          local f = assert(io.open(path, "rb"))
          local s = f:read("*a")
          f:close()
+         for prefix, decode in pairs{["nn.npy: "] = nn.npy.decode,
+                                     ["nn.safetensors: "] = nn.safetensors.decode} do
+            local ok, err = pcall(decode, s)
+            assert.truthy(ok or err:sub(1, #prefix) == prefix, path .. ": " .. tostring(err))
+         end
          local ok, net = pcall(nn.deserialize, s)
          if ok then
             loaded = loaded + 1

@@ -13,7 +13,7 @@ local function every_layer_net()
       nn.Linear(4, 2 * 3 * 3),
       nn.Conv2d(2, 3, {3, 2}, {padding = 1, dilation = {1, 2}, input = {2, 3, 3}}),
       nn.MaxPool2d(2, {stride = 1}), nn.Conv2d(3, 2, 1, {bias = false}), nn.AvgPool2d(1),
-      nn.BatchNorm2d(2, {momentum = 0.3}), nn.Linear(8, 3), nn.BatchNorm1d(3, {affine = false}),
+      nn.BatchNorm2d(2, {momentum = 0.3}), nn.Flatten(), nn.Linear(8, 3), nn.BatchNorm1d(3, {affine = false}),
    }
 end
 

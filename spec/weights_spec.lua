@@ -264,3 +264,20 @@ describe("state dicts", function()
       end)
    end
 end)
+
+describe("examples/from_pytorch", function()
+   it("runs a PyTorch-trained MLP in lua-nn with every test prediction equal", function()
+      if not H.have_torch() then return pending("python3 with torch is not installed") end
+      if not H.have_mnist() then return pending("data/mnist is absent (make data)") end
+      local dir = H.tmpdir()
+      local ok, out = H.run(("env -u LD_PRELOAD /usr/bin/python3 examples/from_pytorch/train.py data/mnist %s 1")
+         :format(dir))
+      assert.is_true(ok, out)
+      local torch_acc = out:match("PyTorch test accuracy ([%d.]+)%%")
+      ok, out = H.run(("%s examples/from_pytorch/run.lua data/mnist %s"):format(H.lua, dir))
+      assert.is_true(ok, out)
+      has(out, ("lua-nn test accuracy %s%%"):format(torch_acc))
+      has(out, "predictions equal to PyTorch's: 10000 of 10000")
+      os.execute("rm -rf '" .. dir .. "'")
+   end)
+end)

@@ -17,16 +17,17 @@ local function call(self, i, name, ...) return Container.call(self, i, name, ...
 
 -- The (C, H, W) of the rows that leave layers 1..upto, if known: the last
 -- image layer's output shape, carried through layers that keep their
--- input's shape (activations, Dropout, ...), lost at any other.
+-- input's shape (activations, Dropout, ...), lost at any other; start if
+-- every layer keeps it.  Read from the end back, so that it stops at the
+-- first layer that settles it (adding layer after layer stays linear).
 local function imageshape(modules, upto, start)
-   local shape = start
-   for i = 1, upto do
+   for i = upto, 1, -1 do
       local m = modules[i]
       local s = get(m, "outputShape")
-      if type(s) == "table" then shape = s
-      elseif get(m, "keepsShape") ~= true then shape = nil end
+      if type(s) == "table" then return s end
+      if get(m, "keepsShape") ~= true then return nil end
    end
-   return shape
+   return start
 end
 
 -- an image layer made without {input = ...} learns its input's shape from
@@ -144,15 +145,13 @@ local fields = {
    outputShape = function(self)
       return imageshape(self.modules, #self.modules, rawget(self, "_inshape"))
    end,
-   inputShape = function(self)
-      return rawget(self, "_inshape") or (self.modules[1] and get(self.modules[1], "inputShape"))
-   end,
-   keepsShape = function(self)
-      for _, m in ipairs(self.modules) do
-         if get(m, "keepsShape") ~= true then return false end
-      end
-      return true
-   end,
+   -- what setInputShape was told (not its first layer's: asking down a
+   -- deep nest at every level would cost the square of its depth)
+   inputShape = function(self) return rawget(self, "_inshape") end,
+   -- never by itself: asking every layer (and theirs) at every question
+   -- costs more than a long, deep network can pay; once placed, a nested
+   -- Sequential of activations says its outputShape instead
+   keepsShape = function() return false end,
 }
 
 mt = {

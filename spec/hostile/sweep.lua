@@ -130,6 +130,9 @@ functions(nn.schedule, "nn.schedule.")
 functions(mnist, "mnist.")
 functions(progress, "progress.")
 functions(image, "image.")
+functions(nn.npy, "nn.npy.")
+functions(nn.safetensors, "nn.safetensors.")
+functions(require "nn.json", "nn.json.")
 functions(plot, "plot.")
 sweep("nn.Matrix()", nn.Matrix)
 
@@ -165,7 +168,10 @@ for _, m in ipairs{nn.Linear(4, 3), nn.Linear(3, 3, {bias = false}), nn.ReLU(), 
    methods(tostring(m), m, layer_methods)
 end
 methods("Sequential", nn.Sequential{nn.Linear(4, 3), nn.Tanh()},
-   {"forward", "backward", "add", "zeroGrad", "parameters", "training", "evaluate", "outputSize"})
+   {"forward", "backward", "add", "zeroGrad", "parameters", "training", "evaluate", "outputSize",
+    "stateDict", "loadStateDict", "setInputShape"})
+methods("Residual", nn.Residual(nn.Linear(3, 3)), {"forward", "backward", "stateDict", "loadStateDict"})
+methods("Concat", nn.Concat{nn.Linear(3, 2), nn.ReLU()}, {"forward", "backward", "add", "outputSize"})
 for _, c in ipairs{nn.CrossEntropyLoss(), nn.NLLLoss(), nn.MSELoss(), nn.L1Loss(), nn.BCELoss(),
                    nn.BCEWithLogitsLoss()} do
    methods(tostring(c), c, {"forward", "backward"})
