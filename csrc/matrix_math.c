@@ -102,9 +102,10 @@ static int colrange(lua_State *L, const Matrix *a, int arg, int w,
   if (!isint)
     luaL_error(L, "%s: column must be an integer, got %s", fn,
                luaL_tolstring(L, arg, NULL));
+  /* w columns from j, with no j + w that could overflow */
   if (j < 1 || j > a->cols || w > a->cols - (j - 1))
-    luaL_error(L, "%s: columns %I to %I are outside 1..%d", fn, j,
-               j + w - 1, a->cols);
+    luaL_error(L, "%s: %d columns from column %I do not fit in 1..%d", fn, w,
+               j, a->cols);
   return (int)j - 1;
 }
 
