@@ -10,8 +10,9 @@ echo "deps: installing$missing"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq &&
-  $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+# another apt run (a second make in parallel) holds the lock: wait for it
+$SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq &&
+  $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends $missing >/dev/null || {
     echo "deps: could not install$missing" >&2
     exit 1
   }
