@@ -55,10 +55,10 @@ build = {
       ["nn.train"] = "lua/nn/train.lua",
       ["nn.core"] = {
          sources = {
-            "csrc/activations.c", "csrc/api.c", "csrc/core.c",
-            "csrc/data.c", "csrc/image.c", "csrc/k_act.c", "csrc/k_conv.c",
-            "csrc/k_layers.c", "csrc/k_loss.c", "csrc/k_matrix.c",
-            "csrc/k_optim.c", "csrc/k_typed.c", "csrc/layers.c",
+            "csrc/activations.c", "csrc/api.c", "csrc/conv.c",
+            "csrc/core.c", "csrc/dense.c", "csrc/file.c", "csrc/k_act.c",
+            "csrc/k_conv.c", "csrc/k_dense.c", "csrc/k_loss.c",
+            "csrc/k_matrix.c", "csrc/k_optim.c", "csrc/k_typed.c",
             "csrc/loss.c", "csrc/matrix.c", "csrc/matrix_math.c",
             "csrc/matrix_ops.c", "csrc/module.c", "csrc/norm.c",
             "csrc/optim.c", "csrc/rng.c", "csrc/typed.c",
