@@ -216,6 +216,8 @@ void k_avgpool2d_backward(float *restrict gx, const float *restrict gy,
                           int n, int C, int H, int W, const KWindow *w,
                           int OH, int OW, int inpad);
 
+/* ---- batch normalization: k_norm.c ---------------------------------- */
+
 /* Batch normalization per channel of x[n, C, S] (S = H W for images, 1
 ** for features): y = gamma (x - mean) invstd + beta, gamma and beta [C]
 ** or NULL; train uses and records the batch's statistics (mean[C],

@@ -3,7 +3,7 @@
 ** n x F batch) and BatchNorm2d (per channel of (C, H, W) image rows), as
 ** PyTorch's.  Parameters weight and bias (1 x C, unless affine is false);
 ** buffers runningMean and runningVar (1 x C), saved with the model.
-** Kernels in k_conv.c.  c[0] is C, c[1] affine; a is eps, b momentum.
+** Kernels in k_norm.c.  c[0] is C, c[1] affine; a is eps, b momentum.
 */
 #include <math.h>
 #include <stdio.h>
