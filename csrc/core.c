@@ -1,6 +1,14 @@
 /*
-** core.c: luaopen_nn_core, the C half of `require "nn"`.
+** core.c: luaopen_nn_core, the C half of `require "nn"`, and what it asks
+** of the system: OpenBLAS's thread count, a monotonic clock, whether a
+** stream is a terminal.
 */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime, fileno, isatty */
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <cblas.h>
 
 #include "nn.h"
@@ -18,6 +26,26 @@ static int l_threads(lua_State *L) {
   return 1;
 }
 
+/* nn.clock() -> seconds from a monotonic clock, for timing */
+static int d_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec * 1e-9);
+  return 1;
+}
+
+/* nn.core.isatty([file]) -> whether the file (default io.stdout) is a
+** terminal */
+static int d_isatty(lua_State *L) {
+  FILE *f = stdout;
+  if (!lua_isnoneornil(L, 1)) {
+    if (!(f = nnc_checkfile(L, 1)))
+      return luaL_error(L, "isatty: the file is closed");
+  }
+  lua_pushboolean(L, isatty(fileno(f)));
+  return 1;
+}
+
 int luaopen_nn_core(lua_State *L) {
   /* a core built for another Lua (5.3's in 5.4, ...) fails here, named,
   ** instead of misreading the state */
@@ -31,5 +59,9 @@ int luaopen_nn_core(lua_State *L) {
   nn_typed_open(L);
   lua_pushcfunction(L, l_threads);
   lua_setfield(L, -2, "threads");
+  lua_pushcfunction(L, d_clock);
+  lua_setfield(L, -2, "clock");
+  lua_pushcfunction(L, d_isatty);
+  lua_setfield(L, -2, "isatty");
   return 1;
 }

@@ -1,9 +1,7 @@
 /*
-** data.c: what training loops, data loaders and model files need from C:
-** reading (optionally gzipped) files through zlib, gathering rows into
-** batches, counting correct predictions, one-hot targets, raw float32
-** bytes, CRC-32, atomic file writes, reading only regular files, a monotonic clock, and whether a
-** stream is a terminal.
+** file.c: reading and writing files: (optionally gzipped) files through
+** zlib, read only when regular (readfile, Matrix.fromfile), atomic writes
+** (writefile), and zlib's deflate and CRC-32 for the formats built on them.
 */
 #define _XOPEN_SOURCE 700         /* realpath, pread, fchmod */
 
@@ -230,146 +228,6 @@ static int d_fromfile(lua_State *L) {
   return 1;
 }
 
-/* dst:gather(src, idx, first, n): row k of dst (k = 1..n) is row
-** idx[first + k - 1] of src; idx is a Lua list of 1-based row numbers. */
-static int d_gather(lua_State *L) {
-  Matrix *dst = nn_checkmatrix(L, 1), *src = nn_checkmatrix(L, 2);
-  lua_Integer first = luaL_checkinteger(L, 4);
-  int n = nn_checkdim(L, 5, "Matrix:gather", "n"), k;
-  luaL_checktype(L, 3, LUA_TTABLE);
-  if (first < 1 || first > LUA_MAXINTEGER - n)
-    return luaL_error(L, "Matrix:gather: first must be from 1 to %I, got %I",
-                      LUA_MAXINTEGER - n, first);
-  if (dst->cols != src->cols)
-    return luaL_error(L, "Matrix:gather: source has %d columns, destination "
-                      "%d", src->cols, dst->cols);
-  if (dst->rows != n)
-    return luaL_error(L, "Matrix:gather: destination has %d rows, expected "
-                      "%d", dst->rows, n);
-  if (nn_overlaps(dst, src))
-    return luaL_error(L, "Matrix:gather: source and destination overlap");
-  for (k = 0; k < n; k++) {
-    int isint;
-    lua_Integer i;
-    lua_rawgeti(L, 3, first + k);
-    i = lua_tointegerx(L, -1, &isint);
-    lua_pop(L, 1);
-    if (!isint || i < 1 || i > src->rows)
-      return luaL_error(L, "Matrix:gather: index %I is not a row of the "
-                        "source (1..%d)", first + k, src->rows);
-    memcpy(dst->data + (size_t)k * dst->cols,
-           src->data + (size_t)(i - 1) * src->cols,
-           (size_t)src->cols * sizeof(float));
-  }
-  lua_settop(L, 1);
-  return 1;
-}
-
-/* nn.core.correct(out, Y) -> how many rows of out (n x C) have their
-** largest entry at the class in Y: n x 1 labels, or n x C one-hot rows */
-static int d_correct(lua_State *L) {
-  Matrix *out = nn_checkmatrix(L, 1), *y = nn_checkmatrix(L, 2);
-  int i, hits = 0, c = out->cols;
-  if (y->rows != out->rows || (y->cols != 1 && y->cols != c))
-    return luaL_error(L, "nn.correct: targets are %d x %d, expected %d x 1 "
-                      "or %d x %d", y->rows, y->cols, out->rows, out->rows, c);
-  for (i = 0; i < out->rows; i++) {
-    size_t p = k_argmax(out->data + (size_t)i * c, (size_t)c), t;
-    if (y->cols == 1) {
-      float v = y->data[i];            /* checked before it becomes a size */
-      if (!(v >= 1 && v <= c) || v != floorf(v))
-        return luaL_error(L, "nn.correct: label %d is %f, expected a class "
-                          "index from 1 to %d", i + 1, (lua_Number)v, c);
-      t = (size_t)v - 1;
-    } else {
-      t = k_argmax(y->data + (size_t)i * c, (size_t)c);
-    }
-    hits += p == t;
-  }
-  lua_pushinteger(L, hits);
-  return 1;
-}
-
-/* nn.onehot(labels, C) -> n x C with a 1 at each row's class */
-static int d_onehot(lua_State *L) {
-  Matrix *y = nn_checkmatrix(L, 1), *o;
-  int c = nn_checkdim(L, 2, "nn.onehot", "C"), i;
-  if (y->cols != 1)
-    return luaL_error(L, "nn.onehot: labels must be n x 1, got %d x %d",
-                      y->rows, y->cols);
-  nn_checkcount(L, "nn.onehot", y->rows, c);
-  o = nn_newzeros(L, y->rows, c);
-  for (i = 0; i < y->rows; i++) {
-    float v = y->data[i];
-    if (!(v >= 1 && v <= c) || v != (float)(int)v)
-      return luaL_error(L, "nn.onehot: label %d is %f, expected a class "
-                        "index from 1 to %d", i + 1, (lua_Number)v, c);
-    o->data[(size_t)i * c + (size_t)v - 1] = 1;
-  }
-  return 1;
-}
-
-/* nn.clock() -> seconds from a monotonic clock, for timing */
-static int d_clock(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec * 1e-9);
-  return 1;
-}
-
-/* nn.core.isatty([file]) -> whether the file (default io.stdout) is a
-** terminal */
-static int d_isatty(lua_State *L) {
-  FILE *f = stdout;
-  if (!lua_isnoneornil(L, 1)) {
-    if (!(f = nnc_checkfile(L, 1)))
-      return luaL_error(L, "isatty: the file is closed");
-  }
-  lua_pushboolean(L, isatty(fileno(f)));
-  return 1;
-}
-
-/* ---- raw float32 bytes, for model files ----------------------------------- */
-
-static int bigendian(void) {
-  const uint32_t one = 1;
-  return *(const unsigned char *)&one == 0;
-}
-
-/* A:tobytes() -> the elements as little-endian float32, row-major */
-static int d_tobytes(lua_State *L) {
-  Matrix *m = nn_checkmatrix(L, 1);
-  size_t n = nn_numel(m), i;
-  luaL_Buffer b;
-  unsigned char *p = (unsigned char *)luaL_buffinitsize(L, &b, n * 4);
-  memcpy(p, m->data, n * 4);
-  if (bigendian())
-    for (i = 0; i < n * 4; i += 4) {
-      unsigned char t = p[i];
-      p[i] = p[i + 3]; p[i + 3] = t;
-      t = p[i + 1]; p[i + 1] = p[i + 2]; p[i + 2] = t;
-    }
-  luaL_pushresultsize(&b, n * 4);
-  return 1;
-}
-
-/* A:quantize(lo, hi) -> one byte per element, row-major: lo maps to 0,
-** hi to 255, values outside are clamped and NaN is 0 (8-bit pixels) */
-static int d_quantize(lua_State *L) {
-  Matrix *m = nn_checkmatrix(L, 1);
-  float lo = nn_checkfloat(L, 2, "Matrix:quantize", "lo");
-  float hi = nn_checkfloat(L, 3, "Matrix:quantize", "hi");
-  size_t n = nn_numel(m);
-  luaL_Buffer b;
-  if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
-    return luaL_error(L, "Matrix:quantize: need finite lo < hi, got %f and %f",
-                      (lua_Number)lo, (lua_Number)hi);
-  k_tobytes8((unsigned char *)luaL_buffinitsize(L, &b, n), m->data, n,
-             (float)lo, (float)hi);
-  luaL_pushresultsize(&b, n);
-  return 1;
-}
-
 /* nn.core.deflate(s [, level]) -> s compressed as a zlib stream (RFC 1950);
 ** level 0..9, default 6 (zlib's) */
 static int d_deflate(lua_State *L) {
@@ -388,68 +246,6 @@ static int d_deflate(lua_State *L) {
     return luaL_error(L, "deflate: zlib error %d (%s)", rc,
                       rc == Z_MEM_ERROR ? "out of memory" : "bad input");
   luaL_pushresultsize(&b, out);
-  return 1;
-}
-
-/* Matrix.fromfloats(s, rows, cols [, offset]): rows*cols little-endian
-** float32 from byte offset (0-based) of s */
-static int d_fromfloats(lua_State *L) {
-  size_t len, need, i;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int r = nn_checkdim(L, 2, "Matrix.fromfloats", "rows");
-  int c = nn_checkdim(L, 3, "Matrix.fromfloats", "cols");
-  lua_Integer off = luaL_optinteger(L, 4, 0);
-  Matrix *m;
-  nn_checkcount(L, "Matrix.fromfloats", r, c);
-  need = (size_t)r * (size_t)c * 4;
-  if (off < 0 || (size_t)off > len || len - (size_t)off < need)
-    return luaL_error(L, "Matrix.fromfloats: need %I bytes at offset %I, the "
-                      "string has %I", (lua_Integer)need, off,
-                      (lua_Integer)len);
-  m = nn_newmatrix(L, r, c);
-  memcpy(m->data, s + off, need);
-  if (bigendian()) {
-    unsigned char *p = (unsigned char *)m->data;
-    for (i = 0; i < need; i += 4) {
-      unsigned char t = p[i];
-      p[i] = p[i + 3]; p[i + 3] = t;
-      t = p[i + 1]; p[i + 1] = p[i + 2]; p[i + 2] = t;
-    }
-  }
-  return 1;
-}
-
-/* nn.core.packdouble(x) -> x as 8 bytes, an IEEE 754 double, little-endian;
-** nn.core.unpackdouble(s [, pos]) -> the double at pos (1-based) of s.
-** string.pack("<d") for the Luas that have no string.pack (nn.compat). */
-/* b[0..8) in little-endian order, from or to this machine's */
-static void littleendian8(unsigned char *b) {
-  int i;
-  if (bigendian())
-    for (i = 0; i < 4; i++) { unsigned char t = b[i]; b[i] = b[7 - i]; b[7 - i] = t; }
-}
-
-static int d_packdouble(lua_State *L) {
-  double x = (double)luaL_checknumber(L, 1);
-  unsigned char b[8];
-  memcpy(b, &x, 8);
-  littleendian8(b);
-  lua_pushlstring(L, (const char *)b, 8);
-  return 1;
-}
-
-static int d_unpackdouble(lua_State *L) {
-  size_t len;
-  const char *s = luaL_checklstring(L, 1, &len);
-  lua_Integer pos = luaL_optinteger(L, 2, 1);
-  unsigned char b[8];
-  double x;
-  if (pos < 1 || (size_t)pos > len || len - (size_t)(pos - 1) < 8)
-    return luaL_error(L, "unpackdouble: data string too short");
-  memcpy(b, s + pos - 1, 8);
-  littleendian8(b);
-  memcpy(&x, b, 8);
-  lua_pushnumber(L, (lua_Number)x);
   return 1;
 }
 
@@ -567,14 +363,11 @@ static int d_writefile(lua_State *L) {
 }
 
 static const luaL_Reg funcs[] = {
-  {"readfile", d_readfile}, {"deflate", d_deflate}, {"correct", d_correct}, {"onehot", d_onehot},
-  {"clock", d_clock}, {"isatty", d_isatty}, {"crc32", d_crc32},
-  {"writefile", d_writefile}, {"packdouble", d_packdouble},
-  {"unpackdouble", d_unpackdouble}, {NULL, NULL}
+  {"readfile", d_readfile}, {"deflate", d_deflate}, {"crc32", d_crc32},
+  {"writefile", d_writefile}, {NULL, NULL}
 };
 
-/* the functions into the table on top; gather, fromfile, tobytes,
-** quantize and fromfloats into the Matrix class */
+/* the functions into the table on top; fromfile into the Matrix class */
 void nn_data_open(lua_State *L) {
   luaL_newmetatable(L, NN_SRC);
   lua_pushcfunction(L, src_gc);
@@ -582,15 +375,7 @@ void nn_data_open(lua_State *L) {
   lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);
   lua_getfield(L, -1, "Matrix");
-  lua_pushcfunction(L, d_gather);
-  lua_setfield(L, -2, "gather");
   lua_pushcfunction(L, d_fromfile);
   lua_setfield(L, -2, "fromfile");
-  lua_pushcfunction(L, d_tobytes);
-  lua_setfield(L, -2, "tobytes");
-  lua_pushcfunction(L, d_quantize);
-  lua_setfield(L, -2, "quantize");
-  lua_pushcfunction(L, d_fromfloats);
-  lua_setfield(L, -2, "fromfloats");
   lua_pop(L, 1);
 }

@@ -227,24 +227,6 @@ int k_allfinite(const float *a, size_t n) {
   return 1;
 }
 
-void k_frombytes(float *restrict y, const unsigned char *restrict s, size_t n,
-                 float scale) {
-  size_t i;
-  for (i = 0; i < n; i++) y[i] = s[i] * scale;
-}
-
-void k_tobytes8(unsigned char *restrict y, const float *restrict x, size_t n,
-                float lo, float hi) {
-  const float s = 255.0f / (hi - lo);
-  size_t i;
-  for (i = 0; i < n; i++) {
-    float v = (x[i] - lo) * s + 0.5f;
-    v = v > 0 ? v : 0;                   /* NaN compares false: 0 */
-    v = v < 255 ? v : 255;
-    y[i] = (unsigned char)v;
-  }
-}
-
 void k_gather_rows(float *y, const float *x, const int32_t *idx, int k,
                    int c) {
   int i;

@@ -1,7 +1,8 @@
 /*
 ** k_typed.c: numbers stored in other types, to float: the element types of
 ** NumPy's .npy files and safetensors (integers, float16, bfloat16,
-** float32 and float64, either byte order).  Plain C; see kernels.h.
+** float32 and float64, either byte order), and unsigned bytes (pixels) to
+** and from float.  Plain C; see kernels.h.
 */
 #include <math.h>
 #include <string.h>
@@ -59,5 +60,23 @@ void k_fromtyped(float *restrict y, const unsigned char *restrict s,
     default:
       y[i] = (float)v;
     }
+  }
+}
+
+void k_frombytes(float *restrict y, const unsigned char *restrict s, size_t n,
+                 float scale) {
+  size_t i;
+  for (i = 0; i < n; i++) y[i] = s[i] * scale;
+}
+
+void k_tobytes8(unsigned char *restrict y, const float *restrict x, size_t n,
+                float lo, float hi) {
+  const float s = 255.0f / (hi - lo);
+  size_t i;
+  for (i = 0; i < n; i++) {
+    float v = (x[i] - lo) * s + 0.5f;
+    v = v > 0 ? v : 0;                   /* NaN compares false: 0 */
+    v = v < 255 ? v : 255;
+    y[i] = (unsigned char)v;
   }
 }

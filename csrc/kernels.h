@@ -88,18 +88,6 @@ size_t k_argmax(const float *a, size_t n);  /* first max; NaN counts as max */
 size_t k_argmin(const float *a, size_t n);
 double k_dot(const float *a, const float *b, size_t n);
 int k_allfinite(const float *a, size_t n);
-void k_frombytes(float *restrict y, const unsigned char *restrict s, size_t n,
-                 float scale);
-/* y[n] = round(255 (x - lo) / (hi - lo)) clamped to 0..255, NaN to 0;
-** hi > lo (8-bit pixels from floats: the inverse of k_frombytes) */
-void k_tobytes8(unsigned char *restrict y, const float *restrict x, size_t n,
-                float lo, float hi);
-/* y[n] from n elements of s, each w bytes (1, 2, 4 or 8), big-endian if
-** big: K_FLOAT (w 2: IEEE half, 4: float, 8: double), K_BFLOAT (w 2:
-** bfloat16), K_INT or K_UINT; doubles and wide integers are rounded */
-enum { K_FLOAT, K_BFLOAT, K_INT, K_UINT };
-void k_fromtyped(float *restrict y, const unsigned char *restrict s,
-                 size_t n, int kind, int w, int big);
 /* y[k,c] = x[idx[k],c], idx 0-based */
 void k_gather_rows(float *y, const float *x, const int32_t *idx, int k, int c);
 
@@ -110,6 +98,23 @@ void k_gather_rows(float *y, const float *x, const int32_t *idx, int k, int c);
 ** for 1x784 by 784x256).  beta = 0 ignores C's old contents, NaN included. */
 void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* ---- bytes to and from float: k_typed.c ----------------------------- */
+
+/* y[n] = s[n] * scale, unsigned bytes (8-bit pixels) */
+void k_frombytes(float *restrict y, const unsigned char *restrict s, size_t n,
+                 float scale);
+/* y[n] = round(255 (x - lo) / (hi - lo)) clamped to 0..255, NaN to 0;
+** hi > lo (8-bit pixels from floats: the inverse of k_frombytes) */
+void k_tobytes8(unsigned char *restrict y, const float *restrict x, size_t n,
+                float lo, float hi);
+
+/* y[n] from n elements of s, each w bytes (1, 2, 4 or 8), big-endian if
+** big: K_FLOAT (w 2: IEEE half, 4: float, 8: double), K_BFLOAT (w 2:
+** bfloat16), K_INT or K_UINT; doubles and wide integers are rounded */
+enum { K_FLOAT, K_BFLOAT, K_INT, K_UINT };
+void k_fromtyped(float *restrict y, const unsigned char *restrict s,
+                 size_t n, int kind, int w, int big);
 
 /* ---- Linear: k_layers.c ---------------------------------------------- */
 

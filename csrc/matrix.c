@@ -359,31 +359,6 @@ static int m_randn(lua_State *L) {
   return 1;
 }
 
-/* Matrix.frombytes(s, rows, cols [, offset [, scale]]): unsigned bytes of
-** s, from byte offset (0-based), times scale (default 1), into a matrix. */
-static int m_frombytes(lua_State *L) {
-  size_t len, need;
-  const char *s = luaL_checklstring(L, 1, &len);
-  int r = nn_checkdim(L, 2, "Matrix.frombytes", "rows");
-  int c = nn_checkdim(L, 3, "Matrix.frombytes", "cols");
-  lua_Integer off = luaL_optinteger(L, 4, 0);
-  float scale = lua_isnoneornil(L, 5) ? 1.0f
-                : nn_checkfloat(L, 5, "Matrix.frombytes", "scale");
-  Matrix *m;
-  nn_checkcount(L, "Matrix.frombytes", r, c);
-  if (off < 0 || (size_t)off > len)
-    return luaL_error(L, "Matrix.frombytes: offset %I outside the string's "
-                      "%I bytes", off, (lua_Integer)len);
-  need = (size_t)r * (size_t)c;
-  if (len - (size_t)off < need)
-    return luaL_error(L, "Matrix.frombytes: string has %I bytes after offset "
-                      "%I, need %I for %d x %d", (lua_Integer)(len - off),
-                      off, (lua_Integer)need, r, c);
-  m = nn_newmatrix(L, r, c);
-  k_frombytes(m->data, (const unsigned char *)s + off, need, scale);
-  return 1;
-}
-
 /* ---- shape, access, views --------------------------------------------- */
 
 static int m_shape(lua_State *L) {
@@ -629,7 +604,7 @@ static const luaL_Reg methods[] = {
   {"row", m_row}, {"narrow", m_narrow}, {"reshape", m_reshape},
   {"isview", m_isview}, {"clone", m_clone}, {"copy", m_copy},
   {"fill", m_fill}, {"zero", m_zero}, {"t", m_t}, {"totable", m_totable},
-  {"apply", m_apply}, {"frombytes", m_frombytes},
+  {"apply", m_apply},
   {NULL, NULL}
 };
 
@@ -649,7 +624,7 @@ int luaopen_nn_matrix(lua_State *L) {
   lua_newtable(L);
   cls = lua_gettop(L);
   luaL_setfuncs(L, methods, 0);
-  nn_matrix_ops(L, mt, cls);
+  nn_matrix_ops(L, mod, mt, cls);
   nn_matrix_math(L, mt, cls);
   lua_pushcfunction(L, m_tostring);
   lua_setfield(L, mt, "__tostring");

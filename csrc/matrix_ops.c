@@ -399,6 +399,87 @@ static int m_allfinite(lua_State *L) {
   return 1;
 }
 
+/* ---- rows and labels: batches, accuracy, one-hot targets ------------- */
+
+/* dst:gather(src, idx, first, n): row k of dst (k = 1..n) is row
+** idx[first + k - 1] of src; idx is a Lua list of 1-based row numbers. */
+static int d_gather(lua_State *L) {
+  Matrix *dst = nn_checkmatrix(L, 1), *src = nn_checkmatrix(L, 2);
+  lua_Integer first = luaL_checkinteger(L, 4);
+  int n = nn_checkdim(L, 5, "Matrix:gather", "n"), k;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (first < 1 || first > LUA_MAXINTEGER - n)
+    return luaL_error(L, "Matrix:gather: first must be from 1 to %I, got %I",
+                      LUA_MAXINTEGER - n, first);
+  if (dst->cols != src->cols)
+    return luaL_error(L, "Matrix:gather: source has %d columns, destination "
+                      "%d", src->cols, dst->cols);
+  if (dst->rows != n)
+    return luaL_error(L, "Matrix:gather: destination has %d rows, expected "
+                      "%d", dst->rows, n);
+  if (nn_overlaps(dst, src))
+    return luaL_error(L, "Matrix:gather: source and destination overlap");
+  for (k = 0; k < n; k++) {
+    int isint;
+    lua_Integer i;
+    lua_rawgeti(L, 3, first + k);
+    i = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (!isint || i < 1 || i > src->rows)
+      return luaL_error(L, "Matrix:gather: index %I is not a row of the "
+                        "source (1..%d)", first + k, src->rows);
+    memcpy(dst->data + (size_t)k * dst->cols,
+           src->data + (size_t)(i - 1) * src->cols,
+           (size_t)src->cols * sizeof(float));
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* nn.core.correct(out, Y) -> how many rows of out (n x C) have their
+** largest entry at the class in Y: n x 1 labels, or n x C one-hot rows */
+static int d_correct(lua_State *L) {
+  Matrix *out = nn_checkmatrix(L, 1), *y = nn_checkmatrix(L, 2);
+  int i, hits = 0, c = out->cols;
+  if (y->rows != out->rows || (y->cols != 1 && y->cols != c))
+    return luaL_error(L, "nn.correct: targets are %d x %d, expected %d x 1 "
+                      "or %d x %d", y->rows, y->cols, out->rows, out->rows, c);
+  for (i = 0; i < out->rows; i++) {
+    size_t p = k_argmax(out->data + (size_t)i * c, (size_t)c), t;
+    if (y->cols == 1) {
+      float v = y->data[i];            /* checked before it becomes a size */
+      if (!(v >= 1 && v <= c) || v != floorf(v))
+        return luaL_error(L, "nn.correct: label %d is %f, expected a class "
+                          "index from 1 to %d", i + 1, (lua_Number)v, c);
+      t = (size_t)v - 1;
+    } else {
+      t = k_argmax(y->data + (size_t)i * c, (size_t)c);
+    }
+    hits += p == t;
+  }
+  lua_pushinteger(L, hits);
+  return 1;
+}
+
+/* nn.onehot(labels, C) -> n x C with a 1 at each row's class */
+static int d_onehot(lua_State *L) {
+  Matrix *y = nn_checkmatrix(L, 1), *o;
+  int c = nn_checkdim(L, 2, "nn.onehot", "C"), i;
+  if (y->cols != 1)
+    return luaL_error(L, "nn.onehot: labels must be n x 1, got %d x %d",
+                      y->rows, y->cols);
+  nn_checkcount(L, "nn.onehot", y->rows, c);
+  o = nn_newzeros(L, y->rows, c);
+  for (i = 0; i < y->rows; i++) {
+    float v = y->data[i];
+    if (!(v >= 1 && v <= c) || v != (float)(int)v)
+      return luaL_error(L, "nn.onehot: label %d is %f, expected a class "
+                        "index from 1 to %d", i + 1, (lua_Number)v, c);
+    o->data[(size_t)i * c + (size_t)v - 1] = 1;
+  }
+  return 1;
+}
+
 static const luaL_Reg ops[] = {
   {"__add", m_add_op}, {"__sub", m_sub_op}, {"__mul", m_mul_op},
   {"__div", m_div_op}, {"__unm", m_unm}, {"__len", m_len}, {NULL, NULL}
@@ -409,10 +490,17 @@ static const luaL_Reg methods[] = {
   {"gemm", m_gemm}, {"sum", m_sum}, {"mean", m_mean}, {"max", m_max},
   {"min", m_min}, {"argmax", m_argmax}, {"argmin", m_argmin},
   {"dot", m_dot}, {"norm", m_norm}, {"allfinite", m_allfinite},
-  {NULL, NULL}
+  {"gather", d_gather}, {NULL, NULL}
 };
 
-void nn_matrix_ops(lua_State *L, int mt, int cls) {
+static const luaL_Reg functions[] = {
+  {"correct", d_correct}, {"onehot", d_onehot}, {NULL, NULL}
+};
+
+void nn_matrix_ops(lua_State *L, int mod, int mt, int cls) {
+  lua_pushvalue(L, mod);
+  luaL_setfuncs(L, functions, 0);
+  lua_pop(L, 1);
   lua_pushvalue(L, mt);
   luaL_setfuncs(L, ops, 0);
   lua_pop(L, 1);

@@ -61,8 +61,9 @@ int nn_overlaps(const Matrix *a, const Matrix *b);
 int luaopen_nn_matrix(lua_State *L);
 
 /* matrix_ops.c */
-/* sets the operators in metatable `mt` and methods in class table `cls` */
-void nn_matrix_ops(lua_State *L, int mt, int cls);
+/* sets the operators in metatable `mt`, methods in class table `cls` and
+** functions in module table `mod` */
+void nn_matrix_ops(lua_State *L, int mod, int mt, int cls);
 /* a reduction's dim argument: 1 (down the rows) or 2 (along each row) */
 int nn_checkdimarg(lua_State *L, int arg, const char *fn);
 /* matrix_math.c: exp, log, sqrt, abs, pow/^, clamp, var, std, col, equal */

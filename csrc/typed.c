@@ -1,7 +1,10 @@
 /*
-** typed.c: Matrix.fromdata, matrices from numbers stored in other types
-** (nn.npy and nn.safetensors read through it).  Kernel in k_typed.c.
+** typed.c: matrices to and from bytes: Matrix.fromdata (numbers stored in
+** other types: nn.npy and nn.safetensors read through it), frombytes,
+** fromfloats, tobytes and quantize, and doubles to and from 8 bytes
+** (packdouble, unpackdouble).  Kernels in k_typed.c.
 */
+#include <math.h>
 #include <string.h>
 
 #include "nn.h"
@@ -53,9 +56,148 @@ static int t_fromdata(lua_State *L) {
   return 1;
 }
 
+/* Matrix.frombytes(s, rows, cols [, offset [, scale]]): unsigned bytes of
+** s, from byte offset (0-based), times scale (default 1), into a matrix. */
+static int m_frombytes(lua_State *L) {
+  size_t len, need;
+  const char *s = luaL_checklstring(L, 1, &len);
+  int r = nn_checkdim(L, 2, "Matrix.frombytes", "rows");
+  int c = nn_checkdim(L, 3, "Matrix.frombytes", "cols");
+  lua_Integer off = luaL_optinteger(L, 4, 0);
+  float scale = lua_isnoneornil(L, 5) ? 1.0f
+                : nn_checkfloat(L, 5, "Matrix.frombytes", "scale");
+  Matrix *m;
+  nn_checkcount(L, "Matrix.frombytes", r, c);
+  if (off < 0 || (size_t)off > len)
+    return luaL_error(L, "Matrix.frombytes: offset %I outside the string's "
+                      "%I bytes", off, (lua_Integer)len);
+  need = (size_t)r * (size_t)c;
+  if (len - (size_t)off < need)
+    return luaL_error(L, "Matrix.frombytes: string has %I bytes after offset "
+                      "%I, need %I for %d x %d", (lua_Integer)(len - off),
+                      off, (lua_Integer)need, r, c);
+  m = nn_newmatrix(L, r, c);
+  k_frombytes(m->data, (const unsigned char *)s + off, need, scale);
+  return 1;
+}
+
+/* ---- raw float32 bytes, for model files ----------------------------------- */
+
+static int bigendian(void) {
+  const uint32_t one = 1;
+  return *(const unsigned char *)&one == 0;
+}
+
+/* A:tobytes() -> the elements as little-endian float32, row-major */
+static int d_tobytes(lua_State *L) {
+  Matrix *m = nn_checkmatrix(L, 1);
+  size_t n = nn_numel(m), i;
+  luaL_Buffer b;
+  unsigned char *p = (unsigned char *)luaL_buffinitsize(L, &b, n * 4);
+  memcpy(p, m->data, n * 4);
+  if (bigendian())
+    for (i = 0; i < n * 4; i += 4) {
+      unsigned char t = p[i];
+      p[i] = p[i + 3]; p[i + 3] = t;
+      t = p[i + 1]; p[i + 1] = p[i + 2]; p[i + 2] = t;
+    }
+  luaL_pushresultsize(&b, n * 4);
+  return 1;
+}
+
+/* A:quantize(lo, hi) -> one byte per element, row-major: lo maps to 0,
+** hi to 255, values outside are clamped and NaN is 0 (8-bit pixels) */
+static int d_quantize(lua_State *L) {
+  Matrix *m = nn_checkmatrix(L, 1);
+  float lo = nn_checkfloat(L, 2, "Matrix:quantize", "lo");
+  float hi = nn_checkfloat(L, 3, "Matrix:quantize", "hi");
+  size_t n = nn_numel(m);
+  luaL_Buffer b;
+  if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+    return luaL_error(L, "Matrix:quantize: need finite lo < hi, got %f and %f",
+                      (lua_Number)lo, (lua_Number)hi);
+  k_tobytes8((unsigned char *)luaL_buffinitsize(L, &b, n), m->data, n,
+             (float)lo, (float)hi);
+  luaL_pushresultsize(&b, n);
+  return 1;
+}
+
+/* Matrix.fromfloats(s, rows, cols [, offset]): rows*cols little-endian
+** float32 from byte offset (0-based) of s */
+static int d_fromfloats(lua_State *L) {
+  size_t len, need, i;
+  const char *s = luaL_checklstring(L, 1, &len);
+  int r = nn_checkdim(L, 2, "Matrix.fromfloats", "rows");
+  int c = nn_checkdim(L, 3, "Matrix.fromfloats", "cols");
+  lua_Integer off = luaL_optinteger(L, 4, 0);
+  Matrix *m;
+  nn_checkcount(L, "Matrix.fromfloats", r, c);
+  need = (size_t)r * (size_t)c * 4;
+  if (off < 0 || (size_t)off > len || len - (size_t)off < need)
+    return luaL_error(L, "Matrix.fromfloats: need %I bytes at offset %I, the "
+                      "string has %I", (lua_Integer)need, off,
+                      (lua_Integer)len);
+  m = nn_newmatrix(L, r, c);
+  memcpy(m->data, s + off, need);
+  if (bigendian()) {
+    unsigned char *p = (unsigned char *)m->data;
+    for (i = 0; i < need; i += 4) {
+      unsigned char t = p[i];
+      p[i] = p[i + 3]; p[i + 3] = t;
+      t = p[i + 1]; p[i + 1] = p[i + 2]; p[i + 2] = t;
+    }
+  }
+  return 1;
+}
+
+/* nn.core.packdouble(x) -> x as 8 bytes, an IEEE 754 double, little-endian;
+** nn.core.unpackdouble(s [, pos]) -> the double at pos (1-based) of s.
+** string.pack("<d") for the Luas that have no string.pack (nn.compat). */
+/* b[0..8) in little-endian order, from or to this machine's */
+static void littleendian8(unsigned char *b) {
+  int i;
+  if (bigendian())
+    for (i = 0; i < 4; i++) { unsigned char t = b[i]; b[i] = b[7 - i]; b[7 - i] = t; }
+}
+
+static int d_packdouble(lua_State *L) {
+  double x = (double)luaL_checknumber(L, 1);
+  unsigned char b[8];
+  memcpy(b, &x, 8);
+  littleendian8(b);
+  lua_pushlstring(L, (const char *)b, 8);
+  return 1;
+}
+
+static int d_unpackdouble(lua_State *L) {
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  lua_Integer pos = luaL_optinteger(L, 2, 1);
+  unsigned char b[8];
+  double x;
+  if (pos < 1 || (size_t)pos > len || len - (size_t)(pos - 1) < 8)
+    return luaL_error(L, "unpackdouble: data string too short");
+  memcpy(b, s + pos - 1, 8);
+  littleendian8(b);
+  memcpy(&x, b, 8);
+  lua_pushnumber(L, (lua_Number)x);
+  return 1;
+}
+
+static const luaL_Reg funcs[] = {
+  {"packdouble", d_packdouble}, {"unpackdouble", d_unpackdouble},
+  {NULL, NULL}
+};
+
+static const luaL_Reg classfuncs[] = {
+  {"fromdata", t_fromdata}, {"frombytes", m_frombytes},
+  {"fromfloats", d_fromfloats}, {"tobytes", d_tobytes},
+  {"quantize", d_quantize}, {NULL, NULL}
+};
+
 void nn_typed_open(lua_State *L) {
+  luaL_setfuncs(L, funcs, 0);
   lua_getfield(L, -1, "Matrix");
-  lua_pushcfunction(L, t_fromdata);
-  lua_setfield(L, -2, "fromdata");
+  luaL_setfuncs(L, classfuncs, 0);
   lua_pop(L, 1);
 }
