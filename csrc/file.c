@@ -21,7 +21,7 @@
 
 #include <zlib.h>
 
-#include "nn.h"
+#include "matrix.h"
 
 #define CHUNK (1 << 17)
 #define NN_SRC "nn.Src"
@@ -167,7 +167,7 @@ static int d_readfile(lua_State *L) {
 ** against its size (a plain file) or the most a gzip file of its size can
 ** hold before the matrix is allocated, and any other failure, a stream cut
 ** short or corrupt included, is an error naming the file. */
-static int d_fromfile(lua_State *L) {
+int mat_fromfile(lua_State *L) {
   const char *fn = "Matrix.fromfile";
   const char *path = luaL_checkstring(L, 1);
   int r = nn_checkdim(L, 2, fn, "rows");
@@ -367,15 +367,12 @@ static const luaL_Reg funcs[] = {
   {"writefile", d_writefile}, {NULL, NULL}
 };
 
-/* the functions into the table on top; fromfile into the Matrix class */
+/* the functions into the table on top (Matrix.fromfile is registered in
+** matrix_class.c) */
 void nn_data_open(lua_State *L) {
   luaL_newmetatable(L, NN_SRC);
   lua_pushcfunction(L, src_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_setfuncs(L, funcs, 0);
-  lua_getfield(L, -1, "Matrix");
-  lua_pushcfunction(L, d_fromfile);
-  lua_setfield(L, -2, "fromfile");
-  lua_pop(L, 1);
 }

@@ -1,6 +1,9 @@
 /*
-** matrix.c: the nn.Matrix userdata: allocation, views, constructors,
-** element access, conversion.  Arithmetic is in matrix_ops.c.
+** matrix.c: the nn.Matrix userdata: allocation, views, the argument checks
+** every binding file uses, constructors, element access, printing.
+** Arithmetic is in matrix_ops.c, elementwise functions in matrix_math.c,
+** conversions from and to bytes in typed.c; matrix_class.c registers the
+** class's methods, all of them.
 */
 #if defined(__linux__)
 #define _DEFAULT_SOURCE            /* madvise, MADV_HUGEPAGE */
@@ -11,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn.h"
+#include "matrix.h"
 
 /* ---- allocation and views --------------------------------------------- */
 
@@ -180,6 +183,15 @@ int nn_checkdim(lua_State *L, int arg, const char *fn, const char *what) {
   return (int)v;
 }
 
+/* A reduction's dim argument: 1 (down the rows) or 2 (along each row). */
+int nn_checkdimarg(lua_State *L, int arg, const char *fn) {
+  lua_Integer d = luaL_checkinteger(L, arg);
+  if (d != 1 && d != 2)
+    luaL_error(L, "%s: dim must be 1 (down the rows) or 2 (along each "
+               "row), got %I", fn, d);
+  return (int)d;
+}
+
 void nn_checkcount(lua_State *L, const char *fn, lua_Integer rows,
                    lua_Integer cols) {
   if (rows > NN_MAXELEMS / cols)
@@ -271,7 +283,7 @@ static int fromtable(lua_State *L, int t) {
 }
 
 /* nn.Matrix(rows, cols [, fill | flat table]) | nn.Matrix(table) */
-static int m_new(lua_State *L) {
+int mat_new(lua_State *L) {
   int r, c;
   Matrix *m;
   lua_remove(L, 1);                            /* the class table (__call) */
@@ -306,20 +318,20 @@ static Matrix *newchecked(lua_State *L, const char *fn) {
   return nn_newmatrix(L, r, c);
 }
 
-static int m_zeros(lua_State *L) {
+int lib_zeros(lua_State *L) {
   Matrix *m = newchecked(L, "nn.zeros");
   k_fill(m->data, nn_numel(m), 0);
   return 1;
 }
 
-static int m_ones(lua_State *L) {
+int lib_ones(lua_State *L) {
   Matrix *m = newchecked(L, "nn.ones");
   k_fill(m->data, nn_numel(m), 1);
   return 1;
 }
 
 /* nn.eye(n [, m]) */
-static int m_eye(lua_State *L) {
+int lib_eye(lua_State *L) {
   int r = nn_checkdim(L, 1, "nn.eye", "n");
   int c = lua_isnoneornil(L, 2) ? r : nn_checkdim(L, 2, "nn.eye", "cols");
   int i;
@@ -331,7 +343,7 @@ static int m_eye(lua_State *L) {
 }
 
 /* nn.rand(r, c [, lo, hi]): uniform on [lo, hi), default [0, 1) */
-static int m_rand(lua_State *L) {
+int lib_rand(lua_State *L) {
   Matrix *m;
   float lo = 0, hi = 1;
   if (!lua_isnoneornil(L, 3)) {
@@ -347,7 +359,7 @@ static int m_rand(lua_State *L) {
 }
 
 /* nn.randn(r, c [, std [, mean]]) */
-static int m_randn(lua_State *L) {
+int lib_randn(lua_State *L) {
   Matrix *m;
   float std = 1, mean = 0;
   if (!lua_isnoneornil(L, 3)) std = nn_checkfloat(L, 3, "nn.randn", "std");
@@ -361,14 +373,14 @@ static int m_randn(lua_State *L) {
 
 /* ---- shape, access, views --------------------------------------------- */
 
-static int m_shape(lua_State *L) {
+int mat_shape(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   lua_pushinteger(L, m->rows);
   lua_pushinteger(L, m->cols);
   return 2;
 }
 
-static int m_numel(lua_State *L) {
+int mat_numel(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)nn_numel(nn_checkmatrix(L, 1)));
   return 1;
 }
@@ -390,7 +402,7 @@ static size_t checkelem(lua_State *L, Matrix *m, int nidx, const char *fn) {
 }
 
 /* A:get(i, j) or v:get(k) */
-static int m_get(lua_State *L) {
+int mat_get(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   int nidx = lua_isnoneornil(L, 3) ? 1 : 2;
   lua_pushnumber(L, m->data[checkelem(L, m, nidx, "Matrix:get")]);
@@ -398,7 +410,7 @@ static int m_get(lua_State *L) {
 }
 
 /* A:set(i, j, x) or v:set(k, x); returns A */
-static int m_set(lua_State *L) {
+int mat_set(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   int nidx = lua_gettop(L) >= 4 ? 2 : 1;
   size_t k = checkelem(L, m, nidx, "Matrix:set");
@@ -407,7 +419,7 @@ static int m_set(lua_State *L) {
   return 1;
 }
 
-static int m_row(lua_State *L) {
+int mat_row(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   int i = checkindex(L, 2, m->rows, "Matrix:row", "row");
   nn_view(L, 1, m->data + (size_t)(i - 1) * m->cols, 1, m->cols);
@@ -415,7 +427,7 @@ static int m_row(lua_State *L) {
 }
 
 /* A:narrow(first, n): rows first .. first+n-1, shared */
-static int m_narrow(lua_State *L) {
+int mat_narrow(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   int first;
   if (lua_gettop(L) >= 4) {      /* Torch7's narrow(dim, first, n): rows only */
@@ -437,7 +449,7 @@ static int m_narrow(lua_State *L) {
   return 1;
 }
 
-static int m_reshape(lua_State *L) {
+int mat_reshape(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   int r = nn_checkdim(L, 2, "Matrix:reshape", "rows");
   int c = nn_checkdim(L, 3, "Matrix:reshape", "cols");
@@ -449,13 +461,13 @@ static int m_reshape(lua_State *L) {
   return 1;
 }
 
-static int m_isview(lua_State *L) {
+int mat_isview(lua_State *L) {
   nn_checkmatrix(L, 1);
   lua_pushboolean(L, lua_getiuservalue(L, 1, 1) != LUA_TNIL);
   return 1;
 }
 
-static int m_clone(lua_State *L) {
+int mat_clone(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   Matrix *c = nn_newmatrix(L, m->rows, m->cols);
   memcpy(c->data, m->data, nn_numel(m) * sizeof(float));
@@ -463,7 +475,7 @@ static int m_clone(lua_State *L) {
 }
 
 /* A:copy(B): B's elements, row-major, into A (same element count) */
-static int m_copy(lua_State *L) {
+int mat_copy(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1);
   Matrix *b = nn_checkmatrix(L, 2);
   if (nn_numel(a) != nn_numel(b))
@@ -475,28 +487,28 @@ static int m_copy(lua_State *L) {
   return 1;
 }
 
-static int m_fill(lua_State *L) {
+int mat_fill(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   k_fill(m->data, nn_numel(m), nn_checkfloat(L, 2, "Matrix:fill", "value"));
   lua_settop(L, 1);
   return 1;
 }
 
-static int m_zero(lua_State *L) {
+int mat_zero(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   k_fill(m->data, nn_numel(m), 0);
   lua_settop(L, 1);
   return 1;
 }
 
-static int m_t(lua_State *L) {
+int mat_t(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   Matrix *t = nn_newmatrix(L, m->cols, m->rows);
   k_transpose(t->data, m->data, m->rows, m->cols);
   return 1;
 }
 
-static int m_totable(lua_State *L) {
+int mat_totable(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   int i, j;
   lua_createtable(L, m->rows, 0);
@@ -512,7 +524,7 @@ static int m_totable(lua_State *L) {
 }
 
 /* A:apply(f): A[i][j] = f(A[i][j], i, j) for every element; returns A */
-static int m_apply(lua_State *L) {
+int mat_apply(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   int i, j;
   luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -560,7 +572,7 @@ static void addrow(luaL_Buffer *b, const Matrix *m, int i) {
   luaL_addchar(b, '\n');
 }
 
-static int m_tostring(lua_State *L) {
+int mat_tostring(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   luaL_Buffer b;
   char head[64];
@@ -589,7 +601,7 @@ static int m_tostring(lua_State *L) {
 /* A.name: the class's methods.  A[i] is an error that says what to write
 ** instead (Torch7's A[i] is a row; here rows are A:row(i)), not a silent
 ** nil that fails later as "attempt to index a nil value". */
-static int m_index(lua_State *L) {
+int mat_index(lua_State *L) {
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
   if (lua_type(L, 2) == LUA_TNUMBER)
@@ -597,46 +609,4 @@ static int m_index(lua_State *L) {
                       "A:row(i) for a row (a view), A:get(i, j) for an "
                       "element", luaL_tolstring(L, 2, NULL));
   return 0;
-}
-
-static const luaL_Reg methods[] = {
-  {"shape", m_shape}, {"numel", m_numel}, {"get", m_get}, {"set", m_set},
-  {"row", m_row}, {"narrow", m_narrow}, {"reshape", m_reshape},
-  {"isview", m_isview}, {"clone", m_clone}, {"copy", m_copy},
-  {"fill", m_fill}, {"zero", m_zero}, {"t", m_t}, {"totable", m_totable},
-  {"apply", m_apply},
-  {NULL, NULL}
-};
-
-static const luaL_Reg functions[] = {
-  {"zeros", m_zeros}, {"ones", m_ones}, {"eye", m_eye}, {"rand", m_rand},
-  {"randn", m_randn}, {NULL, NULL}
-};
-
-/* Pushes a table with Matrix (the class: its methods, callable to
-** construct) and the constructors zeros, ones, eye, rand, randn. */
-int luaopen_nn_matrix(lua_State *L) {
-  int mod, mt, cls;
-  lua_newtable(L);
-  mod = lua_gettop(L);
-  luaL_newmetatable(L, NN_MATRIX);
-  mt = lua_gettop(L);
-  lua_newtable(L);
-  cls = lua_gettop(L);
-  luaL_setfuncs(L, methods, 0);
-  nn_matrix_ops(L, mod, mt, cls);
-  nn_matrix_math(L, mt, cls);
-  lua_pushcfunction(L, m_tostring);
-  lua_setfield(L, mt, "__tostring");
-  lua_pushvalue(L, cls);
-  lua_pushcclosure(L, m_index, 1);
-  lua_setfield(L, mt, "__index");
-  lua_newtable(L);
-  lua_pushcfunction(L, m_new);
-  lua_setfield(L, -2, "__call");
-  lua_setmetatable(L, cls);
-  lua_setfield(L, mod, "Matrix");
-  lua_pop(L, 1);
-  luaL_setfuncs(L, functions, 0);
-  return 1;
 }

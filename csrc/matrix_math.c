@@ -5,7 +5,7 @@
 */
 #include <math.h>
 
-#include "nn.h"
+#include "matrix.h"
 
 /* A:f() -> a new matrix of f(A) elementwise */
 static int map(lua_State *L, int f, float p, float q) {
@@ -15,19 +15,19 @@ static int map(lua_State *L, int f, float p, float q) {
   return 1;
 }
 
-static int m_exp(lua_State *L) { return map(L, K_EXP, 0, 0); }
-static int m_log(lua_State *L) { return map(L, K_LOG, 0, 0); }
-static int m_sqrt(lua_State *L) { return map(L, K_SQRT, 0, 0); }
-static int m_abs(lua_State *L) { return map(L, K_ABS, 0, 0); }
+int mat_exp(lua_State *L) { return map(L, K_EXP, 0, 0); }
+int mat_log(lua_State *L) { return map(L, K_LOG, 0, 0); }
+int mat_sqrt(lua_State *L) { return map(L, K_SQRT, 0, 0); }
+int mat_abs(lua_State *L) { return map(L, K_ABS, 0, 0); }
 
 /* A:pow(p) and A ^ p: p a number (elementwise powers of matrices by
 ** matrices are not offered: exp(B * log(A)) says what it means) */
-static int m_pow(lua_State *L) {
+int mat_pow(lua_State *L) {
   nn_checkmatrix(L, 1);
   return map(L, K_POW, nn_checkfloat(L, 2, "Matrix:pow", "the exponent"), 0);
 }
 
-static int m_pow_op(lua_State *L) {
+int mat_pow_op(lua_State *L) {
   if (!nn_tomatrix(L, 1))
     return luaL_error(L, "Matrix ^: the base must be the Matrix (A ^ p), got "
                       "%s ^ Matrix", luaL_typename(L, 1));
@@ -36,7 +36,7 @@ static int m_pow_op(lua_State *L) {
 
 /* A:clamp(lo, hi): each element into [lo, hi]; NaN stays NaN.  Either
 ** bound may be nil (no bound on that side). */
-static int m_clamp(lua_State *L) {
+int mat_clamp(lua_State *L) {
   float lo = -INFINITY, hi = INFINITY;
   nn_checkmatrix(L, 1);
   if (!lua_isnoneornil(L, 2)) lo = nn_checkfloat(L, 2, "Matrix:clamp", "lo");
@@ -77,12 +77,12 @@ static int spread(lua_State *L, int root, const char *fn) {
   return 1;
 }
 
-static int m_var(lua_State *L) { return spread(L, 0, "Matrix:var"); }
-static int m_std(lua_State *L) { return spread(L, 1, "Matrix:std"); }
+int mat_var(lua_State *L) { return spread(L, 0, "Matrix:var"); }
+int mat_std(lua_State *L) { return spread(L, 1, "Matrix:std"); }
 
 /* A:col(j) -> column j as a new rows x 1 matrix (a copy: views are whole
 ** rows only, and a column is not contiguous) */
-static int m_col(lua_State *L) {
+int mat_col(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *y;
   int isint;
   lua_Integer j = lua_tointegerx(L, 2, &isint);
@@ -111,7 +111,7 @@ static int colrange(lua_State *L, const Matrix *a, int arg, int w,
 
 /* A:setcols(j, B): B (A's rows x w) into A's columns j .. j + w - 1 (a
 ** copy, as Concat needs: views are whole rows only); returns A */
-static int m_setcols(lua_State *L) {
+int mat_setcols(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *b = nn_checkmatrix(L, 3);
   int j;
   if (b->rows != a->rows)
@@ -128,7 +128,7 @@ static int m_setcols(lua_State *L) {
 
 /* A:getcols(j, w [, out]) -> columns j .. j + w - 1 of A as a rows x w
 ** matrix: out (of that shape) or a new one */
-static int m_getcols(lua_State *L) {
+int mat_getcols(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *y;
   int w = nn_checkdim(L, 3, "Matrix:getcols", "w"), j;
   j = colrange(L, a, 2, w, "Matrix:getcols");
@@ -150,7 +150,7 @@ static int m_getcols(lua_State *L) {
 /* A:equal(B [, tol]) -> whether B has A's shape and every element is
 ** within tol (default 0: the same) of A's; NaN equals nothing.  (A == B
 ** compares identity: two userdata are equal only if they are one.) */
-static int m_equal(lua_State *L) {
+int mat_equal(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *b = nn_checkmatrix(L, 2);
   lua_Number tol = luaL_optnumber(L, 3, 0);
   if (!(tol >= 0))
@@ -158,19 +158,4 @@ static int m_equal(lua_State *L) {
   lua_pushboolean(L, a->rows == b->rows && a->cols == b->cols &&
                      k_maxabsdiff(a->data, b->data, nn_numel(a)) <= tol);
   return 1;
-}
-
-static const luaL_Reg methods[] = {
-  {"exp", m_exp}, {"log", m_log}, {"sqrt", m_sqrt}, {"abs", m_abs},
-  {"pow", m_pow}, {"clamp", m_clamp}, {"var", m_var}, {"std", m_std},
-  {"col", m_col}, {"equal", m_equal}, {"setcols", m_setcols},
-  {"getcols", m_getcols}, {NULL, NULL}
-};
-
-void nn_matrix_math(lua_State *L, int mt, int cls) {
-  lua_pushcfunction(L, m_pow_op);
-  lua_setfield(L, mt, "__pow");
-  lua_pushvalue(L, cls);
-  luaL_setfuncs(L, methods, 0);
-  lua_pop(L, 1);
 }

@@ -1,11 +1,12 @@
 /*
 ** matrix_ops.c: nn.Matrix arithmetic: operators, in-place updates, matrix
-** products (k_gemm: sgemm, or sgemv for one row or column), reductions.
+** products (k_gemm: sgemm, or sgemv for one row or column), reductions,
+** gathering rows into batches, accuracy and one-hot targets.
 */
 #include <math.h>
 #include <string.h>
 
-#include "nn.h"
+#include "matrix.h"
 
 static void shapeerror(lua_State *L, const char *fn, const Matrix *a,
                        const Matrix *b) {
@@ -152,8 +153,8 @@ static int addsub(lua_State *L, float sign, const char *fn) {
   return 1;
 }
 
-static int m_add_op(lua_State *L) { return addsub(L, 1, "Matrix +"); }
-static int m_sub_op(lua_State *L) { return addsub(L, -1, "Matrix -"); }
+int mat_add_op(lua_State *L) { return addsub(L, 1, "Matrix +"); }
+int mat_sub_op(lua_State *L) { return addsub(L, -1, "Matrix -"); }
 
 static void checkmm(lua_State *L, const char *fn, int ar, int ac, int br,
                     int bc) {
@@ -170,7 +171,7 @@ static void gemm(Matrix *c, const Matrix *a, int ta, const Matrix *b, int tb,
          b->cols, beta, c->data, c->cols);
 }
 
-static int m_mul_op(lua_State *L) {
+int mat_mul_op(lua_State *L) {
   Matrix *a, *b, *y;
   operands(L, "Matrix *", &a, &b);
   if (a && b) {
@@ -187,7 +188,7 @@ static int m_mul_op(lua_State *L) {
 }
 
 /* a / number, a ./ b (broadcasting), or number ./ a */
-static int m_div_op(lua_State *L) {
+int mat_div_op(lua_State *L) {
   Matrix *a, *b, *y;
   operands(L, "Matrix /", &a, &b);
   if (a && b) {
@@ -204,14 +205,14 @@ static int m_div_op(lua_State *L) {
   return 1;
 }
 
-static int m_unm(lua_State *L) {
+int mat_unm(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1);
   Matrix *y = nn_newmatrix(L, a->rows, a->cols);
   k_affine(y->data, a->data, -1, 0, nn_numel(a));
   return 1;
 }
 
-static int m_len(lua_State *L) {
+int mat_len(lua_State *L) {
   lua_pushinteger(L, nn_checkmatrix(L, 1)->rows);
   return 1;
 }
@@ -220,7 +221,7 @@ static int m_len(lua_State *L) {
 
 /* A:add(B [, alpha]): A += alpha B (B broadcasting), or A:add(x): A += x.
 ** Returns A. */
-static int m_add(lua_State *L) {
+int mat_add(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *b = nn_tomatrix(L, 2);
   if (b) {
     float alpha = lua_isnoneornil(L, 3) ? 1.0f
@@ -247,10 +248,10 @@ static int muldiv(lua_State *L, int op, const char *fn) {
   return 1;
 }
 
-static int m_mul(lua_State *L) { return muldiv(L, OP_MUL, "Matrix:mul"); }
-static int m_div(lua_State *L) { return muldiv(L, OP_DIV, "Matrix:div"); }
+int mat_mul(lua_State *L) { return muldiv(L, OP_MUL, "Matrix:mul"); }
+int mat_div(lua_State *L) { return muldiv(L, OP_DIV, "Matrix:div"); }
 
-static int m_scale(lua_State *L) {
+int mat_scale(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1);
   affine(a->data, a->data, checknum(L, 2, "Matrix:scale"), 0, nn_numel(a));
   lua_settop(L, 1);
@@ -258,7 +259,7 @@ static int m_scale(lua_State *L) {
 }
 
 /* nn.matmul(A, B [, transA, transB]) -> op(A) op(B), a new matrix */
-static int m_matmul(lua_State *L) {
+int mat_matmul(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *b = nn_checkmatrix(L, 2), *c;
   int ta = lua_toboolean(L, 3), tb = lua_toboolean(L, 4);
   int ar = ta ? a->cols : a->rows, ac = ta ? a->rows : a->cols;
@@ -271,7 +272,7 @@ static int m_matmul(lua_State *L) {
 
 /* C:gemm(A, B [, alpha [, beta [, transA [, transB]]]]):
 ** C = alpha op(A) op(B) + beta C.  Returns C. */
-static int m_gemm(lua_State *L) {
+int mat_gemm(lua_State *L) {
   Matrix *c = nn_checkmatrix(L, 1), *a = nn_checkmatrix(L, 2);
   Matrix *b = nn_checkmatrix(L, 3);
   float alpha = lua_isnoneornil(L, 4) ? 1.0f
@@ -294,14 +295,6 @@ static int m_gemm(lua_State *L) {
 }
 
 /* ---- reductions --------------------------------------------------------- */
-
-int nn_checkdimarg(lua_State *L, int arg, const char *fn) {
-  lua_Integer d = luaL_checkinteger(L, arg);
-  if (d != 1 && d != 2)
-    luaL_error(L, "%s: dim must be 1 (down the rows) or 2 (along each "
-               "row), got %I", fn, d);
-  return (int)d;
-}
 
 /* sum over everything, or dim 1 -> 1 x cols, dim 2 -> rows x 1; divide by
 ** the count when mean */
@@ -326,8 +319,8 @@ static int reduce(lua_State *L, int mean, const char *fn) {
   return 1;
 }
 
-static int m_sum(lua_State *L) { return reduce(L, 0, "Matrix:sum"); }
-static int m_mean(lua_State *L) { return reduce(L, 1, "Matrix:mean"); }
+int mat_sum(lua_State *L) { return reduce(L, 0, "Matrix:sum"); }
+int mat_mean(lua_State *L) { return reduce(L, 1, "Matrix:mean"); }
 
 typedef size_t (*Argfn)(const float *, size_t);
 
@@ -369,16 +362,16 @@ static int extreme(lua_State *L, Argfn arg, int wantvalues, const char *fn) {
   return wantvalues ? 2 : 1;
 }
 
-static int m_max(lua_State *L) { return extreme(L, k_argmax, 1, "Matrix:max"); }
-static int m_min(lua_State *L) { return extreme(L, k_argmin, 1, "Matrix:min"); }
-static int m_argmax(lua_State *L) {
+int mat_max(lua_State *L) { return extreme(L, k_argmax, 1, "Matrix:max"); }
+int mat_min(lua_State *L) { return extreme(L, k_argmin, 1, "Matrix:min"); }
+int mat_argmax(lua_State *L) {
   return extreme(L, k_argmax, 0, "Matrix:argmax");
 }
-static int m_argmin(lua_State *L) {
+int mat_argmin(lua_State *L) {
   return extreme(L, k_argmin, 0, "Matrix:argmin");
 }
 
-static int m_dot(lua_State *L) {
+int mat_dot(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1), *b = nn_checkmatrix(L, 2);
   if (nn_numel(a) != nn_numel(b))
     return luaL_error(L, "Matrix:dot: %d x %d and %d x %d have different "
@@ -387,13 +380,13 @@ static int m_dot(lua_State *L) {
   return 1;
 }
 
-static int m_norm(lua_State *L) {
+int mat_norm(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1);
   lua_pushnumber(L, sqrt(k_dot(a->data, a->data, nn_numel(a))));
   return 1;
 }
 
-static int m_allfinite(lua_State *L) {
+int mat_allfinite(lua_State *L) {
   Matrix *a = nn_checkmatrix(L, 1);
   lua_pushboolean(L, k_allfinite(a->data, nn_numel(a)));
   return 1;
@@ -403,7 +396,7 @@ static int m_allfinite(lua_State *L) {
 
 /* dst:gather(src, idx, first, n): row k of dst (k = 1..n) is row
 ** idx[first + k - 1] of src; idx is a Lua list of 1-based row numbers. */
-static int d_gather(lua_State *L) {
+int mat_gather(lua_State *L) {
   Matrix *dst = nn_checkmatrix(L, 1), *src = nn_checkmatrix(L, 2);
   lua_Integer first = luaL_checkinteger(L, 4);
   int n = nn_checkdim(L, 5, "Matrix:gather", "n"), k;
@@ -438,7 +431,7 @@ static int d_gather(lua_State *L) {
 
 /* nn.core.correct(out, Y) -> how many rows of out (n x C) have their
 ** largest entry at the class in Y: n x 1 labels, or n x C one-hot rows */
-static int d_correct(lua_State *L) {
+int lib_correct(lua_State *L) {
   Matrix *out = nn_checkmatrix(L, 1), *y = nn_checkmatrix(L, 2);
   int i, hits = 0, c = out->cols;
   if (y->rows != out->rows || (y->cols != 1 && y->cols != c))
@@ -462,7 +455,7 @@ static int d_correct(lua_State *L) {
 }
 
 /* nn.onehot(labels, C) -> n x C with a 1 at each row's class */
-static int d_onehot(lua_State *L) {
+int lib_onehot(lua_State *L) {
   Matrix *y = nn_checkmatrix(L, 1), *o;
   int c = nn_checkdim(L, 2, "nn.onehot", "C"), i;
   if (y->cols != 1)
@@ -478,33 +471,4 @@ static int d_onehot(lua_State *L) {
     o->data[(size_t)i * c + (size_t)v - 1] = 1;
   }
   return 1;
-}
-
-static const luaL_Reg ops[] = {
-  {"__add", m_add_op}, {"__sub", m_sub_op}, {"__mul", m_mul_op},
-  {"__div", m_div_op}, {"__unm", m_unm}, {"__len", m_len}, {NULL, NULL}
-};
-
-static const luaL_Reg methods[] = {
-  {"add", m_add}, {"mul", m_mul}, {"div", m_div}, {"scale", m_scale}, {"matmul", m_matmul},
-  {"gemm", m_gemm}, {"sum", m_sum}, {"mean", m_mean}, {"max", m_max},
-  {"min", m_min}, {"argmax", m_argmax}, {"argmin", m_argmin},
-  {"dot", m_dot}, {"norm", m_norm}, {"allfinite", m_allfinite},
-  {"gather", d_gather}, {NULL, NULL}
-};
-
-static const luaL_Reg functions[] = {
-  {"correct", d_correct}, {"onehot", d_onehot}, {NULL, NULL}
-};
-
-void nn_matrix_ops(lua_State *L, int mod, int mt, int cls) {
-  lua_pushvalue(L, mod);
-  luaL_setfuncs(L, functions, 0);
-  lua_pop(L, 1);
-  lua_pushvalue(L, mt);
-  luaL_setfuncs(L, ops, 0);
-  lua_pop(L, 1);
-  lua_pushvalue(L, cls);
-  luaL_setfuncs(L, methods, 0);
-  lua_pop(L, 1);
 }

@@ -54,20 +54,16 @@ void *nn_checkudata(lua_State *L, int arg, const char *tname, unsigned tag,
 float nn_checkfloat(lua_State *L, int arg, const char *fn, const char *what);
 int nn_isfloat32(double v);     /* |v| in float's normal range, 0 or not finite */
 int nn_checkdim(lua_State *L, int arg, const char *fn, const char *what);
+/* a reduction's dim argument: 1 (down the rows) or 2 (along each row) */
+int nn_checkdimarg(lua_State *L, int arg, const char *fn);
 void nn_checkcount(lua_State *L, const char *fn, lua_Integer rows,
                    lua_Integer cols);
 Matrix *nn_buffer(lua_State *L, int owner, int slot, int rows, int cols);
 int nn_overlaps(const Matrix *a, const Matrix *b);
-int luaopen_nn_matrix(lua_State *L);
 
-/* matrix_ops.c */
-/* sets the operators in metatable `mt`, methods in class table `cls` and
-** functions in module table `mod` */
-void nn_matrix_ops(lua_State *L, int mod, int mt, int cls);
-/* a reduction's dim argument: 1 (down the rows) or 2 (along each row) */
-int nn_checkdimarg(lua_State *L, int arg, const char *fn);
-/* matrix_math.c: exp, log, sqrt, abs, pow/^, clamp, var, std, col, equal */
-void nn_matrix_math(lua_State *L, int mt, int cls);
+/* matrix_class.c: pushes the table of nn.core with the Matrix class, its
+** methods and metamethods, and the functions that make matrices */
+int luaopen_nn_matrix(lua_State *L);
 
 /* rng.c: one generator per lua_State, in the registry */
 Rng *nn_rng(lua_State *L);

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "nn.h"
+#include "matrix.h"
 
 /* a type in NumPy's notation: a byte order ('<' little, '>' big, '|' or
 ** '=' this machine's, which for one byte does not matter), a kind ('f'
@@ -32,7 +32,7 @@ static int parsetype(const char *t, int *kind, int *w, int *big) {
 /* Matrix.fromdata(s, rows, cols, offset, type) -> rows*cols elements of
 ** type (e.g. "<f4", ">f8", "|u1", "<i8", "<f2", "<b2") from byte offset
 ** (0-based) of s, as float32 */
-static int t_fromdata(lua_State *L) {
+int mat_fromdata(lua_State *L) {
   size_t len, need;
   const char *s = luaL_checklstring(L, 1, &len);
   int r = nn_checkdim(L, 2, "Matrix.fromdata", "rows");
@@ -58,7 +58,7 @@ static int t_fromdata(lua_State *L) {
 
 /* Matrix.frombytes(s, rows, cols [, offset [, scale]]): unsigned bytes of
 ** s, from byte offset (0-based), times scale (default 1), into a matrix. */
-static int m_frombytes(lua_State *L) {
+int mat_frombytes(lua_State *L) {
   size_t len, need;
   const char *s = luaL_checklstring(L, 1, &len);
   int r = nn_checkdim(L, 2, "Matrix.frombytes", "rows");
@@ -89,7 +89,7 @@ static int bigendian(void) {
 }
 
 /* A:tobytes() -> the elements as little-endian float32, row-major */
-static int d_tobytes(lua_State *L) {
+int mat_tobytes(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   size_t n = nn_numel(m), i;
   luaL_Buffer b;
@@ -107,7 +107,7 @@ static int d_tobytes(lua_State *L) {
 
 /* A:quantize(lo, hi) -> one byte per element, row-major: lo maps to 0,
 ** hi to 255, values outside are clamped and NaN is 0 (8-bit pixels) */
-static int d_quantize(lua_State *L) {
+int mat_quantize(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   float lo = nn_checkfloat(L, 2, "Matrix:quantize", "lo");
   float hi = nn_checkfloat(L, 3, "Matrix:quantize", "hi");
@@ -124,7 +124,7 @@ static int d_quantize(lua_State *L) {
 
 /* Matrix.fromfloats(s, rows, cols [, offset]): rows*cols little-endian
 ** float32 from byte offset (0-based) of s */
-static int d_fromfloats(lua_State *L) {
+int mat_fromfloats(lua_State *L) {
   size_t len, need, i;
   const char *s = luaL_checklstring(L, 1, &len);
   int r = nn_checkdim(L, 2, "Matrix.fromfloats", "rows");
@@ -160,7 +160,7 @@ static void littleendian8(unsigned char *b) {
     for (i = 0; i < 4; i++) { unsigned char t = b[i]; b[i] = b[7 - i]; b[7 - i] = t; }
 }
 
-static int d_packdouble(lua_State *L) {
+static int lib_packdouble(lua_State *L) {
   double x = (double)luaL_checknumber(L, 1);
   unsigned char b[8];
   memcpy(b, &x, 8);
@@ -169,7 +169,7 @@ static int d_packdouble(lua_State *L) {
   return 1;
 }
 
-static int d_unpackdouble(lua_State *L) {
+static int lib_unpackdouble(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Integer pos = luaL_optinteger(L, 2, 1);
@@ -185,19 +185,12 @@ static int d_unpackdouble(lua_State *L) {
 }
 
 static const luaL_Reg funcs[] = {
-  {"packdouble", d_packdouble}, {"unpackdouble", d_unpackdouble},
+  {"packdouble", lib_packdouble}, {"unpackdouble", lib_unpackdouble},
   {NULL, NULL}
 };
 
-static const luaL_Reg classfuncs[] = {
-  {"fromdata", t_fromdata}, {"frombytes", m_frombytes},
-  {"fromfloats", d_fromfloats}, {"tobytes", d_tobytes},
-  {"quantize", d_quantize}, {NULL, NULL}
-};
-
+/* packdouble and unpackdouble into the table on top (the Matrix
+** functions are registered in matrix_class.c) */
 void nn_typed_open(lua_State *L) {
   luaL_setfuncs(L, funcs, 0);
-  lua_getfield(L, -1, "Matrix");
-  luaL_setfuncs(L, classfuncs, 0);
-  lua_pop(L, 1);
 }
