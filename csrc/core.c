@@ -15,7 +15,7 @@
 
 /* nn.threads([n]): sets OpenBLAS's thread count when n is given; returns
 ** the count in force.  OpenBLAS keeps this per process, not per state. */
-static int l_threads(lua_State *L) {
+static int lib_threads(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
     lua_Integer n = luaL_checkinteger(L, 1);
     if (n < 1 || n > 1024)
@@ -27,7 +27,7 @@ static int l_threads(lua_State *L) {
 }
 
 /* nn.clock() -> seconds from a monotonic clock, for timing */
-static int d_clock(lua_State *L) {
+static int lib_clock(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec * 1e-9);
@@ -36,7 +36,7 @@ static int d_clock(lua_State *L) {
 
 /* nn.core.isatty([file]) -> whether the file (default io.stdout) is a
 ** terminal */
-static int d_isatty(lua_State *L) {
+static int lib_isatty(lua_State *L) {
   FILE *f = stdout;
   if (!lua_isnoneornil(L, 1)) {
     if (!(f = nnc_checkfile(L, 1)))
@@ -45,6 +45,11 @@ static int d_isatty(lua_State *L) {
   lua_pushboolean(L, isatty(fileno(f)));
   return 1;
 }
+
+static const luaL_Reg lib[] = {
+  {"threads", lib_threads}, {"clock", lib_clock}, {"isatty", lib_isatty},
+  {NULL, NULL}
+};
 
 int luaopen_nn_core(lua_State *L) {
   /* a core built for another Lua (5.3's in 5.4, ...) fails here, named,
@@ -55,13 +60,8 @@ int luaopen_nn_core(lua_State *L) {
   nn_module_open(L);
   nn_loss_open(L);
   nn_optim_open(L);
-  nn_data_open(L);
+  nn_file_open(L);
   nn_typed_open(L);
-  lua_pushcfunction(L, l_threads);
-  lua_setfield(L, -2, "threads");
-  lua_pushcfunction(L, d_clock);
-  lua_setfield(L, -2, "clock");
-  lua_pushcfunction(L, d_isatty);
-  lua_setfield(L, -2, "isatty");
+  luaL_setfuncs(L, lib, 0);
   return 1;
 }

@@ -134,7 +134,7 @@ static int srcerror(lua_State *L, Src *s, const char *fn, int n) {
 ** are) unless plain.  nil, message if it cannot be opened or is not a
 ** regular file; an error if it is corrupt (a gzip stream that ends early
 ** or fails its check). */
-static int d_readfile(lua_State *L) {
+static int lib_readfile(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, LUA_MAXINTEGER);
   int plain = lua_toboolean(L, 3), n = 0;
@@ -230,7 +230,7 @@ int mat_fromfile(lua_State *L) {
 
 /* nn.core.deflate(s [, level]) -> s compressed as a zlib stream (RFC 1950);
 ** level 0..9, default 6 (zlib's) */
-static int d_deflate(lua_State *L) {
+static int lib_deflate(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Integer level = luaL_optinteger(L, 2, 6);
@@ -250,7 +250,7 @@ static int d_deflate(lua_State *L) {
 }
 
 /* nn.core.crc32(s [, i [, j]]) -> the CRC-32 (zlib's) of s:sub(i, j) */
-static int d_crc32(lua_State *L) {
+static int lib_crc32(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Integer i = luaL_optinteger(L, 2, 1), j = luaL_optinteger(L, 3, -1);
@@ -301,7 +301,7 @@ static void randomname(char *buf, size_t n) {
 ** its target is replaced and the link stays.  An existing target keeps its
 ** permission bits; one that is not a regular file (a device, a directory,
 ** a FIFO) is refused. */
-static int d_writefile(lua_State *L) {
+static int lib_writefile(lua_State *L) {
   size_t len, done = 0;
   const char *path = luaL_checkstring(L, 1);
   const char *data = luaL_checklstring(L, 2, &len);
@@ -362,17 +362,20 @@ static int d_writefile(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
-  {"readfile", d_readfile}, {"deflate", d_deflate}, {"crc32", d_crc32},
-  {"writefile", d_writefile}, {NULL, NULL}
+static const luaL_Reg srcmeta[] = {
+  {"__gc", src_gc}, {NULL, NULL}
 };
 
-/* the functions into the table on top (Matrix.fromfile is registered in
-** matrix_class.c) */
-void nn_data_open(lua_State *L) {
+static const luaL_Reg lib[] = {
+  {"readfile", lib_readfile}, {"deflate", lib_deflate}, {"crc32", lib_crc32},
+  {"writefile", lib_writefile}, {NULL, NULL}
+};
+
+/* the Src metatable; the functions into the table on top
+** (Matrix.fromfile is registered in matrix_class.c) */
+void nn_file_open(lua_State *L) {
   luaL_newmetatable(L, NN_SRC);
-  lua_pushcfunction(L, src_gc);
-  lua_setfield(L, -2, "__gc");
+  luaL_setfuncs(L, srcmeta, 0);
   lua_pop(L, 1);
-  luaL_setfuncs(L, funcs, 0);
+  luaL_setfuncs(L, lib, 0);
 }

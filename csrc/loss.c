@@ -48,7 +48,7 @@ static Loss *checkloss(lua_State *L, int arg) {
 }
 
 /* nn.XLoss([{reduction = "mean" | "sum"}]) */
-static int l_new(lua_State *L) {
+static int lib_newloss(lua_State *L) {
   const LossKind *kind =
       (const LossKind *)lua_touserdata(L, lua_upvalueindex(1));
   Loss *l;
@@ -216,7 +216,7 @@ static Target target(lua_State *L, Loss *l, const Matrix *x,
   return tg;
 }
 
-static int l_forward(lua_State *L) {
+static int loss_forward(lua_State *L) {
   Matrix *x;
   float scale;
   char fn[64];
@@ -227,7 +227,7 @@ static int l_forward(lua_State *L) {
   return 1;
 }
 
-static int l_backward(lua_State *L) {
+static int loss_backward(lua_State *L) {
   Matrix *x, *g, *ym;
   Target tg;
   float scale;
@@ -245,14 +245,14 @@ static int l_backward(lua_State *L) {
   return 1;
 }
 
-static int l_tostring(lua_State *L) {
+static int loss_tostring(lua_State *L) {
   Loss *l = checkloss(L, 1);
   lua_pushfstring(L, "nn.%s%s", l->kind->name,
                   l->sum ? "{reduction = \"sum\"}" : "");
   return 1;
 }
 
-static int l_index(lua_State *L) {
+static int loss_index(lua_State *L) {
   Loss *l = checkloss(L, 1);
   const char *k;
   lua_pushvalue(L, 2);
@@ -268,13 +268,19 @@ static int l_index(lua_State *L) {
   return 1;
 }
 
-static int l_call(lua_State *L) {
+static int loss_call(lua_State *L) {
   lua_settop(L, 3);
-  return l_forward(L);
+  return loss_forward(L);
 }
 
-static const luaL_Reg methods[] = {
-  {"forward", l_forward}, {"backward", l_backward}, {NULL, NULL}
+static const luaL_Reg meth[] = {
+  {"forward", loss_forward}, {"backward", loss_backward}, {NULL, NULL}
+};
+
+/* each gets the method table as upvalue 1, which __index reads */
+static const luaL_Reg metameth[] = {
+  {"__index", loss_index}, {"__call", loss_call},
+  {"__tostring", loss_tostring}, {NULL, NULL}
 };
 
 /* ---- the kinds: each kernel pair behind one signature ------------------ */
@@ -328,7 +334,7 @@ static const LossKind kinds[] = {
 };
 
 /* core.losses() -> a list of {name, sig, doc}, one per kind */
-static int l_losses(lua_State *L) {
+static int lib_losses(lua_State *L) {
   const LossKind *k;
   int n = 0;
   lua_newtable(L);
@@ -339,23 +345,22 @@ static int l_losses(lua_State *L) {
   return 1;
 }
 
+static const luaL_Reg lib[] = {
+  {"losses", lib_losses}, {NULL, NULL}
+};
+
+/* The Loss metatable; into the table on top, nn.<Kind> for every kind
+** (lib_newloss with the kind as upvalue) and losses. */
 void nn_loss_open(lua_State *L) {
   const LossKind *k;
   luaL_newmetatable(L, NN_LOSS);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_pushcclosure(L, l_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, l_call);
-  lua_setfield(L, -2, "__call");
-  lua_pushcfunction(L, l_tostring);
-  lua_setfield(L, -2, "__tostring");
+  luaL_newlib(L, meth);
+  luaL_setfuncs(L, metameth, 1);
   lua_pop(L, 1);
   for (k = kinds; k->name; k++) {
     lua_pushlightuserdata(L, (void *)k);
-    lua_pushcclosure(L, l_new, 1);
+    lua_pushcclosure(L, lib_newloss, 1);
     lua_setfield(L, -2, k->name);
   }
-  lua_pushcfunction(L, l_losses);
-  lua_setfield(L, -2, "losses");
+  luaL_setfuncs(L, lib, 0);
 }

@@ -225,7 +225,7 @@ static Module *newlayer(lua_State *L, const LayerKind *k, int a, int saved,
 }
 
 /* nn.<Kind>(...): the kind is upvalue 1 */
-static int l_new(lua_State *L) {
+static int lib_newlayer(lua_State *L) {
   newlayer(L, (const LayerKind *)lua_touserdata(L, lua_upvalueindex(1)), 1,
            0, 0);
   return 1;
@@ -233,7 +233,7 @@ static int l_new(lua_State *L) {
 
 /* core.build(name, config, params [, buffers]): the model loader's way to
 ** make a layer, from data only; errors name what does not fit */
-static int l_build(lua_State *L) {
+static int lib_build(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   const LayerKind *k = findkind(name);
   int n, i;
@@ -251,7 +251,7 @@ static int l_build(lua_State *L) {
 
 /* core.layers() -> a list of {name, sig, doc, field, params = {...},
 ** image = bool}, one per kind, in registration order */
-static int l_layers(lua_State *L) {
+static int lib_layers(lua_State *L) {
   size_t g;
   const LayerKind *k;
   int n = 0;
@@ -358,7 +358,7 @@ static void initctx(Ctx *c, lua_State *L, Module *m, const Matrix *x) {
   getset(L, m, UV_B0, c->buf, 1);
 }
 
-static int m_forward(lua_State *L) {
+static int mod_forward(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *x = checkinput(L, m, 2, "forward"), *y;
   const char *name = m->kind->name;
@@ -382,7 +382,7 @@ static int m_forward(lua_State *L) {
 
 /* m:backward(x, gy [, wantgx = true]): with wantgx false a layer may skip
 ** dL/dx (Linear does: one GEMM fewer) and return nil */
-static int m_backward(lua_State *L) {
+static int mod_backward(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *x = checkinput(L, m, 2, "backward");
   Matrix *gy = nn_tomatrix(L, 3), *y, *gx, *gall, *pall;
@@ -433,7 +433,7 @@ static int m_backward(lua_State *L) {
 
 /* ---- the rest of the contract ------------------------------------------ */
 
-static int m_zerograd(lua_State *L) {
+static int mod_zerograd(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *g = getblock(L, m, UV_GRADS);
   if (g) k_fill(g->data, nn_numel(g), 0);
@@ -442,7 +442,7 @@ static int m_zerograd(lua_State *L) {
 }
 
 /* params, grads: two lists of Matrix views (empty for parameterless) */
-static int m_parameters(lua_State *L) {
+static int mod_parameters(lua_State *L) {
   Module *m = checkmodule(L, 1);
   int shp[NN_MAXPARAMS][2], np = shapesof(m, shp, 0), i;
   lua_settop(L, 1);
@@ -459,7 +459,7 @@ static int m_parameters(lua_State *L) {
 
 /* m:buffers(): the saved state that is not trained (running statistics),
 ** a list; empty for most kinds */
-static int m_buffers(lua_State *L) {
+static int mod_buffers(lua_State *L) {
   Module *m = checkmodule(L, 1);
   int shp[NN_MAXBUFFERS][2], nb = shapesof(m, shp, 1), i;
   lua_settop(L, 1);
@@ -471,20 +471,20 @@ static int m_buffers(lua_State *L) {
   return 1;
 }
 
-static int m_training(lua_State *L) {
+static int mod_training(lua_State *L) {
   checkmodule(L, 1)->train = 1;
   lua_settop(L, 1);
   return 1;
 }
 
-static int m_evaluate(lua_State *L) {
+static int mod_evaluate(lua_State *L) {
   checkmodule(L, 1)->train = 0;
   lua_settop(L, 1);
   return 1;
 }
 
 /* m:outputSize([nin]) -> the output width for inputs of nin columns */
-static int m_outputsize(lua_State *L) {
+static int mod_outputsize(lua_State *L) {
   Module *m = checkmodule(L, 1);
   if (m->nin == 0) {
     if (m->kind->shape) return 0;         /* an image layer not yet placed */
@@ -500,7 +500,7 @@ static int m_outputsize(lua_State *L) {
 
 /* m:setInputShape(C, H, W): what an image layer's rows are; nn.Sequential
 ** calls it for a layer made without {input = ...} */
-static int m_setinputshape(lua_State *L) {
+static int mod_setinputshape(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Module t;
   char fn[48];
@@ -521,7 +521,7 @@ static int m_setinputshape(lua_State *L) {
 }
 
 /* m:config() -> the constructor's arguments, as a list (for saving) */
-static int m_config(lua_State *L) {
+static int mod_config(lua_State *L) {
   Module *m = checkmodule(L, 1);
   lua_newtable(L);
   if (m->kind->config) m->kind->config(L, m);
@@ -529,7 +529,7 @@ static int m_config(lua_State *L) {
   return 1;
 }
 
-static int m_tostring(lua_State *L) {
+static int mod_tostring(lua_State *L) {
   Module *m = checkmodule(L, 1);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
@@ -567,7 +567,7 @@ static int slotof(const Module *m, const char *k) {
   return 0;
 }
 
-static int m_index(lua_State *L) {
+static int mod_index(lua_State *L) {
   Module *m = checkmodule(L, 1);
   const char *k, *field = m->kind->field;
   int slot;
@@ -596,7 +596,7 @@ static int m_index(lua_State *L) {
 
 /* m.weight = W (any parameter or buffer) copies in, same shape; a kind's
 ** settable field (Dropout's p) is checked as its constructor checks it */
-static int m_newindex(lua_State *L) {
+static int mod_newindex(lua_State *L) {
   Module *m = checkmodule(L, 1);
   const char *k = luaL_checkstring(L, 2);
   const char *name = m->kind->name;
@@ -626,42 +626,44 @@ static int m_newindex(lua_State *L) {
   return luaL_error(L, "%s: cannot set field '%s'", name, k);
 }
 
-static int m_call(lua_State *L) {
+static int mod_call(lua_State *L) {
   lua_settop(L, 2);
-  return m_forward(L);
+  return mod_forward(L);
 }
 
-static const luaL_Reg methods[] = {
-  {"forward", m_forward}, {"backward", m_backward}, {"zeroGrad", m_zerograd},
-  {"parameters", m_parameters}, {"buffers", m_buffers},
-  {"training", m_training}, {"evaluate", m_evaluate},
-  {"outputSize", m_outputsize}, {"setInputShape", m_setinputshape},
-  {"config", m_config}, {NULL, NULL}
+static const luaL_Reg meth[] = {
+  {"forward", mod_forward}, {"backward", mod_backward},
+  {"zeroGrad", mod_zerograd}, {"parameters", mod_parameters},
+  {"buffers", mod_buffers}, {"training", mod_training},
+  {"evaluate", mod_evaluate}, {"outputSize", mod_outputsize},
+  {"setInputShape", mod_setinputshape}, {"config", mod_config},
+  {NULL, NULL}
 };
 
+/* each gets the method table as upvalue 1, which __index reads */
+static const luaL_Reg metameth[] = {
+  {"__index", mod_index}, {"__newindex", mod_newindex}, {"__call", mod_call},
+  {"__tostring", mod_tostring}, {NULL, NULL}
+};
+
+static const luaL_Reg lib[] = {
+  {"build", lib_build}, {"layers", lib_layers}, {NULL, NULL}
+};
+
+/* The Module metatable; into the table on top, nn.<Kind> for every kind
+** (lib_newlayer with the kind as upvalue), build and layers. */
 void nn_module_open(lua_State *L) {
   size_t g;
   const LayerKind *k;
   luaL_newmetatable(L, NN_MODULE);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_pushcclosure(L, m_index, 1);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, m_newindex);
-  lua_setfield(L, -2, "__newindex");
-  lua_pushcfunction(L, m_call);
-  lua_setfield(L, -2, "__call");
-  lua_pushcfunction(L, m_tostring);
-  lua_setfield(L, -2, "__tostring");
+  luaL_newlib(L, meth);
+  luaL_setfuncs(L, metameth, 1);
   lua_pop(L, 1);
   for (g = 0; g < NGROUPS; g++)
     for (k = registry[g]; k->name; k++) {
       lua_pushlightuserdata(L, (void *)k);
-      lua_pushcclosure(L, l_new, 1);
+      lua_pushcclosure(L, lib_newlayer, 1);
       lua_setfield(L, -2, k->name);
     }
-  lua_pushcfunction(L, l_build);
-  lua_setfield(L, -2, "build");
-  lua_pushcfunction(L, l_layers);
-  lua_setfield(L, -2, "layers");
+  luaL_setfuncs(L, lib, 0);
 }

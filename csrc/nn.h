@@ -73,11 +73,13 @@ void nn_rng_open(lua_State *L);        /* adds seed to the table on top */
 void nn_pushentry(lua_State *L, const char *name, const char *sig,
                   const char *doc);
 
-/* module.c, loss.c, optim.c, data.c */
+/* Each file's part of nn.core, into the table on top: its types'
+** metatables and its functions (module.c, loss.c, optim.c, file.c,
+** typed.c: packdouble and unpackdouble) */
 void nn_module_open(lua_State *L);
 void nn_loss_open(lua_State *L);
 void nn_optim_open(lua_State *L);
-void nn_data_open(lua_State *L);
-void nn_typed_open(lua_State *L);       /* typed.c: Matrix.fromdata */
+void nn_file_open(lua_State *L);
+void nn_typed_open(lua_State *L);
 
 #endif

@@ -34,7 +34,7 @@ static float num(lua_State *L, int arg) {
   return (float)luaL_checknumber(L, arg);
 }
 
-static int o_sgd(lua_State *L) {
+static int lib_sgd(lua_State *L) {
   Matrix *p = nn_checkmatrix(L, 1);
   const float *g = state(L, 2, p, "optim.sgd", 0);
   float *buf = state(L, 3, p, "optim.sgd", 1);
@@ -43,7 +43,7 @@ static int o_sgd(lua_State *L) {
   return 0;
 }
 
-static int o_adam(lua_State *L) {
+static int lib_adam(lua_State *L) {
   Matrix *p = nn_checkmatrix(L, 1);
   const float *g = state(L, 2, p, "optim.adam", 0);
   float *m = state(L, 3, p, "optim.adam", 0);
@@ -56,7 +56,7 @@ static int o_adam(lua_State *L) {
   return 0;
 }
 
-static int o_rmsprop(lua_State *L) {
+static int lib_rmsprop(lua_State *L) {
   Matrix *p = nn_checkmatrix(L, 1);
   const float *g = state(L, 2, p, "optim.rmsprop", 0);
   float *v = state(L, 3, p, "optim.rmsprop", 0);
@@ -67,7 +67,7 @@ static int o_rmsprop(lua_State *L) {
   return 0;
 }
 
-static int o_adagrad(lua_State *L) {
+static int lib_adagrad(lua_State *L) {
   Matrix *p = nn_checkmatrix(L, 1);
   const float *g = state(L, 2, p, "optim.adagrad", 0);
   float *sum = state(L, 3, p, "optim.adagrad", 0);
@@ -75,13 +75,13 @@ static int o_adagrad(lua_State *L) {
   return 0;
 }
 
-static const luaL_Reg funcs[] = {
-  {"sgd", o_sgd}, {"adam", o_adam}, {"rmsprop", o_rmsprop},
-  {"adagrad", o_adagrad}, {NULL, NULL}
+static const luaL_Reg lib[] = {
+  {"sgd", lib_sgd}, {"adam", lib_adam}, {"rmsprop", lib_rmsprop},
+  {"adagrad", lib_adagrad}, {NULL, NULL}
 };
 
 /* core.optim = {sgd, adam, rmsprop, adagrad} */
 void nn_optim_open(lua_State *L) {
-  luaL_newlib(L, funcs);
+  luaL_newlib(L, lib);
   lua_setfield(L, -2, "optim");
 }

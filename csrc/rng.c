@@ -24,7 +24,7 @@ Rng *nn_rng(lua_State *L) {
 }
 
 /* nn.seed(n): n an integer */
-static int l_seed(lua_State *L) {
+static int lib_seed(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 1);
   k_rng_seed(nn_rng(L), (uint64_t)n);
   return 0;
@@ -32,7 +32,7 @@ static int l_seed(lua_State *L) {
 
 /* nn.random() -> uniform [0, 1); nn.random(n) -> integer 1..n, from the
 ** same generator (shuffles in Lua use it, so nn.seed covers them) */
-static int l_random(lua_State *L) {
+static int lib_random(lua_State *L) {
   Rng *r = nn_rng(L);
   if (lua_isnoneornil(L, 1)) {
     lua_pushnumber(L, k_rng_uniform(r));
@@ -44,9 +44,10 @@ static int l_random(lua_State *L) {
   return 1;
 }
 
+static const luaL_Reg lib[] = {
+  {"seed", lib_seed}, {"random", lib_random}, {NULL, NULL}
+};
+
 void nn_rng_open(lua_State *L) {
-  lua_pushcfunction(L, l_seed);
-  lua_setfield(L, -2, "seed");
-  lua_pushcfunction(L, l_random);
-  lua_setfield(L, -2, "random");
+  luaL_setfuncs(L, lib, 0);
 }

@@ -184,7 +184,7 @@ static int lib_unpackdouble(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg funcs[] = {
+static const luaL_Reg lib[] = {
   {"packdouble", lib_packdouble}, {"unpackdouble", lib_unpackdouble},
   {NULL, NULL}
 };
@@ -192,5 +192,5 @@ static const luaL_Reg funcs[] = {
 /* packdouble and unpackdouble into the table on top (the Matrix
 ** functions are registered in matrix_class.c) */
 void nn_typed_open(lua_State *L) {
-  luaL_setfuncs(L, funcs, 0);
+  luaL_setfuncs(L, lib, 0);
 }
