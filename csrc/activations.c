@@ -30,23 +30,18 @@ static void act_backward(Ctx *c) {
   m->kind->df(c->gx, c->x, c->y, c->gy, (size_t)c->n * c->cols, m->a);
 }
 
+static const char *const gelu_options[] = {"approximate", NULL};
+
+static void gelu_option(lua_State *L, void *ud, const char *fn,
+                        const char *k) {
+  static const char *const ways[] = {"none", "tanh", NULL};
+  ((Module *)ud)->c[0] = nn_optchoice(L, -1, fn, k, ways);
+}
+
 /* GELU([{approximate = "none" | "tanh"}]), as PyTorch's: c[0] is 1 for
 ** the tanh approximation */
 static void gelu_init(lua_State *L, Module *m, const char *fn, int a) {
-  if (lua_isnoneornil(L, a)) return;
-  luaL_checktype(L, a, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, a)) {
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-    if (strcmp(k, "approximate") != 0)
-      luaL_error(L, "%s: unknown option '%s' (expected approximate)", fn,
-                 luaL_tolstring(L, -2, NULL));
-    if (strcmp(v, "none") && strcmp(v, "tanh"))
-      luaL_error(L, "%s: approximate must be \"none\" or \"tanh\"", fn);
-    m->c[0] = strcmp(v, "tanh") == 0;
-    lua_pop(L, 1);
-  }
+  nn_options(L, a, fn, gelu_options, gelu_option, m);
 }
 
 static void gelu_forward(Ctx *c) {

@@ -52,46 +52,40 @@ static void pair(lua_State *L, int idx, int *v, int lo, const char *fn,
   }
 }
 
-/* the option table at idx: stride, padding, dilation, bias, init, input,
-** countIncludePad; allowed is the list a kind takes, for the message */
-static void options(lua_State *L, Module *m, const char *fn, int idx,
-                    const char *allowed) {
-  if (lua_isnoneornil(L, idx)) return;
-  luaL_checktype(L, idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-    size_t len = strlen(k);
-    const char *at = *k ? strstr(allowed, k) : NULL;
-    /* a whole word of the list */
-    if (!at || (at[len] != ',' && at[len] != '\0'))
-      luaL_error(L, "%s: unknown option '%s' (expected %s)", fn,
-                 luaL_tolstring(L, -2, NULL), allowed);
-    if (strcmp(k, "stride") == 0) pair(L, -1, m->c + C_WIN + 2, 1, fn, k);
-    else if (strcmp(k, "padding") == 0)
-      pair(L, -1, m->c + C_WIN + 4, 0, fn, k);
-    else if (strcmp(k, "dilation") == 0)
-      pair(L, -1, m->c + C_WIN + 6, 1, fn, k);
-    else if (strcmp(k, "bias") == 0 || strcmp(k, "countIncludePad") == 0) {
-      if (!lua_isboolean(L, -1))
-        luaL_error(L, "%s: option %s must be a boolean", fn, k);
-      m->c[k[0] == 'b' ? C_BIAS : C_INPAD] = lua_toboolean(L, -1);
-    } else if (strcmp(k, "init") == 0) {
-      m->init = nn_checkinit(L, -1, fn);
-    } else {                                  /* input = {C, H, W} or {H, W} */
-      int n = lua_type(L, -1) == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0, i;
-      if (n != 3 && n != 2)
-        luaL_error(L, "%s: option input must be {C, H, W} or {H, W}", fn);
-      for (i = 0; i < n; i++) {
-        lua_rawgeti(L, -1, i + 1);
-        m->in[3 - n + i] = nn_checkdim(L, -1, fn, "each size of input");
-        lua_pop(L, 1);
-      }
-      if (n == 2) m->in[0] = m->c[C_IN];
-      if (m->in[0] == 0)
-        luaL_error(L, "%s: option input must be {C, H, W}", fn);
+/* the options each kind takes */
+static const char *const conv_options[] = {"stride", "padding", "dilation",
+                                           "bias", "init", "input", NULL};
+static const char *const maxpool_options[] = {"stride", "padding",
+                                              "dilation", "input", NULL};
+static const char *const avgpool_options[] = {"stride", "padding",
+                                              "countIncludePad", "input",
+                                              NULL};
+
+/* one option of a window (nn_options has checked that the kind takes it) */
+static void window_option(lua_State *L, void *ud, const char *fn,
+                          const char *k) {
+  Module *m = (Module *)ud;
+  if (strcmp(k, "stride") == 0) pair(L, -1, m->c + C_WIN + 2, 1, fn, k);
+  else if (strcmp(k, "padding") == 0)
+    pair(L, -1, m->c + C_WIN + 4, 0, fn, k);
+  else if (strcmp(k, "dilation") == 0)
+    pair(L, -1, m->c + C_WIN + 6, 1, fn, k);
+  else if (strcmp(k, "bias") == 0) m->c[C_BIAS] = nn_optboolean(L, -1, fn, k);
+  else if (strcmp(k, "countIncludePad") == 0)
+    m->c[C_INPAD] = nn_optboolean(L, -1, fn, k);
+  else if (strcmp(k, "init") == 0) m->init = nn_checkinit(L, -1, fn);
+  else {                                      /* input = {C, H, W} or {H, W} */
+    int n = lua_type(L, -1) == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0, i;
+    if (n != 3 && n != 2)
+      luaL_error(L, "%s: option input must be {C, H, W} or {H, W}", fn);
+    for (i = 0; i < n; i++) {
+      lua_rawgeti(L, -1, i + 1);
+      m->in[3 - n + i] = nn_checkdim(L, -1, fn, "each size of input");
+      lua_pop(L, 1);
     }
-    lua_pop(L, 1);
+    if (n == 2) m->in[0] = m->c[C_IN];
+    if (m->in[0] == 0)
+      luaL_error(L, "%s: option input must be {C, H, W}", fn);
   }
 }
 
@@ -191,7 +185,7 @@ static void conv_init(lua_State *L, Module *m, const char *fn, int a) {
   w[4] = w[5] = 0;
   w[6] = w[7] = 1;
   m->c[C_BIAS] = 1;
-  options(L, m, fn, a + 3, "stride, padding, dilation, bias, init, input");
+  nn_options(L, a + 3, fn, conv_options, window_option, m);
   if (m->in[0] && m->in[0] != m->c[C_IN])
     luaL_error(L, "%s: input has %d channels, the layer takes inC = %d", fn,
                m->in[0], m->c[C_IN]);
@@ -300,8 +294,8 @@ static void pool_init(lua_State *L, Module *m, const char *fn, int a) {
   w[4] = w[5] = 0;
   w[6] = w[7] = 1;
   m->c[C_INPAD] = 1;
-  options(L, m, fn, a + 1, max ? "stride, padding, dilation, input"
-                               : "stride, padding, countIncludePad, input");
+  nn_options(L, a + 1, fn, max ? maxpool_options : avgpool_options,
+             window_option, m);
   for (i = 0; i < 2; i++)
     if (2 * w[4 + i] > w[i])
       luaL_error(L, "%s: padding %d is more than half the kernel size %d",

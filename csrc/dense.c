@@ -9,29 +9,21 @@
 
 /* ---- Linear: y = x W^T + b ----------------------------------------------- */
 
+static const char *const linear_options[] = {"bias", "init", NULL};
+
+static void linear_option(lua_State *L, void *ud, const char *fn,
+                          const char *k) {
+  Module *m = (Module *)ud;
+  if (strcmp(k, "bias") == 0) m->c[0] = nn_optboolean(L, -1, fn, k);
+  else m->init = nn_checkinit(L, -1, fn);
+}
+
 /* nn.Linear(nin, nout [, {bias = true, init = "kaiming"}]); c[0] = bias */
 static void linear_init(lua_State *L, Module *m, const char *fn, int a) {
   m->nin = nn_checkdim(L, a, fn, "nin");
   m->nout = nn_checkdim(L, a + 1, fn, "nout");
   m->c[0] = 1;
-  if (!lua_isnoneornil(L, a + 2)) {
-    luaL_checktype(L, a + 2, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, a + 2)) {
-      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-      if (strcmp(k, "bias") == 0) {
-        if (!lua_isboolean(L, -1))
-          luaL_error(L, "%s: option bias must be a boolean", fn);
-        m->c[0] = lua_toboolean(L, -1);
-      } else if (strcmp(k, "init") == 0) {
-        m->init = nn_checkinit(L, -1, fn);
-      } else {
-        luaL_error(L, "%s: unknown option '%s' (expected bias, init)", fn,
-                   luaL_tolstring(L, -2, NULL));
-      }
-      lua_pop(L, 1);
-    }
-  }
+  nn_options(L, a + 2, fn, linear_options, linear_option, m);
   nn_checkcount(L, fn, m->nout, (lua_Integer)m->nin + 1);
 }
 

@@ -47,28 +47,23 @@ static Loss *checkloss(lua_State *L, int arg) {
   return (Loss *)nn_checkudata(L, arg, NN_LOSS, NN_TAG_LOSS, sizeof(Loss));
 }
 
+static const char *const loss_options[] = {"reduction", NULL};
+
+static void loss_option(lua_State *L, void *ud, const char *fn,
+                        const char *k) {
+  static const char *const reductions[] = {"mean", "sum", NULL};
+  *(int *)ud = nn_optchoice(L, -1, fn, k, reductions);
+}
+
 /* nn.XLoss([{reduction = "mean" | "sum"}]) */
 static int lib_newloss(lua_State *L) {
   const LossKind *kind =
       (const LossKind *)lua_touserdata(L, lua_upvalueindex(1));
   Loss *l;
   int sum = 0;
-  if (!lua_isnoneornil(L, 1)) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-      const char *v = lua_tostring(L, -1);
-      if (strcmp(k, "reduction") != 0)
-        return luaL_error(L, "nn.%s: unknown option '%s' (expected "
-                          "reduction)", kind->name, luaL_tolstring(L, -2, NULL));
-      if (!v || (strcmp(v, "mean") && strcmp(v, "sum")))
-        return luaL_error(L, "nn.%s: reduction must be \"mean\" or \"sum\"",
-                          kind->name);
-      sum = strcmp(v, "sum") == 0;
-      lua_pop(L, 1);
-    }
-  }
+  char fn[48];
+  snprintf(fn, sizeof fn, "nn.%s", kind->name);
+  nn_options(L, 1, fn, loss_options, loss_option, &sum);
   l = (Loss *)lua_newuserdatauv(L, sizeof(Loss), UV_N);
   l->tag = NN_TAG_LOSS;
   l->reads = 0;

@@ -230,6 +230,59 @@ float nn_checkfloat(lua_State *L, int arg, const char *fn, const char *what) {
 }
 
 
+/* ---- option tables ---------------------------------------------------- */
+
+/* "a, b or c" of a NULL-terminated list, each quoted if quote, into buf */
+static const char *joinnames(char *buf, size_t size, const char *const *names,
+                             int quote, const char *last) {
+  size_t len = 0;
+  int i;
+  buf[0] = '\0';
+  for (i = 0; names[i] && len < size; i++)
+    len += (size_t)snprintf(buf + len, size - len, "%s%s%s%s",
+                            i == 0 ? "" : names[i + 1] ? ", " : last,
+                            quote ? "\"" : "", names[i], quote ? "\"" : "");
+  return buf;
+}
+
+void nn_options(lua_State *L, int idx, const char *fn,
+                const char *const names[], nn_Option set, void *ud) {
+  if (lua_isnoneornil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    int i = 0;
+    if (lua_type(L, -2) == LUA_TSTRING)   /* a whole name, nothing less */
+      while (names[i] && strcmp(lua_tostring(L, -2), names[i]) != 0) i++;
+    if (lua_type(L, -2) != LUA_TSTRING || !names[i]) {
+      char list[256];
+      luaL_error(L, "%s: unknown option '%s' (expected %s)", fn,
+                 luaL_tolstring(L, -2, NULL),
+                 joinnames(list, sizeof list, names, 0, ", "));
+    }
+    set(L, ud, fn, names[i]);
+    lua_pop(L, 1);
+  }
+}
+
+int nn_optboolean(lua_State *L, int idx, const char *fn, const char *name) {
+  if (!lua_isboolean(L, idx))
+    luaL_error(L, "%s: option %s must be a boolean", fn, name);
+  return lua_toboolean(L, idx);
+}
+
+int nn_optchoice(lua_State *L, int idx, const char *fn, const char *name,
+                 const char *const list[]) {
+  char s[256];
+  const char *v = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : "";
+  int i;
+  for (i = 0; list[i]; i++)
+    if (strcmp(v, list[i]) == 0) return i;
+  return luaL_error(L, "%s: option %s must be %s", fn, name,
+                    joinnames(s, sizeof s, list, 1, " or "));
+}
+
 /* ---- constructors ----------------------------------------------------- */
 
 static float tablenumber(lua_State *L, int t, lua_Integer i, lua_Integer j) {

@@ -88,13 +88,8 @@ void nn_setnum(lua_State *L, int i, lua_Number v) {
 
 int nn_checkinit(lua_State *L, int idx, const char *fn) {
   static const char *const schemes[] = {"kaiming", "xavier", "uniform",
-                                        "zeros", NULL};
-  const char *s = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : "";
-  int i;
-  for (i = 0; schemes[i]; i++)
-    if (strcmp(s, schemes[i]) == 0) return i;
-  return luaL_error(L, "%s: option init must be \"kaiming\", \"xavier\", "
-                    "\"uniform\" or \"zeros\"", fn);
+                                        "zeros", NULL};   /* NN_INIT_* */
+  return nn_optchoice(L, idx, fn, "init", schemes);
 }
 
 /* kaiming: He et al. 2015, uniform with gain sqrt(2); xavier: Glorot &

@@ -61,6 +61,23 @@ void nn_checkcount(lua_State *L, const char *fn, lua_Integer rows,
 Matrix *nn_buffer(lua_State *L, int owner, int slot, int rows, int cols);
 int nn_overlaps(const Matrix *a, const Matrix *b);
 
+/* matrix.c: option tables ({bias = false}, {reduction = "sum"}), the one
+** reader every layer and loss uses.  nn_options walks the table at idx
+** (none or nil: no options): a key that is not a whole name of the
+** NULL-terminated list names is an error naming it and listing them,
+** "fn: unknown option 'k' (expected a, b, c)"; for each other key,
+** set(L, ud, fn, name) runs with its value on the stack top (name is the
+** list's entry).  nn_optboolean and nn_optchoice check such a value: a
+** boolean; one of list, returning its index ("fn: option name must be
+** "a", "b" or "c""). */
+typedef void (*nn_Option)(lua_State *L, void *ud, const char *fn,
+                          const char *name);
+void nn_options(lua_State *L, int idx, const char *fn,
+                const char *const names[], nn_Option set, void *ud);
+int nn_optboolean(lua_State *L, int idx, const char *fn, const char *name);
+int nn_optchoice(lua_State *L, int idx, const char *fn, const char *name,
+                 const char *const list[]);
+
 /* matrix_class.c: pushes the table of nn.core with the Matrix class, its
 ** methods and metamethods, and the functions that make matrices */
 int luaopen_nn_matrix(lua_State *L);

@@ -11,6 +11,34 @@
 
 #include "module.h"
 
+static const char *const bn1d_options[] = {"eps", "momentum", "affine",
+                                           NULL};
+static const char *const bn2d_options[] = {"eps", "momentum", "affine",
+                                           "input", NULL};
+
+static void bn_option(lua_State *L, void *ud, const char *fn, const char *k) {
+  Module *m = (Module *)ud;
+  if (strcmp(k, "eps") == 0) {
+    m->a = nn_optfloat(L, -1, 1e-5f, fn, "eps");
+    if (!(m->a > 0)) luaL_error(L, "%s: eps must be > 0", fn);
+  } else if (strcmp(k, "momentum") == 0) {
+    m->b = nn_optfloat(L, -1, 0.1f, fn, "momentum");
+    if (!(m->b >= 0 && m->b <= 1))
+      luaL_error(L, "%s: momentum must be in [0, 1]", fn);
+  } else if (strcmp(k, "affine") == 0) {
+    m->c[1] = nn_optboolean(L, -1, fn, k);
+  } else {                                        /* input = {C, H, W} */
+    int i;
+    if (lua_type(L, -1) != LUA_TTABLE || lua_rawlen(L, -1) != 3)
+      luaL_error(L, "%s: option input must be {C, H, W}", fn);
+    for (i = 0; i < 3; i++) {
+      lua_rawgeti(L, -1, i + 1);
+      m->in[i] = nn_checkdim(L, -1, fn, "each size of input");
+      lua_pop(L, 1);
+    }
+  }
+}
+
 /* nn.BatchNorm1d(F [, {eps = 1e-5, momentum = 0.1, affine = true}]),
 ** nn.BatchNorm2d(C [, {..., input = {C, H, W}}]) */
 static void bn_init(lua_State *L, Module *m, const char *fn, int a) {
@@ -20,39 +48,7 @@ static void bn_init(lua_State *L, Module *m, const char *fn, int a) {
   m->a = 1e-5f;
   m->b = 0.1f;
   if (!image) m->nin = m->nout = m->c[0];
-  if (!lua_isnoneornil(L, a + 1)) {
-    luaL_checktype(L, a + 1, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, a + 1)) {
-      const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-      if (strcmp(k, "eps") == 0) {
-        m->a = nn_optfloat(L, -1, 1e-5f, fn, "eps");
-        if (!(m->a > 0)) luaL_error(L, "%s: eps must be > 0", fn);
-      } else if (strcmp(k, "momentum") == 0) {
-        m->b = nn_optfloat(L, -1, 0.1f, fn, "momentum");
-        if (!(m->b >= 0 && m->b <= 1))
-          luaL_error(L, "%s: momentum must be in [0, 1]", fn);
-      } else if (strcmp(k, "affine") == 0) {
-        if (!lua_isboolean(L, -1))
-          luaL_error(L, "%s: option affine must be a boolean", fn);
-        m->c[1] = lua_toboolean(L, -1);
-      } else if (image && strcmp(k, "input") == 0) {
-        int i;
-        if (lua_type(L, -1) != LUA_TTABLE || lua_rawlen(L, -1) != 3)
-          luaL_error(L, "%s: option input must be {C, H, W}", fn);
-        for (i = 0; i < 3; i++) {
-          lua_rawgeti(L, -1, i + 1);
-          m->in[i] = nn_checkdim(L, -1, fn, "each size of input");
-          lua_pop(L, 1);
-        }
-      } else {
-        luaL_error(L, "%s: unknown option '%s' (expected eps, momentum, "
-                   "affine%s)", fn, luaL_tolstring(L, -2, NULL),
-                   image ? ", input" : "");
-      }
-      lua_pop(L, 1);
-    }
-  }
+  nn_options(L, a + 1, fn, image ? bn2d_options : bn1d_options, bn_option, m);
   if (m->in[0]) m->kind->shape(L, m, fn);
 }
 

@@ -80,7 +80,7 @@ describe("nn.CrossEntropyLoss", function()
          "CrossEntropyLoss:forward: input must be an nn.Matrix, got table")
       assert.has_error(function() crit:forward(x, "1") end)
       assert.has_error(function() nn.CrossEntropyLoss{reduction = "avg"} end,
-         'nn.CrossEntropyLoss: reduction must be "mean" or "sum"')
+         'nn.CrossEntropyLoss: option reduction must be "mean" or "sum"')
       assert.has_error(function() nn.CrossEntropyLoss{weights = 1} end,
          "nn.CrossEntropyLoss: unknown option 'weights' (expected reduction)")
    end)
