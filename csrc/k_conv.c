@@ -88,6 +88,27 @@ static size_t im2cols(float *cols, const float *x, int g, int C, int H, int W,
   return ld;
 }
 
+/* O rows of P floats, rows ldd apart in dst and lds apart in src: between
+** a grouped GEMM's O x (g P) matrix (rows g P apart, image i's columns
+** from i P) and one image's (O, P) plane (rows P apart).  Forward
+** scatters the GEMM's output to each image adding the bias (add: b[o],
+** 0 where b is NULL); backward gathers each image's gy into the group. */
+static void copyplanes(float *restrict dst, size_t ldd,
+                       const float *restrict src, size_t lds, int O,
+                       size_t P, const float *b, int add) {
+  int o;
+  for (o = 0; o < O; o++) {
+    float *d = dst + (size_t)o * ldd;
+    const float *t = src + (size_t)o * lds;
+    if (add) {
+      float bo = b ? b[o] : 0.0f;
+      K_FOR(p, P, d[p] = t[p] + bo);
+    } else {
+      memcpy(d, t, P * sizeof *d);
+    }
+  }
+}
+
 void k_conv2d_forward(float *restrict y, const float *restrict x,
                       const float *wt, const float *b, float *cols,
                       float *tmp, int n, int G, int C, int H, int W, int O,
@@ -110,12 +131,8 @@ void k_conv2d_forward(float *restrict y, const float *restrict x,
     k_gemm(0, 0, O, (int)ld, K, 1.0f, wt, K, cols, (int)ld, 0.0f, tmp,
            (int)ld);
     for (i = 0; i < g; i++)
-      for (o = 0; o < O; o++) {
-        float *yo = yi + i * out + (size_t)o * P;
-        const float *t = tmp + (size_t)o * ld + (size_t)i * P;
-        float bo = b ? b[o] : 0.0f;
-        K_FOR(p, P, yo[p] = t[p] + bo);
-      }
+      copyplanes(yi + i * out, (size_t)P, tmp + (size_t)i * P, ld, O,
+                 (size_t)P, b, 1);
   }
 }
 
@@ -132,9 +149,8 @@ void k_conv2d_backward(float *gx, float *gw, float *gb,
     const float *gg = gy + i0 * out;      /* O x ld: one image's gy as is */
     if (g > 1) {
       for (i = 0; i < g; i++)
-        for (o = 0; o < O; o++)
-          memcpy(tmp + (size_t)o * ld + (size_t)i * P,
-                 gy + (i0 + i) * out + (size_t)o * P, P * sizeof *tmp);
+        copyplanes(tmp + (size_t)i * P, ld, gy + (i0 + i) * out, (size_t)P, O,
+                   (size_t)P, NULL, 0);
       gg = tmp;
     }
     /* dL/dW = gy cols^T; dL/db = gy's row sums */
