@@ -1,5 +1,5 @@
 /*
-** image.c: the image layers' descriptors: Conv2d, MaxPool2d, AvgPool2d.
+** conv.c: the image layers' descriptors: Conv2d, MaxPool2d, AvgPool2d.
 ** A batch of images is an n x (C*H*W) Matrix, each row one image in
 ** PyTorch's (C, H, W) order, so that a network's image part feeds
 ** nn.Linear directly and weights move to and from PyTorch unchanged.
@@ -346,7 +346,7 @@ static void pool_describe(luaL_Buffer *b, const Module *m) {
   describe(b, m, "");
 }
 
-const LayerKind nn_image_kinds[] = {
+const LayerKind nn_conv_kinds[] = {
   {.name = "Conv2d",
    .sig = "nn.Conv2d(inC, outC, k [, {stride = 1, padding = 0, dilation = 1, "
           "bias = true, init = \"kaiming\", input = {C, H, W}}])",

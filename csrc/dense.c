@@ -1,6 +1,6 @@
 /*
-** layers.c: the dense layers' descriptors: Linear, Softmax, LogSoftmax and
-** Dropout.  Kernels in k_layers.c.
+** dense.c: the dense layers' descriptors: Linear, Softmax, LogSoftmax,
+** Flatten and Dropout.  Kernels in k_dense.c.
 */
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /*
-** k_layers.c: forward and backward of each layer, side by side.
+** k_dense.c: forward and backward of the dense layers (Linear, softmax and
+** log-softmax, dropout's mask), side by side.
 ** Plain C on float arrays; see kernels.h for shapes.
 */
 #include <math.h>

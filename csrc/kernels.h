@@ -116,7 +116,7 @@ enum { K_FLOAT, K_BFLOAT, K_INT, K_UINT };
 void k_fromtyped(float *restrict y, const unsigned char *restrict s,
                  size_t n, int kind, int w, int big);
 
-/* ---- Linear: k_layers.c ---------------------------------------------- */
+/* ---- Linear: k_dense.c ----------------------------------------------- */
 
 /* Linear, y = x W^T + b (Goodfellow et al., Deep Learning, 6.5.4).
 ** x[n,nin], w[nout,nin], b[1,nout] or NULL, y[n,nout] */
@@ -157,7 +157,7 @@ void k_sign_forward(float *restrict y, const float *restrict x, size_t n,
 void k_zero_backward(float *restrict gx, const float *x, const float *y,
                      const float *gy, size_t n, float a);
 
-/* ---- softmax and dropout: k_layers.c --------------------------------- */
+/* ---- softmax and dropout: k_dense.c ---------------------------------- */
 
 /* Softmax over each row, stable: exp(x - max) / sum.  x,y,gy,gx [n,c] */
 void k_softmax_forward(float *restrict y, const float *restrict x, int n,

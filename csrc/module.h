@@ -4,7 +4,7 @@
 ** backward, what it saves.  module.c is the one userdata type,
 ** "nn.Module", that runs any kind; it holds no list of kinds and no
 ** switch over them.  A kind is registered once, in the table of the file
-** that defines it (layers.c, activations.c, image.c, norm.c), and everything
+** that defines it (dense.c, activations.c, conv.c, norm.c), and everything
 ** that lists layers (nn's constructors, the model loader, nn.help, the
 ** docs) reads that registry through core.layers().
 */
@@ -98,7 +98,7 @@ enum { NN_INIT_KAIMING, NN_INIT_XAVIER, NN_INIT_UNIFORM, NN_INIT_ZEROS };
 /* the registries (each ends with a kind whose name is NULL) */
 extern const LayerKind nn_dense_kinds[];
 extern const LayerKind nn_activation_kinds[];
-extern const LayerKind nn_image_kinds[];
+extern const LayerKind nn_conv_kinds[];
 extern const LayerKind nn_norm_kinds[];
 
 /* helpers for descriptors (module.c) */
