@@ -1,6 +1,9 @@
 # lua-nn: build, test, data, the main job.  `make help` lists the targets.
-# Every target that needs system packages calls `deps` first, so a fresh
-# Debian machine needs nothing by hand.
+# Plain `make` only builds: it needs a C compiler and the headers of Lua,
+# OpenBLAS and zlib, on any POSIX system.  The targets that need more
+# (`make mnist`, `make test`, ...) call `deps` first, which installs what is
+# missing from Debian's packages, so a fresh Debian machine needs nothing by
+# hand.
 
 # Which Lua: lua5.4 (the default), lua5.3, lua5.2, lua5.1 or luajit, as in
 # `make test LUA=luajit`.  Another Lua works given LUA_INC (its headers) and
@@ -28,9 +31,9 @@ CFLAGS    += $(if $(OPENBLAS_INCDIR),-I$(OPENBLAS_INCDIR))
 LDFLAGS   += -shared
 LIBS      := -lopenblas -lz -lm
 
-# Lua 5.4's core goes to lua/nn, where `lua5.4` run in the top directory
-# finds it (through the `nn` link); every other Lua's to build/<lua>/nn.
-CORE_DIR  := $(if $(filter lua5.4,$(LUA)),lua,build/$(LUA))
+# Every Lua's core goes to build/<lua>/nn/core.so; nn.lua in the top
+# directory puts it on the path of a Lua started there.
+CORE_DIR  := build/$(LUA)
 CORE      := $(CORE_DIR)/nn/core.so
 SRCS      := $(wildcard csrc/*.c)
 HDRS      := $(wildcard csrc/*.h)
@@ -57,10 +60,11 @@ MNIST_DIR := data/mnist
 
 .PHONY: all core cores embed-lib deps test-deps test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
 
-all: deps $(CORE)
+all: $(CORE)
 
 help:
-	@echo "make          build the C core (installs Debian packages if missing)"
+	@echo "make          build the C core, build/<lua>/nn/core.so (installs nothing)"
+	@echo "make deps     install the Debian packages the build needs, if missing"
 	@echo "make test     run the whole busted suite; ends with 'N passed, N failed'"
 	@echo "make mnist    the main job: fetch MNIST, train the MLP, report test accuracy"
 	@echo "make data     fetch and verify MNIST into $(MNIST_DIR)"
@@ -85,6 +89,8 @@ test-deps: deps
 	@sh tools/deps.sh $(TESTDEBS)
 
 $(CORE): $(SRCS) $(HDRS) Makefile
+	@[ -f "$(LUA_INC)/lua.h" ] || { echo "make: $(LUA_INC)/lua.h is missing:" \
+	  "run make deps (Debian), or give LUA_INC"; exit 1; }
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LIBS)
 
@@ -173,7 +179,7 @@ VALGRIND_SPECS := $(filter-out spec/examples_spec.lua spec/figures_spec.lua,$(wi
 check-valgrind: test-deps cores data $(CORE) $(EMBED_HOST)
 	@[ "$(LUA)" = lua5.4 ] || { echo "check-valgrind runs on lua5.4"; exit 1; }
 	@sh tools/deps.sh valgrind
-	@OPENBLAS_NUM_THREADS=1 NN_SANITIZED=valgrind NN_CPATH="$(CURDIR)/lua/?.so" NN_SWEEP_STRIDE=10 \
+	@OPENBLAS_NUM_THREADS=1 NN_SANITIZED=valgrind NN_CPATH="$(CURDIR)/build/lua5.4/?.so" NN_SWEEP_STRIDE=10 \
 	  BUSTED="valgrind -q --error-exitcode=1 --leak-check=full \
 	    --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	    --trace-children=yes --trace-children-skip='*/env,*/mkfifo,*/find,*/sort,*/chmod,*/ln,*/head,*/wc,*/cp,*/python3*,*/gzip,*/ls,*/mkdir,*/rm,*/pwd' \
@@ -188,10 +194,10 @@ soak: test-deps $(CORE)
 data:
 	@sh tools/fetch_mnist.sh $(MNIST_DIR)
 
-mnist: all data
+mnist: deps $(CORE) data
 	$(LUA) examples/mnist_mlp.lua $(MNIST_DIR)
 
-cnn: all data
+cnn: deps $(CORE) data
 	$(LUA) examples/mnist_cnn.lua $(MNIST_DIR)
 
 rock-check: deps
@@ -232,6 +238,8 @@ BENCH_THREADS ?= 1
 bench: test-deps $(CORE)
 	$(LUA) bench/run.lua $(BENCH_THREADS)
 
+# (lua/nn/core.so: where 5.4's core went before build/lua5.4; nn/core.so:
+# where a `luarocks make` run in the checkout leaves one)
 clean:
-	rm -f $(CORE) lua/nn/*.o
 	rm -rf build
+	rm -f lua/nn/core.so nn/core.so csrc/*.o lua/nn/*.o

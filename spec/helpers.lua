@@ -84,12 +84,12 @@ function H.xerr(a, b)
 end
 
 -- The interpreter the suite runs on (make test LUA=...), and where the C
--- core of a Lua is: `make` puts 5.4's in lua/nn, every other's in
--- build/<lua>/nn.  The sanitizer and valgrind targets set NN_CPATH to
--- their own build, and NN_SANITIZED to the tool's name.
+-- core of a Lua is: `make LUA=<lua>` puts it in build/<lua>/nn.  The
+-- sanitizer and valgrind targets set NN_CPATH to their own build, and
+-- NN_SANITIZED to the tool's name.
 H.lua = os.getenv("NN_LUA") or "lua5.4"
 function H.cpathof(lua)
-   return lua == "lua5.4" and "./lua/?.so" or ("./build/%s/?.so"):format(lua)
+   return ("./build/%s/?.so"):format(lua)
 end
 H.cpath = os.getenv("NN_CPATH") or H.cpathof(H.lua)
 H.sanitized = os.getenv("NN_SANITIZED")

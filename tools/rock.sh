@@ -1,9 +1,10 @@
 #!/bin/sh
-# The LuaRock, built the way a user's `luarocks make` would, but from a clean
-# copy of the sources: luarocks' builtin type copies everything under lua/
-# into the tree, so a core.so that `make` left in lua/nn would land in
-# share/, and it compiles the objects next to the sources.  Building from a
-# copy keeps both out.  No network is used.
+# The LuaRock, built the way a user's `luarocks make` would, but from a copy
+# of the sources: luarocks' builtin type compiles the objects next to the
+# sources and links the core into nn/ where it runs, and building from a
+# copy keeps both out of the checkout (`luarocks make` in the checkout works
+# too: make keeps every core under build/, so lua/, which luarocks copies
+# into the tree whole, holds only Lua files).  No network is used.
 #
 #   sh tools/rock.sh install    into luarocks' default (system) tree
 #   sh tools/rock.sh check      into temporary trees, then require it from
@@ -75,7 +76,7 @@ assert(nn.deserialize(nn.serialize(nn.Linear(2, 2))))')
 
 t1=$(mktemp -d); t2=$(mktemp -d); t3=$(mktemp -d); inc=$(mktemp -d)
 trees="$t1 $t2 $t3 $inc"
-# even with a stale core.so in the work tree, the rock holds one, in lib/
+# the rock holds one core.so, in lib/
 build 5.4 "$OPENBLAS_INCDIR" "$t1"
 check 5.4 "$t1"
 echo "rock-check: Lua 5.4, built with cblas.h from $OPENBLAS_INCDIR; one nn/core.so, under lib/"

@@ -6,7 +6,7 @@
 # (the sanitizer and valgrind targets wrap the interpreter).
 log=$(mktemp)
 lua=${NN_LUA:-lua5.4}
-# .busted points at lua/nn/core.so, 5.4's; another Lua's core is in build/
+# every Lua's core is in build/<lua>/ (.busted names 5.4's)
 [ "$lua" = lua5.4 ] || set -- "--cpath=./build/$lua/?.so" "$@"
 eval "${BUSTED:-busted --lua=$lua} \"\$@\"" 2>&1 | tee "$log"
 # a sanitizer or valgrind report anywhere fails the run
