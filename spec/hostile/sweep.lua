@@ -56,8 +56,13 @@ local function pool()
 end
 
 local calls, errors = 0, 0
--- NN_SWEEP_STRIDE=k tries every k-th argument pair (valgrind is slow)
+-- NN_SWEEP_STRIDE=k tries every k-th argument pair (make test: 10; CI,
+-- check-asan: 1, all of them; valgrind is slow: 10).  The count runs on
+-- across entry points, so a stride samples every one of them (each has
+-- hundreds of pairs), not a prefix; paired counts the entry points that
+-- got two-argument calls, and all of them must have.
 local stride, pair = tonumber(os.getenv("NN_SWEEP_STRIDE")) or 1, 0
+local entries, paired = 0, 0
 local function try(name, f, args, n)
    calls = calls + 1
    local ok, err = pcall(f, (table.unpack or unpack)(args, 1, n))
@@ -94,6 +99,8 @@ local function sweep(name, f, selves)
       return v
    end
    local heads = selves or {NIL}
+   local got = false
+   entries = entries + 1
    for _, s in ipairs(heads) do
       local base = selves and 1 or 0
       args = {unwrap(s)}
@@ -106,11 +113,13 @@ local function sweep(name, f, selves)
             if pair % stride == 0 then
                args[base + 2] = unwrap(w)
                try(name, f, args, base + 2)
+               got = true
             end
          end
          args[base + 2] = nil
       end
    end
+   if got then paired = paired + 1 end
 end
 
 -- free functions of nn, nn.core and the helpers
@@ -207,4 +216,7 @@ end
 -- the state must still work after all that
 local y = nn.Linear(4, 2):forward(nn.ones(2, 4))
 assert(select(1, y:shape()) == 2)
-print(("sweep: %d calls, %d errors"):format(calls, errors))
+assert(paired == entries, ("sweep: only %d of %d entry points got two-argument calls at stride %d")
+   :format(paired, entries, stride))
+print(("sweep: %d calls, %d errors; %d entry points, every one with two-argument calls (stride %d)")
+   :format(calls, errors, entries, stride))
