@@ -1,18 +1,35 @@
 rockspec_format = "3.0"
 package = "lua-nn"
 version = "scm-1"
+-- lua-nn has no public repository and no homepage yet.  The rock is built
+-- from a checkout with `luarocks make` (make install, make rock-check),
+-- which reads no source URL; `luarocks build` or `luarocks pack` of this
+-- rockspec cannot fetch one.  Put the repository's URL here once it has one.
 source = {
-   url = "git+file:///dev/null",   -- built from the tree with `luarocks make`
+   url = "*** none yet: build from a checkout with luarocks make ***",
 }
 description = {
    summary = "Neural networks for Lua 5.1 to 5.4 and LuaJIT: C kernels on OpenBLAS, Lua networks",
    detailed = [[
-      require "nn": matrices, dense layers, activations, losses,
-      backpropagation, optimizers (SGD with momentum and Nesterov, Adam, ...),
-      training loops and MNIST loading.  Hot kernels are C on OpenBLAS.
+      require "nn": 2-D float32 matrices; dense, convolutional, pooling,
+      batch-normalization and activation layers; losses and backpropagation,
+      with numerical gradient checks; containers (Sequential, Residual,
+      Concat); optimizers (SGD with momentum and Nesterov, Adam, AdamW,
+      RMSprop, Adagrad) and learning-rate schedules; a training loop with
+      validation and early stopping; MNIST and IDX loading; model files that
+      load on every Lua; weights to and from NumPy (.npy) and PyTorch
+      (safetensors, state dicts); PNG pictures, SVG and PNG charts and an
+      HTML training report.  The hot kernels are C on OpenBLAS; networks,
+      training loops and data loading are Lua.  A C API (lua_nn.h) for
+      hosts that embed Lua, such as games.
    ]],
+   homepage = "*** none yet ***",
    license = "MIT",
+   labels = { "neural-networks", "machine-learning", "deep-learning", "blas" },
 }
+-- the C core uses POSIX calls (open, pread, fsync, rename, realpath,
+-- clock_gettime, isatty)
+supported_platforms = { "unix" }
 dependencies = {
    "lua >= 5.1, < 5.5",
 }
@@ -69,4 +86,14 @@ build = {
          libraries = { "openblas", "z", "m" },
       },
    },
+}
+-- `luarocks test`: the busted suite in spec/ (configured by .busted).  Some
+-- specs need what the Makefile builds or installs (the embedding host, the
+-- other Luas' cores, PyTorch, MNIST, LÖVE, Chromium): `make test` is the
+-- complete run, and installs all of it on Debian.
+test_dependencies = {
+   "busted",
+}
+test = {
+   type = "busted",
 }
