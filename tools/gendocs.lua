@@ -5,6 +5,7 @@
 -- says whether they are up to date (spec/help_spec.lua runs it), so that
 -- adding a layer touches its kernel, its descriptor and its specs, and
 -- `make docs`.
+require "nn"                  -- from the top directory: nn.lua finds the core
 local core = require "nn.core"
 
 local function esc(s) return (s:gsub("|", "\\|")) end
