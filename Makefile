@@ -139,11 +139,15 @@ embed: deps $(EMBED_HOST)
 
 # The hostile-input sweep (spec/hostile_sweep_spec.lua) tries every
 # NN_SWEEP_STRIDE-th argument pair of every entry point: 10 here, a tenth of
-# its time; CI (.ci/run) and check-asan give 1, all of them.
+# its time; CI (.ci/run) and check-asan give 1, all of them.  The suite
+# runs OpenBLAS on TEST_THREADS (1) threads: its waiting threads cost CPU
+# on a shared machine (a one-epoch CNN example, 17 s against 8 s), and the
+# specs that need more threads ask for them (nn.threads(2) in conv_spec).
 NN_SWEEP_STRIDE ?= 10
+TEST_THREADS    ?= 1
 
 test: test-deps cores $(CORE) $(EMBED_HOST) data
-	@NN_SWEEP_STRIDE=$(NN_SWEEP_STRIDE) sh tools/test.sh
+	@NN_SWEEP_STRIDE=$(NN_SWEEP_STRIDE) OPENBLAS_NUM_THREADS=$(TEST_THREADS) sh tools/test.sh
 
 # The whole suite with the C core built under AddressSanitizer and UBSan
 # (the interpreter preloads their runtimes), with float-cast-overflow,
