@@ -84,7 +84,7 @@ int luaopen_nn_matrix(lua_State *L);
 
 /* rng.c: one generator per lua_State, in the registry */
 Rng *nn_rng(lua_State *L);
-void nn_rng_open(lua_State *L);        /* adds seed to the table on top */
+void nn_rng_open(lua_State *L);   /* adds seed and random to the table on top */
 
 /* module.c: a registry entry {name, sig, doc} (nn.help reads them) */
 void nn_pushentry(lua_State *L, const char *name, const char *sig,
