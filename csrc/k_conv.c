@@ -29,15 +29,23 @@ void k_im2col(float *restrict cols, size_t ld, const float *restrict x, int C,
         float *r = cols + ((size_t)(c * w->kh + ki) * w->kw + kj) * ld;
         for (oy = 0; oy < OH; oy++, r += OW) {
           int iy = inrow(oy, ki, w, H);
-          const float *xr = x + ((size_t)c * H + iy) * W;
+          const float *xr;
           int x0 = kj * w->dw - w->pw;
           if (iy < 0) {
             memset(r, 0, OW * sizeof *r);
-          } else if (w->sw == 1) {        /* zeros, a run of x, zeros */
-            int lo = x0 < 0 ? -x0 : 0, hi = W - x0 < OW ? W - x0 : OW;
+            continue;
+          }
+          xr = x + ((size_t)c * H + iy) * W;
+          if (w->sw == 1) {               /* zeros, a run of x, zeros */
+            /* column ox reads x at ox + x0, inside for lo <= ox < hi;
+            ** both clamped to 0..OW, as a kernel wider than the image
+            ** and one side's padding puts the run past either end */
+            int lo = x0 < 0 ? -x0 : 0, hi = W - x0;
+            if (lo > OW) lo = OW;
+            if (hi > OW) hi = OW;
             if (hi < lo) hi = lo;
             memset(r, 0, lo * sizeof *r);
-            memcpy(r + lo, xr + x0 + lo, (hi - lo) * sizeof *r);
+            if (hi > lo) memcpy(r + lo, xr + x0 + lo, (hi - lo) * sizeof *r);
             memset(r + hi, 0, (OW - hi) * sizeof *r);
           } else {
             for (ox = 0; ox < OW; ox++) {
@@ -59,9 +67,10 @@ void k_col2im(float *restrict x, const float *restrict cols, size_t ld,
         const float *r = cols + ((size_t)(c * w->kh + ki) * w->kw + kj) * ld;
         for (oy = 0; oy < OH; oy++, r += OW) {
           int iy = inrow(oy, ki, w, H);
-          float *xr = x + ((size_t)c * H + iy) * W;
+          float *xr;
           int x0 = kj * w->dw - w->pw;
           if (iy < 0) continue;
+          xr = x + ((size_t)c * H + iy) * W;
           for (ox = 0; ox < OW; ox++) {
             int ix = ox * w->sw + x0;
             if (ix >= 0 && ix < W) xr[ix] += r[ox];
