@@ -9,6 +9,7 @@
 ** kh, kw, sh, sw, ph, pw, dh, dw, c[10] bias (Conv2d), c[11] padding in
 ** the divisor (AvgPool2d).  m->in is the input's (C, H, W), 0 until known.
 */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,6 +104,9 @@ static void outsize(lua_State *L, Module *m, const char *fn, int oc) {
   lua_Integer ew = (lua_Integer)w.dw * (w.kw - 1) + 1;
   lua_Integer ph = H + 2 * (lua_Integer)w.ph, pw = W + 2 * (lua_Integer)w.pw;
   lua_Integer oh, ow;
+  if (ph > INT_MAX || pw > INT_MAX)     /* k_conv.c's bound (2) */
+    luaL_error(L, "%s: the padded input (%I x %I) is too large (at most %d "
+               "a side)", fn, ph, pw, INT_MAX);
   if (ph < eh || pw < ew)
     luaL_error(L, "%s: the kernel (%d x %d, %I x %I with dilation) is larger "
                "than the padded input (%I x %I)", fn, w.kh, w.kw, eh, ew, ph,

@@ -14,6 +14,23 @@
 
 #include "kernels.h"
 
+/* Bounds.  The binding (image.c) guarantees, for rows and the same for
+** columns (W, kw, sw, pw, dw, OW):
+**   (1) every size >= 1, ph >= 0, and kh, sh, ph, dh <= 65535;
+**   (2) e = dh (kh - 1) + 1 <= H + 2 ph <= INT_MAX (the kernel fits the
+**       padded image, which fits an int);
+**   (3) OH = (H + 2 ph - e) / sh + 1, so 1 <= OH and (OH - 1) sh <= H +
+**       2 ph - e;
+**   (4) n C H W and n O OH OW <= INT_MAX (the matrices' element counts);
+**       for convolution O C (kh kw + 1) <= INT_MAX (the weight and bias),
+**       so K = C kh kw fits an int;
+**   (5) for pooling 2 ph <= kh, and average pooling has dh = 1.
+** Then the tap of output row oy and kernel row ki, iy = oy sh - ph + ki dh,
+** lies in -ph .. H + ph - 1 by (3) and ki dh <= e - 1, with no int
+** overflow by (2); only taps in 0..H-1 are read.  The same holds for
+** columns, ix = ox sw + x0 with x0 = kj dw - pw.  A row of cols is (c, ki,
+** kj) < K, a column (oy, ox) < OH OW <= ld. */
+
 /* the input row of output row oy and kernel row ki, or -1 in the padding */
 static int inrow(int oy, int ki, const KWindow *w, int H) {
   int iy = oy * w->sh - w->ph + ki * w->dh;
@@ -163,7 +180,13 @@ void k_conv2d_backward(float *gx, float *gw, float *gb,
 
 /* ---- pooling ------------------------------------------------------------ */
 
-/* the window of output (oy, ox) clipped to the image: rows y0..y1-1 */
+/* The window of output (oy, ox) clipped to the image: rows y0..y1-1, step
+** d.  From lo = o s - p >= -p and hi = lo + e <= H + p, lo moves up to the
+** first tap at or past 0 (at most p / d + 1 steps) and hi down to H, so
+** every tap read is inside the image.  With dilation a window may hold no
+** tap at all (y0 >= y1: a 2-tap window with dilation 2 on a 1-pixel image
+** with padding 1); without, it always holds one, as lo <= H + p - e < H
+** and hi >= k - p >= 1 by (5). */
 static void clip(int o, int s, int p, int k, int d, int H, int *a, int *b) {
   int lo = o * s - p, hi = lo + (k - 1) * d + 1;
   while (lo < 0) lo += d;
@@ -243,11 +266,13 @@ void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
 }
 
 /* the divisor of output (oy, ox): the whole window, padding included, or
-** only the elements inside the image */
-static int divisor(const KWindow *w, int y0, int y1, int x0, int x1,
-                   int inpad) {
-  if (inpad) return w->kh * w->kw;
-  return ((y1 - y0 + w->dh - 1) / w->dh) * ((x1 - x0 + w->dw - 1) / w->dw);
+** only the elements inside the image (at least one: dh = dw = 1, see
+** clip); a float, as kh kw may pass INT_MAX (65535 x 65535) */
+static float divisor(const KWindow *w, int y0, int y1, int x0, int x1,
+                     int inpad) {
+  if (inpad) return (float)w->kh * (float)w->kw;
+  return (float)((y1 - y0 + w->dh - 1) / w->dh) *
+         (float)((x1 - x0 + w->dw - 1) / w->dw);
 }
 
 void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
@@ -267,7 +292,7 @@ void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
           clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
           for (iy = y0; iy < y1; iy += w->dh)
             for (ix = x0; ix < x1; ix += w->dw) s += xc[(size_t)iy * W + ix];
-          *y++ = s / (float)divisor(w, y0, y1, x0, x1, inpad);
+          *y++ = s / divisor(w, y0, y1, x0, x1, inpad);
         }
       }
     }
@@ -289,7 +314,7 @@ void k_avgpool2d_backward(float *restrict gx, const float *restrict gy,
           int x0, x1;
           float g;
           clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
-          g = *gy++ / (float)divisor(w, y0, y1, x0, x1, inpad);
+          g = *gy++ / divisor(w, y0, y1, x0, x1, inpad);
           for (iy = y0; iy < y1; iy += w->dh)
             for (ix = x0; ix < x1; ix += w->dw) gc[(size_t)iy * W + ix] += g;
         }

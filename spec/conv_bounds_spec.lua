@@ -5,6 +5,8 @@
 local nn = require "nn"
 local H = require "helpers"
 
+local verbose = os.getenv("XCHECK_VERBOSE")
+
 describe("Conv2d with padding wider than the image", function()
    it("runs forward and backward (a stride-1 run past either end crashed)", function()
       -- the first is issue #21's: a 5x5 kernel, padding 2, on one pixel;
@@ -45,5 +47,124 @@ describe("Conv2d with padding wider than the image", function()
       H.sh("rm -rf '" .. dir .. "'")
       assert.is_true(ok, out)
       assert.are.equal(0, tonumber(out))
+   end)
+end)
+
+-- Every case of the sweep, in a fixed order: "op H W kh kw sh sw ph pw dh
+-- dw", op C (Conv2d), M (MaxPool2d), A or a (AvgPool2d counting the
+-- padding or not).  First every square window (kernel 1..7, stride 1..3,
+-- dilation 1..3; padding 0..the dilated kernel for Conv2d, which PyTorch
+-- does not bound, 0..half the kernel + 1 for the pools, the last refused)
+-- on every H x W in 1..9 x 1..9; then windows that differ across, each
+-- pairing one row setting (size, k, s, p, d) with another's columns, so
+-- every row setting meets columns once.  Cases whose kernel does not fit
+-- the padded image are in: PyTorch refuses them, and so must we.
+local function grid()
+   local cases = {}
+   local function add(op, r, c)
+      cases[#cases + 1] = ("%s %d %d %d %d %d %d %d %d %d %d"):format(op, r[1], c[1], r[2],
+         c[2], r[3], c[3], r[4], c[4], r[5], c[5])
+   end
+   local conv, pool, avg = {}, {}, {}     -- 1-D settings {size, k, s, p, d}
+   for size = 1, 9 do
+      for k = 1, 7 do
+         for s = 1, 3 do
+            for d = 1, 3 do
+               for p = 0, d * (k - 1) + 1 do conv[#conv + 1] = {size, k, s, p, d} end
+               for p = 0, math.floor(k / 2) + 1 do
+                  pool[#pool + 1] = {size, k, s, p, d}
+                  if d == 1 then avg[#avg + 1] = {size, k, s, p, d} end
+               end
+            end
+         end
+      end
+   end
+   -- square windows: the same setting but the size across
+   for _, set in ipairs{{"C", conv}, {"M", pool}, {"A", avg}, {"a", avg}} do
+      for _, r in ipairs(set[2]) do
+         for w = 1, 9 do
+            add(set[1], r, {w, r[2], r[3], r[4], r[5]})
+         end
+      end
+   end
+   for _, set in ipairs{{"C", conv}, {"M", pool}, {"A", avg}, {"a", avg}} do
+      local list = set[2]
+      for i, r in ipairs(list) do               -- 1237 is prime to #list
+         add(set[1], r, list[(i * 1237) % #list + 1])
+      end
+   end
+   return cases
+end
+
+-- The sweep's sampling: every case under ASan (make check-asan), one in 23
+-- in make test, one in 97 under valgrind; NN_CONV_SWEEP_STRIDE=k says.
+local function stride()
+   local k = tonumber(os.getenv("NN_CONV_SWEEP_STRIDE") or "")
+   if k then return math.max(1, math.floor(k)) end
+   if H.sanitized == "asan" then return 1 end
+   return H.sanitized and 97 or 23
+end
+
+describe("the image layers over a grid of shapes and windows", function()
+   if not H.have_torch() then
+      pending("/usr/bin/python3 with torch is not installed (apt-get install python3-torch)")
+      return
+   end
+
+   it("match PyTorch forward and backward, and refuse what PyTorch refuses, by name", function()
+      local all, k = grid(), stride()
+      local cases = {}
+      for i = 1, #all, k do cases[#cases + 1] = all[i] end
+      local dir = H.tmpdir()
+      local blob, list = dir .. "/blob.bin", dir .. "/cases.txt"
+      local status = H.torch("spec/xcheck/torch_conv_grid.py",
+         {blob = blob, cases = table.concat(cases, ";")})
+      local lines, j = {}, 0
+      for s in (status .. ";"):gmatch("([^;]*);") do
+         j = j + 1
+         lines[j] = cases[j] .. ";" .. s
+      end
+      assert.are.equal(#cases, j)
+      H.write(list, table.concat(lines, "\n") .. "\n")
+      local ok, out = H.run(("%s%s spec/xcheck/conv_grid.lua '%s' '%s'")
+         :format(H.env(), H.lua, list, blob))
+      H.sh("rm -rf '" .. dir .. "'")
+      local last = 0
+      for at in out:gmatch("@(%d+)") do last = tonumber(at) end
+      local report = out:gsub("@%d+\n", "")
+      assert.is_true(ok, ("the sweep died in case %d (%s):\n%s")
+         :format(last, cases[last] or "?", report))
+      local n, acc, ref, failed = report:match("checked (%d+) accepted (%d+) refused (%d+) failed (%d+)")
+      assert.truthy(n, report)
+      assert.are.equal(#cases, tonumber(n))
+      assert.are.equal("0", failed, report)
+      -- the grid holds both kinds, sampled or whole
+      assert.is_true(tonumber(acc) > #cases / 3 and tonumber(ref) > #cases / 5, report)
+      if verbose then io.stderr:write(report) end
+   end)
+end)
+
+describe("image layers at the limits of their sizes", function()
+   it("refuse a padded image too large for the kernels' int arithmetic", function()
+      -- 2^31 - 1 rows padded by 2 at stride 2: the output fits, the taps'
+      -- row numbers would not
+      local e = H.err(nn.Conv2d, 1, 1, 1, {padding = {2, 0}, stride = 2,
+                                           input = {1, 2147483647, 1}})
+      H.has(e, "nn.Conv2d: the padded input (2147483651 x 1) is too large (at most 2147483647 a side)")
+      e = H.err(nn.MaxPool2d, 4, {padding = 2, input = {1, 1, 2147483647}})
+      H.has(e, "nn.MaxPool2d: the padded input (5 x 2147483651) is too large")
+   end)
+
+   it("average over windows of more than 2^31 elements", function()
+      -- 65535 x 65535 on one pixel: the divisor passed INT_MAX in an int
+      for _, inpad in ipairs{true, false} do
+         local m = nn.AvgPool2d(65535, {padding = 32767, countIncludePad = inpad,
+                                        input = {1, 1, 1}})
+         local want = inpad and 1 / (65535 * 65535) or 1
+         local y = m:forward(nn.ones(1, 1)):get(1, 1)
+         assert.is_true(math.abs(y - want) <= 1e-6 * want, tostring(y))
+         local g = m:backward(nn.ones(1, 1), nn.ones(1, 1)):get(1, 1)
+         assert.is_true(math.abs(g - want) <= 1e-6 * want, tostring(g))
+      end
    end)
 end)
