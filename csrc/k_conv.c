@@ -201,7 +201,13 @@ static void clip(int o, int s, int p, int k, int d, int H, int *a, int *b) {
 ** predictor loses half the time: a forward that tracked the index took 3.1
 ** ms for a batch of 64 16x28x28 images, the plain maximum 0.4 ms.  NaN
 ** wins, as in PyTorch: a window holding one gives NaN, and its gradient
-** goes to the first NaN. */
+** goes to the last NaN (PyTorch's CPU kernel takes every NaN it meets as
+** the new maximum); otherwise to the first element equal to the maximum
+** (its `val > maxval` keeps the first of ties, infinities included).  A
+** window with no tap in the image gives -inf and passes no gradient
+** (PyTorch 1.13 gives -inf too, but its index then names the first tap
+** past the row, and its backward adds the gradient to that element of the
+** next row, or drops it in the last). */
 static float windowmax(const float *xc, int W, int y0, int y1, int x0,
                        int x1, int dh, int dw) {
   float m = -INFINITY;
@@ -234,12 +240,31 @@ void k_maxpool2d_forward(float *restrict y, const float *restrict x, int n,
   }
 }
 
+/* where windowmax found m: the offset of the last NaN if m is NaN, else
+** of the first element equal to m; NONE if there is none (an empty window,
+** or x changed since forward) */
+#define NONE ((size_t)-1)
+static size_t argmax(const float *xc, int W, int y0, int y1, int x0, int x1,
+                     int dh, int dw, float m) {
+  size_t at = NONE;
+  int iy, ix;
+  for (iy = y0; iy < y1; iy += dh)
+    for (ix = x0; ix < x1; ix += dw) {
+      float v = xc[(size_t)iy * W + ix];
+      if (m != m ? v != v : v == m) {
+        at = (size_t)iy * W + ix;
+        if (m == m) return at;
+      }
+    }
+  return at;
+}
+
 void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
                           const float *restrict y, const float *restrict gy,
                           int n, int C, int H, int W, const KWindow *w,
                           int OH, int OW) {
   size_t plane = (size_t)H * W;
-  int c, oy, ox, iy, ix;
+  int c, oy, ox;
   memset(gx, 0, (size_t)n * C * plane * sizeof *gx);
   for (c = 0; c < n * C; c++) {
     const float *xc = x + (size_t)c * plane;
@@ -248,18 +273,12 @@ void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
       int y0, y1;
       clip(oy, w->sh, w->ph, w->kh, w->dh, H, &y0, &y1);
       for (ox = 0; ox < OW; ox++) {
-        int x0, x1, at = -1;
-        float m = *y++, g = *gy++;
+        int x0, x1;
+        float g = *gy++;
+        size_t at;
         clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
-        for (iy = y0; iy < y1 && at < 0; iy += w->dh)
-          for (ix = x0; ix < x1; ix += w->dw) {
-            float v = xc[(size_t)iy * W + ix];
-            if (v == m || (m != m && v != v)) {
-              at = iy * W + ix;
-              break;
-            }
-          }
-        if (at >= 0) gc[at] += g;   /* always, unless x changed since */
+        at = argmax(xc, W, y0, y1, x0, x1, w->dh, w->dw, *y++);
+        if (at != NONE) gc[at] += g;  /* always, unless x changed since */
       }
     }
   }

@@ -144,6 +144,62 @@ describe("the image layers over a grid of shapes and windows", function()
    end)
 end)
 
+describe("MaxPool2d on windows holding NaN or infinities", function()
+   if not H.have_torch() then
+      pending("/usr/bin/python3 with torch is not installed (apt-get install python3-torch)")
+      return
+   end
+
+   it("gives PyTorch's maximum and sends the gradient where PyTorch does", function()
+      -- one 3x3 window: NaN first, in the middle, last, several, alone;
+      -- infinities, ties; then overlapping, padded and dilated windows
+      local function window(s) return {x = s, H = 3, W = 3, k = 3, s = 1, p = 0, d = 1} end
+      local cases = {
+         window{"nan", 1, 2, 3, 4, 5, 6, 7, 8},
+         window{1, 2, 3, 4, "nan", 5, 6, 7, 8},
+         window{1, 2, 3, 4, 5, 6, 7, 8, "nan"},
+         window{"nan", 1, "nan", 2, 3, "nan", 4, 5, 6},
+         window{"nan", "nan", "nan", "nan", "nan", "nan", "nan", "nan", "nan"},
+         window{"inf", 1, "inf", 2, 3, 4, 5, 6, 7},
+         window{"-inf", "-inf", "-inf", "-inf", "-inf", "-inf", "-inf", "-inf", "-inf"},
+         window{"-inf", "nan", "-inf", "-inf", "-inf", "-inf", "-inf", "nan", "-inf"},
+         window{1, "inf", "nan", "inf", 0, 0, 0, 0, 0},
+         window{2, 2, 1, 0, 2, 0, 0, 0, 0},
+      }
+      local grid = {1, "nan", 3, 4, "inf", 6, "nan", 2, 2, "-inf", 1, "nan", 0, 5, 5, "inf"}
+      for _, w in ipairs{{2, 1, 0, 1}, {3, 2, 1, 1}, {2, 1, 1, 2}, {3, 1, 1, 1}} do
+         cases[#cases + 1] = {x = grid, H = 4, W = 4, k = w[1], s = w[2], p = w[3], d = w[4]}
+      end
+      for _, c in ipairs(cases) do
+         for i, v in ipairs(c.x) do c.x[i] = tostring(v) end
+      end
+      local ref = H.torch("spec/xcheck/torch_maxpool_nan.py", cases)
+      local value = {nan = 0 / 0, inf = math.huge, ["-inf"] = -math.huge}
+      for i, c in ipairs(cases) do
+         local name = ("case %d (%s; k %d, stride %d, padding %d, dilation %d)")
+            :format(i, table.concat(c.x, " "), c.k, c.s, c.p, c.d)
+         local m = nn.MaxPool2d(c.k, {stride = c.s, padding = c.p, dilation = c.d,
+                                      input = {1, c.H, c.W}})
+         local xs = {}
+         for j, v in ipairs(c.x) do xs[j] = value[v] or tonumber(v) end
+         local x = nn.Matrix(1, #xs, xs)
+         local y = m:forward(x):totable()[1]
+         assert.are.equal(#ref[i].y, #y, name)
+         for j, want in ipairs(ref[i].y) do
+            if want == "nan" then
+               assert.is_true(y[j] ~= y[j], ("%s: output %d is %s, PyTorch's NaN"):format(name, j, y[j]))
+            else
+               assert.are.equal(value[want] or tonumber(want), y[j], name .. ": output " .. j)
+            end
+         end
+         local gy = {}
+         for j = 1, #y do gy[j] = j end
+         local gx = m:backward(x, nn.Matrix(1, #y, gy)):totable()[1]
+         assert.are.same(ref[i].gx, gx, name .. ": the gradient")
+      end
+   end)
+end)
+
 describe("image layers at the limits of their sizes", function()
    it("refuse a padded image too large for the kernels' int arithmetic", function()
       -- 2^31 - 1 rows padded by 2 at stride 2: the output fits, the taps'
