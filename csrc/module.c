@@ -57,7 +57,8 @@ void nn_noargs(lua_State *L, const char *fn, int a) {
 
 float *nn_scratch(Ctx *c, int slot, size_t n, int make) {
   lua_State *L = c->L;
-  size_t need = (n ? n : 1) * sizeof(float);
+  size_t need = n > (size_t)-1 / sizeof(float) ? (size_t)-1  /* refused */
+                                               : (n ? n : 1) * sizeof(float);
   if (lua_getiuservalue(L, 1, slot) == LUA_TUSERDATA &&
       lua_rawlen(L, -1) >= need) {
     float *p = (float *)lua_touserdata(L, -1);
@@ -66,11 +67,13 @@ float *nn_scratch(Ctx *c, int slot, size_t n, int make) {
   }
   lua_pop(L, 1);
   if (!make) return NULL;
-  if (need > NNC_MAXUDATA)
-    luaL_error(L, "%s: a scratch array of %I floats is too large",
-               c->m->kind->name, (lua_Integer)n);
   {
-    float *p = (float *)lua_newuserdatauv(L, need, 0);
+    char fn[48];
+    float *p;
+    snprintf(fn, sizeof fn, "%s:%s", c->m->kind->name,
+             c->gy ? "backward" : "forward");
+    p = (float *)nn_newblock(L, n ? n : 1, sizeof(float), fn, "scratch",
+                             "floats");
     lua_setiuservalue(L, 1, slot);      /* the module keeps it alive */
     return p;
   }
