@@ -27,11 +27,12 @@ static KWindow window(const Module *m) {
 
 static int whole(lua_State *L, int idx, int lo, const char *fn,
                  const char *what) {
-  int isint;
-  lua_Integer n = lua_tointegerx(L, idx, &isint);
+  int isint = 0;
+  lua_Integer n = 0;
+  if (lua_type(L, idx) == LUA_TNUMBER) n = lua_tointegerx(L, idx, &isint);
   if (!isint || n < lo || n > 65535)
     luaL_error(L, "%s: %s must be a whole number from %d to 65535 or {h, w}"
-               ", got %s", fn, what, lo, luaL_tolstring(L, idx, NULL));
+               ", got %s", fn, what, lo, nn_argdesc(L, idx));
   return (int)n;
 }
 
@@ -85,7 +86,8 @@ static void options(lua_State *L, Module *m, const char *fn, int idx,
         luaL_error(L, "%s: option input must be {C, H, W} or {H, W}", fn);
       for (i = 0; i < n; i++) {
         lua_rawgeti(L, -1, i + 1);
-        m->in[3 - n + i] = nn_checkdim(L, -1, fn, "each size of input");
+        m->in[3 - n + i] = (int)nn_checkwhole(L, -1, fn, "each size of input",
+                                              1, NN_MAXELEMS);
         lua_pop(L, 1);
       }
       if (n == 2) m->in[0] = m->c[C_IN];
@@ -188,9 +190,11 @@ static void describe(luaL_Buffer *b, const Module *m, const char *head) {
 ** bias = true, init = "kaiming", input = {C, H, W}}]) */
 static void conv_init(lua_State *L, Module *m, const char *fn, int a) {
   int *w = m->c + C_WIN;
-  m->c[C_IN] = nn_checkdim(L, a, fn, "inC");
-  m->c[C_OUT] = nn_checkdim(L, a + 1, fn, "outC");
-  pair(L, a + 2, w, 1, fn, "kernel size");
+  m->c[C_IN] = (int)nn_checkwhole(L, a, fn, "argument 1 (inC)", 1,
+                                  NN_MAXELEMS);
+  m->c[C_OUT] = (int)nn_checkwhole(L, a + 1, fn, "argument 2 (outC)", 1,
+                                   NN_MAXELEMS);
+  pair(L, a + 2, w, 1, fn, "argument 3 (kernel size)");
   w[2] = w[3] = 1;
   w[4] = w[5] = 0;
   w[6] = w[7] = 1;
@@ -298,7 +302,7 @@ static void conv_describe(luaL_Buffer *b, const Module *m) {
 static void pool_init(lua_State *L, Module *m, const char *fn, int a) {
   int *w = m->c + C_WIN, i;
   int max = m->kind->name[0] == 'M';
-  pair(L, a, w, 1, fn, "kernel size");
+  pair(L, a, w, 1, fn, "argument 1 (kernel size)");
   w[2] = w[0];
   w[3] = w[1];
   w[4] = w[5] = 0;
