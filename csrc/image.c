@@ -98,6 +98,15 @@ static void options(lua_State *L, Module *m, const char *fn, int idx,
   }
 }
 
+/* the input or output, a x b x c elements, refused past NN_MAXELEMS by
+** name (a, b, c >= 1 and each at most INT_MAX, so a b fits) */
+static void checkimage(lua_State *L, const char *fn, const char *what,
+                       lua_Integer a, lua_Integer b, lua_Integer c) {
+  if (a * b > NN_MAXELEMS / c)
+    luaL_error(L, "%s: the %s, %I x %I x %I, is too large (at most %d "
+               "elements)", fn, what, a, b, c, (int)NN_MAXELEMS);
+}
+
 /* OH, OW for m->in through the window; checks that the window fits */
 static void outsize(lua_State *L, Module *m, const char *fn, int oc) {
   KWindow w = window(m);
@@ -115,8 +124,8 @@ static void outsize(lua_State *L, Module *m, const char *fn, int oc) {
                pw);
   oh = (ph - eh) / w.sh + 1;
   ow = (pw - ew) / w.sw + 1;
-  nn_checkcount(L, fn, (lua_Integer)m->in[0] * H, W);
-  nn_checkcount(L, fn, (lua_Integer)oc * oh, ow);
+  checkimage(L, fn, "input", m->in[0], H, W);
+  checkimage(L, fn, "output", oc, oh, ow);
   m->out[0] = oc;
   m->out[1] = (int)oh;
   m->out[2] = (int)ow;
@@ -203,8 +212,11 @@ static void conv_init(lua_State *L, Module *m, const char *fn, int a) {
   if (m->in[0] && m->in[0] != m->c[C_IN])
     luaL_error(L, "%s: input has %d channels, the layer takes inC = %d", fn,
                m->in[0], m->c[C_IN]);
-  nn_checkcount(L, fn, (lua_Integer)m->c[C_OUT] * m->c[C_IN],
-                (lua_Integer)w[0] * w[1] + 1);
+  if ((lua_Integer)m->c[C_OUT] * m->c[C_IN] >
+      NN_MAXELEMS / ((lua_Integer)w[0] * w[1] + 1))
+    luaL_error(L, "%s: the weight (outC x inC x kh x kw = %d x %d x %d x %d) "
+               "and bias are too large (at most %d elements)", fn,
+               m->c[C_OUT], m->c[C_IN], w[0], w[1], (int)NN_MAXELEMS);
   if (m->in[0]) m->kind->shape(L, m, fn);
 }
 

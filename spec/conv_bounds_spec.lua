@@ -211,6 +211,57 @@ describe("image layers at the limits of their sizes", function()
       H.has(e, "nn.MaxPool2d: the padded input (5 x 2147483651) is too large")
    end)
 
+   it("refuse sizes past the int limits, naming what is too large", function()
+      local function refuses(part, f, ...)
+         H.has(H.err(f, ...), part)
+      end
+      local max = "(at most 2147483647 elements)"
+      -- kh kw C overflowing the weight's shape; with outC
+      refuses("nn.Conv2d: the weight (outC x inC x kh x kw = 1 x 1 x 65535 x 65535) and bias are "
+         .. "too large " .. max, nn.Conv2d, 1, 1, 65535, {padding = 32767, input = {1, 1, 1}})
+      refuses("= 1 x 32768 x 256 x 256) and bias are too large", nn.Conv2d, 32768, 1, 256)
+      refuses("= 65535 x 65535 x 1 x 1) and bias are too large", nn.Conv2d, 65535, 65535, 1)
+      -- C H W overflowing, given or learnt
+      refuses("nn.Conv2d: the input, 1 x 65536 x 65536, is too large " .. max,
+         nn.Conv2d, 1, 1, 1, {input = {1, 65536, 65536}})
+      refuses("nn.MaxPool2d: the input, 2 x 46341 x 23171, is too large", nn.MaxPool2d, 1,
+         {input = {2, 46341, 23171}})
+      local c = nn.Conv2d(1, 1, 3)
+      refuses("Conv2d:setInputShape: the input, 1 x 2147483647 x 2147483647, is too large",
+         c.setInputShape, c, 1, 2147483647, 2147483647)
+      -- the output: padding far past the image
+      refuses("nn.Conv2d: the output, 64 x 20001 x 20001, is too large " .. max,
+         nn.Conv2d, 1, 64, 1, {padding = 10000, input = {1, 1, 1}})
+      -- dilation making the effective kernel pass 2^32 (counted exactly)
+      refuses("nn.Conv2d: the kernel (1 x 65535, 1 x 4294770691 with dilation) is larger than the "
+         .. "padded input (131071 x 131071)", nn.Conv2d, 1, 1, {1, 65535},
+         {dilation = 65535, padding = 65535, input = {1, 1, 1}})
+      refuses("nn.MaxPool2d: the kernel (65535 x 65535, 4294770691 x 4294770691 with dilation) is "
+         .. "larger than the padded input (65535 x 65535)", nn.MaxPool2d, 65535,
+         {dilation = 65535, padding = 32767, input = {1, 1, 1}})
+      -- past 65535 a side, a window setting is refused as it is read
+      refuses("nn.Conv2d: stride must be a whole number from 1 to 65535 or {h, w}, got 65536",
+         nn.Conv2d, 1, 1, 3, {stride = 65536})
+      -- input columns that do not match
+      local p = nn.MaxPool2d(2, {input = {1, 4, 4}})
+      refuses("MaxPool2d:forward: input has 15 columns, expected 16 (1 x 4 x 4)", p.forward, p,
+         nn.ones(2, 15))
+   end)
+
+   it("run a stride past the image and a window with no tap inside it", function()
+      local m = nn.Conv2d(1, 1, 3, {stride = 65535, padding = 1, input = {1, 1, 1}})
+      m.weight = nn.Matrix(1, 9, 1)
+      m.bias = nn.Matrix{{0.5}}
+      assert.are.same({{1.5}}, m:forward(nn.ones(1, 1)):totable())
+      assert.are.same({{1}}, m:backward(nn.ones(1, 1), nn.ones(1, 1)):totable())
+      -- the columns' taps are -1 and 1 on a 1-wide image: -inf, no gradient
+      local p = nn.MaxPool2d({1, 2}, {dilation = {1, 2}, padding = {0, 1}, stride = 1,
+                                      input = {1, 3, 1}})
+      local y = p:forward(nn.Matrix{{1, 2, 3}})
+      assert.are.same({{-math.huge, -math.huge, -math.huge}}, y:totable())
+      assert.are.same({{0, 0, 0}}, p:backward(nn.Matrix{{1, 2, 3}}, nn.ones(1, 3)):totable())
+   end)
+
    it("average over windows of more than 2^31 elements", function()
       -- 65535 x 65535 on one pixel: the divisor passed INT_MAX in an int
       for _, inpad in ipairs{true, false} do
