@@ -4,6 +4,7 @@
 ** lower bound; one forward and one backward here serve them all.
 */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "module.h"
@@ -15,7 +16,9 @@ static void act_init(lua_State *L, Module *m, const char *fn, int a) {
     nn_noargs(L, fn, a);
     return;
   }
-  m->a = nn_optfloat(L, a, k->def, fn, k->field);
+  char what[32];
+  snprintf(what, sizeof what, "argument 1 (%s)", k->field);
+  m->a = nn_optfloat(L, a, k->def, fn, what);
   if (k->positive && !(m->a > 0))
     luaL_error(L, "%s: %s must be > 0", fn, k->field);
 }

@@ -9,6 +9,7 @@
 ** kh, kw, sh, sw, ph, pw, dh, dw, c[10] bias (Conv2d), c[11] padding in
 ** the divisor (AvgPool2d).  m->in is the input's (C, H, W), 0 until known.
 */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,11 +27,12 @@ static KWindow window(const Module *m) {
 
 static int whole(lua_State *L, int idx, int lo, const char *fn,
                  const char *what) {
-  int isint;
-  lua_Integer n = lua_tointegerx(L, idx, &isint);
+  int isint = 0;
+  lua_Integer n = 0;
+  if (lua_type(L, idx) == LUA_TNUMBER) n = lua_tointegerx(L, idx, &isint);
   if (!isint || n < lo || n > 65535)
     luaL_error(L, "%s: %s must be a whole number from %d to 65535 or {h, w}"
-               ", got %s", fn, what, lo, luaL_tolstring(L, idx, NULL));
+               ", got %s", fn, what, lo, nn_argdesc(L, idx));
   return (int)n;
 }
 
@@ -80,13 +82,23 @@ static void window_option(lua_State *L, void *ud, const char *fn,
       luaL_error(L, "%s: option input must be {C, H, W} or {H, W}", fn);
     for (i = 0; i < n; i++) {
       lua_rawgeti(L, -1, i + 1);
-      m->in[3 - n + i] = nn_checkdim(L, -1, fn, "each size of input");
+      m->in[3 - n + i] = (int)nn_checkwhole(L, -1, fn, "each size of input", 1,
+                                            NN_MAXELEMS);
       lua_pop(L, 1);
     }
     if (n == 2) m->in[0] = m->c[C_IN];
     if (m->in[0] == 0)
       luaL_error(L, "%s: option input must be {C, H, W}", fn);
   }
+}
+
+/* the input or output, a x b x c elements, refused past NN_MAXELEMS by
+** name (a, b, c >= 1 and each at most INT_MAX, so a b fits) */
+static void checkimage(lua_State *L, const char *fn, const char *what,
+                       lua_Integer a, lua_Integer b, lua_Integer c) {
+  if (a * b > NN_MAXELEMS / c)
+    luaL_error(L, "%s: the %s, %I x %I x %I, is too large (at most %d "
+               "elements)", fn, what, a, b, c, (int)NN_MAXELEMS);
 }
 
 /* OH, OW for m->in through the window; checks that the window fits */
@@ -97,14 +109,17 @@ static void outsize(lua_State *L, Module *m, const char *fn, int oc) {
   lua_Integer ew = (lua_Integer)w.dw * (w.kw - 1) + 1;
   lua_Integer ph = H + 2 * (lua_Integer)w.ph, pw = W + 2 * (lua_Integer)w.pw;
   lua_Integer oh, ow;
+  if (ph > INT_MAX || pw > INT_MAX)     /* k_conv.c's bound (2) */
+    luaL_error(L, "%s: the padded input (%I x %I) is too large (at most %d "
+               "a side)", fn, ph, pw, INT_MAX);
   if (ph < eh || pw < ew)
     luaL_error(L, "%s: the kernel (%d x %d, %I x %I with dilation) is larger "
                "than the padded input (%I x %I)", fn, w.kh, w.kw, eh, ew, ph,
                pw);
   oh = (ph - eh) / w.sh + 1;
   ow = (pw - ew) / w.sw + 1;
-  nn_checkcount(L, fn, (lua_Integer)m->in[0] * H, W);
-  nn_checkcount(L, fn, (lua_Integer)oc * oh, ow);
+  checkimage(L, fn, "input", m->in[0], H, W);
+  checkimage(L, fn, "output", oc, oh, ow);
   m->out[0] = oc;
   m->out[1] = (int)oh;
   m->out[2] = (int)ow;
@@ -178,9 +193,11 @@ static void describe(luaL_Buffer *b, const Module *m, const char *head) {
 ** bias = true, init = "kaiming", input = {C, H, W}}]) */
 static void conv_init(lua_State *L, Module *m, const char *fn, int a) {
   int *w = m->c + C_WIN;
-  m->c[C_IN] = nn_checkdim(L, a, fn, "inC");
-  m->c[C_OUT] = nn_checkdim(L, a + 1, fn, "outC");
-  pair(L, a + 2, w, 1, fn, "kernel size");
+  m->c[C_IN] = (int)nn_checkwhole(L, a, fn, "argument 1 (inC)", 1,
+                                  NN_MAXELEMS);
+  m->c[C_OUT] = (int)nn_checkwhole(L, a + 1, fn, "argument 2 (outC)", 1,
+                                   NN_MAXELEMS);
+  pair(L, a + 2, w, 1, fn, "argument 3 (kernel size)");
   w[2] = w[3] = 1;
   w[4] = w[5] = 0;
   w[6] = w[7] = 1;
@@ -189,8 +206,11 @@ static void conv_init(lua_State *L, Module *m, const char *fn, int a) {
   if (m->in[0] && m->in[0] != m->c[C_IN])
     luaL_error(L, "%s: input has %d channels, the layer takes inC = %d", fn,
                m->in[0], m->c[C_IN]);
-  nn_checkcount(L, fn, (lua_Integer)m->c[C_OUT] * m->c[C_IN],
-                (lua_Integer)w[0] * w[1] + 1);
+  if ((lua_Integer)m->c[C_OUT] * m->c[C_IN] >
+      NN_MAXELEMS / ((lua_Integer)w[0] * w[1] + 1))
+    luaL_error(L, "%s: the weight (outC x inC x kh x kw = %d x %d x %d x %d) "
+               "and bias are too large (at most %d elements)", fn,
+               m->c[C_OUT], m->c[C_IN], w[0], w[1], (int)NN_MAXELEMS);
   if (m->in[0]) m->kind->shape(L, m, fn);
 }
 
@@ -288,7 +308,7 @@ static void conv_describe(luaL_Buffer *b, const Module *m) {
 static void pool_init(lua_State *L, Module *m, const char *fn, int a) {
   int *w = m->c + C_WIN, i;
   int max = m->kind->name[0] == 'M';
-  pair(L, a, w, 1, fn, "kernel size");
+  pair(L, a, w, 1, fn, "argument 1 (kernel size)");
   w[2] = w[0];
   w[3] = w[1];
   w[4] = w[5] = 0;

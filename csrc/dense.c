@@ -20,8 +20,9 @@ static void linear_option(lua_State *L, void *ud, const char *fn,
 
 /* nn.Linear(nin, nout [, {bias = true, init = "kaiming"}]); c[0] = bias */
 static void linear_init(lua_State *L, Module *m, const char *fn, int a) {
-  m->nin = nn_checkdim(L, a, fn, "nin");
-  m->nout = nn_checkdim(L, a + 1, fn, "nout");
+  m->nin = (int)nn_checkwhole(L, a, fn, "argument 1 (nin)", 1, NN_MAXELEMS);
+  m->nout = (int)nn_checkwhole(L, a + 1, fn, "argument 2 (nout)", 1,
+                               NN_MAXELEMS);
   m->c[0] = 1;
   nn_options(L, a + 2, fn, linear_options, linear_option, m);
   nn_checkcount(L, fn, m->nout, (lua_Integer)m->nin + 1);
@@ -108,7 +109,7 @@ static void flatten_backward(Ctx *c) {
 /* ---- Dropout: the mask is kept in UV_SCRATCH from forward to backward --- */
 
 static void dropout_init(lua_State *L, Module *m, const char *fn, int a) {
-  m->a = nn_optfloat(L, a, 0.5f, fn, "p");
+  m->a = nn_optfloat(L, a, 0.5f, fn, "argument 1 (p)");
   if (!(m->a >= 0 && m->a < 1))
     luaL_error(L, "%s: p must be in [0, 1), got %f", fn, (double)m->a);
 }

@@ -14,6 +14,23 @@
 
 #include "kernels.h"
 
+/* Bounds.  The binding (image.c) guarantees, for rows and the same for
+** columns (W, kw, sw, pw, dw, OW):
+**   (1) every size >= 1, ph >= 0, and kh, sh, ph, dh <= 65535;
+**   (2) e = dh (kh - 1) + 1 <= H + 2 ph <= INT_MAX (the kernel fits the
+**       padded image, which fits an int);
+**   (3) OH = (H + 2 ph - e) / sh + 1, so 1 <= OH and (OH - 1) sh <= H +
+**       2 ph - e;
+**   (4) n C H W and n O OH OW <= INT_MAX (the matrices' element counts);
+**       for convolution O C (kh kw + 1) <= INT_MAX (the weight and bias),
+**       so K = C kh kw fits an int;
+**   (5) for pooling 2 ph <= kh, and average pooling has dh = 1.
+** Then the tap of output row oy and kernel row ki, iy = oy sh - ph + ki dh,
+** lies in -ph .. H + ph - 1 by (3) and ki dh <= e - 1, with no int
+** overflow by (2); only taps in 0..H-1 are read.  The same holds for
+** columns, ix = ox sw + x0 with x0 = kj dw - pw.  A row of cols is (c, ki,
+** kj) < K, a column (oy, ox) < OH OW <= ld. */
+
 /* the input row of output row oy and kernel row ki, or -1 in the padding */
 static int inrow(int oy, int ki, const KWindow *w, int H) {
   int iy = oy * w->sh - w->ph + ki * w->dh;
@@ -29,15 +46,23 @@ void k_im2col(float *restrict cols, size_t ld, const float *restrict x, int C,
         float *r = cols + ((size_t)(c * w->kh + ki) * w->kw + kj) * ld;
         for (oy = 0; oy < OH; oy++, r += OW) {
           int iy = inrow(oy, ki, w, H);
-          const float *xr = x + ((size_t)c * H + iy) * W;
+          const float *xr;
           int x0 = kj * w->dw - w->pw;
           if (iy < 0) {
             memset(r, 0, OW * sizeof *r);
-          } else if (w->sw == 1) {        /* zeros, a run of x, zeros */
-            int lo = x0 < 0 ? -x0 : 0, hi = W - x0 < OW ? W - x0 : OW;
+            continue;
+          }
+          xr = x + ((size_t)c * H + iy) * W;
+          if (w->sw == 1) {               /* zeros, a run of x, zeros */
+            /* column ox reads x at ox + x0, inside for lo <= ox < hi;
+            ** both clamped to 0..OW, as a kernel wider than the image
+            ** and one side's padding puts the run past either end */
+            int lo = x0 < 0 ? -x0 : 0, hi = W - x0;
+            if (lo > OW) lo = OW;
+            if (hi > OW) hi = OW;
             if (hi < lo) hi = lo;
             memset(r, 0, lo * sizeof *r);
-            memcpy(r + lo, xr + x0 + lo, (hi - lo) * sizeof *r);
+            if (hi > lo) memcpy(r + lo, xr + x0 + lo, (hi - lo) * sizeof *r);
             memset(r + hi, 0, (OW - hi) * sizeof *r);
           } else {
             for (ox = 0; ox < OW; ox++) {
@@ -59,9 +84,10 @@ void k_col2im(float *restrict x, const float *restrict cols, size_t ld,
         const float *r = cols + ((size_t)(c * w->kh + ki) * w->kw + kj) * ld;
         for (oy = 0; oy < OH; oy++, r += OW) {
           int iy = inrow(oy, ki, w, H);
-          float *xr = x + ((size_t)c * H + iy) * W;
+          float *xr;
           int x0 = kj * w->dw - w->pw;
           if (iy < 0) continue;
+          xr = x + ((size_t)c * H + iy) * W;
           for (ox = 0; ox < OW; ox++) {
             int ix = ox * w->sw + x0;
             if (ix >= 0 && ix < W) xr[ix] += r[ox];
@@ -170,7 +196,13 @@ void k_conv2d_backward(float *gx, float *gw, float *gb,
 
 /* ---- pooling ------------------------------------------------------------ */
 
-/* the window of output (oy, ox) clipped to the image: rows y0..y1-1 */
+/* The window of output (oy, ox) clipped to the image: rows y0..y1-1, step
+** d.  From lo = o s - p >= -p and hi = lo + e <= H + p, lo moves up to the
+** first tap at or past 0 (at most p / d + 1 steps) and hi down to H, so
+** every tap read is inside the image.  With dilation a window may hold no
+** tap at all (y0 >= y1: a 2-tap window with dilation 2 on a 1-pixel image
+** with padding 1); without, it always holds one, as lo <= H + p - e < H
+** and hi >= k - p >= 1 by (5). */
 static void clip(int o, int s, int p, int k, int d, int H, int *a, int *b) {
   int lo = o * s - p, hi = lo + (k - 1) * d + 1;
   while (lo < 0) lo += d;
@@ -185,7 +217,13 @@ static void clip(int o, int s, int p, int k, int d, int H, int *a, int *b) {
 ** predictor loses half the time: a forward that tracked the index took 3.1
 ** ms for a batch of 64 16x28x28 images, the plain maximum 0.4 ms.  NaN
 ** wins, as in PyTorch: a window holding one gives NaN, and its gradient
-** goes to the first NaN. */
+** goes to the last NaN (PyTorch's CPU kernel takes every NaN it meets as
+** the new maximum); otherwise to the first element equal to the maximum
+** (its `val > maxval` keeps the first of ties, infinities included).  A
+** window with no tap in the image gives -inf and passes no gradient
+** (PyTorch 1.13 gives -inf too, but its index then names the first tap
+** past the row, and its backward adds the gradient to that element of the
+** next row, or drops it in the last). */
 static float windowmax(const float *xc, int W, int y0, int y1, int x0,
                        int x1, int dh, int dw) {
   float m = -INFINITY;
@@ -218,12 +256,31 @@ void k_maxpool2d_forward(float *restrict y, const float *restrict x, int n,
   }
 }
 
+/* where windowmax found m: the offset of the last NaN if m is NaN, else
+** of the first element equal to m; NONE if there is none (an empty window,
+** or x changed since forward) */
+#define NONE ((size_t)-1)
+static size_t argmax(const float *xc, int W, int y0, int y1, int x0, int x1,
+                     int dh, int dw, float m) {
+  size_t at = NONE;
+  int iy, ix;
+  for (iy = y0; iy < y1; iy += dh)
+    for (ix = x0; ix < x1; ix += dw) {
+      float v = xc[(size_t)iy * W + ix];
+      if (m != m ? v != v : v == m) {
+        at = (size_t)iy * W + ix;
+        if (m == m) return at;
+      }
+    }
+  return at;
+}
+
 void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
                           const float *restrict y, const float *restrict gy,
                           int n, int C, int H, int W, const KWindow *w,
                           int OH, int OW) {
   size_t plane = (size_t)H * W;
-  int c, oy, ox, iy, ix;
+  int c, oy, ox;
   memset(gx, 0, (size_t)n * C * plane * sizeof *gx);
   for (c = 0; c < n * C; c++) {
     const float *xc = x + (size_t)c * plane;
@@ -232,29 +289,25 @@ void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
       int y0, y1;
       clip(oy, w->sh, w->ph, w->kh, w->dh, H, &y0, &y1);
       for (ox = 0; ox < OW; ox++) {
-        int x0, x1, at = -1;
-        float m = *y++, g = *gy++;
+        int x0, x1;
+        float g = *gy++;
+        size_t at;
         clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
-        for (iy = y0; iy < y1 && at < 0; iy += w->dh)
-          for (ix = x0; ix < x1; ix += w->dw) {
-            float v = xc[(size_t)iy * W + ix];
-            if (v == m || (m != m && v != v)) {
-              at = iy * W + ix;
-              break;
-            }
-          }
-        if (at >= 0) gc[at] += g;   /* always, unless x changed since */
+        at = argmax(xc, W, y0, y1, x0, x1, w->dh, w->dw, *y++);
+        if (at != NONE) gc[at] += g;  /* always, unless x changed since */
       }
     }
   }
 }
 
 /* the divisor of output (oy, ox): the whole window, padding included, or
-** only the elements inside the image */
-static int divisor(const KWindow *w, int y0, int y1, int x0, int x1,
-                   int inpad) {
-  if (inpad) return w->kh * w->kw;
-  return ((y1 - y0 + w->dh - 1) / w->dh) * ((x1 - x0 + w->dw - 1) / w->dw);
+** only the elements inside the image (at least one: dh = dw = 1, see
+** clip); a float, as kh kw may pass INT_MAX (65535 x 65535) */
+static float divisor(const KWindow *w, int y0, int y1, int x0, int x1,
+                     int inpad) {
+  if (inpad) return (float)w->kh * (float)w->kw;
+  return (float)((y1 - y0 + w->dh - 1) / w->dh) *
+         (float)((x1 - x0 + w->dw - 1) / w->dw);
 }
 
 void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
@@ -274,7 +327,7 @@ void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
           clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
           for (iy = y0; iy < y1; iy += w->dh)
             for (ix = x0; ix < x1; ix += w->dw) s += xc[(size_t)iy * W + ix];
-          *y++ = s / (float)divisor(w, y0, y1, x0, x1, inpad);
+          *y++ = s / divisor(w, y0, y1, x0, x1, inpad);
         }
       }
     }
@@ -296,7 +349,7 @@ void k_avgpool2d_backward(float *restrict gx, const float *restrict gy,
           int x0, x1;
           float g;
           clip(ox, w->sw, w->pw, w->kw, w->dw, W, &x0, &x1);
-          g = *gy++ / (float)divisor(w, y0, y1, x0, x1, inpad);
+          g = *gy++ / divisor(w, y0, y1, x0, x1, inpad);
           for (iy = y0; iy < y1; iy += w->dh)
             for (ix = x0; ix < x1; ix += w->dw) gc[(size_t)iy * W + ix] += g;
         }

@@ -204,7 +204,8 @@ void k_conv2d_backward(float *gx, float *gw, float *gb,
                        const KWindow *w, int OH, int OW);
 /* max over each window of each channel (NaN wins, as in PyTorch);
 ** backward gives each window's gy to its maximum, found again in x (y
-** is forward's output for the same x) */
+** is forward's output for the same x): the last NaN, or the first of
+** equal maxima, as PyTorch */
 void k_maxpool2d_forward(float *restrict y, const float *restrict x, int n,
                          int C, int H, int W, const KWindow *w, int OH,
                          int OW);

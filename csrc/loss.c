@@ -75,13 +75,13 @@ static int lib_newloss(lua_State *L) {
 
 /* Room for n labels in the loss's own buffer, reused while big enough and
 ** left on the stack so that nothing frees it while the caller uses it. */
-static int32_t *indexbuf(lua_State *L, int n) {
+static int32_t *indexbuf(lua_State *L, int n, const char *fn) {
   size_t need = (size_t)n * sizeof(int32_t);
   if (lua_getiuservalue(L, 1, UV_INDEX) == LUA_TUSERDATA &&
       lua_rawlen(L, -1) >= need)
     return (int32_t *)lua_touserdata(L, -1);
   lua_pop(L, 1);
-  lua_newuserdatauv(L, need, 0);
+  nn_newblock(L, (size_t)n, sizeof(int32_t), fn, "a buffer", "labels");
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, 1, UV_INDEX);
   return (int32_t *)lua_touserdata(L, -1);
@@ -113,7 +113,7 @@ static Target classtarget(lua_State *L, Loss *l, const char *fn,
     if (ym->cols != 1 || ym->rows != n)
       luaL_error(L, "%s: target is %d x %d, expected %d x 1 class indices "
                  "or %d x %d probabilities", fn, ym->rows, ym->cols, n, n, c);
-    t = indexbuf(L, n);
+    t = indexbuf(L, n, fn);
     l->reads++;
     for (i = 0; i < n; i++) t[i] = checklabel(L, fn, ym->data[i], i + 1, c);
     tg.t = t;
@@ -124,7 +124,7 @@ static Target classtarget(lua_State *L, Loss *l, const char *fn,
     if (len != n)
       luaL_error(L, "%s: target has %I labels, expected %d (one per input "
                  "row)", fn, len, n);
-    t = indexbuf(L, n);
+    t = indexbuf(L, n, fn);
     mine = ++l->reads;
     for (i = 0; i < n; i++) {
       int isnum;
@@ -146,7 +146,7 @@ static Target classtarget(lua_State *L, Loss *l, const char *fn,
     if (n != 1)
       luaL_error(L, "%s: a single label needs a 1-row input, got %d rows",
                  fn, n);
-    t = indexbuf(L, 1);
+    t = indexbuf(L, 1, fn);
     l->reads++;
     t[0] = checklabel(L, fn, lua_tonumber(L, arg), 1, c);
     tg.t = t;

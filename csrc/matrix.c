@@ -29,6 +29,34 @@ static int newud(lua_State *L) {
   return 1;
 }
 
+/* Pushes a block of n elements of size bytes each, made in protected mode:
+** a refusal says who asked, what for and how much ("Conv2d:forward: scratch
+** of 1600040000 floats (6103 MB) refused: not enough memory"), where Lua
+** would say only "not enough memory". */
+static int newblock(lua_State *L) {
+  lua_newuserdatauv(L, *(const size_t *)lua_touserdata(L, 1), 0);
+  return 1;
+}
+
+void *nn_newblock(lua_State *L, size_t n, size_t size, const char *fn,
+                  const char *what, const char *unit) {
+  size_t bytes = n * size;
+  const char *why;
+  if (n > NNC_MAXUDATA / size) {
+    why = *NNC_UDATALIMIT ? NNC_UDATALIMIT : "too large";
+  } else {
+    if (bytes == 0) bytes = 1;
+    lua_pushcfunction(L, newblock);
+    lua_pushlightuserdata(L, &bytes);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK) return lua_touserdata(L, -1);
+    why = lua_tostring(L, -1);
+  }
+  luaL_error(L, "%s: %s of %I %s (%I MB) refused: %s", fn, what,
+             (lua_Integer)n, unit, (lua_Integer)((double)n * size / 1048576),
+             why ? why : "an error object that is not a string");
+  return NULL;
+}
+
 /* Asks for transparent huge pages on the 2 MB-aligned interior of a large
 ** block before anything touches it: one page fault per 2 MB instead of one
 ** per 4 KB.  A hint; it changes nothing where unsupported. */

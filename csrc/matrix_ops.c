@@ -349,7 +349,8 @@ static int extreme(lua_State *L, Argfn arg, int wantvalues, const char *fn) {
     float *col = NULL;
     v = wantvalues ? nn_newmatrix(L, 1, a->cols) : NULL;
     ix = nn_newmatrix(L, 1, a->cols);
-    col = (float *)lua_newuserdatauv(L, (size_t)a->rows * sizeof(float), 0);
+    col = (float *)nn_newblock(L, (size_t)a->rows, sizeof(float), fn,
+                               "a column buffer", "floats");
     for (j = 0; j < a->cols; j++) {
       size_t k;
       for (i = 0; i < a->rows; i++) col[i] = a->data[(size_t)i * a->cols + j];

@@ -38,16 +38,45 @@ static Module *checkmodule(lua_State *L, int arg) {
 
 /* ---- helpers for descriptors -------------------------------------------- */
 
+/* Constructor arguments are read strictly: a number must be a number, not
+** a string Lua would convert ("2" is refused, as PyTorch refuses it). */
+
+const char *nn_argdesc(lua_State *L, int idx) {
+  size_t len;
+  const char *s;
+  switch (lua_type(L, idx)) {
+  case LUA_TSTRING:
+    s = lua_tolstring(L, idx, &len);
+    if (len <= 40) return lua_pushfstring(L, "string '%s'", s);
+    lua_pushlstring(L, s, 37);
+    return lua_pushfstring(L, "string '%s...'", lua_tostring(L, -1));
+  case LUA_TNUMBER:
+    return luaL_tolstring(L, idx, NULL);
+  default:
+    return luaL_typename(L, idx);
+  }
+}
+
+lua_Integer nn_checkwhole(lua_State *L, int idx, const char *fn,
+                          const char *what, lua_Integer lo, lua_Integer hi) {
+  int isint = 0;
+  lua_Integer n = 0;
+  if (lua_type(L, idx) == LUA_TNUMBER) n = lua_tointegerx(L, idx, &isint);
+  if (!isint || n < lo || n > hi)
+    luaL_error(L, "%s: %s must be a whole number from %I to %I, got %s", fn,
+               what, lo, hi, nn_argdesc(L, idx));
+  return n;
+}
+
 float nn_optfloat(lua_State *L, int arg, float def, const char *fn,
                   const char *what) {
-  int isnum;
   lua_Number v;
   if (lua_isnoneornil(L, arg)) return def;
-  v = lua_tonumberx(L, arg, &isnum);
+  v = lua_type(L, arg) == LUA_TNUMBER ? lua_tonumber(L, arg) : NAN;
   /* finite as float32, as the model loader will check it */
-  if (!isnum || !isfinite(v) || fabs(v) > FLT_MAX)
+  if (!isfinite(v) || fabs(v) > FLT_MAX)
     luaL_error(L, "%s: %s must be a finite float32 number, got %s", fn, what,
-               isnum ? lua_tostring(L, arg) : luaL_typename(L, arg));
+               nn_argdesc(L, arg));
   return (float)v;
 }
 
@@ -57,7 +86,8 @@ void nn_noargs(lua_State *L, const char *fn, int a) {
 
 float *nn_scratch(Ctx *c, int slot, size_t n, int make) {
   lua_State *L = c->L;
-  size_t need = (n ? n : 1) * sizeof(float);
+  size_t need = n > (size_t)-1 / sizeof(float) ? (size_t)-1  /* refused */
+                                               : (n ? n : 1) * sizeof(float);
   if (lua_getiuservalue(L, 1, slot) == LUA_TUSERDATA &&
       lua_rawlen(L, -1) >= need) {
     float *p = (float *)lua_touserdata(L, -1);
@@ -66,11 +96,13 @@ float *nn_scratch(Ctx *c, int slot, size_t n, int make) {
   }
   lua_pop(L, 1);
   if (!make) return NULL;
-  if (need > NNC_MAXUDATA)
-    luaL_error(L, "%s: a scratch array of %I floats is too large",
-               c->m->kind->name, (lua_Integer)n);
   {
-    float *p = (float *)lua_newuserdatauv(L, need, 0);
+    char fn[48];
+    float *p;
+    snprintf(fn, sizeof fn, "%s:%s", c->m->kind->name,
+             c->gy ? "backward" : "forward");
+    p = (float *)nn_newblock(L, n ? n : 1, sizeof(float), fn, "scratch",
+                             "floats");
     lua_setiuservalue(L, 1, slot);      /* the module keeps it alive */
     return p;
   }
@@ -504,7 +536,8 @@ static int mod_setinputshape(lua_State *L) {
   if (!m->kind->shape)        /* reached only through the debug library */
     return luaL_error(L, "%s: not an image layer", fn);
   t = *m;
-  for (i = 0; i < 3; i++) t.in[i] = nn_checkdim(L, i + 2, fn, "C, H and W");
+  for (i = 0; i < 3; i++)
+    t.in[i] = (int)nn_checkwhole(L, i + 2, fn, "C, H and W", 1, NN_MAXELEMS);
   m->kind->shape(L, &t, fn);
   if (m->nin && memcmp(t.in, m->in, sizeof t.in) != 0)
     return luaL_error(L, "%s: the layer's input is %d x %d x %d already, not "

@@ -102,8 +102,17 @@ extern const LayerKind nn_conv_kinds[];
 extern const LayerKind nn_norm_kinds[];
 
 /* helpers for descriptors (module.c) */
+/* a constructor's number at arg (nil: def), finite in float32; a numeric
+** string is refused */
 float nn_optfloat(lua_State *L, int arg, float def, const char *fn,
                   const char *what);
+/* a constructor's whole number at idx, from lo to hi; a numeric string
+** is refused ("nn.Linear: argument 1 (nin) must be a whole number from 1
+** to 2147483647, got string '2'") */
+lua_Integer nn_checkwhole(lua_State *L, int idx, const char *fn,
+                          const char *what, lua_Integer lo, lua_Integer hi);
+/* the value at idx for a message: "string '2'", "2.5", "nil", "table" */
+const char *nn_argdesc(lua_State *L, int idx);
 void nn_noargs(lua_State *L, const char *fn, int a);
 /* the init option's value at idx: "kaiming", "xavier", "uniform", "zeros" */
 int nn_checkinit(lua_State *L, int idx, const char *fn);

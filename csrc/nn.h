@@ -40,6 +40,10 @@ static inline size_t nn_numel(const Matrix *m) {
 /* matrix.c */
 Matrix *nn_newmatrix(lua_State *L, int rows, int cols);     /* uninitialised */
 Matrix *nn_newzeros(lua_State *L, int rows, int cols);
+/* pushes a block of n elements of size bytes; a refusal is an error
+** naming fn, what and the size ("fn: what of n unit (X MB) refused: ...") */
+void *nn_newblock(lua_State *L, size_t n, size_t size, const char *fn,
+                  const char *what, const char *unit);
 Matrix *nn_view(lua_State *L, int parent, float *data, int rows, int cols);
 Matrix *nn_checkmatrix(lua_State *L, int arg);
 Matrix *nn_tomatrix(lua_State *L, int arg);                 /* NULL if not one */

@@ -19,10 +19,10 @@ static const char *const bn2d_options[] = {"eps", "momentum", "affine",
 static void bn_option(lua_State *L, void *ud, const char *fn, const char *k) {
   Module *m = (Module *)ud;
   if (strcmp(k, "eps") == 0) {
-    m->a = nn_optfloat(L, -1, 1e-5f, fn, "eps");
+    m->a = nn_optfloat(L, -1, 1e-5f, fn, "option eps");
     if (!(m->a > 0)) luaL_error(L, "%s: eps must be > 0", fn);
   } else if (strcmp(k, "momentum") == 0) {
-    m->b = nn_optfloat(L, -1, 0.1f, fn, "momentum");
+    m->b = nn_optfloat(L, -1, 0.1f, fn, "option momentum");
     if (!(m->b >= 0 && m->b <= 1))
       luaL_error(L, "%s: momentum must be in [0, 1]", fn);
   } else if (strcmp(k, "affine") == 0) {
@@ -33,7 +33,8 @@ static void bn_option(lua_State *L, void *ud, const char *fn, const char *k) {
       luaL_error(L, "%s: option input must be {C, H, W}", fn);
     for (i = 0; i < 3; i++) {
       lua_rawgeti(L, -1, i + 1);
-      m->in[i] = nn_checkdim(L, -1, fn, "each size of input");
+      m->in[i] = (int)nn_checkwhole(L, -1, fn, "each size of input", 1,
+                                    NN_MAXELEMS);
       lua_pop(L, 1);
     }
   }
@@ -43,7 +44,9 @@ static void bn_option(lua_State *L, void *ud, const char *fn, const char *k) {
 ** nn.BatchNorm2d(C [, {..., input = {C, H, W}}]) */
 static void bn_init(lua_State *L, Module *m, const char *fn, int a) {
   int image = m->kind->shape != NULL;
-  m->c[0] = nn_checkdim(L, a, fn, image ? "C" : "F");
+  m->c[0] = (int)nn_checkwhole(L, a, fn, image ? "argument 1 (C)"
+                                                : "argument 1 (F)", 1,
+                               NN_MAXELEMS);
   m->c[1] = 1;
   m->a = 1e-5f;
   m->b = 0.1f;

@@ -189,10 +189,10 @@ describe("image layers in a network", function()
       assert.truthy(err(nn.Conv2d, 3, 4, 3, {input = {1, 5, 5}}):find(
          "input has 1 channels, the layer takes inC = 3", 1, true))
       for _, bad in ipairs{0, -1, 2.5, "x", {3}, {3, 0}, 70000} do
-         assert.truthy(err(nn.Conv2d, 1, 1, bad):find("nn.Conv2d: kernel size must be", 1, true))
+         assert.truthy(err(nn.Conv2d, 1, 1, bad):find("nn.Conv2d: argument 3 (kernel size) must be", 1, true))
       end
-      assert.truthy(err(nn.Conv2d, 0, 1, 3):find("nn.Conv2d: inC must be", 1, true))
-      assert.truthy(err(nn.Conv2d, 1, -2, 3):find("nn.Conv2d: outC must be", 1, true))
+      assert.truthy(err(nn.Conv2d, 0, 1, 3):find("nn.Conv2d: argument 1 (inC) must be", 1, true))
+      assert.truthy(err(nn.Conv2d, 1, -2, 3):find("nn.Conv2d: argument 2 (outC) must be", 1, true))
       assert.truthy(err(nn.Conv2d, 1, 1, 3, {stride = 0}):find("stride must be a whole number from 1", 1, true))
       assert.truthy(err(nn.Conv2d, 1, 1, 3, {padding = -1}):find("padding must be a whole number from 0", 1, true))
       assert.truthy(err(nn.Conv2d, 1, 1, 3, {strides = 2}):find("unknown option 'strides'", 1, true))

@@ -102,9 +102,9 @@ describe("nn.Linear", function()
       assert.has_error(function() l:forward({}) end,
          "Linear:forward: input must be an nn.Matrix, got table")
       assert.has_error(function() nn.Linear(0, 3) end,
-         "nn.Linear: nin must be from 1 to 2147483647, got 0")
+         "nn.Linear: argument 1 (nin) must be a whole number from 1 to 2147483647, got 0")
       assert.has_error(function() nn.Linear(3, 2.5) end,
-         "nn.Linear: nout must be a positive integer, got 2.5")
+         "nn.Linear: argument 2 (nout) must be a whole number from 1 to 2147483647, got 2.5")
       assert.has_error(function() nn.Linear(3, 2, {init = "ones"}) end,
          'nn.Linear: option init must be "kaiming", "xavier", "uniform" or "zeros"')
       assert.has_error(function() nn.Linear(3, 2, {bais = true}) end,
@@ -216,7 +216,7 @@ describe("activations", function()
    it("reject bad arguments", function()
       assert.has_error(function() nn.ReLU(true) end, "nn.ReLU: takes no arguments")
       assert.has_error(function() nn.LeakyReLU("x") end,
-         "nn.LeakyReLU: slope must be a finite float32 number, got string")
+         "nn.LeakyReLU: argument 1 (slope) must be a finite float32 number, got string 'x'")
       assert.has_error(function() nn.ELU(0 / 0) end)
       assert.has_error(function() nn.Softplus(0) end, "nn.Softplus: beta must be > 0")
       assert.has_error(function() nn.Tanh():forward(3) end,
