@@ -21,8 +21,8 @@ describe("the fuzzer's corpus", function()
          local f = assert(io.open(path, "rb"))
          local s = f:read("*a")
          f:close()
-         for prefix, decode in pairs{["nn.npy: "] = nn.npy.decode,
-                                     ["nn.safetensors: "] = nn.safetensors.decode} do
+         for prefix, decode in pairs{["nn.npy.decode: "] = nn.npy.decode,
+                                     ["nn.safetensors.decode: "] = nn.safetensors.decode} do
             local ok, err = pcall(decode, s)
             assert.truthy(ok or err:sub(1, #prefix) == prefix, path .. ": " .. tostring(err))
          end
