@@ -96,6 +96,62 @@ describe("shape sizes are checked before they can wrap", function()
    end)
 end)
 
+describe("integers past 2^53 in a model file", function()
+   -- a registered layer whose config is one integer, serialized, with that
+   -- integer's 8 bytes replaced (and the checksum made right)
+   local IntCfg = {}
+   IntCfg.__index = IntCfg
+   nn.register("FmtIntCfg", function(v)
+      return setmetatable({typename = "FmtIntCfg", v = v}, IntCfg)
+   end)
+   function IntCfg:parameters() return {}, {} end
+   function IntCfg:config() return {self.v} end
+   function IntCfg:forward(x) return x end
+   function IntCfg:backward(_, gy) return gy end
+
+   local function withint(bytes)
+      local s = nn.serialize(nn.Sequential{setmetatable({typename = "FmtIntCfg", v = 12345}, IntCfg)})
+      local at = s:find("\3" .. H.strpack("<i8", 12345), 25, true)
+      assert.truthy(at)
+      s = s:sub(1, at) .. bytes .. s:sub(at + 9)
+      return s:sub(1, 12) .. H.strpack("<I4", require("nn.core").crc32(s, 25)) .. s:sub(17)
+   end
+
+   it("load exactly where this Lua holds them, and are refused, never rounded, where it does not", function()
+      -- 2^53 itself is exact everywhere
+      local ok, net = pcall(nn.deserialize, withint("\0\0\0\0\0\0\32\0"))
+      assert.is_true(ok, tostring(net))
+      assert.are.equal(2^53, net[1].v)
+      for _, c in ipairs{
+         {"\1\0\0\0\0\0\32\0", "9007199254740993"},          -- 2^53 + 1
+         {"\255\255\255\255\255\255\223\255", "-9007199254740993"},  -- -(2^53 + 1)
+         {"\0\0\0\0\0\0\0\64", "4611686018427387904"},       -- 2^62
+      } do
+         local s = withint(c[1])
+         if H.integers then
+            net = nn.deserialize(s)
+            assert.are.equal(c[2], ("%d"):format(net[1].v))
+            assert.are.equal("integer", math.type(net[1].v))
+         else
+            has(err(nn.deserialize, s), "an integer beyond 2^53, which this Lua cannot hold exactly")
+         end
+      end
+   end)
+
+   it("compat.int64 judges the bytes, not the rounded value", function()
+      local compat = require "nn.compat"
+      assert.is_true(compat.int64("\0\0\0\0\0\0\32\0", 1) == 2^53)
+      assert.is_true(compat.int64("\0\0\0\0\0\0\224\255", 1) == -2^53)
+      local v, nxt = compat.int64("x\1\0\0\0\0\0\32\0", 2)
+      assert.is_true(nxt == 10)
+      if H.integers then
+         assert.are.equal("9007199254740993", ("%d"):format(v))
+      else
+         assert.is_nil(v)
+      end
+   end)
+end)
+
 describe("nn.json, by RFC 8259", function()
    it("nn.json follows RFC 8259: DEL is allowed, controls and bad UTF-8 are not", function()
       assert.are.equal("a\127b", json.decode('"a\127b"'))
@@ -153,5 +209,82 @@ describe("safetensors names and metadata, which the format's JSON requires to be
       -- UTF-8 names (and DEL) round-trip
       local t = nn.safetensors.decode(nn.safetensors.encode({["gewicht\195\188\127"] = M}))
       assert.is_true(t["gewicht\195\188\127"]:equal(M))
+   end)
+end)
+
+describe("registered layers in model files", function()
+   local Odd = {}
+   Odd.__index = Odd
+   local mode = "number"
+   nn.register("FmtOdd", function(...)
+      return setmetatable({typename = "FmtOdd", n = select("#", ...), w = nn.ones(1, 2)}, Odd)
+   end)
+   function Odd:parameters()
+      if mode == "number" then return {5} end
+      return {self.w}
+   end
+   function Odd:config() return {} end
+   function Odd:forward(x) return x end
+   function Odd:backward(_, gy) return gy end
+
+   local function file(config, extra)
+      -- the file a layer with this config would make: written by hand, as
+      -- nn.save refuses to write it
+      local core = require "nn.core"
+      local function enc(v, out)
+         if type(v) == "string" then out[#out + 1] = H.strpack("<BI4", 5, #v) .. v
+         elseif v == true then out[#out + 1] = "\2"
+         elseif nn.isMatrix(v) then
+            out[#out + 1] = H.strpack("<BI4I4", 8, v:shape()) .. v:tobytes()
+         elseif type(v) == "number" then out[#out + 1] = H.strpack("<Bi8", 3, v)
+         elseif v[1] ~= nil or next(v) == nil then
+            out[#out + 1] = H.strpack("<BI4", 6, #v)
+            for i = 1, #v do enc(v[i], out) end
+         else
+            local keys = {}
+            for k in pairs(v) do keys[#keys + 1] = k end
+            table.sort(keys)
+            out[#out + 1] = H.strpack("<BI4", 7, #keys)
+            for _, k in ipairs(keys) do
+               out[#out + 1] = H.strpack("<I4", #k) .. k
+               enc(v[k], out)
+            end
+         end
+      end
+      local node = {type = "FmtOdd", train = true, config = config, params = extra or {nn.ones(1, 2)}}
+      local out = {}
+      enc({format = "lua-nn model", net = node}, out)
+      local body = table.concat(out)
+      return "LUANN\0\26\n" .. H.strpack("<I4I4I8", 2, core.crc32(body), #body) .. body
+   end
+
+   it("a parameter that is not a Matrix is named, not 'attempt to index a number'", function()
+      mode = "number"
+      local msg = err(nn.deserialize, file({}))
+      has(msg, "nn.deserialize: the string: the network: FmtOdd's parameters() gave number as parameter 1, not an nn.Matrix")
+      mode = "matrix"
+      assert.are.equal(0, nn.deserialize(file({})).n)
+   end)
+
+   it("a config longer than every Lua can unpack is refused by name, saving and loading", function()
+      mode = "matrix"
+      -- 5.4 unpacks up to about a million values, 5.1 and LuaJIT about
+      -- 8000 (and decode this format in Lua, slowly: 10000 there)
+      local n = H.integers and 1000000 or 10000
+      local big = {}
+      for i = 1, n do big[i] = 1 end
+      local msg = err(nn.deserialize, file(big))
+      has(msg, ("nn.deserialize: the string: the network: FmtOdd's config holds %d values, "
+         .. "more than the 1000 arguments every Lua can pass to its constructor"):format(n))
+      -- what every Lua can pass still loads
+      local ok = {}
+      for i = 1, 1000 do ok[i] = 1 end
+      assert.are.equal(1000, nn.deserialize(file(ok)).n)
+      -- and nn.save refuses to write what some Lua could not load
+      local layer = nn.deserialize(file({}))
+      function layer.config() return big end
+      msg = err(nn.serialize, layer)
+      has(msg, ("nn.serialize: the network (FmtOdd): config() returns %d values; "):format(n)
+         .. "nn.load passes them to the constructor as arguments, and not every Lua can pass more than 1000")
    end)
 end)
