@@ -96,6 +96,124 @@ describe("shape sizes are checked before they can wrap", function()
    end)
 end)
 
+-- every tensor and buffer of net, as bytes
+local function snapshot(net)
+   local out = {}
+   for k, v in pairs(net:stateDict()) do out[k] = v[1] and v[1]:tobytes() or v.int end
+   return out
+end
+
+describe("net:loadStateDict is all or nothing", function()
+   local function fresh()
+      nn.seed(11)
+      return nn.Sequential{
+         nn.Conv2d(1, 2, 3, {input = {1, 5, 5}}), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(),
+         nn.Linear(18, 4), nn.Linear(4, 2, {bias = false}),
+      }
+   end
+
+   -- every key of a good state dict (all zeros) in turn made bad in one way:
+   -- each must fail, naming the key, and leave the network as it was
+   local kinds = {
+      {"a table that answers :shape() but is not a Matrix", function(v)
+         return {shape = function() return v[1]:shape() end, copy = function() end}
+      end, "is a table, not an nn.Matrix"},
+      {"a {M, shape} whose M answers :shape() but is not a Matrix", function(v)
+         return {{shape = function() return v[1]:shape() end}, shape = v.shape}
+      end, "is a table, not an nn.Matrix"},
+      {"a number", function() return 5 end, "is a number, not an nn.Matrix"},
+      {"a Matrix of the wrong shape", function(v)
+         local r, c = v[1]:shape()
+         return nn.zeros(r, c + 1)
+      end, "the layer's is"},
+      {"a carried shape that differs", function(v)
+         local shape = {}
+         for i, d in ipairs(v.shape) do shape[i] = d end
+         shape[#shape + 1] = 1
+         return {nn.zeros(v[1]:shape()), shape = shape}
+      end, "has shape"},
+      {"a shape that is not a list", function(v)
+         return {nn.zeros(v[1]:shape()), shape = "(1, 2)"}
+      end, "shape is string, not a list"},
+   }
+
+   for _, kind in ipairs(kinds) do
+      it("refuses " .. kind[1] .. " for any key, copying nothing", function()
+         local net = fresh()
+         local before = snapshot(net)
+         for key, v in pairs(net:stateDict()) do
+            if v[1] then
+               local t = {}
+               for k, w in pairs(net:stateDict()) do
+                  t[k] = w[1] and {nn.zeros(w[1]:shape()), shape = w.shape} or {int = 0}
+               end
+               t[key] = kind[2](v)
+               local msg = err(net.loadStateDict, net, t)
+               has(msg, ("loadStateDict: %q"):format(key))
+               has(msg, kind[3])
+               assert.are.same(before, snapshot(net), key .. ": the network changed")
+            end
+         end
+      end)
+   end
+
+   it("checks num_batches_tracked, and refuses a missing or unexpected key, copying nothing", function()
+      local net = fresh()
+      local before = snapshot(net)
+      local function zeros()
+         local t = {}
+         for k, w in pairs(net:stateDict()) do
+            t[k] = w[1] and nn.zeros(w[1]:shape()) or {int = 0}
+         end
+         return t
+      end
+      local t = zeros()
+      t["1.num_batches_tracked"] = "many"
+      has(err(net.loadStateDict, net, t), '"1.num_batches_tracked" is not a whole number')
+      t["1.num_batches_tracked"] = nn.Matrix{{0.5}}
+      has(err(net.loadStateDict, net, t), '"1.num_batches_tracked" is not a whole number')
+      t = zeros()
+      t["5.weight"] = nil
+      has(err(net.loadStateDict, net, t), '"5.weight"')
+      t = zeros()
+      t["6.weight"] = nn.zeros(1, 1)
+      has(err(net.loadStateDict, net, t), '"6.weight"')
+      assert.are.same(before, snapshot(net))
+      -- and what does fit loads, PyTorch's I64 scalar as a 1 x 1 Matrix
+      t = zeros()
+      t["1.num_batches_tracked"] = nn.Matrix{{7}}
+      net:loadStateDict(t)
+      assert.are.equal(0, net[1].weight:norm())
+   end)
+
+   it("lists every missing and unexpected key, and names a shifted index (nn.Flatten)", function()
+      nn.seed(2)
+      local ours = nn.Sequential{nn.Conv2d(1, 2, 3, {input = {1, 6, 6}}), nn.ReLU(),
+                                 nn.Linear(32, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)}
+      local theirs = nn.Sequential{nn.Conv2d(1, 2, 3, {input = {1, 6, 6}}), nn.ReLU(), nn.Flatten(),
+                                   nn.Linear(32, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)}
+      local before = snapshot(ours)
+      local msg = err(ours.loadStateDict, ours, theirs:stateDict())
+      has(msg, 'missing: "2.bias", "2.weight", "3.num_batches_tracked"')
+      has(msg, 'no tensor for: "4.num_batches_tracked", "4.running_mean", "4.running_var", "5.bias", "5.weight"')
+      has(msg, "from \"3.\" on are one index higher than this network's")
+      has(msg, "add nn.Flatten() there")
+      msg = err(theirs.loadStateDict, theirs, ours:stateDict())
+      has(msg, "one index lower than this network's")
+      assert.are.same(before, snapshot(ours))
+      -- not a shift: no such hint
+      local t = ours:stateDict()
+      t["4.weight"] = nil
+      msg = err(ours.loadStateDict, ours, t)
+      has(msg, 'is missing: "4.weight"')
+      assert.is_nil(msg:find("index higher", 1, true))
+      -- strict = false still lists what it ignored when something is missing
+      t["9.x"] = nn.zeros(1, 1)
+      msg = err(ours.loadStateDict, ours, t, {strict = false})
+      has(msg, 'no tensor for: "9.x"')
+   end)
+end)
+
 describe("integers past 2^53 in a model file", function()
    -- a registered layer whose config is one integer, serialized, with that
    -- integer's 8 bytes replaced (and the checksum made right)
@@ -286,5 +404,21 @@ describe("registered layers in model files", function()
       msg = err(nn.serialize, layer)
       has(msg, ("nn.serialize: the network (FmtOdd): config() returns %d values; "):format(n)
          .. "nn.load passes them to the constructor as arguments, and not every Lua can pass more than 1000")
+   end)
+end)
+
+describe("one isMatrix", function()
+   it("is derived in nn.util alone (the charts' files aside)", function()
+      local p = io.popen("grep -ln 'getmetatable(core.Matrix\\|getmetatable(nn.Matrix' lua/nn/*.lua")
+      local found = {}
+      for line in p:lines() do
+         if not line:find("/chart%.lua$") and not line:find("/canvas%.lua$")
+            and not line:find("/report%.lua$") and not line:find("/plot%.lua$") then
+            found[#found + 1] = line
+         end
+      end
+      p:close()
+      assert.are.same({"lua/nn/util.lua"}, found)
+      assert.are.equal(require("nn.util").isMatrix, nn.isMatrix)
    end)
 end)
