@@ -407,6 +407,42 @@ describe("registered layers in model files", function()
    end)
 end)
 
+describe("nn.help on a name it does not know", function()
+   local function printed(f)
+      local lines = {}
+      local real = _G.print                  -- nn.help's print, not busted's sandbox's
+      _G.print = function(...)
+         local parts = {}
+         for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+         lines[#lines + 1] = table.concat(parts, "\t")
+      end
+      local ok, e = pcall(f)
+      _G.print = real
+      assert.is_true(ok, tostring(e))
+      return table.concat(lines, "\n")
+   end
+
+   it("prints that there is no such topic and what exists, and raises nothing", function()
+      local out = printed(function() nn.help("x") end)
+      has(out, 'nn.help: there is no topic "x".')
+      has(out, "These topics exist")
+      has(out, "nn.Linear")
+      has(out, "nn.loadStateDict")
+      out = printed(function() nn.help("state") end)
+      has(out, "Names that contain it: nn.stateDict, nn.loadStateDict")
+      out = printed(function() nn.help(5) end)
+      has(out, "nn.help: 5 is not a function or class of nn")
+      -- a name in another case is still found
+      has(printed(function() nn.help("linear") end), "nn.Linear(nin, nout")
+   end)
+
+   it("is in the README", function()
+      local readme = H.read("README.md")
+      has(readme, "nn.help()")
+      has(readme, 'nn.help "Linear"')
+   end)
+end)
+
 describe("one isMatrix", function()
    it("is derived in nn.util alone (the charts' files aside)", function()
       local p = io.popen("grep -ln 'getmetatable(core.Matrix\\|getmetatable(nn.Matrix' lua/nn/*.lua")
