@@ -458,3 +458,44 @@ describe("one isMatrix", function()
       assert.are.equal(require("nn.util").isMatrix, nn.isMatrix)
    end)
 end)
+
+describe("the README's recipes", function()
+   it("lua-nn -> PyTorch: the Python block runs as printed, on python3 and torch alone", function()
+      if not H.have_torch() then return pending("python3 with torch is not installed") end
+      local readme = H.read("README.md")
+      local section = assert(readme:match("\n### Weights to and from NumPy and PyTorch\n(.-)\n### "))
+      local recipe = assert(section:match("```python\n(.-)```"), "no Python block in the section")
+      -- the Lua block's network and file, saved here
+      local lua = assert(section:match("```lua\n(.-)```"))
+      assert.truthy(lua:find('nn.Sequential{nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)}', 1, true))
+      assert.truthy(lua:find('nn.safetensors.save("mine.safetensors", net:stateDict())', 1, true))
+      nn.seed(5)
+      local net = nn.Sequential{nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)}
+      local dir = H.tmpdir()
+      nn.safetensors.save(dir .. "/mine.safetensors", net:stateDict())
+      local x = nn.rand(3, 784)
+      nn.npy.save(dir .. "/x.npy", x)
+      -- the block as printed, then what checks it: no module the block
+      -- does not import (numpy is not used; the input is read by hand)
+      H.write(dir .. "/recipe.py", recipe .. [[
+
+with open("x.npy", "rb") as f:
+    raw = f.read()
+at = 10 + struct.unpack("<H", raw[8:10])[0]
+x = torch.tensor(struct.unpack("<%df" % (3 * 784), raw[at:])).reshape(3, 784)
+with torch.no_grad():
+    y = net(x)
+print("y", " ".join("%.9g" % v for v in y.flatten().tolist()))
+print("keys", " ".join(sorted(net.state_dict())))
+]])
+      local ok, out = H.run(("cd '%s' && env -u LD_PRELOAD /usr/bin/python3 -I recipe.py"):format(dir))
+      assert.is_true(ok, out)
+      local want = net:forward(x)
+      local got = {}
+      for v in assert(out:match("y ([^\n]+)")):gmatch("%S+") do got[#got + 1] = tonumber(v) end
+      assert.are.equal(30, #got)
+      assert.is_true(H.maxrel(nn.Matrix(3, 10, got), want) < 1e-5, out)
+      H.has(out, "keys 0.bias 0.weight 2.bias 2.weight")
+      os.execute("rm -rf '" .. dir .. "'")
+   end)
+end)
