@@ -330,6 +330,16 @@ describe("safetensors names and metadata, which the format's JSON requires to be
    end)
 end)
 
+describe("a model file whose layers do not fit together", function()
+   it("is refused by name, not loaded to fail at its first forward or print", function()
+      -- found by the fuzzer: the image seed with BatchNorm2d's saved input
+      -- 2 x 3 x 134217731 after a convolution that gives 2 x 3 x 3
+      local s = H.read("fuzz/regressions/unchained-batchnorm2d.nn")
+      has(err(nn.deserialize, s), "nn.deserialize: the string: the network: the layers of this "
+         .. "Sequential do not fit together: BatchNorm2d: input width 18, expected 805306386")
+   end)
+end)
+
 describe("registered layers in model files", function()
    local Odd = {}
    Odd.__index = Odd

@@ -263,6 +263,14 @@ local function build(node, fail, where, depth)
       local ok, made = pcall(name == "Residual" and nn.Residual or nn[name],
          name == "Residual" and children[1] or children)
       if not ok then fail(("%s: cannot build %s: %s"):format(where, name, tostring(made))) end
+      -- the layers must chain: one whose saved input shape is not what the
+      -- layer before it gives (a BatchNorm2d of 2 x 3 x 134217731 after
+      -- 2 x 3 x 3) would fail only at the first forward, or print
+      local chained, err = pcall(function() return made:outputSize() end)
+      if not chained then
+         fail(("%s: the layers of this %s do not fit together: %s"):format(where, name,
+            (tostring(err):gsub("^[^:\n]*%.lua:%d+: ", ""))))
+      end
       m = made
    elseif layers.kind(name) == "builtin" then
       local config = listfield(node, "config", fail, where)
