@@ -70,6 +70,7 @@ build = {
       ["nn.serialize"] = "lua/nn/serialize.lua",
       ["nn.statedict"] = "lua/nn/statedict.lua",
       ["nn.train"] = "lua/nn/train.lua",
+      ["nn.util"] = "lua/nn/util.lua",
       ["nn.core"] = {
          sources = {
             "csrc/activations.c", "csrc/api.c", "csrc/conv.c",

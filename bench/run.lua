@@ -32,9 +32,10 @@ local function mlp()
                         nn.Linear(128, 10)}
 end
 
--- the example's LeNet-style CNN (examples/mnist_cnn.lua, without its
--- dropout): 1x28x28 -> conv 5x5 16, batch norm, ReLU, pool -> conv 5x5 32,
--- batch norm, ReLU, pool -> 1568 -> 128 -> 10
+-- the example's LeNet-style CNN (examples/mnist_cnn.lua) without its
+-- dropout and with batch normalization after each convolution, which the
+-- example does not have: 1x28x28 -> conv 5x5 16, batch norm, ReLU, pool ->
+-- conv 5x5 32, batch norm, ReLU, pool -> 1568 -> 128 -> 10
 local function cnn()
    return nn.Sequential{
       nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.BatchNorm2d(16), nn.ReLU(),

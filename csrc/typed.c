@@ -35,16 +35,28 @@ static int parsetype(const char *t, int *kind, int *w, int *big) {
 int mat_fromdata(lua_State *L) {
   size_t len, need;
   const char *s = luaL_checklstring(L, 1, &len);
-  int r = nn_checkdim(L, 2, "Matrix.fromdata", "rows");
-  int c = nn_checkdim(L, 3, "Matrix.fromdata", "cols");
-  lua_Integer off = luaL_checkinteger(L, 4);
+  int risint, cisint, offisint, r, c;
+  lua_Integer rows = lua_tointegerx(L, 2, &risint);
+  lua_Integer cols = lua_tointegerx(L, 3, &cisint);
+  lua_Integer off = lua_tointegerx(L, 4, &offisint);
   const char *type = luaL_checkstring(L, 5);
   int kind, w, big;
   Matrix *m;
+  /* the shape's size before either side's range: 2 x 2^62 is too large */
+  if (risint && cisint && rows >= 1 && cols >= 1)
+    nn_checkcount(L, "Matrix.fromdata", rows, cols);
+  r = nn_checkdim(L, 2, "Matrix.fromdata", "rows");
+  c = nn_checkdim(L, 3, "Matrix.fromdata", "cols");
+  if (!offisint)
+    return luaL_error(L, "Matrix.fromdata: offset must be an integer, got %s",
+                      lua_type(L, 4) == LUA_TNUMBER ? luaL_tolstring(L, 4, NULL)
+                                                    : luaL_typename(L, 4));
   if (!parsetype(type, &kind, &w, &big))
     return luaL_error(L, "Matrix.fromdata: type '%s' is not one of <f2 <f4 "
                       "<f8 <b2 <i1..<i8 <u1..<u8 (or with >, | or =)", type);
-  nn_checkcount(L, "Matrix.fromdata", r, c);
+  if ((size_t)r * (size_t)c > (size_t)-1 / (size_t)w)      /* 32-bit size_t */
+    return luaL_error(L, "Matrix.fromdata: a %d x %d matrix of %d-byte "
+                      "elements is too large", r, c, w);
   need = (size_t)r * (size_t)c * (size_t)w;
   if (off < 0 || (size_t)off > len || len - (size_t)off < need)
     return luaL_error(L, "Matrix.fromdata: need %I bytes at offset %I, the "

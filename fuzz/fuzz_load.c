@@ -1,9 +1,12 @@
 /*
 ** fuzz_load.c: libFuzzer target for the model loader and the weight
-** readers.  Each input goes to nn.deserialize, nn.npy.decode and
-** nn.safetensors.decode in a Lua state with the C core built in (and
-** sanitized); a Lua error is a correct answer, a crash or sanitizer report
-** is a bug.
+** readers.  Each input goes to nn.deserialize, nn.npy.decode,
+** nn.safetensors.decode and nn.json.decode in a Lua state with the C core
+** built in (and sanitized); a Lua error is a correct answer, a crash or
+** sanitizer report is a bug, and so is a raw error (not the reader's own),
+** json.decode raising, or a safetensors tensor whose element count is not
+** its shape's size (a product that wrapped).  fuzz/layer.lua's FuzzScale
+** is registered, so that model files holding a Lua layer are built too.
 ** A model that loads is printed and run forward on a batch of zeros.
 ** Each input is tried twice: as it is, and with the header's payload
 ** length and CRC-32 made right, so that mutations get past the checksum
@@ -34,13 +37,25 @@ int luaopen_nn_core(lua_State *L);
 static const char *const driver =
   "package.path = '" NN_LUA_DIR "/?.lua;" NN_LUA_DIR "/?/init.lua'\n"
   "local nn = require 'nn'\n"
+  "local json, util = require 'nn.json', require 'nn.util'\n"
+  "dofile('" NN_LUA_DIR "/../fuzz/layer.lua')(nn)\n"
   "return function(s)\n"
-  "  for prefix, decode in pairs{['nn.npy: '] = nn.npy.decode,\n"
-  "                              ['nn.safetensors: '] = nn.safetensors.decode} do\n"
-  "    local ok, err = pcall(decode, s)\n"
-  "    assert(ok or (type(err) == 'string' and err:sub(1, #prefix) == prefix), err)\n"
+  "  local ok, t, info = pcall(nn.safetensors.decode, s)\n"
+  "  if ok then\n"
+  "    for name, M in pairs(t) do\n"
+  "      assert(util.numel(info[name].shape) == M:numel(),\n"
+  "             'nn.safetensors.decode: a tensor whose size is not its shape')\n"
+  "    end\n"
+  "  else\n"
+  "    local prefix = 'nn.safetensors.decode: '\n"
+  "    assert(type(t) == 'string' and t:sub(1, #prefix) == prefix, t)\n"
   "  end\n"
-  "  local ok, net = pcall(nn.deserialize, s)\n"
+  "  ok, t = pcall(nn.npy.decode, s)\n"
+  "  assert(ok or (type(t) == 'string' and t:sub(1, 15) == 'nn.npy.decode: '), t)\n"
+  "  ok, t = pcall(json.decode, s)\n"
+  "  assert(ok, 'nn.json.decode raised: ' .. tostring(t))\n"
+  "  local net\n"
+  "  ok, net = pcall(nn.deserialize, s)\n"
   "  if not ok then\n"
   "    assert(type(net) == 'string' and net:find('^nn.deserialize: '), net)\n"
   "    return\n"

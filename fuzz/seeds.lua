@@ -41,3 +41,41 @@ f:close()
 f = assert(io.open(dir .. "/weights.safetensors", "wb"))
 f:write(nn.safetensors.encode(nets.image:stateDict(), {metadata = {format = "pt"}}))
 f:close()
+
+-- Hostile inputs of issue #21, as seeds (the corpus spec runs them too):
+-- shapes whose products wrap, a JSON header with DEL in a name, a model
+-- file holding 2^53 + 1, and models with a registered Lua layer.
+local compat = require "nn.compat"
+local core = require "nn.core"
+local function write(name, s)
+   local h = assert(io.open(dir .. "/" .. name, "wb"))
+   h:write(s)
+   h:close()
+end
+local function safetensors(name, shape, nbytes)
+   local h = ('{"%s":{"dtype":"F32","shape":[%s],"data_offsets":[0,%d]}}'):format(name, shape, nbytes)
+   return compat.strpack("<I8", #h) .. h .. ("\0"):rep(nbytes)
+end
+local function npy(shape, nbytes)
+   local d = ("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }"):format(shape)
+   return "\147NUMPY\1\0" .. compat.strpack("<I2", #d) .. d .. ("\0"):rep(nbytes)
+end
+write("wrap3.safetensors", safetensors("t", "1,3,6148914691236517206", 8))
+write("wrap2.safetensors", safetensors("t", "2,4611686018427387904", 0))
+write("huge.safetensors", safetensors("t", "99999999999999999999999", 4))
+write("del.safetensors", safetensors("a\127b", "1", 4))
+write("wrap.npy", npy("(3, 6148914691236517206)", 8))
+write("huge.npy", npy("(99999999999999999999999,)", 8))
+write("del.json", '{"a\127": [1, -2.5e-1, "\\ud83d\\ude00", true, null]}')
+
+-- a registered Lua layer, alone and in a network
+local FuzzScale = dofile((arg[0]:gsub("seeds%.lua$", "layer.lua")))(nn)
+nn.save(nn.Sequential{nn.Linear(3, 4), FuzzScale(4, {note = "x"})}, dir .. "/registered.nn")
+nn.save(FuzzScale(2), dir .. "/registered_single.nn")
+
+-- 2^53 + 1 in the registered layer's options: the integer's 8 bytes
+-- written over a placeholder's, and the checksum made right
+local s = nn.serialize(FuzzScale(2, {big = 123456789}))
+local at = assert(s:find("\3" .. compat.strpack("<i8", 123456789), 25, true))
+s = s:sub(1, at) .. "\1\0\0\0\0\0\32\0" .. s:sub(at + 9)
+write("int2p53.nn", s:sub(1, 12) .. compat.strpack("<I4", core.crc32(s, 25)) .. s:sub(17))

@@ -32,7 +32,7 @@ describe("nn.npy", function()
       assert.are.same({1, 3}, {v:shape()})
       -- the header is padded so that the data starts at a multiple of 64
       assert.are.equal(0, (#nn.npy.encode(A) - 24) % 64)
-      has(err(nn.npy.encode, A, {shape = {4}}), "nn.npy: shape has 4 elements, the matrix 6")
+      has(err(nn.npy.encode, A, {shape = {4}}), "nn.npy.encode: shape (4,) has 4 elements, the matrix 6")
       has(err(nn.npy.encode, 5), "nn.npy.encode: expected an nn.Matrix, got number")
    end)
 
@@ -94,7 +94,7 @@ print('ok')
          {good:sub(1, -2), "a 2 x 2 array of '<f4' takes 16 bytes, the file has 15"},
          {good .. "x", "takes 16 bytes, the file has 17"},
          {header("{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000), }"),
-          "a 100000 x 100000 array is too large"},
+          "the shape (100000, 100000) has more than 2147483647 elements"},
          {header("{'descr': '<f4', 'fortran_order': False, 'shape': (30000, 30000), }"),
           "takes 3600000000 bytes, the file has 0"},
          {header("{'descr': '<f4', 'fortran_order': False}"), "the header's shape is not a tuple"},
@@ -130,8 +130,8 @@ describe("nn.safetensors", function()
       assert.are.same({format = "pt"}, meta)
       local empty = nn.safetensors.decode(nn.safetensors.encode({}))
       assert.is_nil(next(empty))
-      has(err(nn.safetensors.encode, {x = 5}), 'nn.safetensors: "x" is not a Matrix, {M, shape = {...}} or {int = n}')
-      has(err(nn.safetensors.encode, {x = {W, shape = {4, 4}}}), '"x"\'s shape has 16 elements, its matrix 72')
+      has(err(nn.safetensors.encode, {x = 5}), 'nn.safetensors.encode: "x" is not a Matrix, {M, shape = {...}} or {int = n}')
+      has(err(nn.safetensors.encode, {x = {W, shape = {4, 4}}}), '"x"\'s shape (4, 4) has 16 elements, its matrix 72')
       has(err(nn.safetensors.encode, {[1] = W}), "a tensor's name must be a string")
    end)
 
@@ -173,12 +173,13 @@ describe("nn.safetensors", function()
          {file({a = F(0, 4), b = F(8, 12)}, ("\0"):rep(12)), 'the data has a gap of 4 bytes before tensor "b"'},
          {file({a = F(0, 4)}, ("\0"):rep(8)), "4 bytes of data after the last tensor"},
          {file({a = {dtype = "F8_E4M3", shape = {1}, data_offsets = {0, 1}}}, "\0"), 'tensor "a" has dtype F8_E4M3'},
-         {file({a = {dtype = "F32", shape = {-1}, data_offsets = {0, 4}}}, "\0\0\0\0"), "shape is not a list of whole numbers"},
+         {file({a = {dtype = "F32", shape = {-1}, data_offsets = {0, 4}}}, "\0\0\0\0"), "'s shape (-1,) is not a list of whole numbers >= 0"},
          {file({a = {dtype = "F32", shape = {1}, data_offsets = {4, 0}}}, "\0\0\0\0"), "are outside the data"},
          {file({a = {dtype = "F32", shape = {1}}}, "\0\0\0\0"), "data_offsets are not [begin, end]"},
          {file({a = {dtype = "F32", shape = {1}, data_offsets = {0, 4}, extra = 1}}, "\0\0\0\0"), 'has an unknown field "extra"'},
          {file({a = {dtype = "F32", shape = {0}, data_offsets = {0, 0}}}), "has no elements"},
-         {file({a = {dtype = "F32", shape = {65536, 65536}, data_offsets = {0, 4}}}, "\0\0\0\0"), "is too large"},
+         {file({a = {dtype = "F32", shape = {65536, 65536}, data_offsets = {0, 4}}}, "\0\0\0\0"),
+          "shape (65536, 65536) has more than 2147483647 elements"},
          {file({a = 5}), 'tensor "a" is not an object'},
          {file({__metadata__ = {k = 1}}), "__metadata__'s \"k\" is not a string"},
       }
@@ -222,9 +223,9 @@ describe("state dicts", function()
       has(err(other.loadStateDict, other, t), '"4.0.weight" is 4 x 35, the layer\'s is 4 x 36 (4, 36)')
       assert.is_true(other[1].weight:equal(before))
       t["4.0.weight"] = nil
-      has(err(other.loadStateDict, other, t), 'key "4.0.weight" is missing')
+      has(err(other.loadStateDict, other, t), 'tensors is missing: "4.0.weight"')
       t["4.0.weight"], t["9.weight"] = nn.zeros(4, 36), nn.zeros(1, 1)
-      has(err(other.loadStateDict, other, t), 'unexpected key "9.weight"')
+      has(err(other.loadStateDict, other, t), 'no tensor for: "9.weight"')
       other:loadStateDict(t, {strict = false})
       assert.are.equal(0, other[1].weight:norm())
       local sd2 = net:stateDict()

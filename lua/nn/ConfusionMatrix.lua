@@ -9,7 +9,7 @@ local compat = require "nn.compat"
 local ConfusionMatrix = {}
 ConfusionMatrix.__index = ConfusionMatrix
 
-local matrix_mt = getmetatable(core.Matrix(1, 1))
+local isMatrix = require("nn.util").isMatrix
 
 local MAXCLASSES = 4096      -- C x C Lua numbers: 4096 is 128 MB already
 
@@ -66,7 +66,7 @@ end
 
 -- a Lua array of class numbers as an n x 1 Matrix
 local function aslabels(v, what)
-   if type(v) ~= "table" or getmetatable(v) == matrix_mt then return v end
+   if type(v) ~= "table" or isMatrix(v) then return v end
    if #v == 0 then error(("ConfusionMatrix:add: %s is an empty table"):format(what), 3) end
    for i = 1, #v do
       if type(v[i]) ~= "number" then
@@ -83,9 +83,9 @@ end
 function ConfusionMatrix:add(pred, target)
    checkself(self, "add")
    pred, target = aslabels(pred, "pred"), aslabels(target, "target")
-   if getmetatable(pred) == matrix_mt then
+   if isMatrix(pred) then
       if select(2, pred:shape()) == self.C and self.C > 1 then pred = pred:argmax(2) end
-      if getmetatable(target) ~= matrix_mt then
+      if not isMatrix(target) then
          error("ConfusionMatrix:add: target must be an nn.Matrix or a list like pred, got "
             .. type(target), 2)
       end

@@ -42,15 +42,24 @@ end
 -- log10(v): base-10 logarithm (5.1 has math.log10 and no base argument)
 compat.log10 = math.log10 or function(v) return math.log(v, 10) end
 
+-- int64(s, pos) -> the little-endian signed 8-byte integer at pos, and the
+-- position after it; nil (and that position) when this Lua cannot hold it
+-- exactly: 5.1, 5.2 and LuaJIT beyond 2^53, judged on the bytes themselves
+-- (strunpack's result is already rounded there: 2^53 + 1 reads as 2^53)
 if native then
    compat.strpack, compat.strunpack = string.pack, string.unpack
+   function compat.int64(s, pos)
+      return string.unpack("<i8", s, pos)
+   end
    return compat
 end
 
 -- ---- string.pack / string.unpack for Lua 5.1, 5.2 and LuaJIT -----------
 -- The formats used: "<" and ">" (endianness), "B", "I4", "I8", "i8", "d"
 -- (little-endian only), "s4" and "cN".  Integers are exact to 2^53; an
--- 8-byte one past that unpacks rounded (isint() is false for it).
+-- 8-byte one past that unpacks rounded, to a float that may look whole and
+-- in range (2^53 + 1 gives 2^53): where the exact value matters, read it
+-- with compat.int64, which checks the bytes.
 
 local char, byte = string.char, string.byte
 local TWO32 = 2^32
@@ -106,6 +115,16 @@ local function items(fmt)
       end
    end
    return list
+end
+
+function compat.int64(s, pos)
+   pos = pos or 1
+   local lo = readuint(s, pos, 4, false)
+   local hi = readuint(s, pos + 4, 4, false)
+   if hi >= 2^31 then hi = hi - TWO32 end
+   -- |v| <= 2^53: hi in [-2^21, 2^21), or hi = 2^21 with lo = 0
+   if hi < -2^21 or hi > 2^21 or (hi == 2^21 and lo ~= 0) then return nil, pos + 8 end
+   return hi * TWO32 + lo, pos + 8
 end
 
 function compat.strpack(fmt, ...)

@@ -5,6 +5,9 @@
 --   nn.help()                 the list, by topic
 --   nn.help(nn.Linear)        one entry (a function or a class)
 --   nn.help "Linear"          by name: "nn.Linear", "Linear", "Matrix:get", "get"
+--                             (any case: "linear" too)
+-- A name or value with no entry prints so, the names that contain it, and
+-- the list: nn.help never raises.
 local help = {}
 
 -- {key, signature, text}; keys are what the README's tables name
@@ -148,12 +151,25 @@ end
 help.entries = byname
 help.order = order
 
--- the entry for a name: exact, or "Linear" -> "nn.Linear", "get" -> "Matrix:get"
+local PREFIXES = {"", "nn.", "Matrix:", "mnist.", "image.", "plot.", "nn.Matrix."}
+
+-- the entry for a name: exact, or "Linear" -> "nn.Linear", "get" ->
+-- "Matrix:get"; failing that, the one entry that is so in another case
+-- ("linear")
 local function find(name)
-   if byname[name] then return byname[name] end
-   for _, prefix in ipairs{"nn.", "Matrix:", "mnist.", "image.", "plot.", "nn.Matrix."} do
+   for _, prefix in ipairs(PREFIXES) do
       if byname[prefix .. name] then return byname[prefix .. name] end
    end
+   local found
+   for _, k in ipairs(order) do
+      for _, prefix in ipairs(PREFIXES) do
+         if k:lower() == (prefix .. name):lower() then
+            if found and found ~= byname[k] then return nil end   -- ambiguous
+            found = byname[k]
+         end
+      end
+   end
+   return found
 end
 
 -- the entry for a value: a function or class of nn (or a Matrix method)
@@ -167,25 +183,58 @@ local function byvalue(v)
    end
 end
 
--- the text nn.help prints
+-- every name, wrapped to the terminal
+local function list()
+   local lines = {}
+   local line = " "
+   for _, k in ipairs(order) do
+      if #line + #k > 76 then lines[#lines + 1] = line; line = " " end
+      line = line .. " " .. k
+   end
+   lines[#lines + 1] = line
+   return table.concat(lines, "\n")
+end
+
+-- what nn.help prints when what has no entry: so, the names containing it,
+-- and every name
+local function notfound(what)
+   local lines = {}
+   if type(what) == "string" then
+      lines[1] = ("nn.help: there is no topic %q."):format(what)
+      local near, lower = {}, what:lower()
+      for _, k in ipairs(order) do
+         if lower ~= "" and k:lower():find(lower, 1, true) then near[#near + 1] = k end
+      end
+      if #near > 0 and #near <= 20 then
+         lines[2] = "Names that contain it: " .. table.concat(near, ", ")
+      end
+   else
+      lines[1] = ("nn.help: %s is not a function or class of nn, and has no entry.")
+         :format(type(what) == "table" and "this table" or type(what) == "userdata"
+            and "this userdata" or tostring(what))
+   end
+   lines[#lines + 1] = "These topics exist (nn.help \"name\" for one):"
+   lines[#lines + 1] = list()
+   return table.concat(lines, "\n")
+end
+
+-- help.text([what]) -> the text nn.help prints
 function help.text(what)
    if what == nil then
-      local lines = {"lua-nn: nn.help(name) for one of these (e.g. nn.help \"Linear\")"}
-      local line = " "
-      for _, k in ipairs(order) do
-         if #line + #k > 76 then lines[#lines + 1] = line; line = " " end
-         line = line .. " " .. k
-      end
-      lines[#lines + 1] = line
-      return table.concat(lines, "\n")
+      return "lua-nn: nn.help(name) for one of these (e.g. nn.help \"Linear\")\n" .. list()
    end
-   local e = type(what) == "string" and find(what) or byvalue(what)
-   if not e then
-      error(("nn.help: nothing is called %s; nn.help() lists every name"):format(tostring(what)), 3)
+   local e
+   if type(what) == "string" then
+      e = find(what)
+   else
+      local ok, found = pcall(byvalue, what)    -- a value's __eq may raise
+      e = ok and found or nil
    end
+   if not e then return notfound(what) end
    return e[2] .. "\n  " .. e[3]
 end
 
+-- nn.help([what]): prints help.text(what)
 function help.help(what)
    print(help.text(what))
 end

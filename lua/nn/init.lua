@@ -21,12 +21,8 @@ nn.register = layers.register
 -- losses (C userdata of type nn.Loss): every kind nn.core registers
 for _, k in ipairs(core.losses()) do nn[k.name] = core[k.name] end
 
-local matrix_mt = getmetatable(core.Matrix(1, 1))
-
--- nn.isMatrix(x): is x an nn.Matrix?
-function nn.isMatrix(x)
-   return getmetatable(x) == matrix_mt
-end
+-- nn.isMatrix(x): is x an nn.Matrix?  (The one test every module uses.)
+nn.isMatrix = require("nn.util").isMatrix
 
 nn.Sequential = require("nn.Sequential").new
 nn.Residual = require("nn.Residual").new

@@ -3,6 +3,18 @@
 -- the text goes wrong; encode(value) for the tables it makes (maps with
 -- string keys, written sorted, lists, strings, whole numbers, booleans).
 -- JSON null decodes to json.null, so that a key holding it is not lost.
+--
+-- What RFC 8259 allows is read, and nothing else: the text is UTF-8
+-- (overlong forms, surrogates and code points past U+10FFFF refused); in
+-- strings, only the characters below U+0020 must be escaped (DEL, 0x7F,
+-- may stand as it is); the escapes are \" \\ \/ \b \f \n \r \t and \uXXXX,
+-- a surrogate only as a high-low pair (a lone one has no UTF-8 form);
+-- numbers are -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][-+]?[0-9]+)?, an integer
+-- where this Lua holds it exactly as written (5.3+: 64-bit; a literal past
+-- that is the nearest double, as JSON's numbers are, never a wrapped
+-- integer), and one beyond the range of a double is refused.  A repeated
+-- key is refused (the RFC leaves its meaning open).  encode refuses a
+-- string that is not UTF-8 rather than write text no reader must accept.
 local compat = require "nn.compat"
 
 local json = {null = setmetatable({}, {__tostring = function() return "null" end})}
@@ -22,6 +34,43 @@ local function utf8char(c)
    end
    return string.char(0xF0 + math.floor(c / 262144), 0x80 + math.floor(c / 4096) % 64,
       0x80 + math.floor(c / 64) % 64, 0x80 + c % 64)
+end
+
+-- where s[i..j] stops being UTF-8 (RFC 3629): nil if it all is, else the
+-- position of the first byte of the bad sequence
+local function badutf8(s, i, j)
+   local byte = string.byte
+   i = i or 1
+   j = j or #s
+   while true do
+      i = s:find("[\128-\255]", i)
+      if not i or i > j then return nil end
+      local c, n, lo, hi = byte(s, i), 0, 0x80, 0xBF
+      if c >= 0xC2 and c <= 0xDF then n = 1
+      elseif c == 0xE0 then n, lo = 2, 0xA0              -- not overlong
+      elseif c == 0xED then n, hi = 2, 0x9F              -- not a surrogate
+      elseif c >= 0xE1 and c <= 0xEF then n = 2
+      elseif c == 0xF0 then n, lo = 3, 0x90              -- not overlong
+      elseif c == 0xF4 then n, hi = 3, 0x8F              -- not past U+10FFFF
+      elseif c >= 0xF1 and c <= 0xF3 then n = 3
+      else return i end
+      if i + n > j then return i end
+      local c2 = byte(s, i + 1)
+      if c2 < lo or c2 > hi then return i end
+      for k = i + 2, i + n do
+         local ck = byte(s, k)
+         if ck < 0x80 or ck > 0xBF then return i end
+      end
+      i = i + n + 1
+   end
+end
+
+-- json.isutf8(s) -> true, or false and the 1-based byte where it stops
+-- being UTF-8
+function json.isutf8(s)
+   local at = badutf8(s)
+   if at then return false, at end
+   return true
 end
 
 -- decodes the value at pos; fail(msg, pos) raises
@@ -55,12 +104,15 @@ local function value(s, pos, depth, fail)
    elseif c == '"' then
       local parts, i = {}, pos + 1
       while true do
-         local j = s:find('["\\%c]', i)
+         -- the string's end, an escape, or a byte below 0x20 (%z: 5.1's NUL)
+         local j = s:find('["\\%z\1-\31]', i)
          if not j then fail("the string does not end", pos) end
          parts[#parts + 1] = s:sub(i, j - 1)
          local d = s:sub(j, j)
          if d == '"' then return table.concat(parts), j + 1 end
-         if d ~= "\\" then fail("a control character in a string", j) end
+         if d ~= "\\" then
+            fail(("an unescaped control character (byte 0x%02X) in a string"):format(d:byte()), j)
+         end
          local e = s:sub(j + 1, j + 1)
          if escapes[e] then
             parts[#parts + 1] = escapes[e]
@@ -94,10 +146,13 @@ local function value(s, pos, depth, fail)
       i = i + (frac and #frac or 0)
       local exp = s:match("^[eE][-+]?%d+", i)
       i = i + (exp and #exp or 0)
+      -- tonumber gives an integer for an integer literal that fits in 64
+      -- bits (5.3+), else the nearest double: never a wrapped or rounded
+      -- integer (-9223372036854775809 is not math.mininteger)
       local n = tonumber(s:sub(pos, i - 1))
-      -- a whole number written without a fraction or exponent is an
-      -- integer, where this Lua can hold it exactly
-      if not frac and not exp then n = compat.toint(n) or n end
+      if n == math.huge or n == -math.huge then
+         fail("a number beyond the range of a double", pos)
+      end
       return n, i
    end
    if c == "-" then fail("a malformed number", pos) end
@@ -110,6 +165,8 @@ end
 -- json.decode(s) -> the value, or nil and "byte N: what is wrong"
 function json.decode(s)
    if type(s) ~= "string" then return nil, "expected a string, got " .. type(s) end
+   local bad = badutf8(s)                -- once, for the whole text
+   if bad then return nil, ("byte %d: the text is not UTF-8"):format(bad - 1) end
    local ok, v, pos = pcall(value, s, 1, 1, function(msg, at)
       error({msg = ("byte %d: %s"):format(at - 1, msg)})
    end)
@@ -123,6 +180,10 @@ function json.decode(s)
 end
 
 local function quote(str)
+   local bad = badutf8(str)
+   if bad then
+      error(("json.encode: the string %q is not UTF-8 (byte %d)"):format(str, bad), 0)
+   end
    return '"' .. str:gsub('[%c"\\]', function(c)
       for k, v in pairs(escapes) do
          if v == c and k ~= "/" then return "\\" .. k end

@@ -9,11 +9,11 @@
 --   npy.decode(s) -> Matrix           npy.encode(M [, opts]) -> bytes
 local core = require "nn.core"
 local compat = require "nn.compat"
+local util = require "nn.util"
 
 local npy = {}
 
 local MAGIC = "\147NUMPY"
-local MAXELEMS = 2147483647
 
 -- the header, a Python dict literal:
 --   {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
@@ -43,7 +43,9 @@ local function parseheader(h, fail)
                if inner:sub(-1) ~= "," then inner = inner .. "," end
                for d in inner:gmatch("([^,]*),") do
                   d = d:gsub("L$", "")                 -- Python 2 longs: (3L, 4L)
-                  if not d:match("^%d+$") or #d > 12 then fail(("the shape %s is not whole numbers"):format(tuple)) end
+                  if not d:match("^%d+$") then fail(("the shape %s is not whole numbers"):format(tuple)) end
+                  -- any number of digits: a size past 2^63 reads as a
+                  -- float, and is too large, not malformed
                   dims[#dims + 1] = tonumber(d)
                end
             end
@@ -79,12 +81,11 @@ local function datatype(descr, fail)
    return order .. kind .. width, width
 end
 
--- npy.decode(s [, source]) -> the array in s (an .npy file's bytes) as a Matrix
-function npy.decode(s, source)
+-- the array in s as a Matrix; errors "fn: source: ..."
+local function decode(s, fn, source)
    local function fail(msg)
-      error(("nn.npy: %s: %s"):format(source or "the string", msg), 0)
+      error(("%s: %s%s"):format(fn, source and source .. ": " or "", msg), 0)
    end
-   if type(s) ~= "string" then error("nn.npy.decode: expected a string, got " .. type(s), 2) end
    if #s < 10 or s:sub(1, 6) ~= MAGIC then fail("not an .npy file (bad magic)") end
    local major = s:byte(7)
    local hlen, start
@@ -101,17 +102,20 @@ function npy.decode(s, source)
    end
    local h = parseheader(s:sub(start, start + hlen - 1), fail)
    local dtype, width = datatype(h.descr, fail)
-   local dims, rows, cols = h.shape, nil, nil
-   if #dims == 0 then rows, cols = 1, 1
-   elseif #dims == 1 then rows, cols = 1, dims[1]
-   elseif #dims == 2 then rows, cols = dims[1], dims[2]
-   else fail(("the array has %d dimensions; lua-nn reads 1-D and 2-D arrays"):format(#dims)) end
-   if rows < 1 or cols < 1 then fail("the array is empty (a Matrix has at least one element)") end
-   if rows > MAXELEMS / cols then fail(("a %d x %d array is too large"):format(rows, cols)) end
+   -- the shape's size first, checked as it multiplies (it must not wrap)
+   local dims = h.shape
+   local count, why = util.numel(dims)
+   if not count then fail(("the shape %s %s"):format(util.shapestr(dims), why)) end
+   if #dims > 2 then
+      fail(("the array has %d dimensions; lua-nn reads 1-D and 2-D arrays"):format(#dims))
+   end
+   if count == 0 then fail("the array is empty (a Matrix has at least one element)") end
+   local rows = #dims == 2 and dims[1] or 1
+   local cols = #dims == 0 and 1 or dims[#dims]
    local off = start - 1 + hlen
-   if #s - off ~= rows * cols * width then
+   if #s - off ~= count * width then
       fail(("a %d x %d array of '%s' takes %d bytes, the file has %d"):format(rows, cols,
-         h.descr, rows * cols * width, #s - off))
+         h.descr, count * width, #s - off))
    end
    if h.fortran_order and #dims == 2 then      -- column by column: read the transpose
       return core.Matrix.fromdata(s, cols, rows, off, dtype):t()
@@ -119,45 +123,56 @@ function npy.decode(s, source)
    return core.Matrix.fromdata(s, rows, cols, off, dtype)
 end
 
--- npy.encode(M [, {shape = {n} | {r, c}}]) -> the bytes of an .npy file
--- (version 1.0, '<f4', C order); shape {n} writes a 1-D array
-function npy.encode(M, opts)
-   if getmetatable(M) ~= getmetatable(core.Matrix(1, 1)) then
-      error("nn.npy.encode: expected an nn.Matrix, got " .. type(M), 2)
+-- npy.decode(s [, source]) -> the array in s (an .npy file's bytes) as a Matrix
+function npy.decode(s, source)
+   if type(s) ~= "string" then error("nn.npy.decode: expected a string, got " .. type(s), 2) end
+   return decode(s, "nn.npy.decode", source and tostring(source))
+end
+
+-- the bytes of an .npy file; errors "fn: ..."
+local function encode(fn, M, opts)
+   if not util.isMatrix(M) then
+      error(("%s: expected an nn.Matrix, got %s"):format(fn, type(M)), 0)
    end
    local r, c = M:shape()
    local shape = opts and opts.shape or {r, c}
    if type(shape) ~= "table" or (#shape ~= 1 and #shape ~= 2) then
-      error("nn.npy: shape must be {n} or {rows, cols}", 2)
+      error(fn .. ": shape must be {n} or {rows, cols}", 0)
    end
-   local n = 1
-   for _, d in ipairs(shape) do
-      if not compat.isint(d) or d < 1 then error("nn.npy: shape must hold positive whole numbers", 2) end
-      n = n * d
+   -- checked as it multiplies: {3, 6148914691236517206} is 2 in 64 bits
+   local n, why = util.numel(shape)
+   if not n then error(("%s: shape %s %s"):format(fn, util.shapestr(shape), why), 0) end
+   if n == 0 then
+      error(("%s: shape %s must hold positive whole numbers"):format(fn, util.shapestr(shape)), 0)
    end
-   if n ~= r * c then error(("nn.npy: shape has %d elements, the matrix %d"):format(n, r * c), 2) end
-   local dims = #shape == 1 and ("(%d,)"):format(shape[1]) or ("(%d, %d)"):format(shape[1], shape[2])
-   local dict = ("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }"):format(dims)
+   if n ~= r * c then
+      error(("%s: shape %s has %d elements, the matrix %d"):format(fn, util.shapestr(shape), n, r * c), 0)
+   end
+   local dict = ("{'descr': '<f4', 'fortran_order': False, 'shape': %s, }"):format(util.shapestr(shape))
    -- padded with spaces to a multiple of 64 bytes, preamble included, then \n
    local total = 10 + #dict + 1
    dict = dict .. (" "):rep((64 - total % 64) % 64) .. "\n"
    return MAGIC .. "\1\0" .. compat.strpack("<I2", #dict) .. dict .. M:tobytes()
 end
 
+-- npy.encode(M [, {shape = {n} | {r, c}}]) -> the bytes of an .npy file
+-- (version 1.0, '<f4', C order); shape {n} writes a 1-D array
+function npy.encode(M, opts)
+   local ok, s = pcall(encode, "nn.npy.encode", M, opts)
+   if not ok then error(s, 2) end
+   return s
+end
+
 -- npy.load(path) -> Matrix
 function npy.load(path)
-   if type(path) ~= "string" then error("nn.npy.load: path must be a string, got " .. type(path), 2) end
-   local s, err = core.readfile(path, nil, true)
-   if not s then error("nn.npy.load: " .. err, 2) end
-   return npy.decode(s, path)
+   return decode(util.read("nn.npy.load", path), "nn.npy.load", path)
 end
 
 -- npy.save(path, M [, opts]): written atomically, as model files are
 function npy.save(path, M, opts)
-   if type(path) ~= "string" then error("nn.npy.save: path must be a string, got " .. type(path), 2) end
-   local ok, err = core.writefile(path, npy.encode(M, opts))
-   if not ok then error("nn.npy.save: " .. err, 2) end
-   return true
+   local ok, s = pcall(encode, "nn.npy.save", M, opts)
+   if not ok then error(s, 2) end
+   return util.write("nn.npy.save", path, s)
 end
 
 return npy

@@ -9,10 +9,7 @@
 local core = require "nn.core"
 local compat = require "nn.compat"
 local K = core.optim
-
-local function isMatrix(x)
-   return getmetatable(x) == getmetatable(core.Matrix(1, 1))
-end
+local isMatrix = require("nn.util").isMatrix
 
 -- ---- options -----------------------------------------------------------
 

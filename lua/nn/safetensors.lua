@@ -24,11 +24,11 @@
 local core = require "nn.core"
 local compat = require "nn.compat"
 local json = require "nn.json"
+local util = require "nn.util"
 
 local safetensors = {}
 
 local MAXHEADER = 100 * 1024 * 1024          -- the format's own limit
-local MAXELEMS = 2147483647
 
 -- dtype -> Matrix.fromdata's type, and the element width
 local DTYPES = {
@@ -38,8 +38,7 @@ local DTYPES = {
    BOOL = {"|u1", 1},
 }
 
-local matrix_mt = getmetatable(core.Matrix(1, 1))
-local function isMatrix(x) return getmetatable(x) == matrix_mt end
+local isMatrix = util.isMatrix
 
 -- a JSON list of whole numbers >= 0, or nil
 local function counts(v)
@@ -53,12 +52,11 @@ local function counts(v)
    return v
 end
 
--- safetensors.decode(s [, source]) -> tensors, info, metadata
-function safetensors.decode(s, source)
+-- the tensors, info and metadata in s; errors "fn: source: ..."
+local function decode(s, fn, source)
    local function fail(msg)
-      error(("nn.safetensors: %s: %s"):format(source or "the string", msg), 0)
+      error(("%s: %s%s"):format(fn, source and source .. ": " or "", msg), 0)
    end
-   if type(s) ~= "string" then error("nn.safetensors.decode: expected a string, got " .. type(s), 2) end
    if #s < 8 then fail(("%d bytes is shorter than the 8-byte header length"):format(#s)) end
    local n = compat.strunpack("<I8", s, 1)
    if n > #s - 8 then fail(("the header declares %.0f bytes, the file has %d after the length"):format(n, #s - 8)) end
@@ -89,17 +87,19 @@ function safetensors.decode(s, source)
             fail(("%s has dtype %s; lua-nn reads F64, F32, F16, BF16, the integers and BOOL")
                :format(where, tostring(e.dtype)))
          end
-         local shape, offs = counts(e.shape), counts(e.data_offsets)
-         if not shape then fail(where .. "'s shape is not a list of whole numbers") end
+         -- the shape's size first: its product must not wrap, and a size
+         -- past 2^53 is a float on Lua 5.1 (too large, not a fraction)
+         local shape = e.shape
+         local count, why = util.numel(shape)
+         if not count then
+            fail(("%s's shape %s %s"):format(where,
+               type(shape) == "table" and util.shapestr(shape) or tostring(shape), why))
+         end
+         local offs = counts(e.data_offsets)
          if not offs or #offs ~= 2 then fail(where .. "'s data_offsets are not [begin, end]") end
          local b, en = offs[1], offs[2]
          if b > en or en > datalen then
             fail(("%s's bytes [%d, %d) are outside the data (%d bytes)"):format(where, b, en, datalen))
-         end
-         local count = 1
-         for _, d in ipairs(shape) do
-            count = count * d
-            if count > MAXELEMS then fail(where .. " is too large") end
          end
          if count * dt[2] ~= en - b then
             fail(("%s: %d elements of %s take %d bytes, its offsets give %d")
@@ -108,7 +108,7 @@ function safetensors.decode(s, source)
          if count == 0 then fail(where .. " has no elements (a Matrix has at least one)") end
          local rows = #shape >= 2 and shape[1] or 1
          spans[#spans + 1] = {b, en, name}
-         info[name] = {dtype = e.dtype, shape = shape, rows = rows, cols = count / rows,
+         info[name] = {dtype = e.dtype, shape = shape, rows = rows, cols = math.floor(count / rows),
                        at = base + b, type = dt[1]}
       end
    end
@@ -130,55 +130,73 @@ function safetensors.decode(s, source)
    return tensors, info, metadata
 end
 
+-- safetensors.decode(s [, source]) -> tensors, info, metadata
+function safetensors.decode(s, source)
+   if type(s) ~= "string" then error("nn.safetensors.decode: expected a string, got " .. type(s), 2) end
+   return decode(s, "nn.safetensors.decode", source and tostring(source))
+end
+
+-- the header's strings are JSON's, which is UTF-8: a name that is not
+-- would be written as it is and make a file PyTorch's reader refuses
+local function checkutf8(fn, what, str)
+   local ok, at = json.isutf8(str)
+   if not ok then
+      error(("%s: %s %q is not valid UTF-8 (byte %d), which the format's JSON header requires")
+         :format(fn, what, str, at), 0)
+   end
+end
+
 -- the dtype, shape and bytes of one entry of save's table
-local function entry(name, v)
+local function entry(fn, name, v)
    if isMatrix(v) then return "F32", {v:shape()}, v:tobytes() end
    if type(v) == "table" and compat.isint(v.int) then
       return "I64", {}, compat.strpack("<i8", v.int)
    end
    if type(v) == "table" and isMatrix(v[1]) and type(v.shape) == "table" then
-      local n = 1
-      for _, d in ipairs(v.shape) do
-         if not compat.isint(d) or d < 1 then
-            error(("nn.safetensors: %q's shape must hold positive whole numbers"):format(name), 4)
-         end
-         n = n * d
+      local n, why = util.numel(v.shape)
+      if not n then
+         error(("%s: %q's shape %s %s"):format(fn, name, util.shapestr(v.shape), why), 0)
       end
       if n ~= v[1]:numel() then
-         error(("nn.safetensors: %q's shape has %d elements, its matrix %d"):format(name, n, v[1]:numel()), 4)
+         error(("%s: %q's shape %s has %d elements, its matrix %d"):format(fn, name,
+            util.shapestr(v.shape), n, v[1]:numel()), 0)
       end
-      return "F32", v.shape, v[1]:tobytes()
+      local shape = {}                      -- as integers, for the JSON
+      for i, d in ipairs(v.shape) do shape[i] = compat.toint(d) end
+      return "F32", shape, v[1]:tobytes()
    end
-   error(("nn.safetensors: %q is not a Matrix, {M, shape = {...}} or {int = n}"):format(tostring(name)), 4)
+   error(("%s: %q is not a Matrix, {M, shape = {...}} or {int = n}"):format(fn, tostring(name)), 0)
 end
 
--- safetensors.encode(tensors [, {metadata = {...}}]) -> the file's bytes;
--- tensors in name order, the header padded with spaces to 8 bytes
-function safetensors.encode(tensors, opts)
-   if type(tensors) ~= "table" then error("nn.safetensors: tensors must be a table", 2) end
+-- the file's bytes; errors "fn: ..."
+local function encode(fn, tensors, opts)
+   if type(tensors) ~= "table" then error(fn .. ": tensors must be a table, got " .. type(tensors), 0) end
    local names = {}
    for k in pairs(tensors) do
       if type(k) ~= "string" or k == "__metadata__" then
-         error(("nn.safetensors: a tensor's name must be a string other than __metadata__, got %s")
-            :format(tostring(k)), 2)
+         error(("%s: a tensor's name must be a string other than __metadata__, got %s")
+            :format(fn, tostring(k)), 0)
       end
+      checkutf8(fn, "the tensor name", k)
       names[#names + 1] = k
    end
    table.sort(names)
    local header, data, at = {}, {}, 0
    for i, name in ipairs(names) do
-      local dtype, shape, bytes = entry(name, tensors[name])
+      local dtype, shape, bytes = entry(fn, name, tensors[name])
       header[name] = {dtype = dtype, shape = shape, data_offsets = {at, at + #bytes}}
       data[i] = bytes
       at = at + #bytes
    end
    local meta = opts and opts.metadata
    if meta ~= nil then
-      if type(meta) ~= "table" then error("nn.safetensors: metadata must be a table of strings", 2) end
+      if type(meta) ~= "table" then error(fn .. ": metadata must be a table of strings", 0) end
       for k, v in pairs(meta) do
          if type(k) ~= "string" or type(v) ~= "string" then
-            error("nn.safetensors: metadata must map strings to strings", 2)
+            error(fn .. ": metadata must map strings to strings", 0)
          end
+         checkutf8(fn, "the metadata key", k)
+         checkutf8(fn, ("metadata %q's value"):format(k), v)
       end
       header.__metadata__ = meta
    end
@@ -187,19 +205,23 @@ function safetensors.encode(tensors, opts)
    return compat.strpack("<I8", #h) .. h .. table.concat(data)
 end
 
+-- safetensors.encode(tensors [, {metadata = {...}}]) -> the file's bytes;
+-- tensors in name order, the header padded with spaces to 8 bytes
+function safetensors.encode(tensors, opts)
+   local ok, s = pcall(encode, "nn.safetensors.encode", tensors, opts)
+   if not ok then error(s, 2) end
+   return s
+end
+
 function safetensors.load(path)
-   if type(path) ~= "string" then error("nn.safetensors.load: path must be a string, got " .. type(path), 2) end
-   local s, err = core.readfile(path, nil, true)
-   if not s then error("nn.safetensors.load: " .. err, 2) end
-   return safetensors.decode(s, path)
+   return decode(util.read("nn.safetensors.load", path), "nn.safetensors.load", path)
 end
 
 -- written atomically, as model files are
 function safetensors.save(path, tensors, opts)
-   if type(path) ~= "string" then error("nn.safetensors.save: path must be a string, got " .. type(path), 2) end
-   local ok, err = core.writefile(path, safetensors.encode(tensors, opts))
-   if not ok then error("nn.safetensors.save: " .. err, 2) end
-   return true
+   local ok, s = pcall(encode, "nn.safetensors.save", tensors, opts)
+   if not ok then error(s, 2) end
+   return util.write("nn.safetensors.save", path, s)
 end
 
 return safetensors

@@ -13,6 +13,7 @@ local Sequential = require "nn.Sequential"
 local Residual = require "nn.Residual"
 local Concat = require "nn.Concat"
 local layers = require "nn.layers"
+local util = require "nn.util"
 
 local serialize = {}
 
@@ -21,12 +22,16 @@ local MAGIC = "LUANN\0\26\n"
 local VERSION = 2
 local HEADER = 24
 local MAXDEPTH = 32
+-- A registered layer is rebuilt by constructor(table.unpack(config)): every
+-- Lua must be able to pass that many arguments (5.1 and LuaJIT stop near
+-- 8000, 5.4 near a million), so a longer config is refused when saving, and
+-- when loading, never unpacked.  A list of data belongs in one argument.
+local MAXARGS = 1000
 
 local T_NIL, T_FALSE, T_TRUE, T_INT, T_FLOAT, T_STRING, T_LIST, T_MAP, T_MATRIX =
    0, 1, 2, 3, 4, 5, 6, 7, 8
 
-local matrix_mt = getmetatable(core.Matrix(1, 1))
-local function isMatrix(x) return getmetatable(x) == matrix_mt end
+local isMatrix = util.isMatrix
 
 -- ---- encoding ------------------------------------------------------------------
 
@@ -100,6 +105,11 @@ local function describe(m, fn, where, depth)
       error(("%s: %s (%s): config() and parameters() must return lists")
          :format(fn, where, name), 0)
    end
+   if #node.config > MAXARGS then
+      error(("%s: %s (%s): config() returns %d values; nn.load passes them to the "
+         .. "constructor as arguments, and not every Lua can pass more than %d: "
+         .. "give the constructor a table instead"):format(fn, where, name, #node.config, MAXARGS), 0)
+   end
    for i, p in ipairs(node.params) do
       if not isMatrix(p) then
          error(("%s: %s (%s): parameter %d is %s, not an nn.Matrix")
@@ -143,10 +153,8 @@ function serialize.save(net, path, opts)
       error("nn.save: path must be a string, got " .. type(path), 2)
    end
    local body = payload(net, opts, "nn.save")
-   local bytes = compat.strpack("<c8I4I4I8", MAGIC, VERSION, core.crc32(body), #body) .. body
-   local ok, err = core.writefile(path, bytes)
-   if not ok then error("nn.save: " .. err, 2) end
-   return true
+   return util.write("nn.save", path,
+      compat.strpack("<c8I4I4I8", MAGIC, VERSION, core.crc32(body), #body) .. body)
 end
 
 -- ---- decoding --------------------------------------------------------------------
@@ -169,9 +177,10 @@ local function decode(s, pos, depth, fail)
    elseif tag == T_TRUE then return true, pos
    elseif tag == T_INT then
       need(8, "an integer")
-      local v, nxt = compat.strunpack("<i8", s, pos)
-      -- Lua 5.1 and LuaJIT hold integers exactly only to 2^53
-      if not compat.isint(v) then fail("an integer beyond 2^53, which this Lua cannot hold", pos) end
+      -- Lua 5.1, 5.2 and LuaJIT hold integers exactly only to 2^53: judged
+      -- on the bytes, since a rounded 2^53 + 1 would pass for 2^53
+      local v, nxt = compat.int64(s, pos)
+      if v == nil then fail("an integer beyond 2^53, which this Lua cannot hold exactly", pos) end
       return v, nxt
    elseif tag == T_FLOAT then need(8, "a number"); return compat.strunpack("<d", s, pos)
    elseif tag == T_STRING then
@@ -254,6 +263,14 @@ local function build(node, fail, where, depth)
       local ok, made = pcall(name == "Residual" and nn.Residual or nn[name],
          name == "Residual" and children[1] or children)
       if not ok then fail(("%s: cannot build %s: %s"):format(where, name, tostring(made))) end
+      -- the layers must chain: one whose saved input shape is not what the
+      -- layer before it gives (a BatchNorm2d of 2 x 3 x 134217731 after
+      -- 2 x 3 x 3) would fail only at the first forward, or print
+      local chained, err = pcall(function() return made:outputSize() end)
+      if not chained then
+         fail(("%s: the layers of this %s do not fit together: %s"):format(where, name,
+            (tostring(err):gsub("^[^:\n]*%.lua:%d+: ", ""))))
+      end
       m = made
    elseif layers.kind(name) == "builtin" then
       local config = listfield(node, "config", fail, where)
@@ -267,8 +284,15 @@ local function build(node, fail, where, depth)
    elseif layers.kind(name) == "lua" then
       local config = listfield(node, "config", fail, where)
       local saved = listfield(node, "params", fail, where)
-      local ok, made = pcall(layers.constructor(name), compat.unpack(config))
+      if #config > MAXARGS then
+         fail(("%s: %s's config holds %d values, more than the %d arguments every Lua "
+            .. "can pass to its constructor"):format(where, name, #config, MAXARGS))
+      end
+      local ok, made = pcall(layers.constructor(name), compat.unpack(config, 1, #config))
       if not ok then fail(("%s: cannot build %s: %s"):format(where, name, tostring(made))) end
+      if type(made) ~= "table" and type(made) ~= "userdata" then
+         fail(("%s: %s's constructor returned %s, not a layer"):format(where, name, type(made)))
+      end
       local params
       ok, params = pcall(function() return made:parameters() end)
       if not ok or type(params) ~= "table" then
@@ -278,19 +302,27 @@ local function build(node, fail, where, depth)
          fail(("%s: %s has %d parameters, the file holds %d"):format(where, name,
             #params, #saved))
       end
-      for i, p in ipairs(params) do
-         local q = saved[i]
+      -- every parameter checked before any is written
+      for i = 1, #params do
+         local p, q = params[i], saved[i]
+         if not isMatrix(p) then
+            fail(("%s: %s's parameters() gave %s as parameter %d, not an nn.Matrix")
+               :format(where, name, type(p), i))
+         end
          local pr, pc = p:shape()
          if not isMatrix(q) or select(1, q:shape()) ~= pr or select(2, q:shape()) ~= pc then
             fail(("%s: parameter %d of %s must be %d x %d"):format(where, i, name, pr, pc))
          end
-         p:copy(q)
       end
+      for i = 1, #params do params[i]:copy(saved[i]) end
       m = made
    else
       fail(("%s: unknown layer type '%s'"):format(where, name))
    end
-   if node.train == false and m.evaluate then m:evaluate() end
+   if node.train == false then
+      local ok, err = pcall(function() if m.evaluate then m:evaluate() end end)
+      if not ok then fail(("%s: %s's evaluate() failed: %s"):format(where, name, tostring(err))) end
+   end
    return m
 end
 
@@ -337,18 +369,13 @@ end
 -- never more than its header declares, plus one byte to see that the file
 -- ends there.
 function serialize.load(path)
-   if type(path) ~= "string" then
-      error("nn.load: path must be a string, got " .. type(path), 2)
-   end
-   local s, err = core.readfile(path, HEADER, true)
-   if not s then error("nn.load: " .. err, 2) end
+   local s = util.read("nn.load", path, HEADER)
    if #s == HEADER and s:sub(1, #MAGIC) == MAGIC then
       local len = compat.strunpack("<I8", s, 17)
       -- a length past 2^40 (or one that wraps negative) cannot be right:
       -- read a byte past the header and let parse say what is wrong
       if len < 0 or len > 2^40 then len = 0 end
-      s, err = core.readfile(path, HEADER + len + 1, true)
-      if not s then error("nn.load: " .. err, 2) end
+      s = util.read("nn.load", path, HEADER + len + 1)
    end
    return parse(s, "nn.load", path)
 end

@@ -15,11 +15,16 @@
 --   net:loadStateDict(t [, {strict = true}])
 --
 -- loadStateDict takes such a table, or what nn.safetensors.load returns
--- (plain matrices, the first dimension as rows): every value must have the
--- layer's element count and 2-D shape, and, where it carries a shape, that
--- shape exactly.  A missing key, an extra one (unless strict is false) or a
--- wrong shape is an error naming the key; nothing is copied unless all fit.
+-- (plain matrices, the first dimension as rows): every value must be an
+-- nn.Matrix (or {M, shape = {...}}) with the layer's 2-D shape, and, where
+-- it carries a shape, that shape exactly; num_batches_tracked, a whole
+-- number ({int = n}, a 1 x 1 Matrix or a number).  Missing keys and extra
+-- ones (unless strict is false) are an error listing them all, with a hint
+-- when the indices are shifted by one (a Flatten on one side only); a
+-- wrong value is an error naming the key.  Every entry is checked before
+-- the first is copied: after an error the network is unchanged.
 local Container = require "nn.Container"
+local util = require "nn.util"
 
 local statedict = {}
 
@@ -71,46 +76,136 @@ function statedict.stateDict(m)
    return out
 end
 
-local function describeshape(s)
+local shapestr = util.shapestr
+
+-- "a", "b" and 3 more: a list of keys for a message, sorted
+local function keylist(keys)
+   table.sort(keys)
    local parts = {}
-   for i, d in ipairs(s) do parts[i] = tostring(d) end
-   return "(" .. table.concat(parts, ", ") .. ")"
+   for i = 1, math.min(#keys, 8) do parts[i] = ("%q"):format(keys[i]) end
+   if #keys > 8 then parts[#parts + 1] = ("and %d more"):format(#keys - 8) end
+   return table.concat(parts, ", ")
+end
+
+-- the first index of a key ("4.0.weight" -> 4), or nil
+local function index(key)
+   local i = type(key) == "string" and key:match("^(%d+)%.")
+   return i and tonumber(i)
+end
+
+-- When t's keys are the network's with every index from some point on one
+-- higher (or lower), say so: one side has a layer without parameters (a
+-- Flatten) that the other lacks.  "" otherwise.
+local function shifthint(want, t, missing, unexpected)
+   local from = math.huge                     -- where the two first differ
+   for _, list in ipairs{missing, unexpected} do
+      for _, k in ipairs(list) do from = math.min(from, index(k) or -1) end
+   end
+   if from < 0 or from == math.huge then return "" end
+   local nwant = 0
+   for _ in pairs(want) do nwant = nwant + 1 end
+   for _, d in ipairs{-1, 1} do
+      local n, first, fits = 0, math.huge, true
+      for k in pairs(t) do
+         local i = index(k)
+         local moved = k
+         if i and i >= from then
+            moved = (i + d) .. k:sub(#tostring(i) + 1)
+            first = math.min(first, i)
+         end
+         if want[moved] == nil then fits = false; break end
+         n = n + 1
+      end
+      if fits and n == nwant and first < math.huge then
+         if d == -1 then
+            return ("; the state dict's keys from \"%d.\" on are one index higher than this "
+               .. "network's: its network has a layer without parameters before them "
+               .. "(torch.nn.Flatten()?) that this one lacks: add nn.Flatten() there "
+               .. "(it changes no number)"):format(first)
+         end
+         return ("; the state dict's keys from \"%d.\" on are one index lower than this "
+            .. "network's: this network has a layer without parameters before them "
+            .. "(nn.Flatten()?) that the state dict's network lacks: add torch.nn.Flatten() "
+            .. "to that one, or take this one's out"):format(first)
+      end
+   end
+   return ""
+end
+
+-- the Matrix to copy from src into dst (an entry of stateDict): M, or
+-- false (nothing to copy), or nil and what is wrong
+local function source(key, src, dst)
+   if dst.int ~= nil then                      -- num_batches_tracked
+      local v = src
+      if type(src) == "table" then
+         if src.int ~= nil then v = src.int else v = src[1] end
+      end
+      if util.isMatrix(v) then
+         local r, c = v:shape()
+         v = r == 1 and c == 1 and v:get(1, 1) or nil
+      end
+      if type(v) ~= "number" or v ~= math.floor(v) then
+         return nil, ("%q is not a whole number ({int = n}, a 1 x 1 Matrix or a number)"):format(key)
+      end
+      return false
+   end
+   local M, shape = src, nil
+   if type(src) == "table" then M, shape = src[1], src.shape end
+   if not util.isMatrix(M) then
+      return nil, ("%q is a %s, not an nn.Matrix or {M, shape = {...}}"):format(key, type(src))
+   end
+   local r, c = M:shape()
+   local wr, wc = dst[1]:shape()
+   if r ~= wr or c ~= wc then
+      return nil, ("%q is %d x %d, the layer's is %d x %d %s"):format(key, r, c, wr, wc,
+         shapestr(dst.shape))
+   end
+   if shape ~= nil then
+      if type(shape) ~= "table" then
+         return nil, ("%q's shape is %s, not a list"):format(key, type(shape))
+      end
+      if shapestr(shape) ~= shapestr(dst.shape) then
+         return nil, ("%q has shape %s, the layer's is %s"):format(key, shapestr(shape),
+            shapestr(dst.shape))
+      end
+   end
+   return M
 end
 
 -- nn.loadStateDict(m, t [, {strict = true}])
 function statedict.loadStateDict(m, t, opts)
+   local function fail(msg) error("loadStateDict: " .. msg, 3) end   -- at our caller
    if type(t) ~= "table" then error("loadStateDict: expected a table of tensors, got " .. type(t), 2) end
+   if opts ~= nil and type(opts) ~= "table" then
+      error("loadStateDict: options must be a table, got " .. type(opts), 2)
+   end
    local strict = not (opts and opts.strict == false)
    local want = statedict.stateDict(m)
+   local missing, unexpected = {}, {}
+   for key in pairs(want) do
+      if t[key] == nil then missing[#missing + 1] = key end
+   end
+   for key in pairs(t) do
+      if want[key] == nil then unexpected[#unexpected + 1] = tostring(key) end
+   end
+   if #missing > 0 or (strict and #unexpected > 0) then
+      local parts = {}
+      if #missing > 0 then
+         parts[#parts + 1] = ("%d of the network's tensors %s missing: %s"):format(#missing,
+            #missing == 1 and "is" or "are", keylist(missing))
+      end
+      if #unexpected > 0 then
+         parts[#parts + 1] = ("%d key%s the network has no tensor for: %s"):format(#unexpected,
+            #unexpected == 1 and "" or "s", keylist(unexpected))
+      end
+      fail(table.concat(parts, "; ") .. shifthint(want, t, missing, unexpected))
+   end
+   -- every entry checked before the first is copied
    local copies = {}
    for key, dst in pairs(want) do
-      local src = t[key]
-      if src == nil then error(("loadStateDict: key %q is missing"):format(key), 2) end
-      if dst.int == nil then
-         local M, shape = src, nil
-         if type(src) == "table" and src[1] ~= nil then M, shape = src[1], src.shape end
-         local ok, r, c = pcall(function() return M:shape() end)
-         local wr, wc = dst[1]:shape()
-         if not ok or type(r) ~= "number" then
-            error(("loadStateDict: %q is not an nn.Matrix"):format(key), 2)
-         end
-         if r ~= wr or c ~= wc then
-            error(("loadStateDict: %q is %d x %d, the layer's is %d x %d %s"):format(key, r, c,
-               wr, wc, describeshape(dst.shape)), 2)
-         end
-         if shape and describeshape(shape) ~= describeshape(dst.shape) then
-            error(("loadStateDict: %q has shape %s, the layer's is %s"):format(key,
-               describeshape(shape), describeshape(dst.shape)), 2)
-         end
-         copies[#copies + 1] = {dst[1], M}
-      end
-   end
-   if strict then
-      for key in pairs(t) do
-         if want[key] == nil then
-            error(("loadStateDict: unexpected key %q (the network has no such tensor)"):format(key), 2)
-         end
-      end
+      local M, err = source(key, t[key], dst)
+      if M == nil then fail(err) end
+      if M then copies[#copies + 1] = {dst[1], M} end
    end
    for _, c in ipairs(copies) do c[1]:copy(c[2]) end
    return m

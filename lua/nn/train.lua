@@ -10,8 +10,7 @@ local progress = require "nn.progress"
 
 local train = {}
 
-local matrix_mt = getmetatable(core.Matrix(1, 1))
-local function isMatrix(x) return getmetatable(x) == matrix_mt end
+local isMatrix = require("nn.util").isMatrix
 
 local function checkmatrix(x, fn, what)
    if not isMatrix(x) then
