@@ -212,3 +212,33 @@ describe("print(history)", function()
       for e = 1, 12 do assert.truthy(t:find(("\n%5d "):format(e)), t) end
    end)
 end)
+
+describe("every copy of a network's state", function()
+   it("nn.load gives a registered Lua layer its buffers back, not only its parameters", function()
+      -- a layer that keeps a running mean of its input (a buffer) and adds
+      -- it: saved with its buffers, it must load with them
+      local Centre = {}
+      Centre.__index = Centre
+      local function new(n)
+         return setmetatable({typename = "SweepCentre", n = n, mean = nn.zeros(1, n)}, Centre)
+      end
+      function Centre:forward(x)
+         self.mean:copy(x:mean(1))
+         self.output = x - self.mean
+         return self.output
+      end
+      function Centre:backward(_, gy) return gy end
+      function Centre:parameters() return {}, {} end
+      function Centre:buffers() return {self.mean} end
+      function Centre:config() return {self.n} end
+      nn.register("SweepCentre", new)
+      local net = nn.Sequential{nn.Linear(3, 3), new(3)}
+      net:forward(nn.randn(5, 3))
+      local back = nn.deserialize(nn.serialize(net))
+      assert.is_true(back[2].mean:equal(net[2].mean))
+      assert.is_true(back:buffers()[1]:equal(net[2].mean))
+      -- and a file whose buffer does not fit is refused by name
+      net[2].mean = nn.zeros(1, 4)
+      has(err(nn.deserialize, nn.serialize(net)), "buffer 1 of SweepCentre must be 1 x 3")
+   end)
+end)
