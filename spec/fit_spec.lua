@@ -60,6 +60,18 @@ describe("restoreBest", function()
    end)
 end)
 
+describe("nn.fit, nn.evaluate, nn.predict and nn.batches", function()
+   it("return what they return, no more", function()
+      local X, Y = data(20)
+      local net = nn.Sequential{nn.Linear(4, 2)}
+      local crit = nn.CrossEntropyLoss()
+      assert.are.equal(1, select("#", nn.fit(net, crit, nn.SGD(net, {lr = 0.1}), X, Y, {progress = false})))
+      assert.are.equal(2, select("#", nn.evaluate(net, crit, X, Y, {batchSize = 5})))
+      assert.are.equal(1, select("#", nn.predict(net, X, 5)))
+      assert.are.equal(1, select("#", nn.batches(X, Y, 5, {shuffle = true})))
+   end)
+end)
+
 describe("validationSplit", function()
    it("holds out ceil(f n) rows, exactly for a decimal f", function()
       assert.are.equal(7, train.holdout(0.07, 100))      -- math.ceil(0.07 * 100) is 8

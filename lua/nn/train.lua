@@ -40,10 +40,12 @@ local function raise(err)
    error(err, 0)
 end
 
+local function pack(...) return {n = select("#", ...), ...} end
+
 -- f as a public function: an ArgError inside is raised at its caller
 local function api(f)
    return function(...)
-      local r = {n = select("#", ...) + 1, pcall(f, ...)}
+      local r = pack(pcall(f, ...))
       if not r[1] then raise(r[2]) end
       return compat.unpack(r, 2, r.n)
    end
