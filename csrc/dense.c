@@ -157,7 +157,7 @@ const LayerKind nn_dense_kinds[] = {
           "already); keeps a network's layer indices those of the "
           "torch.nn.Sequential it mirrors.",
    .init = noargs_init, .forward = flatten_forward,
-   .backward = flatten_backward},
+   .backward = flatten_backward, .flat = 1},
   {.name = "Dropout", .sig = "nn.Dropout([p = 0.5])",
    .doc = "Zeroes each input with probability p in training and scales the "
           "rest by 1/(1-p); the identity after evaluate().",

@@ -616,7 +616,7 @@ static int mod_index(lua_State *L) {
   else if (m->in[0] && strcmp(k, "inputShape") == 0) pushshape(L, m->in);
   else if (m->out[0] && strcmp(k, "outputShape") == 0) pushshape(L, m->out);
   else if (strcmp(k, "keepsShape") == 0)
-    lua_pushboolean(L, m->nin == 0 && !m->kind->shape);
+    lua_pushboolean(L, m->nin == 0 && !m->kind->shape && !m->kind->flat);
   else if (field && strcmp(k, field) == 0) lua_pushnumber(L, m->a);
   else lua_pushnil(L);
   return 1;

@@ -86,6 +86,7 @@ typedef struct LayerKind {
   float def;                  /* m->a's default */
   int settable;               /* m.<field> = v is allowed */
   int skipgx;                 /* backward honours wantgx = false */
+  int flat;                   /* forgets its input's image shape (Flatten) */
   k_actfn f;                  /* pointwise kinds: y = f(x) */
   k_actgrad df;               /*   and gx = gy f'(x) */
   int positive;               /* m->a must be > 0 (Softplus' beta) */

@@ -13,11 +13,9 @@ local out = arg and arg[2] or "out"
 local epochs = tonumber(arg and arg[3]) or 10
 assert(os.execute(("mkdir -p '%s'"):format(out)), "cannot make " .. out)
 nn.seed(1)
-local X, Y = mnist.load(dir, "train")
-local Xtest, Ytest = mnist.load(dir, "test")
-local ntrain = math.min(tonumber(arg and arg[4]) or 55000, 55000)
-local Xtrain, Ytrain = X:narrow(1, ntrain), Y:narrow(1, ntrain)
-local Xval, Yval = X:narrow(55001, 5000), Y:narrow(55001, 5000)
+-- the first 55000 training images (or as many as the 4th argument says),
+-- the last 5000 for validation
+local train, validation, test = mnist.split(dir, {train = tonumber(arg and arg[4])})
 
 local net = nn.Sequential{
    nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.BatchNorm2d(16), nn.ReLU(),
@@ -33,16 +31,16 @@ local crit = nn.CrossEntropyLoss()
 local opt = nn.Adam(net, {lr = 2e-3})
 local schedule = nn.schedule.cosine(opt, epochs)
 local start = nn.clock()
-nn.fit(net, crit, opt, Xtrain, Ytrain, {
+nn.fit(net, crit, opt, train.X, train.Y, {
    epochs = epochs, batchSize = 64,
-   validation = {Xval, Yval},
+   validation = validation,
    onEpoch = function(epoch) schedule(epoch) end,
 })
 local trained = nn.clock() - start
 
-local loss, acc = nn.evaluate(net, crit, Xtest, Ytest)
+local loss, acc = nn.evaluate(net, crit, test.X, test.Y)
 local cm = nn.ConfusionMatrix(10, mnist.fashionClasses)
-cm:add(nn.predict(net, Xtest), Ytest)
+cm:add(nn.predict(net, test.X), test.Y)
 print(cm)
 print(("trained in %.1f s (%d epochs, %d threads)"):format(trained, epochs, nn.threads()))
 print(("test loss %.4f, test accuracy %.2f%%"):format(loss, 100 * acc))
@@ -53,8 +51,8 @@ end
 save("fashion_filters.png", image.grid(net[1].weight, 5, 5,
    {columns = 8, symmetric = true, pad = 1, zoom = 8}))
 net:evaluate()
-net:forward(Xtest:narrow(1, 1))
-save("fashion_input.png", image.grid(Xtest:narrow(1, 1), 28, 28, {zoom = 4}))
+net:forward(test.X:narrow(1, 1))
+save("fashion_input.png", image.grid(test.X:narrow(1, 1), 28, 28, {zoom = 4}))
 save("fashion_maps1.png", image.grid(net[3].output:reshape(16, 28 * 28), 28, 28,
    {columns = 8, pad = 2, zoom = 2}))
 save("fashion_maps2.png", image.grid(net[7].output:reshape(32, 14 * 14), 14, 14,

@@ -7,12 +7,9 @@ local mnist = require "nn.mnist"
 
 local dir = arg and arg[1] or "data/mnist"
 nn.seed(1)
-local X, Y = mnist.load(dir, "train")
-local Xtest, Ytest = mnist.load(dir, "test")
--- the last 5000 training images watch over training; the test set is used
--- once, at the end (narrow makes views: nothing is copied)
-local Xtrain, Ytrain = X:narrow(1, 55000), Y:narrow(1, 55000)
-local Xval, Yval = X:narrow(55001, 5000), Y:narrow(55001, 5000)
+-- 55000 training images; the last 5000 watch over training; the test set
+-- is used once, at the end
+local train, validation, test = mnist.split(dir)
 
 local net = nn.Sequential{
    nn.Linear(784, 256), nn.ReLU(),
@@ -26,20 +23,20 @@ local crit = nn.CrossEntropyLoss()
 local opt = nn.SGD(net, {lr = 0.05, momentum = 0.9, nesterov = true, weightDecay = 1e-4})
 local schedule = nn.schedule.cosine(opt, epochs)
 local start = nn.clock()
-local history = nn.fit(net, crit, opt, Xtrain, Ytrain, {
+local history = nn.fit(net, crit, opt, train.X, train.Y, {
    epochs = epochs, batchSize = 64,
-   validation = {Xval, Yval},
+   validation = validation,
    onEpoch = function(epoch) schedule(epoch) end,
 })
 
-local loss, acc = nn.evaluate(net, crit, Xtest, Ytest)
+local loss, acc = nn.evaluate(net, crit, test.X, test.Y)
 local cm = nn.ConfusionMatrix(10, mnist.classes)      -- rows and columns read as digits
-cm:add(nn.predict(net, Xtest), Ytest)
+cm:add(nn.predict(net, test.X), test.Y)
 print(cm)
 print(("trained in %.1f s"):format(nn.clock() - start))
 print(("test loss %.4f, test accuracy %.2f%%"):format(loss, 100 * acc))
 nn.save(net, dir .. "/mnist_mlp.nn")           -- examples/predict.lua loads it
 print("saved the model to " .. dir .. "/mnist_mlp.nn")
 nn.report(dir .. "/report.html", {title = "MNIST: the 784-256-128-10 MLP (make mnist)",
-   history = history, net = net, confusion = cm, samples = {X = Xtest, Y = Ytest}})
+   history = history, net = net, confusion = cm, samples = {X = test.X, Y = test.Y}})
 print("wrote the training report to " .. dir .. "/report.html")

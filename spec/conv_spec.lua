@@ -407,9 +407,14 @@ describe("nn.Residual and nn.Concat", function()
       assert.truthy(err(nn.Concat, {}):find("nn.Concat: the list of modules is empty", 1, true))
       assert.truthy(err(nn.Concat, 5):find("nn.Concat: expected a list of modules, got number", 1, true))
       assert.truthy(err(nn.Residual, 5):find("nn.Residual: layer 1 (5) has no forward and backward", 1, true))
-      local r = nn.Residual(nn.Linear(3, 2))
-      assert.truthy(err(r.forward, r, nn.randn(1, 3)):find(
-         "Residual:forward: the inner module gives 1 x 2 for a 1 x 3 input", 1, true))
+      -- refused when made (spec/shapes_spec.lua has the rest)
+      assert.truthy(err(nn.Residual, nn.Linear(3, 2)):find(
+         "nn.Residual: layer 1 (nn.Linear(3 -> 2)) maps 3 columns to 2", 1, true))
+      -- and at forward, where nothing could say so before: a Lua layer
+      local Half = {forward = function(_, x) return x:narrow(1, 1) end, backward = function() end}
+      local r = nn.Residual(Half)
+      assert.truthy(err(r.forward, r, nn.randn(2, 3)):find(
+         "Residual:forward: the inner module gives 1 x 3 for a 2 x 3 input", 1, true))
       local c = nn.Concat{nn.Linear(3, 2)}
       assert.truthy(err(c.forward, c, nn.randn(1, 4)):find(
          "Concat[1] nn.Linear(3 -> 2): Linear:forward: input has 4 columns, expected 3", 1, true))

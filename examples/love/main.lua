@@ -162,10 +162,40 @@ end
 
 -- ---- LÖVE's callbacks --------------------------------------------------------
 
+local USAGE = "usage: love examples/love [--replay N [--out shot.png] [--keys KEYS]]\n"
+   .. "  N: a test digit of data/mnist, from 1 (the first) to 10000"
+
+-- a command-line mistake: what was wrong and how to call it, then exit 2
+-- (not a traceback: it is the caller's mistake, not the demo's)
+local function usage(fmt, ...)
+   io.stderr:write("love-digit: ", fmt:format(...), "\n", USAGE, "\n")
+   os.exit(2)
+end
+
+-- the value after --name (false if --name is last), or nil
 local function option(args, name)
    for i = 1, #args do
-      if args[i] == name then return args[i + 1] end
+      if args[i] == name then return args[i + 1] or false end
    end
+end
+
+-- --replay N (or NN_LOVE_REPLAY): a whole number from 1 to the number of
+-- test digits (MNIST's are numbered from 1, as Lua counts: 1 is the first)
+local function replayarg(args)
+   local n = option(args, "--replay")
+   if n == false then usage("--replay needs a test digit's number") end
+   n = n or os.getenv("NN_LOVE_REPLAY")
+   if not n then return nil end
+   local k = tonumber(n)
+   if not k or k ~= math.floor(k) or k < 1 then
+      usage("--replay takes a test digit's number, 1 (the first) or more; got %s", n)
+   end
+   local mnist = require "nn.mnist"
+   local ok, X, Y = pcall(mnist.load, ROOT .. "/data/mnist", "test")
+   if not ok then usage("--replay needs MNIST's test digits: %s (make data fetches them)", X) end
+   local count = X:shape()
+   if k > count then usage("--replay %s: there are %d test digits (1 to %d)", n, count, count) end
+   return k, X, Y
 end
 
 function love.load(args)
@@ -180,7 +210,7 @@ function love.load(args)
    clear()
    loadmodel()
    state.grid = weightgrid()
-   local n = option(args, "--replay") or os.getenv("NN_LOVE_REPLAY")
+   local n, X, Y = replayarg(args)
    if n then
       -- unattended: an error prints and exits non-zero instead of waiting
       -- on LÖVE's error screen
@@ -188,7 +218,7 @@ function love.load(args)
          io.stderr:write("love-digit: error: ", tostring(msg), "\n", debug.traceback(), "\n")
          os.exit(1)
       end
-      state.replay = tonumber(n)
+      state.replay, state.testX, state.testY = n, X, Y
       state.out = option(args, "--out") or os.getenv("NN_LOVE_OUT") or "love-digit.png"
       state.keys = option(args, "--keys") or ""
    end
@@ -196,8 +226,7 @@ end
 
 -- test digit n (1-based) of data/mnist, drawn as the mouse would draw it
 local function replay(n)
-   local mnist = require "nn.mnist"
-   local X, Y = mnist.load(ROOT .. "/data/mnist", "test")
+   local X, Y = state.testX, state.testY
    local img = {}
    for i = 1, 784 do img[i] = X:get(n, i) end
    for _, s in ipairs(digit.strokes(img)) do

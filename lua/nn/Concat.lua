@@ -4,10 +4,12 @@
 -- along the channels, as in an Inception block).  dL/dx is the sum of the
 -- branches' dL/dx.
 local Container = require "nn.Container"
+local core = require "nn.core"
 
 local Concat = {}
 local methods = setmetatable({}, {__index = Container.methods})
 local mt
+local matrix_mt = getmetatable(core.Matrix(1, 1))
 
 local function checkself(self, name) return Container.checkself(self, mt, "Concat", name) end
 
@@ -43,7 +45,24 @@ function methods:backward(x, gy, wantgx)
    if not outs or #outs ~= #self.modules then
       error("Concat:backward: call forward first", 2)
    end
+   for _, a in ipairs{{x, "input"}, {gy, "gradOutput"}} do
+      if getmetatable(a[1]) ~= matrix_mt then
+         error(("Concat:backward: %s must be an nn.Matrix, got %s"):format(a[2], type(a[1])), 2)
+      end
+   end
+   -- each branch gets its columns of gy: gy must be the output's shape,
+   -- or a branch would read another's columns (or past the end)
    local rows = x:shape()
+   local orows, ocols = self.output:shape()
+   local gr, gc = gy:shape()
+   if rows ~= orows then
+      error(("Concat:backward: no forward on a %d-row input to go back through (call forward first)")
+         :format(rows), 2)
+   end
+   if gr ~= orows or gc ~= ocols then
+      error(("Concat:backward: gradOutput is %d x %d, expected %d x %d (the output's shape)")
+         :format(gr, gc, orows, ocols), 2)
+   end
    local gx, j = nil, 1
    for i = 1, #self.modules do
       local c = select(2, outs[i]:shape())
@@ -64,9 +83,37 @@ end
 
 function methods:add(m)
    checkself(self, "add")
-   Container.admit(self, m, #self.modules + 1, "nn.Concat")
-   self.modules[#self.modules + 1] = m
+   local i = #self.modules + 1
+   local why = Container.admit(self, m, i, "nn.Concat")
+   if why then error(why, 2) end
+   Container.commit(self, "nn.Concat:add", function()
+      self.modules[i] = m
+      self:_flow(rawget(self, "_shapein") or Container.EMPTY, false, true)
+   end, function() self.modules[i] = nil end)
+   Container.link(m, self)
    return self
+end
+
+-- every branch takes the same input (each refines what the next is
+-- given: a branch that takes 3 columns and one that takes 4 do not fit);
+-- the widths add up, and images of one H and W add their channels
+function methods:_flowchildren(s, dry)
+   local outs = {}
+   for i = 1, #self.modules do
+      local out, need = Container.flowchild(self, i, s, dry)
+      outs[i] = out
+      s = {w = need.w or s.w, img = need.img or s.img}
+   end
+   local w, C, H, W = 0, 0, nil, nil
+   for _, o in ipairs(outs) do
+      w = w and o.w and w + o.w
+      if C and o.img and (not H or o.img[2] == H and o.img[3] == W) then
+         C, H, W = C + o.img[1], o.img[2], o.img[3]
+      else
+         C = nil
+      end
+   end
+   return {w = w, img = C and H and {C, H, W} or nil}, s
 end
 
 -- the sum of the branches' widths for inputs of nin columns
@@ -81,31 +128,8 @@ function methods:outputSize(nin)
    return total
 end
 
--- m:setInputShape(C, H, W): passed on to every branch that takes one
-function methods:setInputShape(C, H, W)
-   checkself(self, "setInputShape")
-   rawset(self, "_inshape", {C, H, W})
-   for _, m in ipairs(self.modules) do
-      if type(Container.get(m, "setInputShape")) == "function" then m:setInputShape(C, H, W) end
-   end
-   return self
-end
-
--- images of one H and W side by side: the channels add up (a branch that
--- keeps its input's shape gives the input's)
-local fields = {
-   outputShape = function(self)
-      local C, H, W = 0
-      for _, m in ipairs(self.modules) do
-         local s = Container.get(m, "outputShape")
-         if s == nil and Container.get(m, "keepsShape") == true then s = rawget(self, "_inshape") end
-         if type(s) ~= "table" or (H and (s[2] ~= H or s[3] ~= W)) then return nil end
-         C, H, W = C + s[1], s[2], s[3]
-      end
-      return H and {C, H, W} or nil
-   end,
-   inputShape = function(self) return rawget(self, "_inshape") end,
-}
+-- the image shapes it takes and gives (the channels of its branches' add up)
+local fields = Container.fields
 
 mt = {
    __index = function(self, k)
@@ -127,10 +151,15 @@ function Concat.new(list)
    end
    local self = setmetatable({modules = {}, train = true, typename = "Concat"}, mt)
    for i, m in ipairs(list) do
-      Container.admit(self, m, i, "nn.Concat")
+      local why = Container.admit(self, m, i, "nn.Concat")
+      if why then error(why, 2) end
       self.modules[i] = m
    end
    if #self.modules == 0 then error("nn.Concat: the list of modules is empty", 2) end
+   Container.commit(self, "nn.Concat", function()
+      self:_flow(Container.EMPTY, false, true)
+   end)
+   for _, m in ipairs(self.modules) do Container.link(m, self) end
    return self
 end
 

@@ -1,11 +1,32 @@
 -- nn.Residual(m): y = x + m(x), the skip connection of a residual network
--- (He et al. 2016).  m must give an output of its input's shape.  It
--- honours the module contract, so it sits in a Sequential and saves.
+-- (He et al. 2016).  m must give an output of its input's shape: the same
+-- width, and for images the same (C, H, W) (a strided or widening m gives
+-- as many numbers in another layout, and x + m(x) would add unrelated
+-- pixels; PyTorch refuses it too).  Checked when it is made and when it is
+-- placed after a layer whose shape is known.  It honours the module
+-- contract, so it sits in a Sequential and saves.
 local Container = require "nn.Container"
 
 local Residual = {}
 local methods = setmetatable({}, {__index = Container.methods})
 local mt = {__call = function(self, x) return self:forward(x) end}
+
+local shapestr = Container.shapestr
+
+-- x + m(x) has x's shape, which m must keep
+function methods:_flowchildren(s, dry)
+   local m = self.modules[1]
+   local out, need = Container.flowchild(self, 1, s, dry)
+   local x = {w = need.w or s.w, img = need.img or s.img}
+   if x.w and out.w and x.w ~= out.w or x.img and out.img and shapestr(x) ~= shapestr(out) then
+      local what = x.img and out.img and "images" or "columns"
+      if what == "columns" then x, out = {w = x.w}, {w = out.w} end
+      Container.misfitat(1, m, "maps %s %s to %s; x + m(x) needs m to keep its input's shape",
+         shapestr(x), what, shapestr(out))
+   end
+   local y = {w = x.w or out.w, img = x.img or out.img}
+   return y, y
+end
 
 function methods:forward(x)
    Container.checkself(self, mt, "Residual", "forward")
@@ -49,7 +70,8 @@ mt.__tostring = tostring_
 -- its image shape is its input's: x + m(x)
 local fields = {
    keepsShape = function() return true end,
-   inputShape = function(self) return Container.get(self.modules[1], "inputShape") end,
+   inputShape = Container.fields.inputShape,
+   outputShape = Container.fields.outputShape,
 }
 mt.__index = function(self, k)
    if type(k) == "number" then return rawget(self, "modules")[k] end
@@ -57,17 +79,15 @@ mt.__index = function(self, k)
    return methods[k]
 end
 
--- m:setInputShape(C, H, W): passed on to the inner module
-function methods:setInputShape(C, H, W)
-   local m = self.modules[1]
-   if type(Container.get(m, "setInputShape")) == "function" then m:setInputShape(C, H, W) end
-   return self
-end
-
 function Residual.new(m)
    local self = setmetatable({modules = {}, train = true, typename = "Residual"}, mt)
-   Container.admit(self, m, 1, "nn.Residual")
+   local why = Container.admit(self, m, 1, "nn.Residual")
+   if why then error(why, 2) end
    self.modules[1] = m
+   Container.commit(self, "nn.Residual", function()
+      self:_flow(Container.EMPTY, false, true)
+   end)
+   Container.link(m, self)
    return self
 end
 

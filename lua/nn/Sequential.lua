@@ -1,6 +1,11 @@
 -- nn.Sequential: modules applied one after another.  It honours the same
 -- contract as every module (forward, backward, zeroGrad, parameters,
 -- training, evaluate), so it can sit inside another Sequential.
+--
+-- Its layers must fit together: each takes the shape the one before gives
+-- (Container.lua's shapes), checked when the Sequential is made and when a
+-- layer is added, so that nn.Sequential{nn.Linear(2, 8), nn.Linear(9, 1)}
+-- is an error there, not at the first forward.
 
 local Container = require "nn.Container"
 
@@ -15,45 +20,32 @@ local function checkself(self, name) return Container.checkself(self, mt, "Seque
 
 local function call(self, i, name, ...) return Container.call(self, i, name, ...) end
 
--- The (C, H, W) of the rows that leave layers 1..upto, if known: the last
--- image layer's output shape, carried through layers that keep their
--- input's shape (activations, Dropout, ...), lost at any other; start if
--- every layer keeps it.  Read from the end back, so that it stops at the
--- first layer that settles it (adding layer after layer stays linear).
-local function imageshape(modules, upto, start)
-   for i = upto, 1, -1 do
-      local m = modules[i]
-      local s = get(m, "outputShape")
-      if type(s) == "table" then return s end
-      if get(m, "keepsShape") ~= true then return nil end
+-- the layers one after another: each takes the shape the one before gives
+function methods:_flowchildren(s, dry)
+   local need
+   for i = 1, #self.modules do
+      local out, nd = Container.flowchild(self, i, s, dry)
+      need = need or nd
+      s = out
    end
-   return start
-end
-
--- an image layer made without {input = ...} learns its input's shape from
--- the layers before it
-local function place(self, m, i)
-   if get(m, "inputShape") ~= nil or type(get(m, "setInputShape")) ~= "function" then return end
-   local s = imageshape(self.modules, i - 1, rawget(self, "_inshape"))
-   if not s then return end
-   local ok, err = pcall(m.setInputShape, m, s[1], s[2], s[3])
-   if not ok then
-      error(("nn.Sequential: layer %d (%s) cannot take the %dx%dx%d images before it: %s")
-         :format(i, describe(m), s[1], s[2], s[3], tostring(err)), 4)
-   end
-end
-
--- refuses m if it has no forward and backward, or holds self (a container
--- inside itself would recurse until the stack runs out)
-local function admit(self, m, i)
-   Container.admit(self, m, i, "nn.Sequential")
-   place(self, m, i)
+   return s, need or s
 end
 
 function methods:add(m)
    checkself(self, "add")
-   admit(self, m, #self.modules + 1)
-   self.modules[#self.modules + 1] = m
+   local i = #self.modules + 1
+   local why = Container.admit(self, m, i, "nn.Sequential")
+   if why then error(why, 2) end
+   Container.commit(self, "nn.Sequential:add", function()
+      self.modules[i] = m
+      local last = rawget(self, "_shapeout")
+      if i == 1 or not last then
+         self:_flow(rawget(self, "_shapein") or Container.EMPTY, false, true)
+      else                    -- the layers before are checked: only m flows
+         rawset(self, "_shapeout", (Container.flowchild(self, i, last)))
+      end
+   end, function() self.modules[i] = nil end)
+   Container.link(m, self)
    return self
 end
 
@@ -86,16 +78,6 @@ function methods:backward(x, gy, wantgx)
    return gy
 end
 
--- net:setInputShape(C, H, W): the images this Sequential takes, when it
--- sits after an image layer (in a Residual, a Concat or another
--- Sequential): its image layers made without {input = ...} learn theirs
-function methods:setInputShape(C, H, W)
-   checkself(self, "setInputShape")
-   rawset(self, "_inshape", {C, H, W})
-   for i, m in ipairs(self.modules) do place(self, m, i) end
-   return self
-end
-
 -- the output width for inputs of nin columns (nil where a layer cannot say)
 function methods:outputSize(nin)
    checkself(self, "outputSize")
@@ -107,52 +89,53 @@ end
 
 local function count(m)
    local n = 0
-   if m.parameters then
-      for _, p in ipairs((m:parameters())) do n = n + p:numel() end
+   local ok, params = pcall(function() return m.parameters and (m:parameters()) end)
+   if ok and type(params) == "table" then
+      for _, p in ipairs(params) do n = n + p:numel() end
    end
    return n
 end
 
 -- A summary in the manner of Keras: each layer, its output shape (C x H x
--- W for images, else the width) and its parameter count, then the total.  A nested Sequential lists its layers
--- indented under its own line.
-local function rows(self, lines, indent, width)
+-- W for images, else the width) and its parameter count, then the total.
+-- A nested Sequential lists its layers indented under its own line.  The
+-- shapes flow as in Container.lua, but change nothing and raise nothing:
+-- a layer that does not take what the one before gives is marked, with
+-- why, and the summary goes on from the output it declares.
+local function rows(self, lines, indent, s)
    for i, m in ipairs(self.modules) do
-      local input = width
-      if m.outputSize then width = m:outputSize(width) else width = nil end
+      local input = s
+      local ok, out = pcall(Container.flow, m, s, true)
+      local bad
+      if not ok then
+         bad = Container.misfitmessage(out)
+         out = Container.declared(m)
+      end
       local nested = Sequential.is(m)
       -- a Residual or a Concat by what it holds (tostring), in one line
       local name = nested and "nn.Sequential"
          or (Container.is(m) and tostring(m) or describe(m)):gsub("\n", " ")
       local label = ("%s(%d) %s"):format(indent, i, name)
-      local s = imageshape(self.modules, i, rawget(self, "_inshape"))
-      local out = s and ("%dx%dx%d"):format(s[1], s[2], s[3]) or width and tostring(width) or "?"
       if #label > 40 then label = label:sub(1, 37) .. "..." end
-      lines[#lines + 1] = ("  %-40s out %-9s params %d"):format(label, out, count(m))
+      lines[#lines + 1] = ("  %-40s out %-9s params %d"):format(label,
+         Container.shapestr(out), count(m))
+      if bad then
+         lines[#lines + 1] = ("  %s    ^ does not fit: %s"):format(indent, bad)
+      end
       if nested then rows(m, lines, indent .. "    ", input) end
+      s = out
    end
 end
 
 local function summary(self)
    local lines = {"nn.Sequential"}
-   rows(self, lines, "")
+   rows(self, lines, "", rawget(self, "_shapein") or Container.EMPTY)
    lines[#lines + 1] = ("  total parameters: %d"):format(count(self))
    return table.concat(lines, "\n")
 end
 
--- a Sequential as a layer of another: its image shape is its last one's
-local fields = {
-   outputShape = function(self)
-      return imageshape(self.modules, #self.modules, rawget(self, "_inshape"))
-   end,
-   -- what setInputShape was told (not its first layer's: asking down a
-   -- deep nest at every level would cost the square of its depth)
-   inputShape = function(self) return rawget(self, "_inshape") end,
-   -- never by itself: asking every layer (and theirs) at every question
-   -- costs more than a long, deep network can pay; once placed, a nested
-   -- Sequential of activations says its outputShape instead
-   keepsShape = function() return false end,
-}
+-- a Sequential as a layer of another: the image shapes it takes and gives
+local fields = Container.fields
 
 mt = {
    __index = function(self, k)
@@ -174,9 +157,14 @@ function Sequential.new(list)
       error("nn.Sequential: expected a list of layers, got " .. type(list), 2)
    end
    for i, m in ipairs(list or {}) do
-      admit(self, m, i)
+      local why = Container.admit(self, m, i, "nn.Sequential")
+      if why then error(why, 2) end
       self.modules[i] = m
    end
+   Container.commit(self, "nn.Sequential", function()
+      self:_flow(Container.EMPTY, false, true)
+   end)
+   for _, m in ipairs(self.modules) do Container.link(m, self) end
    return self
 end
 

@@ -93,6 +93,7 @@ local entries = {
    {"nn.onehot", "nn.onehot(labels, C)", "n x C with a 1 at each row's class; labels n x 1 or a Lua array."},
    {"nn.clock", "nn.clock()", "Seconds from a monotonic clock."},
    {"mnist.load", "mnist.load(dir, \"train\" | \"test\")", "X (n x 784, [0, 1]) and Y (n x 1, classes 1..10) from IDX files, plain or .gz; mnist.classes names the digits."},
+   {"mnist.split", "mnist.split(dir [, {validation = 5000, train = n}])", "train, validation, test sets ({X, Y}, also .X, .Y): the training images less the last 5000, those 5000 (nn.fit's validation as it is), and the test images."},
    {"plot.lines", "require(\"nn.plot\").lines(series [, {width, height, log}])", "A line chart in characters, for the terminal."},
    {"plot.chart", "require(\"nn.plot\").chart([{title, xlabel, ylabel, width, height, xlog, ylog, xrange, yrange, legend}])", "A chart drawn as SVG or PNG: add c:line, c:points, c:field, then c:save(path)."},
    {"chart:line", "c:line([xs,] ys [, {name, color, width, dash}])", "A line on the chart; NaN or infinity breaks it."},

@@ -115,4 +115,40 @@ function mnist.load(dir, split)
    return X, Y:add(1)
 end
 
+-- mnist.split(dir [, {validation = 5000, train = the rest}]) -> train,
+-- validation, test: the training images less the last `validation` of
+-- them (the first `train` of those, if given), the last `validation`
+-- (which watch over training: nn.fit's validation option takes the set
+-- as it is), and the test images.  Each set is {X, Y} (also as .X, .Y);
+-- the training and validation sets are views of one matrix, nothing is
+-- copied.  The test set is for the end, once.
+function mnist.split(dir, opts)
+   if opts ~= nil and type(opts) ~= "table" then
+      error("mnist.split: options must be a table, got " .. type(opts), 2)
+   end
+   opts = opts or {}
+   for k in pairs(opts) do
+      if k ~= "validation" and k ~= "train" then
+         error(("mnist.split: unknown option '%s' (expected train, validation)")
+            :format(tostring(k)), 2)
+      end
+   end
+   local X, Y = mnist.load(dir, "train")
+   local n = X:shape()
+   local nv = opts.validation or 5000
+   if not compat.isint(nv) or nv < 1 or nv >= n then
+      error(("mnist.split: validation must be a whole number from 1 to %d, got %s")
+         :format(n - 1, tostring(nv)), 2)
+   end
+   local nt = opts.train or n - nv
+   if not compat.isint(nt) or nt < 1 or nt > n - nv then
+      error(("mnist.split: train must be a whole number from 1 to %d (%d images, %d held out "
+         .. "for validation), got %s"):format(n - nv, n, nv, tostring(nt)), 2)
+   end
+   local function set(A, B) return {A, B, X = A, Y = B} end
+   local Xtest, Ytest = mnist.load(dir, "test")
+   return set(X:narrow(1, nt), Y:narrow(1, nt)),
+      set(X:narrow(n - nv + 1, nv), Y:narrow(n - nv + 1, nv)), set(Xtest, Ytest)
+end
+
 return mnist

@@ -314,7 +314,28 @@ local function build(node, fail, where, depth)
             fail(("%s: parameter %d of %s must be %d x %d"):format(where, i, name, pr, pc))
          end
       end
+      -- and its buffers (running statistics), which describe saved too,
+      -- all checked before anything is written
+      local bufs
+      ok, bufs = pcall(function() return made.buffers and made:buffers() or {} end)
+      if not ok or type(bufs) ~= "table" then
+         fail(("%s: %s's buffers() did not return a list"):format(where, name))
+      end
+      local savedbufs = node.buffers ~= nil and listfield(node, "buffers", fail, where) or {}
+      if #savedbufs ~= #bufs then
+         fail(("%s: %s has %d buffers, the file holds %d"):format(where, name, #bufs, #savedbufs))
+      end
+      for i, q in ipairs(savedbufs) do
+         if not isMatrix(bufs[i]) then
+            fail(("%s: %s's buffer %d is %s, not an nn.Matrix"):format(where, name, i, type(bufs[i])))
+         end
+         local br, bc = bufs[i]:shape()
+         if not isMatrix(q) or select(1, q:shape()) ~= br or select(2, q:shape()) ~= bc then
+            fail(("%s: buffer %d of %s must be %d x %d"):format(where, i, name, br, bc))
+         end
+      end
       for i = 1, #params do params[i]:copy(saved[i]) end
+      for i = 1, #savedbufs do bufs[i]:copy(savedbufs[i]) end
       m = made
    else
       fail(("%s: unknown layer type '%s'"):format(where, name))

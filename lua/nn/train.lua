@@ -12,43 +12,147 @@ local train = {}
 
 local isMatrix = require("nn.util").isMatrix
 
+-- ---- errors ------------------------------------------------------------------
+-- A mistake in what the caller passed is raised inside as an ArgError and
+-- re-raised by the public function (api below) at its caller, however deep
+-- the check sits.  Any other error keeps its message; one raised by a C
+-- function (a loss, a layer) that train.lua called carries this file's
+-- line, which says nothing to the caller and is taken off.
+
+local ArgError = {}
+
+local function argerror(fmt, ...)
+   error(setmetatable({msg = fmt:format(...)}, ArgError), 0)
+end
+
+local here = debug and debug.getinfo and debug.getinfo(1, "S").short_src
+local herepat = here and "^" .. here:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0") .. ":%d+: "
+
+-- an error's message, without a position inside this file
+local function message(err)
+   err = tostring(err)
+   return herepat and (err:gsub(herepat, "")) or err
+end
+
+local function raise(err)
+   if getmetatable(err) == ArgError then error(err.msg, 3) end
+   error(err, 0)
+end
+
+local function pack(...) return {n = select("#", ...), ...} end
+
+-- f as a public function: an ArgError inside is raised at its caller
+local function api(f)
+   return function(...)
+      local r = pack(pcall(f, ...))
+      if not r[1] then raise(r[2]) end
+      return compat.unpack(r, 2, r.n)
+   end
+end
+
 local function checkmatrix(x, fn, what)
    if not isMatrix(x) then
-      error(("%s: %s must be an nn.Matrix, got %s"):format(fn, what, type(x)), 3)
+      argerror("%s: %s must be an nn.Matrix, got %s", fn, what, type(x))
    end
    return x
 end
 
--- Y as a Matrix: a Lua array of class labels becomes n x 1
-local function targets(Y, n, fn)
+local classloss = {CrossEntropyLoss = true, NLLLoss = true}
+
+-- Labels (class indices): whole numbers from 1; names the first that is
+-- not, by its row.  Returns the largest and its row (the network's width
+-- is known at the first batch: see checkclasses).
+local function checklabels(Y, fn, what)
+   local n = Y:shape()
+   local top, toprow = -math.huge, nil
+   for i = 1, n do
+      local v = Y:get(i, 1)
+      if not (v >= 1) or v ~= math.floor(v) or v == math.huge then
+         local hint = v == 0 and "classes start at 1 (Lua's convention: for labels "
+            .. "from 0, pass Y + 1)" or "expected a class index 1, 2, ..."
+         argerror("%s: row %d of %s is %s: %s", fn, i, what,
+            v ~= v and "nan" or compat.toint(v) and tostring(compat.toint(v)) or tostring(v), hint)
+      end
+      if v > top then top, toprow = v, i end
+   end
+   return {top = compat.toint(top), row = toprow, what = what}
+end
+
+-- the labels' largest against the network's output width C
+local function checkclasses(labels, C, fn)
+   if labels and labels.top and labels.top > C then
+      argerror("%s: row %d of %s is %d, but the network gives %d classes (its output has %d columns)",
+         fn, labels.row, labels.what, labels.top, C, C)
+   end
+end
+
+-- Y as an n x 1 or n x k Matrix for the n rows of X (xwhat): a Lua array
+-- of labels becomes n x 1, and a 1 x n row (a 1-D .npy of labels) is
+-- read as n x 1.  With class set (a class loss), n x 1 targets are
+-- labels and are checked (returned second).
+local function targets(Y, n, fn, what, xwhat, class)
+   what, xwhat = what or "Y", xwhat or "X"
    if type(Y) == "table" and not isMatrix(Y) then
       if #Y ~= n then
-         error(("%s: Y has %d labels for %d rows of X"):format(fn, #Y, n), 3)
+         argerror("%s: %s has %d labels for %d rows of %s", fn, what, #Y, n, xwhat)
       end
       for i = 1, n do
          if type(Y[i]) ~= "number" then
-            error(("%s: Y[%d] is %s, expected a number"):format(fn, i, type(Y[i])), 3)
+            argerror("%s: %s[%d] is %s, expected a number", fn, what, i, type(Y[i]))
          end
       end
-      return core.Matrix(n, 1, Y)
+      Y = core.Matrix(n, 1, Y)
    end
-   checkmatrix(Y, fn, "Y")
-   if (Y:shape()) ~= n then
-      error(("%s: Y has %d rows, X has %d"):format(fn, (Y:shape()), n), 3)
+   checkmatrix(Y, fn, what)
+   local r, c = Y:shape()
+   if r == 1 and c == n and n > 1 then
+      Y = Y:reshape(n, 1)                       -- one target per row of X
+      r, c = n, 1
    end
-   return Y
+   if r ~= n then
+      argerror("%s: %s has %d rows, %s has %d%s", fn, what, r, xwhat, n,
+         r == 1 and (" (%s is 1 x %d: one target per row of %s is %d x 1)")
+            :format(what, c, xwhat, n) or "")
+   end
+   local labels = class and c == 1 and checklabels(Y, fn, what) or nil
+   return Y, labels
+end
+
+-- the closest of names to k, if it is a slip of the keyboard away
+local function closest(k, names)
+   local function distance(a, b)               -- Levenshtein, case-insensitively
+      a, b = a:lower(), b:lower()
+      local prev = {}
+      for j = 0, #b do prev[j] = j end
+      for i = 1, #a do
+         local cur = {[0] = i}
+         for j = 1, #b do
+            local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+            cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+         end
+         prev = cur
+      end
+      return prev[#b]
+   end
+   local best, bestd
+   for _, name in ipairs(names) do
+      local d = distance(k, name)
+      if not bestd or d < bestd then best, bestd = name, d end
+   end
+   if bestd and bestd <= math.max(1, math.floor(#k / 3)) then return best end
 end
 
 local function checkopts(opts, allowed, fn)
    if opts == nil then return {} end
-   if type(opts) ~= "table" then error(fn .. ": options must be a table", 3) end
+   if type(opts) ~= "table" then argerror("%s: options must be a table, got %s", fn, type(opts)) end
    for k in pairs(opts) do
       if not allowed[k] then
          local names = {}
          for a in pairs(allowed) do names[#names + 1] = a end
          table.sort(names)
-         error(("%s: unknown option '%s' (expected %s)"):format(fn, tostring(k),
-            table.concat(names, ", ")), 3)
+         local guess = type(k) == "string" and #names > 1 and closest(k, names)
+         argerror("%s: unknown option '%s' (%sexpected %s)", fn, tostring(k),
+            guess and ("did you mean '%s'? "):format(guess) or "", table.concat(names, ", "))
       end
    end
    return opts
@@ -59,13 +163,13 @@ end
 local function checkmodule(m, fn, what, expected, forwardonly)
    local ok, f, b = pcall(function() return m.forward, m.backward end)
    if not ok or f == nil or (b == nil and not forwardonly) then
-      error(("%s: %s must be %s, got %s"):format(fn, what, expected, type(m)), 3)
+      argerror("%s: %s must be %s, got %s", fn, what, expected, type(m))
    end
 end
 
 local function checksize(v, fn, what)
    if not compat.isint(v) or v < 1 then
-      error(("%s: %s must be a positive integer, got %s"):format(fn, what, tostring(v)), 3)
+      argerror("%s: %s must be a positive integer, got %s", fn, what, tostring(v))
    end
    return v
 end
@@ -98,7 +202,7 @@ end
 -- (Y may be nil: then only xb).  Every row comes exactly once per pass;
 -- the last batch holds the rest.  The batches are buffers reused on the
 -- next pass: clone one to keep it.
-function train.batches(X, Y, size, opts)
+local function batches(X, Y, size, opts)
    local fn = "nn.batches"
    if compat.isint(Y) and size == nil or type(size) == "table" then
       Y, size, opts = nil, Y, size
@@ -141,10 +245,9 @@ function train.batches(X, Y, size, opts)
       return xb, yb
    end
 end
+train.batches = api(batches)
 
 -- ---- evaluation --------------------------------------------------------------
-
-local classloss = {CrossEntropyLoss = true, NLLLoss = true}
 
 -- runs f(out, xb, yb, first, k) over X in order, in evaluate mode; the
 -- net's mode is restored on every way out, an error included
@@ -153,43 +256,54 @@ local function sweep(net, X, Y, size, f)
    if net.evaluate then net:evaluate() end
    local ok, err = pcall(function()
       local first = 1
-      for xb, yb in train.batches(X, Y, size) do
+      for xb, yb in batches(X, Y, size) do
          local k = xb:shape()
          f(net:forward(xb), xb, yb, first, k)
          first = first + k
       end
    end)
    if was and net.training then net:training() end
-   if not ok then error(err, 0) end
+   if not ok then
+      if getmetatable(err) == ArgError then error(err, 0) end
+      error(message(err), 0)
+   end
+end
+
+-- the mean loss (and the fraction of correct classes, if acc) of net on
+-- X, Y; labels (checktargets') are checked against the network's width
+local function evaluate(net, crit, X, Y, size, acc, labels, fn)
+   local sum = crit.reduction == "sum"
+   local total, hits = 0, 0
+   sweep(net, X, Y, size, function(out, _, yb, first, k)
+      if first == 1 then checkclasses(labels, select(2, out:shape()), fn) end
+      local L = crit:forward(out, yb)
+      total = total + (sum and L or L * k)
+      if acc then hits = hits + core.correct(out, yb) end
+   end)
+   local n = X:shape()
+   return total / n, acc and hits / n or nil
 end
 
 -- nn.evaluate(net, crit, X, Y [, {batchSize = 1000, accuracy}]) -> mean
 -- loss, accuracy (a fraction; nil unless the loss is a class loss or
 -- accuracy = true)
-function train.evaluate(net, crit, X, Y, opts)
+train.evaluate = api(function(net, crit, X, Y, opts)
    local fn = "nn.evaluate"
    opts = checkopts(opts, {batchSize = true, accuracy = true}, fn)
    checkmodule(net, fn, "net", "a network (a layer or nn.Sequential)", true)
    checkmodule(crit, fn, "crit", "a loss (nn.CrossEntropyLoss(), ...)", true)
    checkmatrix(X, fn, "X")
-   local n = X:shape()
-   Y = targets(Y, n, fn)
+   local labels
+   Y, labels = targets(Y, X:shape(), fn, "Y", "X", classloss[crit.typename])
    local size = checksize(opts.batchSize or 1000, fn, "batchSize")
    local acc = opts.accuracy
    if acc == nil then acc = classloss[crit.typename] or false end
-   local sum = crit.reduction == "sum"
-   local total, hits = 0, 0
-   sweep(net, X, Y, size, function(out, _, yb, _, k)
-      local L = crit:forward(out, yb)
-      total = total + (sum and L or L * k)
-      if acc then hits = hits + core.correct(out, yb) end
-   end)
-   return total / n, acc and hits / n or nil
-end
+   return evaluate(net, crit, X, Y, size, acc, labels, fn)
+end)
 
 -- nn.predict(net, X [, batchSize]) -> n x 1 Matrix of class indices (the
 -- largest output of each row)
-function train.predict(net, X, size)
+train.predict = api(function(net, X, size)
    local fn = "nn.predict"
    checkmodule(net, fn, "net", "a network (a layer or nn.Sequential)", true)
    checkmatrix(X, fn, "X")
@@ -200,9 +314,34 @@ function train.predict(net, X, size)
       P:narrow(first, k):copy(out:argmax(2))
    end)
    return P
-end
+end)
 
 -- ---- the fit loop ----------------------------------------------------------------
+--
+-- nn.fit(net, crit, opt, X, Y [, opts]) -> history, in the steps a reader
+-- expects: the options checked (fitoptions), the data split (fitdata),
+-- then per epoch: the schedule, a training pass (trainepoch), validation,
+-- the history (record), the summary line, early stopping (Watch: the best
+-- epoch, its weights and buffers, saveBest), onEpoch.
+--
+-- opts: epochs (1), batchSize (32), shuffle (true), validation {Xv, Yv}
+-- or validationSplit (a fraction: the last rows of X, Y are held out),
+-- progress (true: summaries, and a bar on a terminal), onEpoch(epoch,
+-- stats) (return false to stop), accuracy (default: for class losses),
+-- out (io.stdout), schedule (nn.schedule.*: a step, exponential, cosine
+-- or warm-up schedule is called before each epoch with epoch - 1; a
+-- plateau schedule after it, with the monitored loss), patience (stop
+-- when the monitored loss has not improved by minDelta (0) for this many
+-- epochs), restoreBest (with patience, default true: end with the best
+-- epoch's weights and buffers), saveBest (a path: nn.save the net at each
+-- new best), history (a table to record into, so finished epochs survive
+-- an error).  The monitored loss is the validation loss when there is
+-- validation, the training loss otherwise.  history has lists loss,
+-- accuracy, valLoss, valAccuracy, lr, time (one entry per epoch), and
+-- best = {epoch, loss}, stopped (why training ended early, or nil).
+-- An error inside the loop (a NaN loss, Ctrl-C, a layer's error) is raised
+-- as "nn.fit: stopped at epoch E, batch B (...): ..."; history keeps every
+-- finished epoch.
 
 local fitopts = {
    epochs = true, batchSize = true, shuffle = true, validation = true,
@@ -211,8 +350,221 @@ local fitopts = {
    restoreBest = true, saveBest = true, history = true,
 }
 
+local function callable(v)
+   local mt = getmetatable(v)
+   return type(v) == "function" or type(v) == "table" and type(mt) == "table"
+      and mt.__call ~= nil
+end
+
+-- the arguments and options, checked: what the loop reads, defaults filled in
+local function fitoptions(net, crit, opt, X, opts, fn)
+   opts = checkopts(opts, fitopts, fn)
+   checkmodule(net, fn, "net", "a network (a layer or nn.Sequential)")
+   checkmodule(crit, fn, "crit", "a loss (nn.CrossEntropyLoss(), ...)")
+   checkmatrix(X, fn, "X")
+   if type(opt) ~= "table" or type(opt.step) ~= "function" then
+      argerror("%s: opt must be an optimizer (nn.SGD, nn.Adam, ...)", fn)
+   end
+   local o = {
+      epochs = checksize(opts.epochs or 1, fn, "epochs"),
+      batchSize = checksize(opts.batchSize or 32, fn, "batchSize"),
+      shuffle = opts.shuffle ~= false,
+      show = opts.progress ~= false,
+      out = opts.out, onEpoch = opts.onEpoch, schedule = opts.schedule,
+      patience = opts.patience, minDelta = opts.minDelta or 0,
+      saveBest = opts.saveBest, history = opts.history,
+      validation = opts.validation, validationSplit = opts.validationSplit,
+      accuracy = opts.accuracy, restoreBest = opts.restoreBest,
+      class = classloss[crit.typename] or false,
+   }
+   if o.validation ~= nil and (type(o.validation) ~= "table" or isMatrix(o.validation)) then
+      argerror("%s: validation must be a table {Xv, Yv}, got %s", fn, type(o.validation))
+   end
+   if o.validation ~= nil and o.validationSplit ~= nil then
+      argerror("%s: give validation or validationSplit, not both", fn)
+   end
+   if o.out ~= nil and io.type(o.out) ~= "file" then
+      argerror("%s: out must be an open file (io.stdout, io.open(...)), got %s", fn, type(o.out))
+   end
+   if o.onEpoch ~= nil and not callable(o.onEpoch) then
+      argerror("%s: onEpoch must be a function, got %s", fn, type(o.onEpoch))
+   end
+   if o.schedule ~= nil and not callable(o.schedule) then
+      argerror("%s: schedule must be a schedule (nn.schedule.step(opt, ...), ...), got %s",
+         fn, type(o.schedule))
+   end
+   o.plateau = type(o.schedule) == "table" and o.schedule.plateau
+   if o.patience ~= nil then checksize(o.patience, fn, "patience") end
+   if type(o.minDelta) ~= "number" or not (o.minDelta >= 0) then
+      argerror("%s: minDelta must be a number >= 0, got %s", fn, tostring(o.minDelta))
+   end
+   if o.saveBest ~= nil and type(o.saveBest) ~= "string" then
+      argerror("%s: saveBest must be a path, got %s", fn, type(o.saveBest))
+   end
+   if o.history ~= nil and type(o.history) ~= "table" then
+      argerror("%s: history must be a table, got %s", fn, type(o.history))
+   end
+   if o.restoreBest == nil then o.restoreBest = o.patience ~= nil end
+   if o.accuracy == nil then o.accuracy = o.class end
+   return o
+end
+
+-- How many of n rows validationSplit f holds out: ceil(f n), as the
+-- README promises, exactly for a fraction written in decimals (0.07 of
+-- 100 rows is 7, where math.ceil(0.07 * 100) is 8: 0.07 is a hair above
+-- 7/100 in binary).  f * n is within n 2^-51 of the decimal fraction's
+-- product, so that much below it is never above an integer product and
+-- rounds up to the next integer otherwise (for fractions of up to about
+-- 15 - log10(n) decimals).
+function train.holdout(f, n)
+   return math.ceil(f * n - n * 2^-50)
+end
+
+-- the training and validation data: X, Y, Xv, Yv (Xv nil without
+-- validation), and the labels' checks (checklabels) of Y and Yv
+local function fitdata(X, Y, o, fn)
+   local n = X:shape()
+   local labels, vlabels
+   Y, labels = targets(Y, n, fn, "Y", "X", o.class)
+   if o.validationSplit ~= nil then
+      local f = o.validationSplit
+      if type(f) ~= "number" or not (f > 0 and f < 1) then
+         argerror("%s: validationSplit must be a number between 0 and 1, got %s", fn, tostring(f))
+      end
+      local nv = train.holdout(f, n)
+      if nv >= n then
+         argerror("%s: validationSplit %g leaves no rows of %d to train on", fn, f, n)
+      end
+      return X:narrow(1, n - nv), Y:narrow(1, n - nv), X:narrow(n - nv + 1, nv),
+         Y:narrow(n - nv + 1, nv), labels, labels
+   elseif o.validation then
+      local Xv = checkmatrix(o.validation[1], fn, "validation[1]")
+      local Yv
+      Yv, vlabels = targets(o.validation[2], Xv:shape(), fn, "validation[2]", "validation[1]", o.class)
+      return X, Y, Xv, Yv, labels, vlabels
+   end
+   return X, Y, nil, nil, labels
+end
+
+-- One pass over X, Y in shuffled batches: forward, loss, backward, step.
+-- Returns the epoch's stats; an error inside is raised as "nn.fit:
+-- stopped at epoch e, batch b ..." and recorded in history.stopped.
+local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
+   local n = X:shape()
+   if net.training then net:training() end
+   local bar = o.show and progress.new{total = math.floor((n + o.batchSize - 1) / o.batchSize),
+                                       epoch = e, epochs = o.epochs, out = o.out}
+   local sum = crit.reduction == "sum"
+   local start = core.clock()
+   local total, hits, seen, b = 0, 0, 0, 0
+   local ok, err = pcall(function()
+      for xb, yb in batches(X, Y, o.batchSize, {shuffle = o.shuffle}) do
+         b = b + 1
+         opt:zeroGrad()
+         local out = net:forward(xb)
+         if b == 1 then checkclasses(labels, select(2, out:shape()), fn) end
+         local L = crit:forward(out, yb)
+         if L ~= L or L == math.huge or L == -math.huge then
+            error(("the loss is %s; lower the learning rate or check the data")
+               :format(L ~= L and "nan" or tostring(L)), 0)
+         end
+         net:backward(xb, crit:backward(out, yb), false)   -- no dL/dx needed
+         opt:step()
+         local k = xb:shape()
+         seen = seen + k
+         total = total + (sum and L or L * k)
+         if o.accuracy then hits = hits + core.correct(out, yb) end
+         if bar then bar:update(b, seen, total / seen) end
+      end
+   end)
+   if bar then bar:finish() end
+   if not ok then
+      if getmetatable(err) == ArgError then error(err, 0) end      -- the labels
+      local done = e - 1
+      history.stopped = ("at epoch %d, batch %d: %s"):format(e, b, message(err))
+      error(("%s: stopped at epoch %d, batch %d (%d finished epoch%s kept in the "
+         .. "history): %s"):format(fn, e, b, done, done == 1 and "" or "s", message(err)), 0)
+   end
+   local t = core.clock() - start
+   return {epoch = e, loss = total / n, accuracy = o.accuracy and hits / n or nil,
+           time = t, samplesPerSec = n / t, lr = opt.lr}
+end
+
+-- a net's state: its parameters and its buffers (running statistics),
+-- copied into saved (made the first time), and put back
+local function state(net)
+   local list = {}
+   for _, p in ipairs((net:parameters())) do list[#list + 1] = p end
+   if net.buffers then
+      for _, b in ipairs(net:buffers()) do list[#list + 1] = b end
+   end
+   return list
+end
+
+local function snapshot(net, saved)
+   saved = saved or {}
+   for i, m in ipairs(state(net)) do
+      if saved[i] then saved[i]:copy(m) else saved[i] = m:clone() end
+   end
+   return saved
+end
+
+local function restore(net, saved)
+   for i, m in ipairs(state(net)) do m:copy(saved[i]) end
+end
+
+-- Early stopping: the best monitored loss so far, its epoch and (for
+-- restoreBest) the net's state then; saveBest writes the net at each new
+-- best.  watch:epoch(e, loss) returns whether to stop.
+local Watch = {}
+Watch.__index = Watch
+
+local function newwatch(net, o, history, fn)
+   return setmetatable({net = net, o = o, history = history, fn = fn, best = math.huge,
+                        waited = 0}, Watch)
+end
+
+function Watch:epoch(e, loss)
+   local o = self.o
+   if loss < self.best - o.minDelta then
+      self.best, self.bestEpoch, self.waited = loss, e, 0
+      self.history.best = {epoch = e, loss = loss}
+      if o.restoreBest then self.saved = snapshot(self.net, self.saved) end
+      if o.saveBest then
+         local ok, err = pcall(require("nn.serialize").save, self.net, o.saveBest)
+         if not ok then error(("%s: saveBest: %s"):format(self.fn, message(err)), 0) end
+      end
+   else
+      self.waited = self.waited + 1
+   end
+   if o.patience and self.waited >= o.patience then
+      self.history.stopped = ("early: no improvement for %d epochs after epoch %d")
+         :format(o.patience, self.bestEpoch)
+      return true
+   end
+   return false
+end
+
+function Watch:finish()
+   if self.o.restoreBest and self.saved then restore(self.net, self.saved) end
+end
+
+-- the history: opts.history or a new table, with a list per statistic
+local STATS = {"loss", "accuracy", "valLoss", "valAccuracy", "lr", "time"}
+
+local function newhistory(h)
+   h = h or {}
+   for _, k in ipairs(STATS) do h[k] = h[k] or {} end
+   return setmetatable(h, train.History)
+end
+
+local function record(history, e, stats)
+   for _, k in ipairs(STATS) do history[k][e] = stats[k] end
+end
+
 local function pct(x) return x and ("%.2f%%"):format(100 * x) or nil end
 
+-- the line printed after each epoch
 local function summary(s, epochs)
    local parts = {("epoch %d/%d"):format(s.epoch, epochs), ("loss %.4f"):format(s.loss)}
    if s.accuracy then parts[#parts + 1] = "acc " .. pct(s.accuracy) end
@@ -224,210 +576,66 @@ local function summary(s, epochs)
    return table.concat(parts, "  ")
 end
 
--- the rows held out by validationSplit: the last ceil(f n), as Keras does
-local function split(X, Y, f, fn)
-   if type(f) ~= "number" or not (f > 0 and f < 1) then
-      error(("%s: validationSplit must be a number between 0 and 1, got %s")
-         :format(fn, tostring(f)), 3)
-   end
-   local n = X:shape()
-   local nv = math.ceil(f * n)
-   if nv >= n then
-      error(("%s: validationSplit %g leaves no rows of %d to train on"):format(fn, f, n), 3)
-   end
-   return X:narrow(1, n - nv), Y:narrow(1, n - nv), X:narrow(n - nv + 1, nv),
-      Y:narrow(n - nv + 1, nv)
-end
-
--- copies of the net's parameters, and putting them back (restoreBest)
-local function snapshot(net, into)
-   local params = net:parameters()
-   into = into or {}
-   for i, p in ipairs(params) do
-      if into[i] then into[i]:copy(p) else into[i] = p:clone() end
-   end
-   return into
-end
-
-local function restore(net, saved)
-   for i, p in ipairs((net:parameters())) do p:copy(saved[i]) end
-end
-
--- nn.fit(net, crit, opt, X, Y [, opts]) -> history
--- opts: epochs (1), batchSize (32), shuffle (true), validation {Xv, Yv} or
--- validationSplit (a fraction: the last rows of X, Y are held out),
--- progress (true: summaries, and a bar on a terminal), onEpoch(epoch,
--- stats) (return false to stop), accuracy (default: for class losses),
--- out (io.stdout), schedule (nn.schedule.*: a step, exponential, cosine or
--- warm-up schedule is called before each epoch with epoch - 1; a plateau
--- schedule after it, with the monitored loss), patience (stop when the
--- monitored loss has not improved by minDelta (0) for this many epochs),
--- restoreBest (with patience, default true: end with the best epoch's
--- weights), saveBest (a path: nn.save the net at each new best), history
--- (a table to record into, so finished epochs survive an error).
--- The monitored loss is the validation loss when there is validation, the
--- training loss otherwise.  history has lists loss, accuracy, valLoss,
--- valAccuracy, lr, time (one entry per epoch), and best = {epoch, loss},
--- stopped (why training ended early, or nil).
--- An error inside the loop (a NaN loss, Ctrl-C, a layer's error) is raised
--- as "nn.fit: ... at epoch E, batch B: ..."; history keeps every finished
--- epoch.
-function train.fit(net, crit, opt, X, Y, opts)
+train.fit = api(function(net, crit, opt, X, Y, opts)
    local fn = "nn.fit"
-   opts = checkopts(opts, fitopts, fn)
-   checkmodule(net, fn, "net", "a network (a layer or nn.Sequential)")
-   checkmodule(crit, fn, "crit", "a loss (nn.CrossEntropyLoss(), ...)")
-   checkmatrix(X, fn, "X")
-   local n = X:shape()
-   Y = targets(Y, n, fn)
-   if type(opt) ~= "table" or type(opt.step) ~= "function" then
-      error(fn .. ": opt must be an optimizer (nn.SGD, nn.Adam, ...)", 2)
-   end
-   if opts.validation ~= nil and (type(opts.validation) ~= "table"
-                                  or isMatrix(opts.validation)) then
-      error(("%s: validation must be a table {Xv, Yv}, got %s")
-         :format(fn, type(opts.validation)), 2)
-   end
-   if opts.out ~= nil and io.type(opts.out) ~= "file" then
-      error(("%s: out must be an open file (io.stdout, io.open(...)), got %s")
-         :format(fn, type(opts.out)), 2)
-   end
-   local sched = opts.schedule
-   if sched ~= nil and not (type(sched) == "function" or
-                            type(sched) == "table" and getmetatable(sched)
-                            and getmetatable(sched).__call) then
-      error(("%s: schedule must be a schedule (nn.schedule.step(opt, ...), ...), got %s")
-         :format(fn, type(sched)), 2)
-   end
-   local patience = opts.patience
-   if patience ~= nil then checksize(patience, fn, "patience") end
-   local minDelta = opts.minDelta or 0
-   if type(minDelta) ~= "number" or not (minDelta >= 0) then
-      error(("%s: minDelta must be a number >= 0, got %s"):format(fn, tostring(minDelta)), 2)
-   end
-   if opts.saveBest ~= nil and type(opts.saveBest) ~= "string" then
-      error(("%s: saveBest must be a path, got %s"):format(fn, type(opts.saveBest)), 2)
-   end
-   if opts.history ~= nil and type(opts.history) ~= "table" then
-      error(("%s: history must be a table, got %s"):format(fn, type(opts.history)), 2)
-   end
-   local restoreBest = opts.restoreBest
-   if restoreBest == nil then restoreBest = patience ~= nil end
-   local epochs = checksize(opts.epochs or 1, fn, "epochs")
-   local size = checksize(opts.batchSize or 32, fn, "batchSize")
-   local shuffle = opts.shuffle ~= false
-   local show = opts.progress ~= false
-   local acc = opts.accuracy
-   if acc == nil then acc = classloss[crit.typename] or false end
-   local Xv, Yv
-   if opts.validationSplit ~= nil then
-      if opts.validation then
-         error(fn .. ": give validation or validationSplit, not both", 2)
-      end
-      X, Y, Xv, Yv = split(X, Y, opts.validationSplit, fn)
-      n = X:shape()
-   elseif opts.validation then
-      Xv, Yv = opts.validation[1], opts.validation[2]
-      checkmatrix(Xv, fn, "validation[1]")
-      Yv = targets(Yv, Xv:shape(), fn)
-   end
-   local plateau = type(sched) == "table" and sched.plateau
-   local sum = crit.reduction == "sum"
-   local nbatches = math.floor((n + size - 1) / size)
-   local history = opts.history or {}
-   for _, k in ipairs{"loss", "accuracy", "valLoss", "valAccuracy", "lr", "time"} do
-      history[k] = history[k] or {}
-   end
-   setmetatable(history, train.History)
-   local best, bestEpoch, saved, waited = math.huge, nil, nil, 0
-
-   -- one epoch; raises "... at epoch e, batch b" on any error inside
-   local function epoch(e)
-      if net.training then net:training() end
-      local bar = show and progress.new{total = nbatches, epoch = e,
-                                        epochs = epochs, out = opts.out}
-      local start = core.clock()
-      local total, hits, seen, b = 0, 0, 0, 0
-      local ok, err = pcall(function()
-         for xb, yb in train.batches(X, Y, size, {shuffle = shuffle}) do
-            b = b + 1
-            opt:zeroGrad()
-            local out = net:forward(xb)
-            local L = crit:forward(out, yb)
-            if L ~= L or L == math.huge or L == -math.huge then
-               error(("the loss is %s; lower the learning rate or check the data")
-                  :format(L ~= L and "nan" or tostring(L)), 0)
-            end
-            net:backward(xb, crit:backward(out, yb), false)   -- no dL/dx needed
-            opt:step()
-            local k = xb:shape()
-            seen = seen + k
-            total = total + (sum and L or L * k)
-            if acc then hits = hits + core.correct(out, yb) end
-            if bar then bar:update(b, seen, total / seen) end
-         end
-      end)
-      if bar then bar:finish() end
-      if not ok then
-         local done = e - 1
-         history.stopped = ("at epoch %d, batch %d: %s"):format(e, b, tostring(err))
-         error(("%s: stopped at epoch %d, batch %d (%d finished epoch%s kept in the "
-            .. "history): %s"):format(fn, e, b, done, done == 1 and "" or "s",
-            tostring(err)), 0)
-      end
-      local t = core.clock() - start
-      return {epoch = e, loss = total / n, accuracy = acc and hits / n or nil,
-              time = t, samplesPerSec = n / t, lr = opt.lr}
-   end
-
-   for e = 1, epochs do
-      if sched and not plateau then sched(e - 1) end
-      local stats = epoch(e)
+   local o = fitoptions(net, crit, opt, X, opts, fn)
+   local Xv, Yv, labels, vlabels
+   X, Y, Xv, Yv, labels, vlabels = fitdata(X, Y, o, fn)
+   local history = newhistory(o.history)
+   local watch = newwatch(net, o, history, fn)
+   for e = 1, o.epochs do
+      if o.schedule and not o.plateau then o.schedule(e - 1) end
+      local stats = trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
       if Xv then
-         stats.valLoss, stats.valAccuracy = train.evaluate(net, crit, Xv, Yv,
-            {accuracy = acc})
+         stats.valLoss, stats.valAccuracy = evaluate(net, crit, Xv, Yv, 1000, o.accuracy,
+            vlabels, fn)
       end
-      for k, list in pairs(history) do
-         if type(list) == "table" and k ~= "best" then list[e] = stats[k] end
-      end
-      if show then
-         (opts.out or io.stdout):write(summary(stats, epochs), "\n")
-      end
+      record(history, e, stats)
+      if o.show then (o.out or io.stdout):write(summary(stats, o.epochs), "\n") end
       local monitored = stats.valLoss or stats.loss
-      if plateau then sched(monitored) end
-      if monitored < best - minDelta then
-         best, bestEpoch, waited = monitored, e, 0
-         history.best = {epoch = e, loss = monitored}
-         if restoreBest then saved = snapshot(net, saved) end
-         if opts.saveBest then
-            local ok, err = pcall(require("nn.serialize").save, net, opts.saveBest)
-            if not ok then error(fn .. ": saveBest: " .. tostring(err), 0) end
-         end
-      else
-         waited = waited + 1
-      end
-      if opts.onEpoch and opts.onEpoch(e, stats) == false then
+      if o.plateau then o.schedule(monitored) end
+      local stop = watch:epoch(e, monitored)
+      if o.onEpoch and o.onEpoch(e, stats) == false then
          history.stopped = ("by onEpoch after epoch %d"):format(e)
          break
       end
-      if patience and waited >= patience then
-         history.stopped = ("early: no improvement for %d epochs after epoch %d")
-            :format(patience, bestEpoch)
-         break
-      end
+      if stop then break end
    end
-   if restoreBest and saved and bestEpoch then restore(net, saved) end
+   watch:finish()
    return history
-end
+end)
 
--- A history prints as a table of its epochs.
+-- A history prints as a table of its epochs: all of them up to 12, else
+-- the first and last five and the best, with the count.
+local SHOWN = 5
+
 train.History = {__tostring = function(h)
    local lines = {"epoch      loss       acc  val_loss   val_acc        lr      time"}
    local function f(v, p) return v and (p and pct(v) or ("%.4f"):format(v)) or "-" end
-   for e = 1, #h.loss do
+   local function row(e)
       lines[#lines + 1] = ("%5d %9s %9s %9s %9s %9s %8s"):format(e, f(h.loss[e]),
          f(h.accuracy[e], true), f(h.valLoss[e]), f(h.valAccuracy[e], true),
-         h.lr[e] and ("%.3g"):format(h.lr[e]) or "-", progress.duration(h.time[e]))
+         h.lr[e] and ("%.3g"):format(h.lr[e]) or "-",
+         h.time[e] and progress.duration(h.time[e]) or "-")
+   end
+   local n = #h.loss
+   local best = h.best and h.best.epoch
+   local show = {}
+   for e = 1, n do
+      show[e] = n <= 2 * SHOWN + 2 or e <= SHOWN or e > n - SHOWN or e == best
+   end
+   local gap = 0
+   for e = 1, n do
+      if show[e] then
+         if gap > 0 then lines[#lines + 1] = ("  ... %d epoch%s"):format(gap, gap == 1 and "" or "s") end
+         gap = 0
+         row(e)
+      else
+         gap = gap + 1
+      end
+   end
+   if n > 2 * SHOWN + 2 then
+      lines[#lines + 1] = ("%d epochs (history.loss and the other lists hold every one)"):format(n)
    end
    if h.best then
       lines[#lines + 1] = ("best: epoch %d, loss %.4f"):format(h.best.epoch, h.best.loss)

@@ -177,10 +177,12 @@ for _, m in ipairs{nn.Linear(4, 3), nn.Linear(3, 3, {bias = false}), nn.ReLU(), 
    methods(tostring(m), m, layer_methods)
 end
 methods("Sequential", nn.Sequential{nn.Linear(4, 3), nn.Tanh()},
-   {"forward", "backward", "add", "zeroGrad", "parameters", "training", "evaluate", "outputSize",
-    "stateDict", "loadStateDict", "setInputShape"})
-methods("Residual", nn.Residual(nn.Linear(3, 3)), {"forward", "backward", "stateDict", "loadStateDict"})
-methods("Concat", nn.Concat{nn.Linear(3, 2), nn.ReLU()}, {"forward", "backward", "add", "outputSize"})
+   {"forward", "backward", "add", "zeroGrad", "parameters", "buffers", "training", "evaluate",
+    "outputSize", "stateDict", "loadStateDict", "setInputShape"})
+methods("Residual", nn.Residual(nn.Linear(3, 3)), {"forward", "backward", "stateDict", "loadStateDict",
+   "buffers", "outputSize", "setInputShape"})
+methods("Concat", nn.Concat{nn.Linear(3, 2), nn.ReLU()}, {"forward", "backward", "add", "outputSize",
+   "buffers", "setInputShape"})
 for _, c in ipairs{nn.CrossEntropyLoss(), nn.NLLLoss(), nn.MSELoss(), nn.L1Loss(), nn.BCELoss(),
                    nn.BCEWithLogitsLoss()} do
    methods(tostring(c), c, {"forward", "backward"})
@@ -201,6 +203,161 @@ for _, draw in ipairs{"svg", "png"} do
    if not ok then
       errors = errors + 1
       assert(type(err) == "string" and err ~= "", "chart:" .. draw .. " raised no message")
+   end
+end
+
+-- ---- containers of every layer kind -------------------------------------
+-- Each kind the registry lists (core.layers(), so a new kind is covered
+-- without a line here), made to take 4 columns (an image kind 1x2x2
+-- images), in each container: a forward and a backward on good input
+-- must work and the summary print, then each method takes every value of
+-- the pool once.
+local function make4(k)
+   local img = {input = {1, 2, 2}}
+   local tries = k.image and {{1, img}, {1, 1, 1, img}} or {{}, {4}, {4, 4}}
+   for _, args in ipairs(tries) do
+      local ok, m = pcall(nn[k.name], (table.unpack or unpack)(args))
+      if ok then return m end
+   end
+   error("sweep: cannot make a " .. k.name .. " that takes 4 columns; teach make4 its arguments", 0)
+end
+
+local containermethods = {"forward", "backward", "add", "zeroGrad", "parameters", "buffers",
+   "training", "evaluate", "outputSize", "setInputShape", "stateDict", "loadStateDict"}
+local kinds = 0
+for _, k in ipairs(core.layers()) do
+   kinds = kinds + 1
+   for _, build in ipairs{
+      function() return "Sequential", nn.Sequential{nn.Linear(4, 4), make4(k), nn.Linear(4, 2)} end,
+      function() return "Residual", nn.Residual(make4(k)) end,
+      function() return "Concat", nn.Concat{make4(k), nn.Identity()} end,
+      function() return "nested", nn.Sequential{nn.Residual(nn.Sequential{make4(k)}), nn.Concat{make4(k)}} end,
+   } do
+      local kind, net = build()
+      local label = ("%s of %s"):format(kind, k.name)
+      calls = calls + 1
+      local x = nn.randn(3, 4)
+      local y = net:forward(x)
+      net:backward(x, nn.ones(y:shape()))
+      local text = tostring(net)
+      assert(text:find(kind == "Residual" and "^nn.Residual" or kind == "Concat" and "^nn.Concat"
+         or "total parameters"), label .. ": " .. text)
+      for _, m in ipairs(containermethods) do
+         local f = net[m]
+         for _, s in ipairs{net, NIL} do
+            for _, v in ipairs(P) do
+               if v ~= REENTER then try(label .. ":" .. m, f, {s ~= NIL and s or nil, v ~= NIL and v or nil}, 2) end
+            end
+         end
+      end
+      try(label .. " tostring", tostring, {net}, 1)
+   end
+end
+assert(kinds >= 21, "core.layers() lists " .. kinds .. " kinds")
+
+-- ---- the repros of issue #21's container and training items -------------
+-- Each must raise an error saying this, or (nil) return.
+local function fitdata(n)
+   nn.seed(2)
+   local X, Y = nn.randn(n, 4), nn.Matrix(n, 1, 1)
+   for i = 1, n, 2 do Y:set(i, 1, 2) end
+   return X, Y
+end
+local function fit(net, X, Y, opts)
+   opts = opts or {}
+   opts.progress = false
+   return nn.fit(net, nn.CrossEntropyLoss(), nn.SGD(net, {lr = 0.1}), X, Y, opts)
+end
+local repros = {
+   {"Residual(strided Conv2d) after 4x8x8", function()
+      return nn.Sequential{nn.Conv2d(1, 4, 3, {padding = 1, input = {1, 8, 8}}),
+                           nn.Residual(nn.Conv2d(4, 16, 1, {stride = 2}))}
+   end, "maps 4x8x8 images to 16x4x4"},
+   {"input = {16, 4, 4} after 4x8x8", function()
+      return nn.Sequential{nn.Conv2d(1, 4, 3, {padding = 1, input = {1, 8, 8}}),
+                           nn.Conv2d(16, 2, 1, {input = {16, 4, 4}})}
+   end, "takes 16x4x4 images, gets 4x8x8"},
+   {"a model file with input = {16, 4, 4} after 4x8x8", function()
+      local net = nn.Sequential{nn.Conv2d(1, 4, 3, {padding = 1, input = {1, 8, 8}})}
+      net.modules[2] = nn.Conv2d(16, 2, 1, {input = {16, 4, 4}})
+      return nn.deserialize(nn.serialize(net))
+   end, "takes 16x4x4 images, gets 4x8x8"},
+   {"Linear(2, 8) then Linear(9, 1)", function()
+      return nn.Sequential{nn.Linear(2, 8), nn.Linear(9, 1)}
+   end, "takes 9 columns, gets 8"},
+   {"Linear(9, 1) added after Linear(2, 8)", function()
+      return nn.Sequential{nn.Linear(2, 8)}:add(nn.Linear(9, 1))
+   end, "takes 9 columns, gets 8"},
+   {"Concat of branches that take 3 and 4 columns", function()
+      return nn.Concat{nn.Linear(3, 2), nn.Linear(4, 2)}
+   end, "takes 4 columns, gets 3"},
+   {"a second setInputShape", function()
+      return nn.Sequential{nn.Conv2d(1, 2, 3)}:setInputShape(1, 8, 8):setInputShape(1, 10, 10)
+   end, "takes 1x8x8 images, gets 1x10x10"},
+   {"Concat:backward with a wider gradOutput", function()
+      local c = nn.Concat{nn.Linear(3, 2), nn.Linear(3, 2)}
+      c:forward(nn.ones(2, 3))
+      return c:backward(nn.ones(2, 3), nn.ones(2, 6))
+   end, "gradOutput is 2 x 6, expected 2 x 4"},
+   {"print a network whose layers do not fit", function()
+      local net = nn.Sequential{nn.Linear(3, 4)}
+      net.modules[2] = nn.Linear(5, 2)
+      assert(tostring(net):find("does not fit: takes 5 columns, gets 4", 1, true))
+   end},
+   {"print Flatten's output", function()
+      assert(tostring(nn.Sequential{nn.Conv2d(1, 8, 3, {padding = 1, input = {1, 14, 14}}),
+         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(392, 10)}):find("nn.Flatten%s+out 392 "))
+   end},
+   {"restoreBest with BatchNorm", function()
+      local X, Y = fitdata(40)
+      local net = nn.Sequential{nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Linear(6, 2)}
+      local h = fit(net, X, Y, {epochs = 8, validationSplit = 0.25, patience = 2})
+      local L = nn.evaluate(net, nn.CrossEntropyLoss(), X:narrow(31, 10), Y:narrow(31, 10))
+      assert(math.abs(L - h.best.loss) < 1e-6, "restoreBest: not the best epoch's network")
+   end},
+   {"validationSplit = 0.07 of 100 rows", function()
+      local X, Y = fitdata(100)
+      local net = nn.Sequential{nn.Linear(4, 2)}
+      local h = fit(net, X, Y, {validationSplit = 0.07})
+      assert(nn.evaluate(net, nn.CrossEntropyLoss(), X:narrow(94, 7), Y:narrow(94, 7)) == h.valLoss[1])
+   end},
+   {"a 0-based label", function()
+      local X, Y = fitdata(30)
+      return fit(nn.Sequential{nn.Linear(4, 2)}, X, Y - 1)
+   end, "row 2 of Y is 0: classes start at 1"},
+   {"a 1 x n label row", function()
+      local X, Y = fitdata(30)
+      nn.evaluate(nn.Sequential{nn.Linear(4, 2)}, nn.CrossEntropyLoss(), X, Y:t())
+   end},
+   {"an error inside nn.fit", function()
+      local X = fitdata(30)
+      local net = nn.Sequential{nn.Linear(4, 2)}
+      local ok, e = pcall(nn.fit, net, nn.MSELoss(), nn.SGD(net, {lr = 0.1}), X, nn.randn(30, 3),
+         {progress = false})
+      assert(not ok and not e:find("train.lua", 1, true), e)
+   end},
+   {"a misspelt nn.fit option", function()
+      local X, Y = fitdata(30)
+      return fit(nn.Sequential{nn.Linear(4, 2)}, X, Y, {epoch = 3})
+   end, "unknown option 'epoch' (did you mean 'epochs'?"},
+   {"print a 300-epoch history", function()
+      local X, Y = fitdata(10)
+      local h = fit(nn.Sequential{nn.Linear(4, 2)}, X, Y, {epochs = 300, batchSize = 10})
+      local lines = select(2, tostring(h):gsub("\n", ""))
+      assert(lines < 20, "print(history) prints " .. lines .. " lines")
+   end},
+}
+for _, r in ipairs(repros) do
+   calls = calls + 1
+   local ok, e = pcall(r[2])
+   if r[3] then
+      if ok then error(("sweep: %s: no error, expected %q"):format(r[1], r[3]), 0) end
+      errors = errors + 1
+      if not tostring(e):find(r[3], 1, true) then
+         error(("sweep: %s: %s, expected %q"):format(r[1], tostring(e), r[3]), 0)
+      end
+   elseif not ok then
+      error(("sweep: %s: %s"):format(r[1], tostring(e)), 0)
    end
 end
 
