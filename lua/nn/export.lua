@@ -54,7 +54,9 @@ local function num(v)
    if v == math.huge then return "1/0" end
    if v == -math.huge then return "-1/0" end
    if v == 0 and 1 / v < 0 then return "-1/(1/0)" end
-   local s = fmt("%.9g", v)
+   -- float32's largest: %.9g reads back beyond it (to a double that still
+   -- rounds to it); %.17g is exact
+   local s = fmt((v > 3.4028234e38 or v < -3.4028234e38) and "%.17g" or "%.9g", v)
    if not s:find("[.eEn]") then s = s .. ".0" end
    return s
 end
@@ -312,7 +314,8 @@ function export.kinds()
    table.sort(t)
    return t
 end
-export.STAGES, export.ELEMENTWISE, export.PASS = STAGES, ELEMENTWISE, PASS
+-- for the spec: the tables of kinds, and how a number is printed
+export.STAGES, export.ELEMENTWISE, export.PASS, export.literal = STAGES, ELEMENTWISE, PASS, num
 
 -- m as a node; where names it in messages ("the network[3][1]")
 local function walk(m, where, depth)
@@ -861,6 +864,7 @@ local function header(net, nin, nout)
       fmt("--   local y = model.forward(x)            -- x: %s numbers; y: %s",
          nin and tostring(nin) or "any count of", nout and (nout .. " numbers") or "the outputs"),
       "--   local ys = model.forward({x1, x2})    -- a batch: a list of samples in, of outputs out",
+      "--                                         -- (and {} for {})",
       "--",
       "-- A sample is a flat array (an image its (C, H, W) values, channel by",
       "-- channel, row by row, as in an nn.Matrix row).  Each call returns new",
@@ -938,14 +942,15 @@ local function one(x, s)
 end
 
 -- model.forward(x): x a sample (an array of numbers), y its outputs; or x a
--- batch (an array of samples), y an array of their outputs
+-- batch (an array of samples), y an array of their outputs ({} for {})
 function model.forward(x)
    if type(x) ~= "table" then
       error("model.forward: expected an array of numbers (a sample) or an array of them (a batch), got "
          .. type(x), 2)
    end
-   if type(x[1]) ~= "table" then return one(x, 0) end
    local out = {}
+   if x[1] == nil then return out end            -- an empty batch
+   if type(x[1]) ~= "table" then return one(x, 0) end
    for s = 1, #x do
       if type(x[s]) ~= "table" then bad(s, "is " .. type(x[s]) .. ", expected an array of numbers") end
       out[s] = one(x[s], s)
