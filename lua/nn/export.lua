@@ -454,7 +454,9 @@ Gen.__index = Gen
 
 function Gen:line(s, ...)
    local o = self.out
-   o[#o + 1] = select("#", ...) > 0 and fmt(s, ...) or s
+   s = select("#", ...) > 0 and fmt(s, ...) or s
+   if self.pad ~= "" then s = self.pad .. s:gsub("\n", "\n" .. self.pad) end
+   o[#o + 1] = s
 end
 
 -- numbers as a list: a constructor of at most CHUNK numbers, each in a
@@ -531,45 +533,73 @@ function EMIT.map(g, node)
    return k
 end
 
+-- y = W x + b with a loop over the rows of the flat W (weights in a
+-- table); over its columns too, unless few (inner: the inputs in locals)
+local function linearloops(g, node, inner)
+   local nin, nout, b = node.nin, node.nout, node.b
+   g:data("W", node.W)
+   if b then g:data("b", b) end
+   g:line("   return function(x, n)")
+   if inner then
+      local xs, names = {}, {}
+      for i = 1, nin do xs[i], names[i] = fmt("x[%d]", i), "x" .. i end
+      g:line("      local %s = %s", concat(names, ", "), concat(xs, ", "))
+   end
+   g:line("      for j = 1, %d do", nout)
+   g:line("         local v, o = %s, (j - 1) * %d", b and "b[j]" or "0.0", nin)
+   if inner then
+      local terms = {}
+      for i = 1, nin do terms[i] = fmt(" + W[o + %d] * x%d", i, i) end
+      g:line("         v = v%s", concat(terms))
+   else
+      g:line("         for i = 1, %d do v = v + W[o + i] * x[i] end", nin)
+   end
+   if node.chain then g:line(g:chain(node.chain, "         ")) end
+   g:line("         y[j] = v")
+   g:line("      end")
+   g:line("      return y, %d", nout)
+   g:line("   end")
+end
+
+-- A small Linear both ways: unrolled, its weights constants of the
+-- function, which PUC Lua runs about 3 times faster than the loops; and
+-- the loops, which LuaJIT gets instead (an unrolled network is longer
+-- than a LuaJIT trace may be, and then runs in its interpreter).
 function EMIT.linear(g, node)
    local nin, nout, W, b = node.nin, node.nout, node.W, node.b
    local k = g:open(node)
    g:line("   local y = {}")
-   if nin <= UNROLL_IN and nin * nout <= UNROLL_W then
-      -- unrolled: the weights are constants of this function
-      g:line("   return function(x, n)")
-      local xs, names = {}, {}
-      for i = 1, nin do
-         xs[i] = fmt("x[%d]", i)
-         names[i] = "x" .. i
-      end
-      g:line("      local %s = %s", concat(names, ", "), concat(xs, ", "))
-      for j = 1, nout do
-         local terms = {b and num(b[j]) or "0.0"}
-         for i = 1, nin do
-            local w = W[(j - 1) * nin + i]
-            -- "- 0.5 * x1" rather than "+ -0.5 * x1" (the same number)
-            local op = (w < 0 and w > -math.huge) and " - " or " + "
-            terms[#terms + 1] = fmt("%s%s * x%d", op, num(op == " - " and -w or w), i)
-         end
-         g:line("      do")
-         g:line("         local v = %s", concat(terms))
-         if node.chain then g:line(g:chain(node.chain, "         ")) end
-         g:line("         y[%d] = v", j)
-         g:line("      end")
-      end
-      g:close("y, " .. nout)
+   if not (nin <= UNROLL_IN and nin * nout <= UNROLL_W) then
+      linearloops(g, node)
+      g:line("end)()")
       return k
    end
-   g:data("W", W)
-   if b then g:data("b", b) end
+   g:line("   if jit then")
+   g.pad = "   "
+   linearloops(g, node, true)
+   g.pad = ""
+   g:line("   end")
    g:line("   return function(x, n)")
-   g:line("      for j = 1, %d do", nout)
-   g:line("         local v, o = %s, (j - 1) * %d", b and "b[j]" or "0.0", nin)
-   g:line("         for i = 1, %d do v = v + W[o + i] * x[i] end", nin)
-   if node.chain then g:line(g:chain(node.chain, "         ")) end
-   g:line("         y[j] = v")
-   g:line("      end")
+   local xs, names = {}, {}
+   for i = 1, nin do
+      xs[i] = fmt("x[%d]", i)
+      names[i] = "x" .. i
+   end
+   g:line("      local %s = %s", concat(names, ", "), concat(xs, ", "))
+   for j = 1, nout do
+      local terms = {b and num(b[j]) or "0.0"}
+      for i = 1, nin do
+         local w = W[(j - 1) * nin + i]
+         -- "- 0.5 * x1" rather than "+ -0.5 * x1" (the same number)
+         local op = (w < 0 and w > -math.huge) and " - " or " + "
+         terms[#terms + 1] = fmt("%s%s * x%d", op, num(op == " - " and -w or w), i)
+      end
+      g:line("      do")
+      g:line("         local v = %s", concat(terms))
+      if node.chain then g:line(g:chain(node.chain, "         ")) end
+      g:line("         y[%d] = v", j)
+      g:line("      end")
+   end
    g:close("y, " .. nout)
    return k
 end
@@ -891,7 +921,7 @@ local function source(net)
    local nin = need(root)
    if nin then nout = size(root, nin) end
 
-   local g = setmetatable({out = {}, count = 0, helpers = {}}, Gen)
+   local g = setmetatable({out = {}, count = 0, helpers = {}, pad = ""}, Gen)
    local top = gen(g, root)
    local body = g.out
 
@@ -919,6 +949,14 @@ local function fill(t, o, c)
 end]]
    end
    out[#out + 1] = concat(body, "\n")
+   -- the outputs into a new table: a constructor of the right size when
+   -- the width is known and small
+   local copy = "   local out = {}\n   for i = 1, m do out[i] = y[i] end\n   return out"
+   if nout and nout <= 32 then
+      local t = {}
+      for i = 1, nout do t[i] = fmt("y[%d]", i) end
+      copy = "   return {" .. concat(t, ", ") .. "}"
+   end
    out[#out + 1] = fmt([[
 
 local model = {inputSize = %s, outputSize = %s}
@@ -936,9 +974,7 @@ local function one(x, s)
       if type(x[i]) ~= "number" then bad(s, "has " .. type(x[i]) .. " at " .. i .. ", expected a number") end
    end
    local y, m = root(x, n)
-   local out = {}
-   for i = 1, m do out[i] = y[i] end
-   return out
+%s
 end
 
 -- model.forward(x): x a sample (an array of numbers), y its outputs; or x a
@@ -959,7 +995,7 @@ function model.forward(x)
 end
 
 return model
-]], nin and tostring(nin) or "nil", nout and tostring(nout) or "nil", top)
+]], nin and tostring(nin) or "nil", nout and tostring(nout) or "nil", top, copy)
    return concat(out, "\n")
 end
 
