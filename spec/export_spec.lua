@@ -5,7 +5,12 @@
 -- by a child of each of the five Luas and of Fengari (Lua 5.3's VM in
 -- JavaScript, which cannot load C), with an empty environment and Lua
 -- paths that lead nowhere, from a directory holding only the exported
--- files; each output must equal the C path's within 1e-5 relative.
+-- files; each output must equal the C path's within 1e-5 relative: |a - b|
+-- / max(|b|, a tenth of the sample's largest |b|).  The floor is the C
+-- path's own rounding: its float32 sums are off by ulps of their terms,
+-- which, where the terms cancel, can be 1e-5 of a small result (the
+-- file computes in double).  Over 20 seeds of the network of every kind
+-- the worst was 1.8e-6 with this floor, 1.1e-5 with a hundredth.
 local nn = require "nn"
 local H = require "helpers"
 local export = require "nn.export"
@@ -64,6 +69,7 @@ local CASES = {
       return {
          {"after Linear", nn.Sequential{nn.Linear(5, 4), nn.Softmax()}, inputs(3, 5)},
          {"first, large", nn.Sequential{nn.Softmax()}, {{100, 90, -50, 3}, {1, 2, 3, 4}}},
+         {"then Tanh", nn.Sequential{nn.Linear(5, 4), nn.Softmax(), nn.Tanh()}, inputs(2, 5)},
       }
    end,
    LogSoftmax = function()
@@ -184,10 +190,13 @@ local function networks()
       nn.Residual(nn.Sequential{nn.Conv2d(2, 2, 3, {padding = 1}), nn.ReLU()}), nn.MaxPool2d(2)},
       inputs(2, 25)}
    t[#t + 1] = {"Residual of an identity", nn.Residual(nn.Identity()), inputs(2, 3)}
+   t[#t + 1] = {"Residual of elementwise layers, first", nn.Sequential{nn.Residual(nn.Sequential{
+      nn.Sigmoid(), nn.Dropout(), nn.Softplus()}), nn.Sign()}, inputs(2, 5)}
    t[#t + 1] = {"Concat", nn.Sequential{nn.Linear(4, 6), nn.Concat{nn.Linear(6, 3),
       nn.Sequential{nn.Linear(6, 2), nn.ReLU()}, nn.Identity()}, nn.Softmax()}, inputs(3, 4)}
    t[#t + 1] = {"Concat of images", nn.Sequential{nn.Conv2d(1, 2, 3, {padding = 1, input = {1, 4, 4}}),
-      nn.Concat{nn.AvgPool2d(1), nn.Identity(), nn.Conv2d(2, 1, 1)}, nn.MaxPool2d(2), nn.Linear(20, 3)},
+      nn.Concat{nn.AvgPool2d(1), nn.Identity(), nn.Conv2d(2, 1, 1)}, nn.ELU(), nn.MaxPool2d(2),
+      nn.Linear(20, 3)},
       inputs(2, 16)}
    -- spec/crossversion_spec.lua's network: every kind and container in one
    local every = nn.Sequential{
@@ -287,7 +296,7 @@ local function prepare(cases)
       H.write(("%s/data%d.lua"):format(dir, i),
          ("return {X = %s, Y = %s}\n"):format(literal(X32), literal(Y)))
    end
-   H.write(dir .. "/driver.lua", ("local COUNT, FLOOR = %d, 1e-2\n"):format(#cases) .. DRIVER)
+   H.write(dir .. "/driver.lua", ("local COUNT, FLOOR = %d, 0.1\n"):format(#cases) .. DRIVER)
    return dir
 end
 
@@ -317,6 +326,8 @@ local function check(cases, dir)
    for _, vm in ipairs(vms) do
       local ok, out = H.run(("cd '%s' && timeout 600 %s driver.lua"):format(dir, vm[2]))
       assert(ok, vm[1] .. ": " .. out)
+      -- EXPORT_DEBUG=1: every VM's worst error per case, to see the margins
+      if os.getenv("EXPORT_DEBUG") then io.stderr:write(vm[1], "\n", out) end
       assert(out:find("DONE " .. #cases, 1, true), vm[1] .. " did not finish: " .. out)
       for i, c in ipairs(cases) do
          local e, detail = out:match("CASE " .. i .. " (%S+) ([^\n]*)")
