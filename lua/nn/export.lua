@@ -19,8 +19,9 @@
 -- of the file comes near an interpreter's limit of locals (200), upvalues
 -- (60 on 5.1 and LuaJIT) or constants (2^18 on 5.1, 65536 on LuaJIT):
 -- weights go into flat arrays from table constructors of at most CHUNK
--- numbers, each in a function of its own.  A small Linear is unrolled
--- with its weights as constants, which is what LuaJIT runs fastest.
+-- numbers, each in a function of its own.  A small Linear is written
+-- twice, chosen when the file loads: unrolled with its weights as
+-- constants for PUC Lua, a loop over its rows for LuaJIT.
 -- Numbers are double in the file: every weight is printed with %.9g, which
 -- a float32 survives (read back and rounded to float32, the same bits),
 -- and the arithmetic is in double, so the file agrees with the C path to
@@ -74,8 +75,8 @@ local function flat(M)
 end
 
 -- ---- the elementwise layers: a statement turning local v into f(v) --------
--- They follow csrc/k_act.c, NaN included; helpers are emitted only when a
--- snippet names them (need).
+-- They follow csrc/k_act.c, NaN included; a helper function is written
+-- into the file only when a snippet calls it.
 
 local HELPERS = {
    expm1 = {[[
@@ -117,6 +118,7 @@ local function erfseries(t)
    return 2 * RSQRTPI * exp(-t * t) * sum
 end
 local function erfcfraction(t)
+   if t > 27 then return 0.0 end          -- below the smallest double
    local f, C, D, k = t, t, 0.0, 1
    repeat
       local a = k / 2
