@@ -82,10 +82,6 @@ help:
 deps:
 	@sh tools/deps.sh $(DEBS)
 
-test-deps: deps
-	@sh tools/deps.sh $(TESTDEBS)
-	@$(MAKE) --no-print-directory fengari
-
 # Fengari (Lua 5.3's VM written in JavaScript, from npm) runs the files
 # nn.export writes, as a Lua that cannot load C (spec/export_spec.lua,
 # through tools/fengari.js).  node and npm are looked for as commands, not
@@ -101,6 +97,9 @@ $(FENGARI):
 	@command -v npm >/dev/null 2>&1 || sh tools/deps.sh npm
 	@mkdir -p build/fengari
 	cd build/fengari && npm install --silent --no-audit --no-fund --prefix . fengari@$(FENGARI_VERSION)
+
+test-deps: deps $(FENGARI)
+	@sh tools/deps.sh $(TESTDEBS)
 
 $(CORE): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(dir $@)
