@@ -662,12 +662,12 @@ end
 
 -- the window of output row (or column) o, clipped to the image as in
 -- csrc/k_conv.c: rows y0..y1-1, every d-th
-local function clip(g, o, a, b, s, p, kk, d, H)
-   g:line("            local %s = %s * %d - %d", a, o, s, p)
-   g:line("            local %s = %s + %d", b, a, (kk - 1) * d + 1)
+local function clip(g, pad, o, a, b, s, p, kk, d, H)
+   g:line("%slocal %s = %s * %d - %d", pad, a, o, s, p)
+   g:line("%slocal %s = %s + %d", pad, b, a, (kk - 1) * d + 1)
    if p > 0 then
-      g:line("            while %s < 0 do %s = %s + %d end", a, a, a, d)
-      g:line("            if %s > %d then %s = %d end", b, H, b, H)
+      g:line("%swhile %s < 0 do %s = %s + %d end", pad, a, a, a, d)
+      g:line("%sif %s > %d then %s = %d end", pad, b, H, b, H)
    end
 end
 
@@ -680,9 +680,9 @@ local function poolstage(g, node, body)
    g:line("      for c = 0, %d do", n.C - 1)
    g:line("         local xb = c * %d + 1", n.H * n.W)
    g:line("         for oy = 0, %d do", n.OH - 1)
-   clip(g, "oy", "y0", "y1", n.sh, n.ph, n.kh, n.dh, n.H)
+   clip(g, "            ", "oy", "y0", "y1", n.sh, n.ph, n.kh, n.dh, n.H)
    g:line("            for ox = 0, %d do", n.OW - 1)
-   clip(g, "ox", "x0", "x1", n.sw, n.pw, n.kw, n.dw, n.W)
+   clip(g, "               ", "ox", "x0", "x1", n.sw, n.pw, n.kw, n.dw, n.W)
    body()
    g:line("            end")
    g:line("         end")
