@@ -58,7 +58,7 @@ TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
 
 MNIST_DIR := data/mnist
 
-.PHONY: all core cores embed-lib deps test-deps test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
+.PHONY: all core cores embed-lib deps test-deps fengari test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
 
 all: $(CORE)
 
@@ -76,7 +76,8 @@ help:
 	@echo "make check-asan  the suite with the C core under ASan and UBSan"
 	@echo "make check-valgrind  the specs under valgrind memcheck"
 	@echo "make soak     NN_SOAK_STEPS (200000) training steps; memory must stay flat"
-	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit (BENCH_THREADS=1)"
+	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit (BENCH_THREADS=1),"
+	@echo "              and nn.export's files on every Lua"
 	@echo "make embed    build and run examples/embed/host.c, a C host embedding Lua and nn"
 	@echo "make embed-lib  build/<lua>/liblua-nn.a, lua-nn to link into a host (csrc/lua_nn.h)"
 	@echo "LUA=lua5.1|lua5.2|lua5.3|luajit  any target for another Lua (default lua5.4)"
@@ -85,7 +86,23 @@ help:
 deps:
 	@sh tools/deps.sh $(DEBS)
 
-test-deps: deps
+# Fengari (Lua 5.3's VM written in JavaScript, from npm) runs the files
+# nn.export writes, as a Lua that cannot load C (spec/export_spec.lua,
+# through tools/fengari.js).  node and npm are looked for as commands, not
+# as packages: NodeSource's nodejs carries its own npm and conflicts with
+# Debian's.
+FENGARI_VERSION := 0.1.5
+FENGARI         := build/fengari/node_modules/fengari/package.json
+
+fengari: $(FENGARI)
+
+$(FENGARI):
+	@command -v node >/dev/null 2>&1 || sh tools/deps.sh nodejs
+	@command -v npm >/dev/null 2>&1 || sh tools/deps.sh npm
+	@mkdir -p build/fengari
+	cd build/fengari && npm install --silent --no-audit --no-fund --prefix . fengari@$(FENGARI_VERSION)
+
+test-deps: deps $(FENGARI)
 	@sh tools/deps.sh $(TESTDEBS)
 
 $(CORE): $(SRCS) $(HDRS) Makefile
@@ -246,6 +263,7 @@ install: deps
 BENCH_THREADS ?= 1
 bench: test-deps $(CORE)
 	$(LUA) bench/run.lua $(BENCH_THREADS)
+	$(LUA) bench/export.lua
 
 # (lua/nn/core.so: where 5.4's core went before build/lua5.4; nn/core.so:
 # where a `luarocks make` run in the checkout leaves one)

@@ -114,6 +114,8 @@ local entries = {
    {"nn.loadStateDict", "nn.loadStateDict(m, t [, {strict = true}]) | net:loadStateDict(t)", "Copies a state dict in (from stateDict or safetensors.load); a missing, extra or wrong-shaped key is an error naming it."},
    {"nn.save", "nn.save(net, path [, {optimizer = opt}])", "Writes the architecture and parameters (and an optimizer's state), atomically."},
    {"nn.load", "nn.load(path)", "A saved network, and the optimizer state if one was saved."},
+   {"nn.export", "nn.export(net [, path])",
+    "The network's evaluation forward as one self-contained Lua file (no require, no C; Lua 5.1 to 5.4, LuaJIT, Fengari): the source, or written to path; dofile(path).forward(x) takes a sample or a batch."},
    {"nn.schedule", "nn.schedule.step | exponential | cosine | warmup | plateau (opt, ...)", "Learning-rate schedules; nn.fit's schedule option runs them."},
    {"nn.help", "nn.help([name | value])", "This: the list, or one entry."},
    -- everything else

@@ -67,6 +67,10 @@ nn.safetensors = require "nn.safetensors"
 local statedict = require "nn.statedict"
 nn.stateDict, nn.loadStateDict = statedict.stateDict, statedict.loadStateDict
 
+-- nn.export(net [, path]): the network's forward as one self-contained
+-- Lua file, for where no C can go
+nn.export = require("nn.export").export
+
 -- nn.report(path, parts): a training run as one HTML file (nn.report
 -- loads charts and pictures, which load nn: so on first use)
 function nn.report(path, parts)
