@@ -9,38 +9,45 @@
 
 /* ---- Linear: y = x W^T + b ----------------------------------------------- */
 
+typedef struct LinearSet {
+  int bias;
+} LinearSet;
+
 static const char *const linear_options[] = {"bias", "init", NULL};
 
 static void linear_option(lua_State *L, void *ud, const char *fn,
                           const char *k) {
   Module *m = (Module *)ud;
-  if (strcmp(k, "bias") == 0) m->c[0] = nn_optboolean(L, -1, fn, k);
+  if (strcmp(k, "bias") == 0)
+    NN_SET(m, LinearSet)->bias = nn_optboolean(L, -1, fn, k);
   else m->init = nn_checkinit(L, -1, fn);
 }
 
-/* nn.Linear(nin, nout [, {bias = true, init = "kaiming"}]); c[0] = bias */
+/* nn.Linear(nin, nout [, {bias = true, init = "kaiming"}]) */
 static void linear_init(lua_State *L, Module *m, const char *fn, int a) {
   m->nin = (int)nn_checkwhole(L, a, fn, "argument 1 (nin)", 1, NN_MAXELEMS);
   m->nout = (int)nn_checkwhole(L, a + 1, fn, "argument 2 (nout)", 1,
                                NN_MAXELEMS);
-  m->c[0] = 1;
+  NN_SET(m, LinearSet)->bias = 1;
   nn_options(L, a + 2, fn, linear_options, linear_option, m);
   nn_checkcount(L, fn, m->nout, (lua_Integer)m->nin + 1);
 }
 
-static int linear_params(const Module *m, int shape[][2]) {
-  shape[0][0] = m->nout;
-  shape[0][1] = m->nin;
-  shape[1][0] = 1;
-  shape[1][1] = m->nout;
-  return m->c[0] ? 2 : 1;
+/* weight nout x nin, bias 1 x nout: PyTorch's (nout, nin) and (nout) */
+static int linear_tensors(const Module *m, int buf, Tensor *t) {
+  if (buf) return 0;
+  nn_tensor(&t[0], "weight", NULL, m->nout, m->nin);
+  nn_tensor(&t[1], "bias", NULL, 1, m->nout);
+  nn_torchshape(&t[1], 1, m->nout, 0, 0, 0);
+  return NN_CSET(m, LinearSet)->bias ? 2 : 1;
 }
 
 static void linear_reset(Rng *r, const Module *m, float *const *p,
                          float *const *b) {
   (void)b;
   nn_initweights(r, m->init, p[0], (size_t)m->nout * m->nin,
-                 m->c[0] ? p[1] : NULL, m->nout, m->nin, m->nout);
+                 NN_CSET(m, LinearSet)->bias ? p[1] : NULL, m->nout, m->nin,
+                 m->nout);
 }
 
 static void linear_forward(Ctx *c) {
@@ -58,7 +65,7 @@ static void linear_config(lua_State *L, const Module *m) {
   nn_setint(L, 1, m->nin);
   nn_setint(L, 2, m->nout);
   lua_createtable(L, 0, 1);
-  lua_pushboolean(L, m->c[0]);
+  lua_pushboolean(L, NN_CSET(m, LinearSet)->bias);
   lua_setfield(L, -2, "bias");
   lua_rawseti(L, -2, 3);
 }
@@ -66,7 +73,7 @@ static void linear_config(lua_State *L, const Module *m) {
 static void linear_describe(luaL_Buffer *b, const Module *m) {
   char s[64];
   snprintf(s, sizeof s, "(%d -> %d%s)", m->nin, m->nout,
-           m->c[0] ? "" : ", no bias");
+           NN_CSET(m, LinearSet)->bias ? "" : ", no bias");
   luaL_addstring(b, s);
 }
 
@@ -108,17 +115,20 @@ static void flatten_backward(Ctx *c) {
 
 /* ---- Dropout: the mask is kept in UV_SCRATCH from forward to backward --- */
 
+/* the settings: p, the field */
 static void dropout_init(lua_State *L, Module *m, const char *fn, int a) {
-  m->a = nn_optfloat(L, a, 0.5f, fn, "argument 1 (p)");
-  if (!(m->a >= 0 && m->a < 1))
-    luaL_error(L, "%s: p must be in [0, 1), got %f", fn, (double)m->a);
+  float p = nn_optfloat(L, a, 0.5f, fn, "argument 1 (p)");
+  if (!(p >= 0 && p < 1))
+    luaL_error(L, "%s: p must be in [0, 1), got %f", fn, (double)p);
+  NN_FIELD(m) = p;
 }
 
 static void dropout_forward(Ctx *c) {
   size_t n = (size_t)c->n * c->cols;
-  if (c->m->train && c->m->a > 0) {
+  float p = NN_FIELD(c->m);
+  if (c->m->train && p > 0) {
     float *mask = nn_scratch(c, UV_SCRATCH, n, 1);
-    k_dropout_mask(nn_rng(c->L), mask, n, c->m->a);
+    k_dropout_mask(nn_rng(c->L), mask, n, p);
     k_mul(c->out, c->x, mask, n);
   } else {
     memmove(c->out, c->x, n * sizeof(float));
@@ -127,7 +137,7 @@ static void dropout_forward(Ctx *c) {
 
 static void dropout_backward(Ctx *c) {
   size_t n = (size_t)c->n * c->cols;
-  if (c->m->train && c->m->a > 0) {
+  if (c->m->train && NN_FIELD(c->m) > 0) {
     float *mask = nn_scratch(c, UV_SCRATCH, n, 0);
     if (!mask) luaL_error(c->L, "Dropout:backward: call forward first");
     k_mul(c->gx, c->gy, mask, n);
@@ -136,32 +146,49 @@ static void dropout_backward(Ctx *c) {
   }
 }
 
+static const char *const noconfig = "empty";
+
 const LayerKind nn_dense_kinds[] = {
   {.name = "Linear",
    .sig = "nn.Linear(nin, nout [, {bias = true, init = \"kaiming\"}])",
    .doc = "y = x W^T + b. Fields weight (nout x nin), bias (1 x nout), "
           "gradWeight, gradBias; init kaiming, xavier, uniform or zeros.",
-   .init = linear_init, .params = linear_params, .reset = linear_reset,
+   .configdoc = "nin, nout, map {`bias`}",
+   .paramsdoc = "weight (nout x nin), then bias (1 x nout) unless `bias` is "
+                "false",
+   .examples = {{"nn.Linear(5, 3)", "torch.nn.Linear(5, 3)", 5, 0},
+                {"nn.Linear(2, 3, {bias = false, init = \"xavier\"})",
+                 "torch.nn.Linear(2, 3, bias=False)", 2, 0}},
+   .init = linear_init, .tensors = linear_tensors, .reset = linear_reset,
    .forward = linear_forward, .backward = linear_backward,
    .config = linear_config, .describe = linear_describe, .skipgx = 1},
   {.name = "Softmax", .sig = "nn.Softmax()",
    .doc = "Each row to probabilities, exp(x - max) / sum.",
+   .configdoc = noconfig,
+   .examples = {{"nn.Softmax()", "torch.nn.Softmax(dim=1)", 6, 0}},
    .init = noargs_init, .forward = softmax_forward,
    .backward = softmax_backward},
   {.name = "LogSoftmax", .sig = "nn.LogSoftmax()",
    .doc = "The log of Softmax, computed stably.",
+   .configdoc = noconfig,
+   .examples = {{"nn.LogSoftmax()", "torch.nn.LogSoftmax(dim=1)", 6, 0}},
    .init = noargs_init, .forward = logsoftmax_forward,
    .backward = logsoftmax_backward},
   {.name = "Flatten", .sig = "nn.Flatten()",
    .doc = "Images to features: changes no number (an image is a row "
           "already); keeps a network's layer indices those of the "
           "torch.nn.Sequential it mirrors.",
+   .configdoc = noconfig,
+   .examples = {{"nn.Flatten()", "torch.nn.Flatten()", 6, 0}},
    .init = noargs_init, .forward = flatten_forward,
    .backward = flatten_backward, .flat = 1},
+  /* no PyTorch example: the mask is drawn at random */
   {.name = "Dropout", .sig = "nn.Dropout([p = 0.5])",
    .doc = "Zeroes each input with probability p in training and scales the "
           "rest by 1/(1-p); the identity after evaluate().",
+   .configdoc = "p",
+   .examples = {{"nn.Dropout(0.25)", NULL, 6, 0}},
    .init = dropout_init, .forward = dropout_forward,
-   .backward = dropout_backward, .field = "p", .def = 0.5f, .settable = 1},
+   .backward = dropout_backward, .field = "p", .settable = 1},
   {.name = NULL}
 };
