@@ -1,5 +1,6 @@
 -- nn.export: a network's evaluation forward as one self-contained Lua file.
--- Every layer kind of the registry (a kind with no case here fails), the
+-- Every example of every layer kind of the registry (core.layers(): the
+-- examples its descriptor gives) and the cases below, the
 -- containers, the example CNN and the bench's CNN with batch normalization
 -- and the main job's 784-256-128-10 MLP are exported, and each file is run
 -- by a child of each of the five Luas and of Fengari (Lua 5.3's VM in
@@ -54,7 +55,19 @@ local function act(make, lo, hi)
    end
 end
 
--- kind -> function() -> list of {label, net, X}
+-- the examples of a kind (its descriptor's), each alone in a Sequential
+local function examples(k)
+   local t = {}
+   for j, e in ipairs(k.examples) do
+      local f = assert(H.load("return " .. e.lua, "=" .. e.lua, {nn = nn}))
+      local X = e.ids and nn.rand(3, e.cols, 1, e.ids + 1):apply(math.floor):totable()
+         or inputs(3, e.cols)
+      t[j] = {("example %d, %s"):format(j, e.lua), nn.Sequential{f()}, X}
+   end
+   return t
+end
+
+-- kind -> function() -> list of {label, net, X}: more than the examples
 local CASES = {
    Linear = function()
       return {
@@ -357,10 +370,9 @@ describe("nn.export", function()
          assert(known[k.name], ("nn.export has no exporter for the layer kind %s"):format(k.name))
       end
       for _, k in ipairs(layers.builtin()) do
-         local make = CASES[k.name]
-         assert(make, ("no nn.export case for the layer kind %s: add one to spec/export_spec.lua's CASES")
-            :format(k.name))
-         for _, c in ipairs(make()) do
+         local list = examples(k)
+         for _, c in ipairs(CASES[k.name] and CASES[k.name]() or {}) do list[#list + 1] = c end
+         for _, c in ipairs(list) do
             c[1] = k.name .. ", " .. c[1]
             cases[#cases + 1] = c
          end

@@ -146,6 +146,59 @@ local function loss_cases()
    return cases
 end
 
+-- ---- every example of every kind the registry lists ----------------------
+-- Each kind's descriptor gives examples: a constructor call and the same
+-- layer in PyTorch.  The layer's state dict (its descriptor's PyTorch
+-- names and shapes) goes into PyTorch's module, and outputs, dL/dx, every
+-- parameter's gradient and every buffer after the forward must agree.
+
+local function example(e)
+   local f = assert(H.load("return " .. e.lua, "=" .. e.lua, {nn = nn}))
+   return f()
+end
+
+local function flat(M)
+   local t = {}
+   for _, row in ipairs(M:totable()) do
+      for _, v in ipairs(row) do t[#t + 1] = v end
+   end
+   return t
+end
+
+-- the input's shape for PyTorch (-1: the batch): images (N, C, H, W),
+-- sequences (N, T, D), token ids (N, T), others (N, cols)
+local function torchview(m, e)
+   local img = m.inputShape
+   if img then return {-1, img[1], img[2], img[3]} end
+   local d = m.inputStep
+   if d and not e.ids then return {-1, math.floor(e.cols / d), d} end
+   return {-1, e.cols}
+end
+
+local function registry_cases()
+   local cases = {}
+   for _, k in ipairs(require("nn.core").layers()) do
+      for j, e in ipairs(k.examples) do
+         if e.torch then
+            nn.seed(100 + #cases)
+            local m = example(e)
+            local state = {}
+            for key, v in pairs(nn.stateDict(m)) do
+               if v.int then state[key] = {int = v.int}
+               else state[key] = {v = flat(v[1]), shape = v.shape} end
+            end
+            local x = e.ids and nn.rand(4, e.cols, 1, e.ids + 1):apply(math.floor)
+               or nn.randn(4, e.cols)
+            local y = m:forward(x)
+            cases[#cases + 1] = {name = ("%s example %d: %s"):format(k.name, j, e.lua), module = m,
+               torch = e.torch, state = state, x = x, ids = e.ids ~= nil, view = torchview(m, e),
+               gy = nn.randn(y:shape()), train = true}
+         end
+      end
+   end
+   return cases
+end
+
 describe("PyTorch cross-check", function()
    if not H.have_torch() then
       pending("/usr/bin/python3 with torch is not installed (apt-get install python3-torch)")
@@ -195,6 +248,49 @@ describe("PyTorch cross-check", function()
          if ref[i].rm then      -- one forward has moved them as PyTorch's
             e = math.max(xerr(m.runningMean, ref[i].rm), xerr(m.runningVar, ref[i].rv))
             assert.is_true(e < TOL, ("%s running statistics: %g"):format(name, e))
+         end
+      end
+   end)
+
+   it("every kind's examples from the registry: outputs and every gradient, by PyTorch's names", function()
+      local cases = registry_cases()
+      assert.is_true(#cases >= 25, #cases .. " cases")
+      -- the forward ran once already (the output's shape): run again from
+      -- the saved state, so that running statistics move once, as PyTorch's
+      for _, c in ipairs(cases) do
+         for key, v in pairs(c.state) do
+            if v.v then
+               local t = nn.stateDict(c.module)[key][1]
+               local r, cc = t:shape()
+               t:copy(nn.Matrix(r, cc, v.v))
+            end
+         end
+      end
+      local ref = H.torch("spec/xcheck/torch_registry.py", cases)
+      assert.are.equal(#cases, #ref)
+      for i, c in ipairs(cases) do
+         local m = c.module
+         m:zeroGrad()
+         local y = m:forward(c.x)
+         local e = report(c.name, xerr(y, ref[i].y))
+         assert.is_true(e < TOL, ("%s forward: %g"):format(c.name, e))
+         local gx = m:backward(c.x, c.gy)
+         if ref[i].gx then
+            e = xerr(gx, ref[i].gx)
+            assert.is_true(e < TOL, ("%s dL/dx: %g"):format(c.name, e))
+         end
+         for _, t in ipairs(m:tensors()) do
+            if t.gradient then
+               local want = ref[i].grads[t.torch]
+               assert(want, c.name .. ": PyTorch has no parameter " .. t.torch)
+               e = xerr({flat(t.gradient)}, want)
+               assert.is_true(e < TOL, ("%s gradient of %s: %g"):format(c.name, t.torch, e))
+            elseif t.buffer then
+               local want = ref[i].buffers[t.torch]
+               assert(want, c.name .. ": PyTorch has no buffer " .. t.torch)
+               e = xerr({flat(t.value)}, want)
+               assert.is_true(e < TOL, ("%s buffer %s: %g"):format(c.name, t.torch, e))
+            end
          end
       end
    end)

@@ -129,6 +129,7 @@ local entries = {
    {"nn.Matrix.fromfile", "nn.Matrix.fromfile(path, r, c [, offset [, scale]])", "frombytes on a file's bytes (gunzipped), streamed, its size checked first."},
    {"module:outputSize", "m:outputSize([nin])", "A layer's output width for inputs of nin columns."},
    {"module:config", "m:config()", "A layer's constructor arguments, as a list."},
+   {"module:tensors", "m:tensors()", "A built-in layer's parameters then buffers: {name, torch, shape, value} each (field, PyTorch's name and shape, the Matrix), grad and gradient for a parameter."},
    {"module:buffers", "m:buffers()", "A layer's saved state that is not trained (BatchNorm's running statistics), as a list."},
    {"module:setInputShape", "m:setInputShape(C, H, W)", "What an image layer's rows are; nn.Sequential calls it for a layer made without {input = ...}."},
    {"nn.register", "nn.register(name, constructor)", "Makes a layer written in Lua savable: nn.load rebuilds it by constructor(table.unpack(m:config())) and copies its parameters() in; the file holds data only."},
