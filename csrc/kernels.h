@@ -172,6 +172,20 @@ void k_logsoftmax_backward(float *restrict gx, const float *y,
 
 /* Inverted dropout: mask[i] = 0 with probability p, else 1/(1-p). */
 void k_dropout_mask(Rng *r, float *mask, size_t n, float p);
+/* ---- Embedding: k_dense.c ------------------------------------------------ */
+/* y[k, D] = w[ids[k] - 1, D] for the m ids, whole numbers from 1 to the
+** rows of w (the caller checks them) */
+void k_embedding_forward(float *restrict y, const float *restrict w,
+                         const float *restrict ids, size_t m, int D);
+/* gw[ids[k] - 1, D] += gy[k, D], only the rows used, except those of id
+** skip (0: none) */
+void k_embedding_backward(float *restrict gw, const float *restrict gy,
+                          const float *restrict ids, size_t m, int D,
+                          int skip);
+/* every row of w that an id names, whose p-norm (p > 0, or infinity) is
+** above maxnorm, scaled to maxnorm / (norm + 1e-7), as PyTorch's max_norm */
+void k_embedding_renorm(float *w, const float *ids, size_t m, int D,
+                        float maxnorm, float p);
 
 /* ---- convolution and pooling: k_conv.c -------------------------------- */
 /* Images are (C, H, W) row-major, one per row of a batch x[n, C*H*W].  A
@@ -239,6 +253,16 @@ void k_batchnorm_backward(float *restrict gx, float *ggamma, float *gbeta,
                           const float *invstd, int n, int C, int S,
                           int train);
 
+/* Layer normalization of x[m, D], each vector by its own mean and biased
+** variance: y = gamma (x - mean) / sqrt(var + eps) + beta, gamma and beta
+** [D] or NULL.  Backward computes the statistics again from x;
+** gx, ggamma and gbeta (accumulated) may be NULL. */
+void k_layernorm_forward(float *restrict y, const float *restrict x,
+                         const float *gamma, const float *beta, size_t m,
+                         int D, float eps);
+void k_layernorm_backward(float *restrict gx, float *ggamma, float *gbeta,
+                          const float *restrict x, const float *restrict gy,
+                          const float *gamma, size_t m, int D, float eps);
 /* ---- losses: k_loss.c ------------------------------------------------- */
 /* Every loss returns the SUM over the batch; the caller scales by the
 ** reduction.  Backward kernels write g = scale * dL/dx.  Targets are either

@@ -1,9 +1,10 @@
 /*
-** norm.c: batch normalization's descriptors, BatchNorm1d (features: an
-** n x F batch) and BatchNorm2d (per channel of (C, H, W) image rows), as
-** PyTorch's.  Parameters weight and bias (1 x C, unless affine is false);
-** buffers runningMean and runningVar (1 x C), saved with the model.
-** Kernels in k_norm.c.
+** norm.c: the normalization layers' descriptors, as PyTorch's: batch
+** normalization, BatchNorm1d (features: an n x F batch) and BatchNorm2d
+** (per channel of (C, H, W) image rows), with parameters weight and bias
+** (1 x C, unless affine is false) and buffers runningMean and runningVar
+** (1 x C), saved with the model; and LayerNorm, over each step of a
+** sequence.  Kernels in k_norm.c.
 */
 #include <math.h>
 #include <stdio.h>
@@ -170,6 +171,109 @@ static void bn_describe(luaL_Buffer *b, const Module *m) {
   luaL_addstring(b, s);
 }
 
+/* ---- LayerNorm: each step of a sequence (its last D features) ----------- */
+
+typedef struct LNSet {
+  int affine;                 /* PyTorch's elementwise_affine */
+  int bias;
+  float eps;
+} LNSet;
+
+#define LS(m) NN_SET(m, LNSet)
+#define CLS(m) NN_CSET(m, LNSet)
+
+static const char *const ln_options[] = {"eps", "affine", "bias", NULL};
+
+static void ln_option(lua_State *L, void *ud, const char *fn, const char *k) {
+  Module *m = (Module *)ud;
+  if (strcmp(k, "eps") == 0) {
+    LS(m)->eps = nn_optfloat(L, -1, 1e-5f, fn, "option eps");
+    if (!(LS(m)->eps > 0)) luaL_error(L, "%s: eps must be > 0", fn);
+  } else if (strcmp(k, "affine") == 0) {
+    LS(m)->affine = nn_optboolean(L, -1, fn, k);
+  } else {
+    LS(m)->bias = nn_optboolean(L, -1, fn, k);
+  }
+}
+
+/* nn.LayerNorm(D [, {eps = 1e-5, affine = true, bias = true}]): rows of T
+** steps of D features, any T */
+static void ln_init(lua_State *L, Module *m, const char *fn, int a) {
+  LNSet *s = LS(m);
+  m->din = m->dout = (int)nn_checkwhole(L, a, fn, "argument 1 (D)", 1,
+                                        NN_MAXELEMS);
+  s->affine = s->bias = 1;
+  s->eps = 1e-5f;
+  nn_options(L, a + 1, fn, ln_options, ln_option, m);
+}
+
+/* weight (1 x D, PyTorch's (D)) unless affine is false, then bias unless
+** bias is false too */
+static int ln_tensors(const Module *m, int buf, Tensor *t) {
+  const LNSet *s = CLS(m);
+  if (buf || !s->affine) return 0;
+  vector(&t[0], "weight", NULL, m->din);
+  vector(&t[1], "bias", NULL, m->din);
+  return s->bias ? 2 : 1;
+}
+
+static void ln_reset(Rng *r, const Module *m, float *const *p,
+                     float *const *b) {
+  (void)r;
+  (void)b;
+  if (CLS(m)->affine) k_fill(p[0], m->din, 1.0f);
+}
+
+/* the vectors of D in a batch: n rows of T steps each */
+static size_t ln_count(const Ctx *c) {
+  return (size_t)c->n * (c->cols / c->m->din);
+}
+
+static void ln_forward(Ctx *c) {
+  const Module *m = c->m;
+  const LNSet *s = CLS(m);
+  k_layernorm_forward(c->out, c->x, s->affine ? c->p[0] : NULL,
+                      s->affine && s->bias ? c->p[1] : NULL, ln_count(c),
+                      m->din, s->eps);
+}
+
+static void ln_backward(Ctx *c) {
+  const Module *m = c->m;
+  const LNSet *s = CLS(m);
+  k_layernorm_backward(c->gx, s->affine ? c->g[0] : NULL,
+                       s->affine && s->bias ? c->g[1] : NULL, c->x, c->gy,
+                       s->affine ? c->p[0] : NULL, ln_count(c), m->din,
+                       s->eps);
+}
+
+static void ln_config(lua_State *L, const Module *m) {
+  const LNSet *s = CLS(m);
+  nn_setint(L, 1, m->din);
+  lua_createtable(L, 0, 3);
+  lua_pushnumber(L, s->eps);
+  lua_setfield(L, -2, "eps");
+  lua_pushboolean(L, s->affine);
+  lua_setfield(L, -2, "affine");
+  lua_pushboolean(L, s->bias);
+  lua_setfield(L, -2, "bias");
+  lua_rawseti(L, -2, 2);
+}
+
+static void ln_describe(luaL_Buffer *b, const Module *m) {
+  const LNSet *ls = CLS(m);
+  char s[96];
+  size_t len = (size_t)snprintf(s, sizeof s, "(%d", m->din);
+  if (ls->eps != 1e-5f)
+    len += (size_t)snprintf(s + len, sizeof s - len, ", eps %g",
+                            (double)ls->eps);
+  if (!ls->affine)
+    len += (size_t)snprintf(s + len, sizeof s - len, ", no affine");
+  else if (!ls->bias)
+    len += (size_t)snprintf(s + len, sizeof s - len, ", no bias");
+  snprintf(s + len, sizeof s - len, ")");
+  luaL_addstring(b, s);
+}
+
 const LayerKind nn_norm_kinds[] = {
   {.name = "BatchNorm1d",
    .sig = "nn.BatchNorm1d(F [, {eps = 1e-5, momentum = 0.1, affine = true}])",
@@ -202,5 +306,23 @@ const LayerKind nn_norm_kinds[] = {
    .forward = bn_forward, .backward = bn_backward, .config = bn_config,
    .describe = bn_describe, .shape = bn2d_shape,
    .torchcount = "num_batches_tracked"},
+  {.name = "LayerNorm",
+   .sig = "nn.LayerNorm(D [, {eps = 1e-5, affine = true, bias = true}])",
+   .doc = "Layer normalization of each step of a sequence (rows of T steps "
+          "of D features, any T) by its own mean and variance, as "
+          "PyTorch's LayerNorm(D); affine is its elementwise_affine. "
+          "Fields weight, bias (1 x D).",
+   .configdoc = "D, map {`eps`, `affine`, `bias`}",
+   .paramsdoc = "weight, then bias (1 x D each), unless `affine` is false "
+                "(or `bias`, for the bias)",
+   .examples = {{"nn.LayerNorm(4)", "torch.nn.LayerNorm(4)", 12, 0},
+                {"nn.LayerNorm(5, {eps = 1e-3, affine = false})",
+                 "torch.nn.LayerNorm(5, eps=1e-3, elementwise_affine=False)",
+                 10, 0},
+                {"nn.LayerNorm(3, {bias = false})",
+                 "torch.nn.LayerNorm(3, bias=False)", 6, 0}},
+   .init = ln_init, .tensors = ln_tensors, .reset = ln_reset,
+   .forward = ln_forward, .backward = ln_backward, .config = ln_config,
+   .describe = ln_describe},
   {.name = NULL}
 };

@@ -178,6 +178,29 @@ local CASES = {
    end,
 }
 
+-- token ids: n x T whole numbers from 1 to num
+local function ids(n, T, num)
+   return nn.rand(n, T, 1, num + 1):apply(math.floor):totable()
+end
+
+CASES.Embedding = function()
+   return {
+      {"a character model's layers, then ReLU, LayerNorm, a Linear per step and Tanh",
+       nn.Sequential{nn.Embedding(12, 6, {paddingIndex = 1}), nn.ReLU(), nn.LayerNorm(6),
+                     nn.Linear(6, 4, {sequence = true}), nn.Tanh()}, ids(3, 5, 12)},
+      {"maxNorm with the largest magnitude", nn.Sequential{nn.Embedding(5, 3,
+         {maxNorm = 0.5, normType = math.huge})}, ids(2, 4, 5)},
+   }
+end
+
+CASES.LayerNorm = function()
+   return {
+      {"after a Linear: a known width", nn.Sequential{nn.Linear(3, 12), nn.LayerNorm(4, {eps = 1e-3}),
+                                                       nn.Sigmoid()}, inputs(2, 3)},
+      {"large values", nn.Sequential{nn.LayerNorm(3)}, {{1e4, -2e4, 3e4, 5, 5, 5.5}}},
+   }
+end
+
 -- the networks of the examples and the bench
 local function mnist_cnn()
    return nn.Sequential{
@@ -412,12 +435,29 @@ describe("nn.export", function()
       export.STAGES.Linear = saved
       assert.is_false(ok)
       H.has(e, "nn.export: the network[2] (nn.Linear(3 -> 2)): no exporter for the kind Linear")
-      -- the widths are checked where they are known
-      H.has(H.err(nn.export, nn.Sequential{nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2)}),
+      -- the widths are checked where they are known (in networks that
+      -- nn.Sequential refuses now: their last layer put in by hand)
+      local function unchecked(list)
+         local net = nn.Sequential{list[1]}
+         for i = 2, #list do net.modules[i] = list[i] end
+         return net
+      end
+      H.has(H.err(nn.export, unchecked{nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2)}),
          "nn.export: the network[3] (nn.Linear(5 -> 2)) takes 5 values, but gets 3 from the layers before it")
+      H.has(H.err(nn.export, unchecked{nn.Linear(4, 10), nn.LayerNorm(4)}),
+         "nn.export: the network[2] (nn.LayerNorm(4)) takes steps of 4 values, but gets 10")
+      -- a sequence's width is checked when it runs, and ids too
+      local seq = assert((loadstring or load)(nn.export(nn.Sequential{nn.Embedding(3, 2),
+         nn.Linear(2, 2, {sequence = true})})))()
+      H.has(H.err(seq.forward, {1, 4}), "model.forward: id 4 at 2, expected a whole number from 1 to 3")
+      H.has(H.err(seq.forward, {0}), "model.forward: id 0 at 1, expected a whole number from 1 to 3")
+      local ln = assert((loadstring or load)(nn.export(nn.LayerNorm(2))))()
+      H.has(H.err(ln.forward, {1, 2, 3}), "model.forward: 3 values are not steps of 2")
       H.has(H.err(nn.export, nn.Sequential{nn.Conv2d(1, 2, 3)}),
          "nn.export: the network[1] (nn.Conv2d(1 -> 2, 3x3)) does not know its input's shape")
-      H.has(H.err(nn.export, nn.Sequential{nn.Linear(4, 3), nn.Residual(nn.Linear(3, 2))}),
+      local residual = nn.Residual(nn.Linear(3, 3))
+      residual.modules[1] = nn.Linear(3, 2)
+      H.has(H.err(nn.export, unchecked{nn.Linear(4, 3), residual}),
          "nn.export: the network[2] (nn.Residual): its module maps 3 values to 2")
       H.has(H.err(nn.export, "net"), "nn.export: expected a network (a layer or a container), got string")
       H.has(H.err(nn.export, nn.Linear(2, 2), 5), "nn.export: path must be a string, got number")

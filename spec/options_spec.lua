@@ -63,7 +63,7 @@ describe("option tables", function()
    it("every kind with options is checked (the signatures list them)", function()
       local seen = {}
       for _, k in ipairs(kinds) do seen[k.name] = table.concat(k.names, ", ") end
-      assert.are.equal("bias, init", seen.Linear)
+      assert.are.equal("bias, init, sequence", seen.Linear)
       assert.are.equal("stride, padding, dilation, bias, init, input", seen.Conv2d)
       assert.are.equal("stride, padding, dilation, input", seen.MaxPool2d)
       assert.are.equal("stride, padding, countIncludePad, input", seen.AvgPool2d)

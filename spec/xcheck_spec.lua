@@ -182,6 +182,8 @@ local function registry_cases()
          if e.torch then
             nn.seed(100 + #cases)
             local m = example(e)
+            -- parameters off their initial values (LayerNorm's weight is 1)
+            for _, p in ipairs((m:parameters())) do p:add(nn.randn(p:shape()), 0.5) end
             local state = {}
             for key, v in pairs(nn.stateDict(m)) do
                if v.int then state[key] = {int = v.int}
@@ -285,6 +287,8 @@ describe("PyTorch cross-check", function()
                assert(want, c.name .. ": PyTorch has no parameter " .. t.torch)
                e = xerr({flat(t.gradient)}, want)
                assert.is_true(e < TOL, ("%s gradient of %s: %g"):format(c.name, t.torch, e))
+               e = xerr({flat(t.value)}, ref[i].values[t.torch])
+               assert.is_true(e < TOL, ("%s %s after the forward: %g"):format(c.name, t.torch, e))
             elseif t.buffer then
                local want = ref[i].buffers[t.torch]
                assert(want, c.name .. ": PyTorch has no buffer " .. t.torch)

@@ -8,8 +8,9 @@ values, "shape": PyTorch's shape} or {"int": n}), "x" (the input rows),
 "view" (the input's shape for PyTorch, -1 for the batch), "ids" (the input
 holds token ids, 1-based), "gy" (dL/dy rows) and "train".  Prints a Lua
 table constructor with, for each case, y and gx as rows, and the gradient
-of each parameter and the value of each buffer after the forward, flat,
-by PyTorch's name.
+and value of each parameter and the value of each buffer after the
+forward (Embedding's maxNorm changes the weight), flat, by PyTorch's
+name.
 """
 import ast
 import sys
@@ -19,8 +20,21 @@ import torch
 torch.set_num_threads(1)
 
 
+def make(expr):
+    try:
+        return eval(expr, {"torch": torch})
+    except TypeError:
+        # PyTorch before 2.1 (Debian 12 has 1.13) has no LayerNorm(bias=False):
+        # the same layer is one whose bias is None
+        if "LayerNorm(" not in expr or ", bias=False" not in expr:
+            raise
+        made = eval(expr.replace(", bias=False", ""), {"torch": torch})
+        made.register_parameter("bias", None)
+        return made
+
+
 def case(c):
-    made = eval(c["torch"], {"torch": torch})
+    made = make(c["torch"])
     if isinstance(made, torch.nn.Module):
         state = {}
         for k, v in c["state"].items():
@@ -49,6 +63,8 @@ def case(c):
         out["grads"] = {k: [p.grad.reshape(-1).tolist() if p.grad is not None
                             else [0.0] * p.numel()]
                         for k, p in made.named_parameters()}
+        out["values"] = {k: [p.detach().reshape(-1).tolist()]
+                         for k, p in made.named_parameters()}
         out["buffers"] = {k: [b.reshape(-1).tolist()]
                           for k, b in made.named_buffers() if b.is_floating_point()}
     return out
