@@ -52,6 +52,7 @@ build = {
       ["nn.Sequential"] = "lua/nn/Sequential.lua",
       ["nn.canvas"] = "lua/nn/canvas.lua",
       ["nn.chart"] = "lua/nn/chart.lua",
+      ["nn.clip"] = "lua/nn/clip.lua",
       ["nn.compat"] = "lua/nn/compat.lua",
       ["nn.export"] = "lua/nn/export.lua",
       ["nn.font"] = "lua/nn/font.lua",

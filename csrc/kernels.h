@@ -266,7 +266,8 @@ void k_layernorm_backward(float *restrict gx, float *ggamma, float *gbeta,
 /* ---- losses: k_loss.c ------------------------------------------------- */
 /* Every loss returns the SUM over the batch; the caller scales by the
 ** reduction.  Backward kernels write g = scale * dL/dx.  Targets are either
-** class indices t[n] (0-based) or a dense matrix y[n,c]. */
+** class indices t[n] (0-based; negative: the row is ignored, adding 0 and
+** getting gradient 0) or a dense matrix y[n,c]. */
 
 /* cross-entropy on logits, fused log-softmax: -sum log softmax(x)[t] */
 double k_xent_forward(const float *x, const int32_t *t, const float *y,
@@ -314,5 +315,8 @@ void k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,
 /* Adagrad (Duchi et al. 2011); clr is the decayed rate for this step */
 void k_adagrad(float *restrict p, const float *restrict g,
                float *restrict sum, size_t n, float clr, float eps, float wd);
+/* Gradient clipping (torch.nn.utils): the sum of |g|^p over n elements,
+** or their largest |g| for an infinite p (NaN if any is NaN) */
+double k_gradnorm(const float *g, size_t n, double p);
 
 #endif

@@ -142,6 +142,22 @@ local function loss_cases()
       add(nn.L1Loss(o), z, t)
       add(nn.BCELoss(o), nn.rand(7, 4, 0.05, 0.95), t)
       add(nn.BCEWithLogitsLoss(o), z * 3, t)
+      -- class indices ignored: PyTorch's default -100, or 0 given
+      add(nn.CrossEntropyLoss(o), z, {3, -100, 4, 4, -100, 1, 3})
+      add(nn.NLLLoss{reduction = red, ignoreIndex = 0}, nn.LogSoftmax():forward(z):clone(),
+         {0, 1, 4, 0, 2, 1, 3})
+      cases[#cases].ignore = 0
+      -- over each step of sequences: 7 rows of 5 steps of 4 classes
+      local zs = nn.randn(7, 20)
+      local ys = nn.rand(7, 5, 1, 5):apply(math.floor)
+      add(nn.CrossEntropyLoss{reduction = red, sequence = true}, zs, ys)
+      cases[#cases].steps = 5
+      local yi = ys:clone()
+      for i = 1, 7 do yi:set(i, (i % 5) + 1, 0) end
+      add(nn.CrossEntropyLoss{reduction = red, sequence = true, ignoreIndex = 0}, zs, yi)
+      cases[#cases].steps, cases[#cases].ignore = 5, 0
+      add(nn.NLLLoss{reduction = red, sequence = true}, nn.LogSoftmax():forward(zs):clone(), ys)
+      cases[#cases].steps = 5
    end
    return cases
 end
@@ -299,12 +315,42 @@ describe("PyTorch cross-check", function()
       end
    end)
 
+   it("gradient clipping: the total norm and the gradients after, as torch.nn.utils'", function()
+      nn.seed(5)
+      local cases = {}
+      local function grads(scale)
+         return {nn.randn(3, 4, scale), nn.randn(1, 4, scale), nn.randn(5, 2, scale)}
+      end
+      for _, p in ipairs{2, 1, 3, 0.5, "inf"} do
+         for _, max in ipairs{0.5, 1e3} do
+            cases[#cases + 1] = {kind = "clip", p = p, max = max, gs = grads(2)}
+         end
+      end
+      cases[#cases + 1] = {kind = "clip", value = 0.3, gs = grads(1)}
+      local ref = H.torch("spec/xcheck/torch_ref.py", cases)
+      for i, c in ipairs(cases) do
+         local name = c.value and "clipGradValue" or ("clipGradNorm(p %s, max %g)"):format(c.p, c.max)
+         if c.value then
+            nn.clipGradValue(c.gs, c.value)
+         else
+            local total = nn.clipGradNorm(c.gs, c.max, c.p == "inf" and math.huge or c.p)
+            assert.is_true(math.abs(total - ref[i].norm) <= TOL * ref[i].norm,
+               ("%s: norm %.8g vs torch %.8g"):format(name, total, ref[i].norm))
+         end
+         for j, g in ipairs(c.gs) do
+            local e = report(name, xerr(g, ref[i].gs[j]))
+            assert.is_true(e < TOL, ("%s gradient %d: %g"):format(name, j, e))
+         end
+      end
+   end)
+
    it("losses: values and gradients, mean and sum", function()
       local cases = loss_cases()
       local ref = H.torch("spec/xcheck/torch_ref.py", cases)
       for i, c in ipairs(cases) do
-         local name = ("%s(%s) %s"):format(c.op, c.reduction,
-            type(c.target) == "table" and "labels" or "dense")
+         local name = ("%s(%s) %s%s"):format(c.op, c.reduction,
+            (type(c.target) == "table" or c.steps) and "labels" or "dense",
+            c.steps and " per step" or "")
          local L = c.crit:forward(c.x, c.target)
          local want = ref[i].loss
          assert.is_true(math.abs(L - want) <= TOL * math.max(1, math.abs(want)),

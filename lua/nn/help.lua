@@ -84,8 +84,10 @@ local entries = {
    {"nn.AdamW", "nn.AdamW(net, {lr = 1e-3, betas, eps, weightDecay = 1e-2, amsgrad})", "Adam with decoupled weight decay."},
    {"nn.RMSprop", "nn.RMSprop(net, {lr = 1e-2, alpha, eps, weightDecay, momentum, centered})", "RMSprop."},
    {"nn.Adagrad", "nn.Adagrad(net, {lr = 1e-2, lrDecay, weightDecay, initialAccumulatorValue, eps})", "Adagrad."},
+   {"nn.clipGradNorm", "nn.clipGradNorm(net | grads, maxNorm [, normType = 2 [, {errorIfNonfinite = false}]])", "Returns the gradients' total norm; above maxNorm scales them all to it, in place (torch.nn.utils.clip_grad_norm_)."},
+   {"nn.clipGradValue", "nn.clipGradValue(net | grads, v)", "Every gradient element into [-v, v], in place (torch.nn.utils.clip_grad_value_)."},
    -- training and data
-   {"nn.fit", "nn.fit(net, crit, opt, X, Y [, opts])", "Trains: epochs, batchSize, shuffle, validation or validationSplit, schedule, patience, saveBest, onEpoch, ...; returns the history."},
+   {"nn.fit", "nn.fit(net, crit, opt, X, Y [, opts])", "Trains: epochs, batchSize, shuffle, validation or validationSplit, schedule, patience, saveBest, onEpoch, clip, ...; returns the history."},
    {"nn.evaluate", "nn.evaluate(net, crit, X, Y [, {batchSize, accuracy}])", "The mean loss and the accuracy over X, in evaluate mode."},
    {"nn.predict", "nn.predict(net, X [, batchSize])", "An n x 1 matrix of each row's class (its largest output)."},
    {"nn.batches", "nn.batches(X [, Y], size [, {shuffle = false}])", "An iterator of mini-batches xb, yb: every row once per pass."},

@@ -7,6 +7,7 @@
 local core = require "nn.core"
 local compat = require "nn.compat"
 local progress = require "nn.progress"
+local clip = require "nn.clip"
 
 local train = {}
 
@@ -59,15 +60,27 @@ end
 
 local classloss = {CrossEntropyLoss = true, NLLLoss = true}
 
--- Labels (class indices): whole numbers from 1; names the first that is
--- not, by its row.  Returns the largest and its row (the network's width
--- is known at the first batch: see checkclasses).
-local function checklabels(Y, fn, what)
+-- crit's labels are checked here, and accuracy is counted, for a class
+-- loss with one label a row (a loss over each step of a sequence checks
+-- its own targets; its accuracy is not a row's): false, or the class
+-- index the loss ignores
+local function classof(crit)
+   if not classloss[crit.typename] or crit.sequence then return false end
+   return {ignore = crit.ignoreIndex}
+end
+
+-- Labels (class indices): whole numbers from 1 (or the loss's
+-- ignoreIndex); names the first that is not, by its row.  Returns the
+-- largest and its row (the network's width is known at the first batch:
+-- see checkclasses).
+local function checklabels(Y, fn, what, ignore)
    local n = Y:shape()
    local top, toprow = -math.huge, nil
    for i = 1, n do
       local v = Y:get(i, 1)
-      if not (v >= 1) or v ~= math.floor(v) or v == math.huge then
+      if v == ignore then
+         v = -math.huge
+      elseif not (v >= 1) or v ~= math.floor(v) or v == math.huge then
          local hint = v == 0 and "classes start at 1 (Lua's convention: for labels "
             .. "from 0, pass Y + 1)" or "expected a class index 1, 2, ..."
          argerror("%s: row %d of %s is %s: %s", fn, i, what,
@@ -114,7 +127,7 @@ local function targets(Y, n, fn, what, xwhat, class)
          r == 1 and (" (%s is 1 x %d: one target per row of %s is %d x 1)")
             :format(what, c, xwhat, n) or "")
    end
-   local labels = class and c == 1 and checklabels(Y, fn, what) or nil
+   local labels = class and c == 1 and checklabels(Y, fn, what, class.ignore) or nil
    return Y, labels
 end
 
@@ -273,15 +286,19 @@ end
 -- X, Y; labels (checktargets') are checked against the network's width
 local function evaluate(net, crit, X, Y, size, acc, labels, fn)
    local sum = crit.reduction == "sum"
-   local total, hits = 0, 0
+   local total, hits, counted = 0, 0, 0
+   local ignore = classof(crit) and crit.ignoreIndex or nil
    sweep(net, X, Y, size, function(out, _, yb, first, k)
       if first == 1 then checkclasses(labels, select(2, out:shape()), fn) end
       local L = crit:forward(out, yb)
       total = total + (sum and L or L * k)
-      if acc then hits = hits + core.correct(out, yb) end
+      if acc then
+         local h, c = core.correct(out, yb, ignore)
+         hits, counted = hits + h, counted + c
+      end
    end)
    local n = X:shape()
-   return total / n, acc and hits / n or nil
+   return total / n, acc and hits / counted or nil
 end
 
 -- nn.evaluate(net, crit, X, Y [, {batchSize = 1000, accuracy}]) -> mean
@@ -294,10 +311,10 @@ train.evaluate = api(function(net, crit, X, Y, opts)
    checkmodule(crit, fn, "crit", "a loss (nn.CrossEntropyLoss(), ...)", true)
    checkmatrix(X, fn, "X")
    local labels
-   Y, labels = targets(Y, X:shape(), fn, "Y", "X", classloss[crit.typename])
+   Y, labels = targets(Y, X:shape(), fn, "Y", "X", classof(crit))
    local size = checksize(opts.batchSize or 1000, fn, "batchSize")
    local acc = opts.accuracy
-   if acc == nil then acc = classloss[crit.typename] or false end
+   if acc == nil then acc = classof(crit) and true or false end
    return evaluate(net, crit, X, Y, size, acc, labels, fn)
 end)
 
@@ -335,7 +352,9 @@ end)
 -- epochs), restoreBest (with patience, default true: end with the best
 -- epoch's weights and buffers), saveBest (a path: nn.save the net at each
 -- new best), history (a table to record into, so finished epochs survive
--- an error).  The monitored loss is the validation loss when there is
+-- an error), clip (the gradients clipped before each step: a number is
+-- nn.clipGradNorm's maxNorm; {maxNorm, normType} the same, {value = v}
+-- nn.clipGradValue's).  The monitored loss is the validation loss when there is
 -- validation, the training loss otherwise.  history has lists loss,
 -- accuracy, valLoss, valAccuracy, lr, time (one entry per epoch), and
 -- best = {epoch, loss}, stopped (why training ended early, or nil).
@@ -347,8 +366,29 @@ local fitopts = {
    epochs = true, batchSize = true, shuffle = true, validation = true,
    validationSplit = true, progress = true, onEpoch = true, accuracy = true,
    out = true, schedule = true, patience = true, minDelta = true,
-   restoreBest = true, saveBest = true, history = true,
+   restoreBest = true, saveBest = true, history = true, clip = true,
 }
+
+-- nn.fit's clip option as a function of the optimizer's gradients, or nil
+local function clipper(c, fn)
+   if c == nil then return nil end
+   local spec = type(c) == "number" and {maxNorm = c} or c
+   if type(spec) ~= "table" then
+      argerror("%s: clip must be a number (the largest gradient norm) or a table {maxNorm "
+         .. "[, normType]} or {value}, got %s", fn, type(c))
+   end
+   checkopts(spec, {maxNorm = true, normType = true, value = true}, fn .. ": clip")
+   if (spec.maxNorm == nil) == (spec.value == nil) or spec.value ~= nil and spec.normType ~= nil then
+      argerror("%s: clip must give maxNorm (and normType) or value", fn)
+   end
+   local ok, err = pcall(spec.value ~= nil and clip.clipGradValue or clip.clipGradNorm, {},
+      spec.value or spec.maxNorm, spec.normType)
+   if not ok then argerror("%s: clip: %s", fn, (tostring(err):gsub("^nn%.clipGrad%a+: ", ""))) end
+   if spec.value ~= nil then
+      return function(grads) clip.clipGradValue(grads, spec.value) end
+   end
+   return function(grads) clip.clipGradNorm(grads, spec.maxNorm, spec.normType) end
+end
 
 local function callable(v)
    local mt = getmetatable(v)
@@ -375,7 +415,8 @@ local function fitoptions(net, crit, opt, X, opts, fn)
       saveBest = opts.saveBest, history = opts.history,
       validation = opts.validation, validationSplit = opts.validationSplit,
       accuracy = opts.accuracy, restoreBest = opts.restoreBest,
-      class = classloss[crit.typename] or false,
+      clip = clipper(opts.clip, fn),
+      class = classof(crit),
    }
    if o.validation ~= nil and (type(o.validation) ~= "table" or isMatrix(o.validation)) then
       argerror("%s: validation must be a table {Xv, Yv}, got %s", fn, type(o.validation))
@@ -405,7 +446,7 @@ local function fitoptions(net, crit, opt, X, opts, fn)
       argerror("%s: history must be a table, got %s", fn, type(o.history))
    end
    if o.restoreBest == nil then o.restoreBest = o.patience ~= nil end
-   if o.accuracy == nil then o.accuracy = o.class end
+   if o.accuracy == nil then o.accuracy = o.class and true or false end
    return o
 end
 
@@ -456,7 +497,8 @@ local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
                                        epoch = e, epochs = o.epochs, out = o.out}
    local sum = crit.reduction == "sum"
    local start = core.clock()
-   local total, hits, seen, b = 0, 0, 0, 0
+   local total, hits, counted, seen, b = 0, 0, 0, 0, 0
+   local ignore = o.class and o.class.ignore or nil
    local ok, err = pcall(function()
       for xb, yb in batches(X, Y, o.batchSize, {shuffle = o.shuffle}) do
          b = b + 1
@@ -469,11 +511,15 @@ local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
                :format(L ~= L and "nan" or tostring(L)), 0)
          end
          net:backward(xb, crit:backward(out, yb), false)   -- no dL/dx needed
+         if o.clip then o.clip(opt.grads or select(2, net:parameters())) end
          opt:step()
          local k = xb:shape()
          seen = seen + k
          total = total + (sum and L or L * k)
-         if o.accuracy then hits = hits + core.correct(out, yb) end
+         if o.accuracy then
+            local h, c = core.correct(out, yb, ignore)
+            hits, counted = hits + h, counted + c
+         end
          if bar then bar:update(b, seen, total / seen) end
       end
    end)
@@ -486,7 +532,7 @@ local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
          .. "history): %s"):format(fn, e, b, done, done == 1 and "" or "s", message(err)), 0)
    end
    local t = core.clock() - start
-   return {epoch = e, loss = total / n, accuracy = o.accuracy and hits / n or nil,
+   return {epoch = e, loss = total / n, accuracy = o.accuracy and hits / counted or nil,
            time = t, samplesPerSec = n / t, lr = opt.lr}
 end
 
