@@ -44,8 +44,10 @@ local function gradients(x, fn)
    return grads
 end
 
-local function number(v, fn, what, expected, ok)
-   if type(v) ~= "number" or not ok(v) then
+-- v, if a number above lo (or at it, with eq); an error at the caller's
+-- caller otherwise.  (No closures: a training loop calls these each step.)
+local function number(v, fn, what, expected, lo, eq)
+   if type(v) ~= "number" or not (v > lo or eq and v == lo) then
       error(("%s: %s must be %s, got %s"):format(fn, what, expected,
          type(v) == "number" and tostring(v) or type(v)), 3)
    end
@@ -55,16 +57,17 @@ end
 function clip.clipGradNorm(net, maxNorm, normType, opts)
    local fn = "nn.clipGradNorm"
    local grads = gradients(net, fn)
-   number(maxNorm, fn, "maxNorm", "a number >= 0", function(v) return v >= 0 end)
+   number(maxNorm, fn, "maxNorm", "a number >= 0", 0, true)
    normType = normType == nil and 2 or
-      number(normType, fn, "normType", "a number > 0 (math.huge: the largest magnitude)",
-         function(v) return v > 0 end)
-   if opts ~= nil and type(opts) ~= "table" then
-      error(("%s: options must be a table, got %s"):format(fn, type(opts)), 2)
-   end
-   for k in pairs(opts or {}) do
-      if k ~= "errorIfNonfinite" then
-         error(("%s: unknown option '%s' (expected errorIfNonfinite)"):format(fn, tostring(k)), 2)
+      number(normType, fn, "normType", "a number > 0 (math.huge: the largest magnitude)", 0)
+   if opts ~= nil then
+      if type(opts) ~= "table" then
+         error(("%s: options must be a table, got %s"):format(fn, type(opts)), 2)
+      end
+      for k in pairs(opts) do
+         if k ~= "errorIfNonfinite" then
+            error(("%s: unknown option '%s' (expected errorIfNonfinite)"):format(fn, tostring(k)), 2)
+         end
       end
    end
    local inf = normType == math.huge
@@ -93,7 +96,7 @@ end
 function clip.clipGradValue(net, v)
    local fn = "nn.clipGradValue"
    local grads = gradients(net, fn)
-   number(v, fn, "v", "a number >= 0", function(x) return x >= 0 end)
+   number(v, fn, "v", "a number >= 0", 0, true)
    for _, g in ipairs(grads) do K.clamp(g, v) end
 end
 
