@@ -89,7 +89,7 @@ describe("plot.chart", function()
 
    it("names bad input", function()
       H.has(H.err(plot.chart, {width = 10}), "plot.chart: width and height must be integers")
-      H.has(H.err(plot.chart, {yrange = {1, 0}}), "plot.chart: yrange must be {lo, hi} with lo < hi")
+      H.has(H.err(plot.chart, {yrange = {1, 0}}), "plot.chart: yrange must be {lo, hi}: finite numbers with lo < hi")
       H.has(H.err(plot.chart, {legend = "middle"}), "plot.chart: legend must be")
       local c = plot.chart()
       H.has(H.err(c.line, c, "abc"), "chart:line: ys must be a list of numbers or a Matrix, got string")
@@ -100,7 +100,8 @@ describe("plot.chart", function()
       H.has(H.err(c.save, c, dir .. "/c.jpg"), "the name must end in .svg or .png")
       local f = plot.chart{xrange = {0, 1}, yrange = {0, 1}}
       f:field(function() end)
-      H.has(H.err(f.svg, f), "chart:field: f(0.0025, 0.996124) returned nil, expected a number")
+      -- the first cell's centre: one cell a pixel of the 550 - 80 pixels beside the colour bar
+      H.has(H.err(f.svg, f), "chart:field: f(0.00106383, 0.998596) returned nil, expected a number")
       H.has(H.err(f.field, f, math.sin, {levels = 1}), "chart:field: levels must be an integer from 2 to 256")
       H.has(H.err(f.line, f, {1, 2}, {width = -1}), "chart:line: width must be a number from 0 to 50")
       -- a list is copied when given: a proxy answering forever cannot hang a drawing
