@@ -128,7 +128,7 @@ describe("image.png", function()
       assert.has_error(function() image.png(nn.Matrix(1, 2), {zoom = 1.5}) end,
          "image.png: zoom must be an integer, got 1.5")
       assert.has_error(function() image.png(nn.Matrix(1, 2), {colour = 1}) end,
-         "image.png: unknown option colour")
+         "image.png: unknown option 'colour' (expected hi, lo, symmetric, zoom)")
       assert.has_error(function() image.png(nn.Matrix(1, 2, 0 / 0)) end,
          "image.png: the matrix has NaN or infinite values; give lo and hi")
       assert.has_error(function() image.png(nn.Matrix(1, 2), {lo = "a", hi = 1}) end,

@@ -50,7 +50,7 @@ describe("plot.lines", function()
       assert.has_error(function() plot.lines({1, 2}, {width = 3}) end,
          "plot.lines: width must be an integer from 8 to 1000, got 3")
       assert.has_error(function() plot.lines({1, 2}, {colour = true}) end,
-         "plot.lines: unknown option colour")
+         "plot.lines: unknown option 'colour' (expected height, log, width)")
       assert.has_error(function() plot.lines({0 / 0}) end,
          "plot.lines: nothing to draw: no finite values")
       local many = {}
