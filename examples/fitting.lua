@@ -77,6 +77,12 @@ end
 -- epoch is the chart's point at 128 units)
 local t, v = last[1], last[2]
 print(("128 units, epoch %d: training loss %.4f, validation loss %.4f"):format(#t, t[#t], v[#v]))
+-- no spikes: the largest rise of the training loss from one epoch to the
+-- next, after the first 100 (plain Adam's spikes multiply it tenfold)
+local rise = 0
+for k = 101, #t do rise = math.max(rise, t[k] / t[k - 1] - 1) end
+print(("largest rise of the training loss from one epoch to the next after epoch 100: %.2f%%")
+   :format(100 * rise))
 local e = plot.chart{title = "The widest network (128 units) epoch by epoch",
                      xlabel = "epoch", ylabel = "mean squared error", ylog = true, width = 720, height = 456,
                      caption = "Adam in its AMSGrad form: plain Adam's loss spikes here every few hundred epochs\n"

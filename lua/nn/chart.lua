@@ -92,7 +92,7 @@ local function options(fn, opts)
    for _, k in ipairs(list) do known[k] = true end
    for k in next, opts do
       if not known[k] then
-         bad(fn, "unknown option %s (the options are %s)", tostring(k), table.concat(list, ", "))
+         bad(fn, "unknown option '%s' (expected %s)", tostring(k), table.concat(list, ", "))
       end
    end
    return opts
@@ -187,21 +187,27 @@ local function drawable(lo, hi, log)
 end
 
 -- Ticks: about n (2 or more) values at 1, 2 or 5 times a power of ten
--- inside [lo, hi] (a range from drawable), and the step between them; a
+-- inside [lo, hi] (a range drawable() leaves as it is; none for another),
+-- and the step between them; a
 -- step of at least 1 when integral (epochs, counts).  Because the span is
 -- at least 1e-12 of the ends' size, lo / step and hi / step are below
 -- 1e13 * n, whole numbers a double holds exactly, and there are at most
 -- n + 2 ticks; the loop counts them out rather than stepping a float.
 function chart.ticks(lo, hi, n, integral)
    if not (isnum(lo) and isnum(hi) and hi > lo) then return {}, 1 end
+   local dlo, dhi = drawable(lo, hi)
+   if dlo ~= lo or dhi ~= hi then return {}, 1 end   -- too narrow: no tick would differ
    n = max(1, floor(n))
-   local raw = (hi / 2 - lo / 2) / n * 2          -- the step for n intervals, finite
-   local p = 10 ^ floor(log10(raw))
-   local step = raw
+   -- the step for n intervals, halved (the whole overflows from -1e308 to
+   -- 1e308 with n = 1), and the nice step at least that
+   local raw = (hi / 2 - lo / 2) / n
+   local p = 10 ^ floor(log10(raw) + log10(2))
+   local step
    for _, m in ipairs{1, 2, 5, 10} do
-      if m * p >= raw then step = m * p; break end
+      if m * p / 2 >= raw then step = m * p; break end
    end
-   if step == huge then step = raw end             -- 10 * 1e308
+   -- past the largest double: the raw step (at most 2n + 1 ticks)
+   if not step or step == huge then step = raw end
    if integral and step < 1 then step = 1 end
    local k0, k1 = ceil(lo / step - 1e-9), floor(hi / step + 1e-9)
    local t = {}
@@ -917,13 +923,18 @@ local function drawcolorbar(s, P)
    s:rect(x, L.top, w, h, nil, FRAME)
    local vs, step = chart.ticks(bar.lo, bar.hi, max(2, floor(h / 50)))
    local half = bar.hi / 2 - bar.lo / 2
+   local widest = 0
    for _, v in ipairs(vs) do
       local y = L.bottom - (v / 2 - bar.lo / 2) / half * h
-      s:polyline({x + w, y, x + w + 4, y}, FRAME, 1)
-      s:text(x + w + 7, y + 4, fit(label(v, step), 8), INK)
+      -- the tick inside the bar: one outside would read as a minus sign
+      s:polyline({x + w - 4, y, x + w, y}, FRAME, 1)
+      local t = fit(label(v, step), 8)
+      widest = max(widest, canvas.width(t))
+      s:text(x + w + 5, y + 4, t, INK)
    end
    if L.field.label then
-      s:text(L.W - 8, (L.top + L.bottom) / 2, fit(L.field.label, (h + 40) / 7), INK, "middle", true)
+      s:text(min(L.W - 8, x + w + 5 + widest * 7 + 16), (L.top + L.bottom) / 2,
+         fit(L.field.label, (h + 40) / 7), INK, "middle", true)
    end
 end
 
@@ -973,14 +984,14 @@ local function drawlegend(self, s, P)
    local list = entries(self)
    if #list == 0 then return end
    local L = P.L
-   -- as many entries as fit the plot's height; names as long as fit half its width
+   -- as many entries as fit the plot's height; names as long as fit its width
    local room = max(1, floor((L.bottom - L.top - 24) / 18))
    if #list > room then
       local more = #list - room + 1
       for k = room + 1, #list do list[k] = nil end
       list[room] = {("… %d more"):format(more), nil, "more"}
    end
-   local chars = max(4, floor(((L.right - L.left) / 2 - 44) / 7))
+   local chars = max(4, floor((L.right - L.left - 60) / 7))
    local wmax = 0
    for _, e in ipairs(list) do
       e[1] = fit(e[1], chars)
