@@ -199,6 +199,25 @@ describe("charts end, and in bounded memory, on any numbers", function()
    end)
 end)
 
+describe("the charts' fuzzer (fuzz/charts.lua)", function()
+   it("mutates the seed charts and draws each to an end: a result or a named error", function()
+      local dir = H.tmpdir()
+      local n = tonumber(os.getenv("NN_FUZZ_CHARTS")) or 300
+      local ok, out = H.child(("arg = {[0] = %q, %q, '1', %q}\ndofile(arg[0])")
+         :format(H.top .. "/fuzz/charts.lua", tostring(n), dir),
+         not H.sanitized and "ulimit -v 3000000; " or nil, nil, 600)
+      assert.is_true(ok, out:sub(-3000))
+      local drawings = tonumber(out:match("fuzz charts: (%d+) drawings"))
+      assert.is_true(drawings ~= nil and drawings > n / 5, out)
+      -- what it kept is valid XML
+      local valid, said = H.run(("env -u LD_PRELOAD /usr/bin/python3 -c 'import glob, sys, "
+         .. "xml.etree.ElementTree as E; fs = glob.glob(sys.argv[1] + \"/*.svg\"); "
+         .. "[E.parse(f) for f in fs]; print(len(fs))' '%s'"):format(dir))
+      H.sh("rm -rf '" .. dir .. "'")
+      assert.is_true(valid and tonumber(said) > 0, said)
+   end)
+end)
+
 describe("chart and report errors", function()
    local plot = require "nn.plot"
 

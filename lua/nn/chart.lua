@@ -851,7 +851,13 @@ local function drawfield(self, s, P)
    local l = L.field
    if not l then return end
    local cols, rows = fieldgrid(l, L)
-   local colors, lo, hi, shade = fieldcolours(l, sample(self, l, cols, rows))
+   -- an error in f is named as f's
+   local ok, vals = pcall(sample, self, l, cols, rows)
+   if not ok then
+      local msg = tostring(vals)
+      error(msg:find("^chart:field: ") and msg or "chart:field: f raised an error: " .. msg, 0)
+   end
+   local colors, lo, hi, shade = fieldcolours(l, vals)
    s:cells(L.left, L.top, L.right - L.left, L.bottom - L.top, cols, rows, colors)
    if l.colorbar and lo then P.bar = {lo = lo, hi = hi, shade = shade} end
 end
