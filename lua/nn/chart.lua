@@ -186,13 +186,14 @@ local function drawable(lo, hi, log)
    return max(-MAXF, mid - d), min(MAXF, mid + d)
 end
 
--- Ticks: about n (2 or more) values at 1, 2 or 5 times a power of ten
--- inside [lo, hi] (a range drawable() leaves as it is; none for another),
--- and the step between them; a
--- step of at least 1 when integral (epochs, counts).  Because the span is
--- at least 1e-12 of the ends' size, lo / step and hi / step are below
--- 1e13 * n, whole numbers a double holds exactly, and there are at most
--- n + 2 ticks; the loop counts them out rather than stepping a float.
+-- Ticks: about n values at 1, 2 or 5 times a power of ten inside [lo, hi]
+-- (a range drawable() leaves as it is; none for another), and the step
+-- between them, at least 1 when integral (epochs, counts).  The step is
+-- at least the span / n, so there are at most n + 1 ticks (2n + 1 in the
+-- one case where the nice step would pass the largest double); and as the
+-- span is at least 1e-12 of the ends' size, lo / step and hi / step are
+-- below 1e13 n, whole numbers a double holds exactly.  The loop counts the
+-- ticks out, capped, rather than stepping a float towards a bound.
 function chart.ticks(lo, hi, n, integral)
    if not (isnum(lo) and isnum(hi) and hi > lo) then return {}, 1 end
    local dlo, dhi = drawable(lo, hi)
@@ -238,9 +239,9 @@ end
 
 -- log-axis ticks in units (l0, l1: log10 of the ends): 1, 2 and 5 times
 -- the powers of ten over a span of a few decades, every decade up to ten
--- of them, and every k-th (about n ticks) over more; fewer than two such inside, the
--- linear ticks of the values.  The decades are whole numbers from -324 to
--- 309, so each loop is short.
+-- of them, and every k-th (about n ticks) over more; with fewer than two
+-- such inside, the linear ticks of the values.  The decades are whole
+-- numbers from -324 to 309, so each loop is short.
 local function logticks(l0, l1, n)
    local a, b = ceil(l0 - 1e-9), floor(l1 + 1e-9)
    local t, labels = {}, {}
