@@ -86,7 +86,7 @@ s = surfaces[2]
 local fig = plot.figure{columns = 3, title = s.title .. ": " .. s.steps .. " steps of each optimizer"}
 local ends = surface(s, {title = "where each stops, close up", xlabel = "x", ylabel = "y",
                          xrange = {0.8, 1.03}, yrange = {0.62, 1.06}, width = 470, height = 360,
-                         legend = "top-left"})
+                         legend = "bottom-right"})
 for k, m in ipairs(methods) do
    local xs, ys = path(s, m)
    local colour = require("nn.chart").palette[k]

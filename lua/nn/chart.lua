@@ -570,16 +570,47 @@ end
 -- kept before it (but the piece's last).  So a piece keeps at most four
 -- points a column it crosses, however many the data has; it is built one
 -- point at a time, with no list of all of them.
-local function newpiece(x, y)
+-- What a drawing may cost, charged as it is worked out (so a drawing past
+-- the limit is refused before it has kept more than the limit allows):
+-- pixel visits, chart.WORK per pixel of the picture.
+local function meter(fn, W, H)
+   return {fn = fn, work = 0, limit = chart.WORK * W * H, W = W, H = H}
+end
+
+local function charge(m, work)
+   m.work = m.work + work
+   if m.work > m.limit then
+      error(("%s: drawing this chart would take over %d pixel visits (%d per pixel of its "
+         .. "%d x %d picture), even with its lines thinned to what its pixels can show: draw "
+         .. "fewer points, or thinner or fewer long lines"):format(m.fn, m.limit, chart.WORK,
+         m.W, m.H), 0)
+   end
+end
+
+-- a piece of a line of width w (with a dash pattern or none), charged to m
+local function newpiece(x, y, m, w, dash)
+   local reach = w / 2 + 1
    return {pts = {x, y}, n = 1, col = floor(x), lo = 1, lx = x, ly = y, hi = 1, hx = x, hy = y,
-           zx = x, zy = y}
+           zx = x, zy = y, m = m, w = w, dash = dash, ends = 2 * reach + 2, across = 2.9 * reach + 3}
+end
+
+-- the pixels a segment of len visits: along it, and round each end of
+-- each dash
+local function segwork(pc, len)
+   local dash = pc.dash
+   local parts = dash and (len / dash.period * #dash + 1) or 1
+   return (len + parts * pc.ends) * pc.across
 end
 
 local function emit(pc, x, y)
    local pts = pc.pts
    local k = #pts
    local dx, dy = x - pts[k - 1], y - pts[k]
-   if dx * dx + dy * dy >= 0.25 then pts[k + 1], pts[k + 2] = x, y end
+   local d2 = dx * dx + dy * dy
+   if d2 >= 0.25 then
+      charge(pc.m, segwork(pc, sqrt(d2)))
+      pts[k + 1], pts[k + 2] = x, y
+   end
 end
 
 -- the column's run ends: its lowest and highest in the order the line
@@ -613,21 +644,25 @@ local function extend(pc, x, y)
    pc.zx, pc.zy = x, y
 end
 
--- the piece's points, its last one kept
+-- the piece's points, its last one kept (a piece of one point is a dot)
 local function finish(pc)
    flush(pc)
    local pts = pc.pts
-   if pts[#pts - 1] ~= pc.zx or pts[#pts] ~= pc.zy then
-      pts[#pts + 1], pts[#pts + 2] = pc.zx, pc.zy
+   local k = #pts
+   if pts[k - 1] ~= pc.zx or pts[k] ~= pc.zy then
+      charge(pc.m, segwork(pc, sqrt((pc.zx - pts[k - 1]) ^ 2 + (pc.zy - pts[k]) ^ 2)))
+      pts[k + 1], pts[k + 2] = pc.zx, pc.zy
    end
+   if #pts == 2 then charge(pc.m, (2 * pc.w + 3) ^ 2) end
    return pts
 end
 
 -- the visible pieces of a line layer, in pixels and thinned: each run of
 -- drawable points (a NaN, an infinity, or a value <= 0 on a log axis ends
 -- one) clipped to the axes' clip ranges, segment by segment, in units
-local function pieces(l, X, Y, xlog, ylog)
+local function pieces(l, X, Y, xlog, ylog, m)
    local out, cur, pu, pv = {}, nil, nil, nil
+   local w, dash = l.width, l.dash
    local xs, ys = l.xs, l.ys
    local clo, chi, dlo, dhi, xpx, ypx = X.clo, X.chi, Y.clo, Y.chi, X.px, Y.px
    local function close()
@@ -649,7 +684,7 @@ local function pieces(l, X, Y, xlog, ylog)
             if t0 then
                if not cur or t0 > 0 then      -- entering the plot: a new piece
                   close()
-                  cur = newpiece(xpx(lerp(pu, u, t0)), ypx(lerp(pv, v, t0)))
+                  cur = newpiece(xpx(lerp(pu, u, t0)), ypx(lerp(pv, v, t0)), m, w, dash)
                end
                if t1 < 1 then
                   extend(cur, xpx(lerp(pu, u, t1)), ypx(lerp(pv, v, t1)))
@@ -661,7 +696,7 @@ local function pieces(l, X, Y, xlog, ylog)
                close()
             end
          elseif u >= clo and u <= chi and v >= dlo and v <= dhi then
-            cur = newpiece(xpx(u), ypx(v))      -- a run's first point: a dot if alone
+            cur = newpiece(xpx(u), ypx(v), m, w, dash)   -- a run's first point: a dot if alone
          end
          pu, pv = u, v
       else
@@ -673,20 +708,6 @@ local function pieces(l, X, Y, xlog, ylog)
    return out
 end
 
--- the pixel visits of a piece of line of width w, with dashes
-local function linework(p, w, dash)
-   local reach = w / 2 + 1
-   local across = 2.9 * reach + 3
-   if #p == 2 then return (2 * w + 3) ^ 2 end
-   local work = 0
-   for k = 1, #p - 3, 2 do
-      local len = sqrt((p[k + 2] - p[k]) ^ 2 + (p[k + 3] - p[k + 1]) ^ 2)
-      local parts = dash and (len / dash.period * #dash + 1) or 1
-      work = work + (len + parts * (2 * reach + 2)) * across
-   end
-   return work
-end
-
 -- the class colour of point i of a layer (an index into the palette), or
 -- 0 for the layer's own colour
 local function classof(l, i)
@@ -695,26 +716,39 @@ local function classof(l, i)
 end
 
 -- the points of a scatter inside the plot (with their radius), one per
--- pixel and colour: the one drawn last, which would cover the others
-local function dots(l, X, Y, L, xlog, ylog)
-   local list, seen = {}, {}
+-- pixel and colour: the one drawn last, which would cover the others.
+-- What is kept is a point's index by pixel and colour, so no more than
+-- the picture can show is ever held.
+local function dots(l, X, Y, L, xlog, ylog, m)
+   local last = {}
    local r = l.radius + 1
-   for i = 1, #l.xs do
-      local u, v = unit(l.xs[i], xlog), unit(l.ys[i], ylog)
+   local cost = (2 * l.radius + 3) ^ 2
+   local xs, ys = l.xs, l.ys
+   local function at(i)
+      local u, v = unit(xs[i], xlog), unit(ys[i], ylog)
       if u and v and u >= X.clo and u <= X.chi and v >= Y.clo and v <= Y.chi then
          local x, y = X.px(u), Y.px(v)
          if x >= L.left - r and x <= L.right + r and y >= L.top - r and y <= L.bottom + r then
-            local c = classof(l, i)
-            local key = ((floor(y) + 8192) * 32768 + floor(x) + 8192) * 16 + c
-            if seen[key] then list[seen[key]] = false end
-            list[#list + 1] = {x, y, c}
-            seen[key] = #list
+            return x, y
          end
       end
+      return nil
    end
+   for i = 1, #xs do
+      local x, y = at(i)
+      if x then
+         local key = ((floor(y) + 8192) * 32768 + floor(x) + 8192) * 16 + classof(l, i)
+         if not last[key] then charge(m, cost) end
+         last[key] = i
+      end
+   end
+   local order = {}
+   for _, i in next, last do order[#order + 1] = i end
+   table.sort(order)
    local out = {}
-   for _, d in ipairs(list) do
-      if d then out[#out + 1] = d end
+   for k, i in ipairs(order) do
+      local x, y = at(i)
+      out[k] = {x, y, classof(l, i)}
    end
    return out
 end
@@ -727,33 +761,24 @@ local function fieldgrid(l, L)
    return cols, rows
 end
 
--- Everything a drawing needs, computed once, and what it will cost,
--- refused past the limit before anything costly (a field's function, the
--- raster) runs.
+-- Everything a drawing needs, computed once, and charged to its meter
+-- before anything costly (a field's function, the raster) runs.
 local function prepare(self, fn)
    local L = layout(self)
    local X, Y = axes(self, L)
    local P = {L = L, X = X, Y = Y, lines = {}, dots = {}}
-   local work = 2 * L.W * L.H                   -- the background, and writing it out
-   for i, l in ipairs(self.layers) do
-      if l.kind == "line" then
-         P.lines[i] = pieces(l, X, Y, self.xlog, self.ylog)
-         for _, p in ipairs(P.lines[i]) do work = work + linework(p, l.width, l.dash) end
-      elseif l.kind == "points" then
-         P.dots[i] = dots(l, X, Y, L, self.xlog, self.ylog)
-         work = work + #P.dots[i] * (2 * l.radius + 3) ^ 2
-      end
-   end
+   local m = meter(fn, L.W, L.H)
+   charge(m, 2 * L.W * L.H)                      -- the background, and writing it out
    if L.field then
       local cols, rows = fieldgrid(L.field, L)
-      work = work + cols * rows + (L.right - L.left) * (L.bottom - L.top)
+      charge(m, cols * rows + (L.right - L.left) * (L.bottom - L.top))
    end
-   local limit = chart.WORK * L.W * L.H
-   if work > limit then
-      error(("%s: drawing this chart would take about %.3g pixel visits, more than %d "
-         .. "(%d per pixel of its %d x %d picture), even with its lines thinned to what its "
-         .. "pixels can show: draw fewer points, or thinner or fewer long lines")
-         :format(fn, work, limit, chart.WORK, L.W, L.H), 3)
+   for i, l in ipairs(self.layers) do
+      if l.kind == "line" then
+         P.lines[i] = pieces(l, X, Y, self.xlog, self.ylog, m)
+      elseif l.kind == "points" then
+         P.dots[i] = dots(l, X, Y, L, self.xlog, self.ylog, m)
+      end
    end
    return P
 end
