@@ -70,12 +70,18 @@ local canvas = require "nn.canvas"
 local chart = require "nn.chart"
 
 local LUAS = H.sanitized and {H.lua} or {"lua5.4", "lua5.1", "luajit"}
+-- under a sanitizer a child runs a few times slower; under valgrind the
+-- drawings of 1e5 points and the fuzzer would take an hour (and reach no
+-- C of their own): those wait
+local SLOW = H.sanitized and 4 or 1
+local heavy = H.sanitized == "valgrind" and pending or it
 
 -- code (which ends by printing "done") in a child of each Lua, bounded
 local function bounded(code, seconds)
    for _, lua in ipairs(LUAS) do
       local ok, out = H.child('local plot = require "nn.plot"\n' .. code,
-         not H.sanitized and "ulimit -v 3000000; " or nil, nil, seconds or 30, lua)
+         not H.sanitized and "ulimit -v 3000000; " or nil, nil, SLOW * (seconds or 30),
+         lua ~= H.lua and lua or nil)
       assert(ok and out:find("done", 1, true), lua .. ": " .. out:sub(-2000))
    end
 end
@@ -155,7 +161,7 @@ describe("charts end, and in bounded memory, on any numbers", function()
       ]])
    end)
 
-   it("draws 1e5 zigzag points and a 1e6-point line in a time set by the picture", function()
+   heavy("draws 1e5 zigzag points and a 1e6-point line in a time set by the picture", function()
       bounded([[
          local z = {}
          for i = 1, 1e5 do z[i] = i % 2 end
@@ -170,7 +176,7 @@ describe("charts end, and in bounded memory, on any numbers", function()
       ]], 60)
    end)
 
-   it("refuses by name a drawing whose lines would take too long", function()
+   heavy("refuses by name a drawing whose lines would take too long", function()
       bounded([[
          local xs, ys = {}, {}
          for i = 1, 1e5 do xs[i], ys[i] = i % 2, (i * 104729) % 997 end
@@ -200,12 +206,12 @@ describe("charts end, and in bounded memory, on any numbers", function()
 end)
 
 describe("the charts' fuzzer (fuzz/charts.lua)", function()
-   it("mutates the seed charts and draws each to an end: a result or a named error", function()
+   heavy("mutates the seed charts and draws each to an end: a result or a named error", function()
       local dir = H.tmpdir()
       local n = tonumber(os.getenv("NN_FUZZ_CHARTS")) or 300
       local ok, out = H.child(("arg = {[0] = %q, %q, '1', %q}\ndofile(arg[0])")
          :format(H.top .. "/fuzz/charts.lua", tostring(n), dir),
-         not H.sanitized and "ulimit -v 3000000; " or nil, nil, 600)
+         not H.sanitized and "ulimit -v 3000000; " or nil, nil, SLOW * 600)
       assert.is_true(ok, out:sub(-3000))
       local drawings = tonumber(out:match("fuzz charts: (%d+) drawings"))
       assert.is_true(drawings ~= nil and drawings > n / 5, out)
