@@ -55,7 +55,7 @@ TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
 
 MNIST_DIR := data/mnist
 
-.PHONY: all core cores embed-lib deps test-deps test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
+.PHONY: all core cores embed-lib deps test-deps test windows windows-deps check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
 
 all: deps $(CORE)
 
@@ -75,6 +75,7 @@ help:
 	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit (BENCH_THREADS=1)"
 	@echo "make embed    build and run examples/embed/host.c, a C host embedding Lua and nn"
 	@echo "make embed-lib  build/<lua>/liblua-nn.a, lua-nn to link into a host (csrc/lua_nn.h)"
+	@echo "make windows  $(WIN_DLL) for LuaJIT's lua51.dll (LOVE on Windows), cross-built"
 	@echo "LUA=lua5.1|lua5.2|lua5.3|luajit  any target for another Lua (default lua5.4)"
 
 # Installs only what is missing; apt-get update only when something is.
@@ -131,8 +132,41 @@ $(EMBED_HOST): examples/embed/host.c csrc/lua_nn.h $(EMBED_LIB)
 embed: deps $(EMBED_HOST)
 	./$(EMBED_HOST)
 
-test: test-deps cores $(CORE) $(EMBED_HOST) data
+# Where wine is installed, the suite runs the Windows build under it too
+# (spec/windows_spec.lua; .ci/run installs wine through make windows).
+WINE      := $(shell sh tools/windows.sh wine 2>/dev/null)
+
+test: test-deps cores $(CORE) $(EMBED_HOST) data $(if $(WINE),windows)
 	@sh tools/test.sh
+
+# ---- Windows ---------------------------------------------------------------
+# nn/core.dll for LuaJIT 2.1's lua51.dll, which LÖVE for Windows ships and
+# loads C modules against: cross-built with Debian's mingw-w64 (x64, the
+# win32 thread model: no libwinpthread), the C runtime msvcrt.dll, zlib and
+# libgcc linked in, BLAS=none (the project's own SGEMM).  The lua51.dll it
+# links against is LuaJIT cross-built from Debian's luajit source package
+# (tools/windows.sh), which also gives the luajit.exe that runs the spec
+# subset under wine64 (spec/windows_spec.lua, spec/windows/run.lua).
+WIN_DIR    := build/windows
+WIN_LJ     := $(WIN_DIR)/luajit
+WIN_DLL    := dist/windows/nn/core.dll
+WIN_CC     := x86_64-w64-mingw32-gcc
+WIN_CFLAGS := -O2 -std=c99 -Wall -Wextra -DNN_BLAS_NONE -I$(WIN_LJ)/include
+WIN_LIBS   := $(WIN_LJ)/libluajit-5.1.dll.a -l:libz.a -lbcrypt -static-libgcc
+WINDEBS    := gcc-mingw-w64-x86-64-win32 libz-mingw-w64-dev wine64 dpkg-dev
+
+windows-deps:
+	@sh tools/deps.sh $(WINDEBS)
+
+$(WIN_LJ)/lua51.dll: tools/windows.sh | windows-deps
+	@sh tools/windows.sh luajit $(WIN_DIR)
+
+$(WIN_DLL): $(SRCS) $(HDRS) $(WIN_LJ)/lua51.dll Makefile | windows-deps
+	@mkdir -p $(dir $@)
+	$(WIN_CC) $(WIN_CFLAGS) -shared -o $@ $(SRCS) $(WIN_LIBS)
+	@sh tools/windows.sh check $@
+
+windows: windows-deps $(WIN_DLL)
 
 # The whole suite with the C core built under AddressSanitizer and UBSan
 # (the interpreter preloads their runtimes), with float-cast-overflow,
@@ -234,4 +268,4 @@ bench: test-deps $(CORE)
 
 clean:
 	rm -f $(CORE) lua/nn/*.o
-	rm -rf build
+	rm -rf build dist
