@@ -28,9 +28,29 @@ CFLAGS    += $(if $(OPENBLAS_INCDIR),-I$(OPENBLAS_INCDIR))
 LDFLAGS   += -shared
 LIBS      := -lopenblas -lz -lm
 
+# BLAS=openblas (the default) links OpenBLAS.  BLAS=none builds on the
+# project's own SGEMM (csrc/k_gemm.c) with zlib linked in (its symbols kept
+# private), stripped: a core that needs nothing beyond the C library and
+# libm.  Its files go to build/<lua>-noblas, beside the default build's.
+BLAS      ?= openblas
+ifeq ($(BLAS),none)
+  ZLIB_A   ?= $(shell $(CC) -print-file-name=libz.a)
+  CFLAGS   += -DNN_BLAS_NONE
+  LIBS     := $(ZLIB_A) -lm
+  LDFLAGS  += -Wl,--exclude-libs,ALL
+  BUILD    := build/$(LUA)-noblas
+  DEBS_BLAS :=
+else ifeq ($(BLAS),openblas)
+  BUILD    := build/$(LUA)
+  DEBS_BLAS := libopenblas-dev
+else
+  $(error BLAS must be openblas or none, got $(BLAS))
+endif
+
 # Lua 5.4's core goes to lua/nn, where `lua5.4` run in the top directory
-# finds it (through the `nn` link); every other Lua's to build/<lua>/nn.
-CORE_DIR  := $(if $(filter lua5.4,$(LUA)),lua,build/$(LUA))
+# finds it (through the `nn` link); every other Lua's to build/<lua>/nn,
+# and every BLAS=none core to build/<lua>-noblas/nn.
+CORE_DIR  := $(if $(filter lua5.4-openblas,$(LUA)-$(BLAS)),lua,$(BUILD))
 CORE      := $(CORE_DIR)/nn/core.so
 SRCS      := $(wildcard csrc/*.c)
 HDRS      := $(wildcard csrc/*.h)
@@ -41,13 +61,14 @@ HDRS      := $(wildcard csrc/*.h)
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_CPATH := $(CURDIR)/$(CORE_DIR)/?.so;;
 export NN_LUA    := $(LUA)
+export NN_BLAS   := $(BLAS)
 
 # Debian packages the library needs to build and run, and those the tests
 # add (busted; PyTorch for the numerical cross-checks; Fashion-MNIST to
 # prove the loader on gzipped IDX files; every Lua, for the specs that run
 # children of each; LÖVE and Xvfb for the demo's spec; Chromium to render
 # the charts and the report).
-DEBS      := $(LUA_DEBS) libopenblas-dev zlib1g-dev luarocks
+DEBS      := $(LUA_DEBS) $(DEBS_BLAS) zlib1g-dev luarocks
 TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
              lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
              lua5.4 liblua5.4-dev luajit libluajit-5.1-dev \
@@ -88,30 +109,31 @@ test-deps: deps
 $(CORE): $(SRCS) $(HDRS) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LIBS)
+	$(if $(filter none,$(BLAS)),strip --strip-unneeded $@)
 
 # the cores of every Lua, for the specs that run a child of each
 cores: test-deps
-	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l core || exit 1; done
+	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l BLAS=$(BLAS) core || exit 1; done
 
 core: $(CORE)
 
 # lua-nn for linking into a host program (csrc/lua_nn.h): the core's
 # objects, and lua_nn_preload with every lua/nn/*.lua built in.
-OBJDIR    := build/$(LUA)/obj
-EMBED_LIB := build/$(LUA)/liblua-nn.a
+OBJDIR    := $(BUILD)/obj
+EMBED_LIB := $(BUILD)/liblua-nn.a
 LUA_SRCS  := $(wildcard lua/nn/*.lua)
 
 $(OBJDIR)/%.o: csrc/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-build/$(LUA)/nn_sources.h: $(LUA_SRCS) tools/embed_sources.lua
+$(BUILD)/nn_sources.h: $(LUA_SRCS) tools/embed_sources.lua
 	@mkdir -p $(dir $@)
 	$(LUA) tools/embed_sources.lua $@ $(LUA_SRCS)
 
-$(OBJDIR)/preload.o: csrc/preload/preload.c build/$(LUA)/nn_sources.h $(HDRS)
+$(OBJDIR)/preload.o: csrc/preload/preload.c $(BUILD)/nn_sources.h $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Icsrc -Ibuild/$(LUA) -c -o $@ $<
+	$(CC) $(CFLAGS) -Icsrc -I$(BUILD) -c -o $@ $<
 
 $(EMBED_LIB): $(SRCS:csrc/%.c=$(OBJDIR)/%.o) $(OBJDIR)/preload.o
 	@rm -f $@
@@ -122,7 +144,7 @@ embed-lib: deps $(EMBED_LIB)
 # examples/embed/host.c: a C program embedding Lua and nn, linked in
 # (threads, a memory budget, a per-frame forward on the host's floats);
 # spec/embed_spec.lua runs it.
-EMBED_HOST := build/$(LUA)/embed-host
+EMBED_HOST := $(BUILD)/embed-host
 
 $(EMBED_HOST): examples/embed/host.c csrc/lua_nn.h $(EMBED_LIB)
 	@mkdir -p $(dir $@)
@@ -137,7 +159,7 @@ embed: deps $(EMBED_HOST)
 WINE      := $(shell sh tools/windows.sh wine 2>/dev/null)
 
 test: test-deps cores $(CORE) $(EMBED_HOST) data $(if $(WINE),windows)
-	@sh tools/test.sh
+	@NN_EMBED_HOST="$(CURDIR)/$(EMBED_HOST)" sh tools/test.sh
 
 # ---- Windows ---------------------------------------------------------------
 # nn/core.dll for LuaJIT 2.1's lua51.dll, which LÖVE for Windows ships and
@@ -176,6 +198,7 @@ ASAN_RT   := $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-fil
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined,float-cast-overflow -std=c99 -Wall -Wextra
+ASAN_FLAGS += $(filter -DNN_BLAS_NONE,$(CFLAGS))
 # the embedding host with lua-nn linked in, all of it under the sanitizers
 ASAN_HOST := build/asan/embed-host
 

@@ -111,6 +111,20 @@ void k_gather_rows(float *y, const float *x, const int32_t *idx, int k, int c);
 void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* ---- the own SGEMM: k_gemm.c ------------------------------------------- */
+
+/* The same product as k_gemm, without a BLAS (k_gemm calls it when built
+** with -DNN_BLAS_NONE): cache-blocked and packed, single-threaded, with a
+** micro-kernel chosen at run time (AVX2+FMA or portable C; the environment
+** variable NN_GEMM=portable forces the portable one).  alpha 0 or K 0
+** reads neither A nor B; beta 0 ignores C's old contents, NaN included.
+** No allocation: it packs into at most NN_GEMM_STACK bytes of stack. */
+void k_sgemm(int ta, int tb, int M, int N, int K, float alpha,
+             const float *A, int lda, const float *B, int ldb, float beta,
+             float *C, int ldc);
+/* the name of the micro-kernel k_sgemm runs now: "portable", "avx2", ... */
+const char *k_sgemm_kernel(void);
+
 /* ---- Linear: k_layers.c ---------------------------------------------- */
 
 /* Linear, y = x W^T + b (Goodfellow et al., Deep Learning, 6.5.4).

@@ -85,10 +85,14 @@ end
 
 -- The interpreter the suite runs on (make test LUA=...), and where the C
 -- core of a Lua is: `make` puts 5.4's in lua/nn, every other's in
--- build/<lua>/nn.  The sanitizer and valgrind targets set NN_CPATH to
--- their own build, and NN_SANITIZED to the tool's name.
+-- build/<lua>/nn, and with BLAS=none every Lua's in build/<lua>-noblas/nn.
+-- The sanitizer and valgrind targets set NN_CPATH to their own build, and
+-- NN_SANITIZED to the tool's name.
 H.lua = os.getenv("NN_LUA") or "lua5.4"
+-- make test BLAS=none: every Lua's core is build/<lua>-noblas/nn/core.so
+H.blas = os.getenv("NN_BLAS") or "openblas"
 function H.cpathof(lua)
+   if H.blas == "none" then return ("./build/%s-noblas/?.so"):format(lua) end
    return lua == "lua5.4" and "./lua/?.so" or ("./build/%s/?.so"):format(lua)
 end
 H.cpath = os.getenv("NN_CPATH") or H.cpathof(H.lua)
