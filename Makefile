@@ -174,7 +174,7 @@ WIN_LJ     := $(WIN_DIR)/luajit
 WIN_DLL    := dist/windows/nn/core.dll
 WIN_CC     := x86_64-w64-mingw32-gcc
 WIN_CFLAGS := -O2 -std=c99 -Wall -Wextra -DNN_BLAS_NONE -I$(WIN_LJ)/include
-WIN_LIBS   := $(WIN_LJ)/libluajit-5.1.dll.a -l:libz.a -lbcrypt -static-libgcc
+WIN_LIBS   := $(WIN_LJ)/libluajit-5.1.dll.a -l:libz.a -lbcrypt -static-libgcc -s
 WINDEBS    := gcc-mingw-w64-x86-64-win32 libz-mingw-w64-dev wine64 dpkg-dev
 
 windows-deps:
@@ -183,9 +183,11 @@ windows-deps:
 $(WIN_LJ)/lua51.dll: tools/windows.sh | windows-deps
 	@sh tools/windows.sh luajit $(WIN_DIR)
 
+# it exports luaopen_nn_core alone (ld would export every global, zlib's too)
 $(WIN_DLL): $(SRCS) $(HDRS) $(WIN_LJ)/lua51.dll Makefile | windows-deps
 	@mkdir -p $(dir $@)
-	$(WIN_CC) $(WIN_CFLAGS) -shared -o $@ $(SRCS) $(WIN_LIBS)
+	@printf 'EXPORTS\n  luaopen_nn_core\n' > $(WIN_DIR)/core.def
+	$(WIN_CC) $(WIN_CFLAGS) -shared -o $@ $(SRCS) $(WIN_DIR)/core.def $(WIN_LIBS)
 	@sh tools/windows.sh check $@
 
 windows: windows-deps $(WIN_DLL)

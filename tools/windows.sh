@@ -6,8 +6,9 @@
 #                                      with mingw-w64 into DIR/luajit:
 #                                      luajit.exe, lua51.dll, its import
 #                                      library, the headers
-#   sh tools/windows.sh check DLL      the DLLs that DLL imports are only
-#                                      the system's and lua51.dll
+#   sh tools/windows.sh check DLL      DLL imports only the system's DLLs
+#                                      and lua51.dll, and exports
+#                                      luaopen_nn_core alone
 #   sh tools/windows.sh run DIR EXE [ARG...]
 #                                      EXE under wine64, headless, with its
 #                                      own prefix in DIR/wine
@@ -85,7 +86,12 @@ check() {
     echo "windows.sh: $1 imports $(echo $bad): only the system's DLLs and lua51.dll may be needed" >&2
     exit 1
   fi
-  echo "windows.sh: $1 imports" $dlls
+  exports=$(${CROSS}objdump -p "$1" | sed -n '/^\[Ordinal\/Name Pointer\] Table/,/^$/s/^[[:space:]]*\[ *[0-9]*\] //p')
+  if [ "$exports" != luaopen_nn_core ]; then
+    echo "windows.sh: $1 exports $(echo $exports | head -c 300), expected luaopen_nn_core alone" >&2
+    exit 1
+  fi
+  echo "windows.sh: $1 imports" $dlls "and exports $exports"
 }
 
 # wine64 as Debian installs it (the wine package adds /usr/bin/wine64)
