@@ -284,10 +284,11 @@ void k_sgd(float *restrict p, const float *restrict g, float *restrict buf,
            size_t n, float lr, float mom, float damp, float wd, int nesterov,
            int first);
 /* Adam (Kingma & Ba 2015); decoupled = AdamW (Loshchilov & Hutter 2019).
-** t is the step number, from 1. vmax is NULL unless amsgrad. */
+** t is the step number, from 1 (64 bits: long is 32 on Windows). vmax is
+** NULL unless amsgrad. */
 void k_adam(float *restrict p, const float *restrict g, float *restrict m,
             float *restrict v, float *restrict vmax, size_t n, float lr, float b1, float b2, float eps, float wd,
-            int decoupled, long t);
+            int decoupled, int64_t t);
 /* RMSprop (Hinton, lecture 6e); ga is NULL unless centered, buf NULL unless
 ** momentum > 0 */
 void k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,
