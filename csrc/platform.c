@@ -29,6 +29,20 @@
 
 #if defined(_WIN32)
 
+/* A Windows error as a code: the usual few as the errno values POSIX
+** gives for them (so the words are the same on both systems) */
+static int winerr(DWORD e) {
+  switch (e) {
+  case ERROR_FILE_NOT_FOUND: case ERROR_PATH_NOT_FOUND:
+  case ERROR_INVALID_DRIVE: return ENOENT;
+  case ERROR_ACCESS_DENIED: return EACCES;
+  case ERROR_FILE_EXISTS: case ERROR_ALREADY_EXISTS: return NNP_EXISTS;
+  case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: return ENOMEM;
+  case ERROR_DISK_FULL: case ERROR_HANDLE_DISK_FULL: return ENOSPC;
+  default: return NNP_WINERR(e);
+  }
+}
+
 /* A path for the wide-character calls: UTF-8 (what LÖVE and most Lua
 ** code hand over), or, if it is not valid UTF-8, the ANSI code page (what
 ** io.open takes).  *w is from malloc; 0 or a code. */
@@ -41,7 +55,7 @@ static int widen(const char *s, wchar_t **w) {
     cp = CP_ACP;
     flags = 0;
     n = MultiByteToWideChar(cp, flags, s, -1, NULL, 0);
-    if (n == 0) return NNP_WINERR(GetLastError());
+    if (n == 0) return winerr(GetLastError());
   }
   if (!(*w = (wchar_t *)malloc((size_t)n * sizeof(wchar_t)))) return ENOMEM;
   MultiByteToWideChar(cp, flags, s, -1, *w, n);
@@ -54,8 +68,11 @@ static int kindof(unsigned short mode) {
   return (mode & _S_IFMT) == _S_IFDIR ? NNP_ISDIR : NNP_NOTREG;
 }
 
+/* Shared for deleting too, so that nnp_writeover in another thread can
+** replace the file while it is read (the reader keeps the old one). */
 int nnp_openread(const char *path, int *fd, int64_t *size) {
   struct _stat64 st;
+  HANDLE h;
   wchar_t *w;
   int e = widen(path, &w);
   *fd = -1;
@@ -65,10 +82,17 @@ int nnp_openread(const char *path, int *fd, int64_t *size) {
     free(w);
     return e;
   }
-  *fd = _wopen(w, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
-  e = *fd < 0 ? errno : 0;
+  h = CreateFileW(w, GENERIC_READ,
+                  FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                  OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+  e = h == INVALID_HANDLE_VALUE ? winerr(GetLastError()) : 0;
   free(w);
   if (e) return e;
+  /* a C runtime descriptor that owns the handle, for zlib's gzdopen */
+  if ((*fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY)) < 0) {
+    CloseHandle(h);
+    return EMFILE;
+  }
   if (_fstat64(*fd, &st) != 0) e = errno;
   else if ((e = kindof(st.st_mode)) == 0) {
     *size = (int64_t)st.st_size;
@@ -130,24 +154,22 @@ int nnp_writeover(const char *tmp, const char *target, const char *data,
   h = CreateFileW(wt, GENERIC_WRITE, 0, NULL, CREATE_NEW,
                   FILE_ATTRIBUTE_NORMAL, NULL);
   if (h == INVALID_HANDLE_VALUE) {
-    DWORD w = GetLastError();
-    e = w == ERROR_FILE_EXISTS || w == ERROR_ALREADY_EXISTS ? NNP_EXISTS
-                                                            : NNP_WINERR(w);
+    e = winerr(GetLastError());
     goto out;
   }
   while (!e && done < len) {
     DWORD put = 0, want = len - done > (1u << 30) ? (1u << 30)
                                                   : (DWORD)(len - done);
     if (!WriteFile(h, data + done, want, &put, NULL))
-      e = NNP_WINERR(GetLastError());
+      e = winerr(GetLastError());
     else if (put == 0) e = EIO;
     else done += put;
   }
-  if (!e && !FlushFileBuffers(h)) e = NNP_WINERR(GetLastError());
-  if (!CloseHandle(h) && !e) e = NNP_WINERR(GetLastError());
+  if (!e && !FlushFileBuffers(h)) e = winerr(GetLastError());
+  if (!CloseHandle(h) && !e) e = winerr(GetLastError());
   if (!e && !MoveFileExW(wt, wg, MOVEFILE_REPLACE_EXISTING |
                                      MOVEFILE_WRITE_THROUGH))
-    e = NNP_WINERR(GetLastError());
+    e = winerr(GetLastError());
   if (e) DeleteFileW(wt);
 out:
   free(wt);
