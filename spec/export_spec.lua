@@ -435,16 +435,17 @@ describe("nn.export", function()
       export.STAGES.Linear = saved
       assert.is_false(ok)
       H.has(e, "nn.export: the network[2] (nn.Linear(3 -> 2)): no exporter for the kind Linear")
-      -- the widths are checked where they are known (in networks that
-      -- nn.Sequential refuses now: their last layer put in by hand)
-      local function unchecked(list)
-         local net = nn.Sequential{list[1]}
-         for i = 2, #list do net.modules[i] = list[i] end
-         return net
-      end
-      H.has(H.err(nn.export, unchecked{nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2)}),
+      -- the widths are checked where they are known
+      -- (a Sequential refuses such a layer when it is made or added; one
+      -- put into its list by hand is still caught here)
+      local unchained = nn.Sequential{nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)}
+      unchained.modules[3] = nn.Linear(5, 2)
+      H.has(H.err(nn.export, unchained),
          "nn.export: the network[3] (nn.Linear(5 -> 2)) takes 5 values, but gets 3 from the layers before it")
-      H.has(H.err(nn.export, unchecked{nn.Linear(4, 10), nn.LayerNorm(4)}),
+      local steps = nn.Sequential{nn.Linear(4, 12)}
+      steps.modules[2] = nn.LayerNorm(4)
+      steps.modules[1] = nn.Linear(4, 10)
+      H.has(H.err(nn.export, steps),
          "nn.export: the network[2] (nn.LayerNorm(4)) takes steps of 4 values, but gets 10")
       -- a sequence's width is checked when it runs, and ids too
       local seq = assert((loadstring or load)(nn.export(nn.Sequential{nn.Embedding(3, 2),
@@ -456,8 +457,9 @@ describe("nn.export", function()
       H.has(H.err(nn.export, nn.Sequential{nn.Conv2d(1, 2, 3)}),
          "nn.export: the network[1] (nn.Conv2d(1 -> 2, 3x3)) does not know its input's shape")
       local residual = nn.Residual(nn.Linear(3, 3))
+      local outer = nn.Sequential{nn.Linear(4, 3), residual}
       residual.modules[1] = nn.Linear(3, 2)
-      H.has(H.err(nn.export, unchecked{nn.Linear(4, 3), residual}),
+      H.has(H.err(nn.export, outer),
          "nn.export: the network[2] (nn.Residual): its module maps 3 values to 2")
       H.has(H.err(nn.export, "net"), "nn.export: expected a network (a layer or a container), got string")
       H.has(H.err(nn.export, nn.Linear(2, 2), 5), "nn.export: path must be a string, got number")
