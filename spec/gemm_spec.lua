@@ -14,7 +14,10 @@ local function kernels()
    local info = f and f:read("*a") or ""
    if f then f:close() end
    local flags = " " .. (info:match("\nflags%s*:([^\n]*)") or "") .. " "
-   local _ = flags
+   if flags:find(" avx2 ", 1, true) and flags:find(" fma ", 1, true) then
+      ks[#ks + 1] = "avx2"
+      if flags:find(" avx512f ", 1, true) then ks[#ks + 1] = "avx512" end
+   end
    return ks
 end
 
