@@ -52,6 +52,8 @@ typedef struct {
   int mr, nr;        /* the micro-tile */
   int kc;            /* the depth of a packed block, at most */
   Kern kern;
+  int nr2;           /* a narrower kernel for a last sliver of nr2 or less */
+  Kern kern2;
   Pack packt, packn;
   Gemv dot, axpy;
 } Impl;
@@ -151,7 +153,7 @@ static void axpy_c(int no, int kb, const float *X, int ldx, const float *v,
   }
 }
 
-static const Impl impl_c = {"portable", PMR, PNR, 256, kern_c,
+static const Impl impl_c = {"portable", PMR, PNR, 256, kern_c, 0, NULL,
                             packt_c, packn_c, dot_c, axpy_c};
 
 /* ---- x86-64: AVX2 and AVX-512 -------------------------------------------- */
@@ -237,43 +239,59 @@ static AVX2 void packn_avx2(const float *src, int ld, int m, int r, int kb,
   else packn_c(src, ld, m, r, kb, out);
 }
 
-/* horizontal sum of 8 floats */
-INLINE AVX2 float hsum8(__m256 x) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-/* 4 rows at a time, two accumulators each: 8 FMA chains */
+/* 8 rows at a time, 8 FMA chains, as dot_avx512 below: the first row's
+** elements up to a 32-byte boundary first, so that loads do not split
+** cache lines; the 8 sums added across lanes together */
 static AVX2 void dot_avx2(int no, int kb, const float *X, int ldx,
                           const float *v, float *acc) {
   int o = 0, k, r;
-  for (; o + 4 <= no; o += 4) {
-    const float *x0 = X + (size_t)o * ldx, *x1 = x0 + ldx, *x2 = x1 + ldx,
-                *x3 = x2 + ldx;
-    __m256 s[8];
-    float tail[4] = {0, 0, 0, 0};
+  const int p0 = (int)((8 - ((uintptr_t)X / sizeof(float)) % 8) % 8);
+  for (; o + 8 <= no; o += 8) {
+    const float *x = X + (size_t)o * ldx;
+    const size_t l1 = ldx, l2 = 2 * l1, l3 = 3 * l1, l4 = 4 * l1;
+    const int p = ldx % 8 ? 0 : p0 < kb ? p0 : kb;
+    __m256 s[8], u0, u1;
     for (r = 0; r < 8; r++) s[r] = _mm256_setzero_ps();
-    for (k = 0; k + 16 <= kb; k += 16) {
-      __m256 v0 = _mm256_loadu_ps(v + k), v1 = _mm256_loadu_ps(v + k + 8);
-      s[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x0 + k), v0, s[0]);
-      s[1] = _mm256_fmadd_ps(_mm256_loadu_ps(x1 + k), v0, s[1]);
-      s[2] = _mm256_fmadd_ps(_mm256_loadu_ps(x2 + k), v0, s[2]);
-      s[3] = _mm256_fmadd_ps(_mm256_loadu_ps(x3 + k), v0, s[3]);
-      s[4] = _mm256_fmadd_ps(_mm256_loadu_ps(x0 + k + 8), v1, s[4]);
-      s[5] = _mm256_fmadd_ps(_mm256_loadu_ps(x1 + k + 8), v1, s[5]);
-      s[6] = _mm256_fmadd_ps(_mm256_loadu_ps(x2 + k + 8), v1, s[6]);
-      s[7] = _mm256_fmadd_ps(_mm256_loadu_ps(x3 + k + 8), v1, s[7]);
+    for (k = 0; k < p; k++)
+      for (r = 0; r < 8; r++) acc[o + r] += x[r * l1 + k] * v[k];
+    for (k = p; k + 8 <= kb; k += 8) {
+      __m256 v0 = _mm256_loadu_ps(v + k);
+      const float *y = x + k, *z = y + l4;
+      s[0] = _mm256_fmadd_ps(_mm256_loadu_ps(y), v0, s[0]);
+      s[1] = _mm256_fmadd_ps(_mm256_loadu_ps(y + l1), v0, s[1]);
+      s[2] = _mm256_fmadd_ps(_mm256_loadu_ps(y + l2), v0, s[2]);
+      s[3] = _mm256_fmadd_ps(_mm256_loadu_ps(y + l3), v0, s[3]);
+      s[4] = _mm256_fmadd_ps(_mm256_loadu_ps(z), v0, s[4]);
+      s[5] = _mm256_fmadd_ps(_mm256_loadu_ps(z + l1), v0, s[5]);
+      s[6] = _mm256_fmadd_ps(_mm256_loadu_ps(z + l2), v0, s[6]);
+      s[7] = _mm256_fmadd_ps(_mm256_loadu_ps(z + l3), v0, s[7]);
     }
-    for (; k < kb; k++) {
-      tail[0] += x0[k] * v[k]; tail[1] += x1[k] * v[k];
-      tail[2] += x2[k] * v[k]; tail[3] += x3[k] * v[k];
-    }
-    for (r = 0; r < 4; r++)
-      acc[o + r] += hsum8(_mm256_add_ps(s[r], s[r + 4])) + tail[r];
+    for (; k < kb; k++)
+      for (r = 0; r < 8; r++) acc[o + r] += x[r * l1 + k] * v[k];
+    /* pairwise across lanes: rows 0-3 and 4-7 in the two halves, then
+    ** the halves added */
+    u0 = _mm256_hadd_ps(_mm256_hadd_ps(s[0], s[1]), _mm256_hadd_ps(s[2], s[3]));
+    u1 = _mm256_hadd_ps(_mm256_hadd_ps(s[4], s[5]), _mm256_hadd_ps(s[6], s[7]));
+    u0 = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20),
+                       _mm256_permute2f128_ps(u0, u1, 0x31));
+    _mm256_storeu_ps(acc + o, _mm256_add_ps(_mm256_loadu_ps(acc + o), u0));
   }
-  if (o < no) dot_c(no - o, kb, X + (size_t)o * ldx, ldx, v, acc + o);
+  for (; o < no; o++) {                  /* the last 1 to 7 rows */
+    const float *x = X + (size_t)o * ldx;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    float t = 0;
+    for (k = 0; k + 16 <= kb; k += 16) {
+      s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(v + k), s0);
+      s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8),
+                           _mm256_loadu_ps(v + k + 8), s1);
+    }
+    for (; k < kb; k++) t += x[k] * v[k];
+    s0 = _mm256_add_ps(s0, s1);
+    s0 = _mm256_hadd_ps(s0, s0);
+    s0 = _mm256_hadd_ps(s0, s0);
+    acc[o] += _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(s0),
+                                       _mm256_extractf128_ps(s0, 1))) + t;
+  }
 }
 
 /* 64 outputs at a time in 8 registers */
@@ -296,123 +314,143 @@ static AVX2 void axpy_avx2(int no, int kb, const float *X, int ldx,
 
 /* AVX2: a 6 x 16 tile in 12 of the 16 ymm registers, two for the row of
 ** b and one for the broadcast element of a (BLIS's Haswell shape: 12
-** independent FMA chains hide the FMA latency of 4-5 cycles on 2 ports).
-** m is a constant in each instance below, so the row loops unroll and the
+** independent FMA chains hide the FMA latency of 4-5 cycles on 2 ports);
+** 6 x 8 for a last sliver of 8 columns or fewer.  m and nv (vectors per
+** row) are constants in each instance below, so the loops unroll and the
 ** tile stays in registers. */
 enum { A2MR = 6, A2NR = 16 };
 
-INLINE AVX2 void avx2_body(const int m, int kc, const float *a,
+INLINE AVX2 void avx2_body(const int m, const int nv, int kc, const float *a,
                            const float *b, float *c, int ldc, float alpha,
                            float beta, int n) {
-  __m256 c0[A2MR], c1[A2MR];
-  int i, k;
+  __m256 t[A2MR][2];
+  int i, j, k;
 #pragma GCC unroll 6
-  for (i = 0; i < m; i++) c0[i] = c1[i] = _mm256_setzero_ps();
-  for (k = 0; k < kc; k++, a += A2MR, b += A2NR) {
-    __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+  for (i = 0; i < m; i++)
+#pragma GCC unroll 2
+    for (j = 0; j < nv; j++) t[i][j] = _mm256_setzero_ps();
+  for (k = 0; k < kc; k++, a += A2MR, b += 8 * nv) {
+    __m256 b0 = _mm256_load_ps(b), b1 = nv > 1 ? _mm256_load_ps(b + 8) : b0;
 #pragma GCC unroll 6
     for (i = 0; i < m; i++) {
       __m256 ai = _mm256_broadcast_ss(a + i);
-      c0[i] = _mm256_fmadd_ps(ai, b0, c0[i]);
-      c1[i] = _mm256_fmadd_ps(ai, b1, c1[i]);
+      t[i][0] = _mm256_fmadd_ps(ai, b0, t[i][0]);
+      if (nv > 1) t[i][1] = _mm256_fmadd_ps(ai, b1, t[i][1]);
     }
   }
   {
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     const __m256i j0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), j0);
-    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8), j0);
+    __m256i mk[2];
+    mk[0] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), j0);
+    mk[1] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8), j0);
 #pragma GCC unroll 6
-    for (i = 0; i < m; i++, c += ldc) {
-      __m256 x0 = _mm256_mul_ps(va, c0[i]), x1 = _mm256_mul_ps(va, c1[i]);
-      if (n == A2NR) {
-        if (beta != 0) {
-          x0 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c), x0);
-          x1 = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8), x1);
+    for (i = 0; i < m; i++, c += ldc)
+#pragma GCC unroll 2
+      for (j = 0; j < nv; j++) {
+        __m256 x = _mm256_mul_ps(va, t[i][j]);
+        if (n == 8 * nv) {
+          if (beta != 0) x = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8 * j), x);
+          _mm256_storeu_ps(c + 8 * j, x);
+        } else {
+          if (beta != 0)
+            x = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c + 8 * j, mk[j]), x);
+          _mm256_maskstore_ps(c + 8 * j, mk[j], x);
         }
-        _mm256_storeu_ps(c, x0);
-        _mm256_storeu_ps(c + 8, x1);
-      } else {
-        if (beta != 0) {
-          x0 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c, m0), x0);
-          x1 = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c + 8, m1), x1);
-        }
-        _mm256_maskstore_ps(c, m0, x0);
-        _mm256_maskstore_ps(c + 8, m1, x1);
       }
-    }
   }
 }
+
+#define ROWS6(body, nv)                                                    \
+  switch (m) {                                                            \
+  case 1: body(1, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 2: body(2, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 3: body(3, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 4: body(4, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 5: body(5, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  default: body(6, nv, kc, a, b, c, ldc, alpha, beta, n); break;          \
+  }
 
 static AVX2 void kern_avx2(int kc, const float *a, const float *b, float *c,
                            int ldc, float alpha, float beta, int m, int n) {
-  switch (m) {
-  case 1: avx2_body(1, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 2: avx2_body(2, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 3: avx2_body(3, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 4: avx2_body(4, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 5: avx2_body(5, kc, a, b, c, ldc, alpha, beta, n); break;
-  default: avx2_body(6, kc, a, b, c, ldc, alpha, beta, n); break;
-  }
+  ROWS6(avx2_body, 2)
+}
+
+static AVX2 void kern_avx2_8(int kc, const float *a, const float *b,
+                             float *c, int ldc, float alpha, float beta,
+                             int m, int n) {
+  ROWS6(avx2_body, 1)
 }
 
 static const Impl impl_avx2 = {"avx2", A2MR, A2NR, 256, kern_avx2,
+                               8, kern_avx2_8,
                                packt_avx2, packn_avx2, dot_avx2, axpy_avx2};
 
-/* AVX-512: a 12 x 32 tile in 24 of the 32 zmm registers */
+/* AVX-512: a 12 x 32 tile in 24 of the 32 zmm registers; 12 x 16 for a
+** last sliver of 16 columns or fewer (the MLP's 10 outputs) */
 enum { A5MR = 12, A5NR = 32 };
 
-INLINE AVX512 void avx512_body(const int m, int kc, const float *a,
-                               const float *b, float *c, int ldc,
-                               float alpha, float beta, int n) {
-  __m512 c0[A5MR], c1[A5MR];
-  int i, k;
+INLINE AVX512 void avx512_body(const int m, const int nv, int kc,
+                               const float *a, const float *b, float *c,
+                               int ldc, float alpha, float beta, int n) {
+  __m512 t[A5MR][2];
+  int i, j, k;
 #pragma GCC unroll 12
-  for (i = 0; i < m; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-  for (k = 0; k < kc; k++, a += A5MR, b += A5NR) {
-    __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+  for (i = 0; i < m; i++)
+#pragma GCC unroll 2
+    for (j = 0; j < nv; j++) t[i][j] = _mm512_setzero_ps();
+  for (k = 0; k < kc; k++, a += A5MR, b += 16 * nv) {
+    __m512 b0 = _mm512_load_ps(b), b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0;
 #pragma GCC unroll 12
     for (i = 0; i < m; i++) {
       __m512 ai = _mm512_set1_ps(a[i]);
-      c0[i] = _mm512_fmadd_ps(ai, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(ai, b1, c1[i]);
+      t[i][0] = _mm512_fmadd_ps(ai, b0, t[i][0]);
+      if (nv > 1) t[i][1] = _mm512_fmadd_ps(ai, b1, t[i][1]);
     }
   }
   {
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    const __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
-    const __mmask16 m1 = n >= 32 ? 0xffff
-                         : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
+    __mmask16 mk[2];
+    mk[0] = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+    mk[1] = n >= 32 ? 0xffff : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : 0;
 #pragma GCC unroll 12
-    for (i = 0; i < m; i++, c += ldc) {
-      __m512 x0 = _mm512_mul_ps(va, c0[i]), x1 = _mm512_mul_ps(va, c1[i]);
-      if (beta != 0) {
-        x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), x0);
-        x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), x1);
+    for (i = 0; i < m; i++, c += ldc)
+#pragma GCC unroll 2
+      for (j = 0; j < nv; j++) {
+        __m512 x = _mm512_mul_ps(va, t[i][j]);
+        if (beta != 0)
+          x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[j], c + 16 * j), x);
+        _mm512_mask_storeu_ps(c + 16 * j, mk[j], x);
       }
-      _mm512_mask_storeu_ps(c, m0, x0);
-      _mm512_mask_storeu_ps(c + 16, m1, x1);
-    }
   }
 }
+
+#define ROWS12(body, nv)                                                   \
+  switch (m) {                                                            \
+  case 1: body(1, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 2: body(2, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 3: body(3, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 4: body(4, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 5: body(5, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 6: body(6, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 7: body(7, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 8: body(8, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 9: body(9, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
+  case 10: body(10, nv, kc, a, b, c, ldc, alpha, beta, n); break;         \
+  case 11: body(11, nv, kc, a, b, c, ldc, alpha, beta, n); break;         \
+  default: body(12, nv, kc, a, b, c, ldc, alpha, beta, n); break;         \
+  }
 
 static AVX512 void kern_avx512(int kc, const float *a, const float *b,
                                float *c, int ldc, float alpha, float beta,
                                int m, int n) {
-  switch (m) {
-  case 1: avx512_body(1, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 2: avx512_body(2, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 3: avx512_body(3, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 4: avx512_body(4, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 5: avx512_body(5, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 6: avx512_body(6, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 7: avx512_body(7, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 8: avx512_body(8, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 9: avx512_body(9, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 10: avx512_body(10, kc, a, b, c, ldc, alpha, beta, n); break;
-  case 11: avx512_body(11, kc, a, b, c, ldc, alpha, beta, n); break;
-  default: avx512_body(12, kc, a, b, c, ldc, alpha, beta, n); break;
-  }
+  ROWS12(avx512_body, 2)
+}
+
+static AVX512 void kern_avx512_16(int kc, const float *a, const float *b,
+                                  float *c, int ldc, float alpha, float beta,
+                                  int m, int n) {
+  ROWS12(avx512_body, 1)
 }
 
 /* the mask of the first n of 16 lanes, n clamped to 0..16 */
@@ -432,36 +470,61 @@ static AVX512 void packn_avx512(const float *src, int ld, int m, int r,
   }
 }
 
-/* 4 rows at a time, two accumulators each: 8 FMA chains */
+/* 8 rows at a time, 8 FMA chains.  The first row's elements up to a
+** 64-byte boundary go first, masked, so that its loads (and every row's,
+** when ldx is a multiple of 16) do not split cache lines: that alone is
+** 10 us against 6.5 us for 256 rows of 784 read from L2.  The 8 sums are
+** added across lanes together, in a tree of shuffles. */
 static AVX512 void dot_avx512(int no, int kb, const float *X, int ldx,
                               const float *v, float *acc) {
   int o = 0, k, r;
-  for (; o + 4 <= no; o += 4) {
-    const float *x0 = X + (size_t)o * ldx, *x1 = x0 + ldx, *x2 = x1 + ldx,
-                *x3 = x2 + ldx;
+  const int p0 = (int)((16 - ((uintptr_t)X / sizeof(float)) % 16) % 16);
+  for (; o + 8 <= no; o += 8) {
+    const float *x = X + (size_t)o * ldx;
+    const size_t l1 = ldx, l2 = 2 * l1, l3 = 3 * l1, l4 = 4 * l1;
+    const int p = ldx % 16 ? 0 : p0 < kb ? p0 : kb;
     __m512 s[8];
+    __m256 h;
     for (r = 0; r < 8; r++) s[r] = _mm512_setzero_ps();
-    for (k = 0; k + 32 <= kb; k += 32) {
-      __m512 v0 = _mm512_loadu_ps(v + k), v1 = _mm512_loadu_ps(v + k + 16);
-      s[0] = _mm512_fmadd_ps(_mm512_loadu_ps(x0 + k), v0, s[0]);
-      s[1] = _mm512_fmadd_ps(_mm512_loadu_ps(x1 + k), v0, s[1]);
-      s[2] = _mm512_fmadd_ps(_mm512_loadu_ps(x2 + k), v0, s[2]);
-      s[3] = _mm512_fmadd_ps(_mm512_loadu_ps(x3 + k), v0, s[3]);
-      s[4] = _mm512_fmadd_ps(_mm512_loadu_ps(x0 + k + 16), v1, s[4]);
-      s[5] = _mm512_fmadd_ps(_mm512_loadu_ps(x1 + k + 16), v1, s[5]);
-      s[6] = _mm512_fmadd_ps(_mm512_loadu_ps(x2 + k + 16), v1, s[6]);
-      s[7] = _mm512_fmadd_ps(_mm512_loadu_ps(x3 + k + 16), v1, s[7]);
+    if (p > 0) {
+      const __mmask16 l = lanes(p);
+      __m512 v0 = _mm512_maskz_loadu_ps(l, v);
+      for (r = 0; r < 8; r++)
+        s[r] = _mm512_mul_ps(_mm512_maskz_loadu_ps(l, x + r * l1), v0);
     }
-    for (; k < kb; k += 16) {             /* the last 1 to 31 */
+    for (k = p; k + 16 <= kb; k += 16) {
+      __m512 v0 = _mm512_loadu_ps(v + k);
+      const float *y = x + k, *z = y + l4;
+      s[0] = _mm512_fmadd_ps(_mm512_loadu_ps(y), v0, s[0]);
+      s[1] = _mm512_fmadd_ps(_mm512_loadu_ps(y + l1), v0, s[1]);
+      s[2] = _mm512_fmadd_ps(_mm512_loadu_ps(y + l2), v0, s[2]);
+      s[3] = _mm512_fmadd_ps(_mm512_loadu_ps(y + l3), v0, s[3]);
+      s[4] = _mm512_fmadd_ps(_mm512_loadu_ps(z), v0, s[4]);
+      s[5] = _mm512_fmadd_ps(_mm512_loadu_ps(z + l1), v0, s[5]);
+      s[6] = _mm512_fmadd_ps(_mm512_loadu_ps(z + l2), v0, s[6]);
+      s[7] = _mm512_fmadd_ps(_mm512_loadu_ps(z + l3), v0, s[7]);
+    }
+    if (k < kb) {                         /* the last 1 to 15 */
       const __mmask16 l = lanes(kb - k);
       __m512 v0 = _mm512_maskz_loadu_ps(l, v + k);
-      s[0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, x0 + k), v0, s[0]);
-      s[1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, x1 + k), v0, s[1]);
-      s[2] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, x2 + k), v0, s[2]);
-      s[3] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, x3 + k), v0, s[3]);
+      for (r = 0; r < 8; r++)
+        s[r] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(l, x + r * l1 + k), v0,
+                               s[r]);
     }
+    /* 8 x 16 lanes to 8 sums, halving the lanes per row at each step:
+    ** 128-bit lanes (rows r | r+4), then pairs, then single floats */
     for (r = 0; r < 4; r++)
-      acc[o + r] += _mm512_reduce_add_ps(_mm512_add_ps(s[r], s[r + 4]));
+      s[r] = _mm512_add_ps(_mm512_shuffle_f32x4(s[r], s[r + 4], 0x44),
+                           _mm512_shuffle_f32x4(s[r], s[r + 4], 0xee));
+    for (r = 0; r < 2; r++)        /* each 128-bit lane: rows 2r, 2r+1 (+4) */
+      s[r] = _mm512_add_ps(_mm512_shuffle_ps(s[2 * r], s[2 * r + 1], 0x44),
+                           _mm512_shuffle_ps(s[2 * r], s[2 * r + 1], 0xee));
+    s[0] = _mm512_add_ps(_mm512_shuffle_ps(s[0], s[1], 0x88),
+                         _mm512_shuffle_ps(s[0], s[1], 0xdd));
+    /* 128-bit lanes 0 and 1 now hold halves of rows 0-3, 2 and 3 of 4-7 */
+    s[0] = _mm512_add_ps(s[0], _mm512_shuffle_f32x4(s[0], s[0], 0xb1));
+    h = _mm512_castps512_ps256(_mm512_shuffle_f32x4(s[0], s[0], 0x08));
+    _mm256_storeu_ps(acc + o, _mm256_add_ps(_mm256_loadu_ps(acc + o), h));
   }
   for (; o < no; o++) {
     const float *x = X + (size_t)o * ldx;
@@ -505,7 +568,7 @@ static AVX512 void axpy_avx512(int no, int kb, const float *X, int ldx,
 }
 
 static const Impl impl_avx512 = {"avx512", A5MR, A5NR, 256, kern_avx512,
-                                 packt_avx2, packn_avx512, dot_avx512,
+                                 16, kern_avx512_16, packt_avx2, packn_avx512, dot_avx512,
                                  axpy_avx512};
 #endif
 
@@ -568,12 +631,14 @@ static void blocked(const Impl *im, int ta, int tb, int M, int N, int K,
       }
       for (jc = 0; jc < N; jc += nr) {
         int nb = N - jc < nr ? N - jc : nr, ir;
+        int narrow = nb <= im->nr2, r = narrow ? im->nr2 : nr;
+        Kern kern = narrow ? im->kern2 : im->kern;
         float *c = C + (size_t)ic * ldc + jc;
-        if (tb) im->packt(B + (size_t)jc * ldb + pc, ldb, nb, nr, kb, bp);
-        else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, nr, kb, bp);
+        if (tb) im->packt(B + (size_t)jc * ldb + pc, ldb, nb, r, kb, bp);
+        else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, r, kb, bp);
         for (ir = 0; ir < mb; ir += mr)
-          im->kern(kb, ap + (size_t)ir * kb, bp, c + (size_t)ir * ldc, ldc,
-                   alpha, be, mb - ir < mr ? mb - ir : mr, nb);
+          kern(kb, ap + (size_t)ir * kb, bp, c + (size_t)ir * ldc, ldc, alpha,
+               be, mb - ir < mr ? mb - ir : mr, nb);
       }
     }
   }
