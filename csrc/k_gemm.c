@@ -58,7 +58,13 @@ typedef struct {
   Gemv dot, axpy;
 } Impl;
 
-enum { KC_MAX = 512 };    /* over every Impl */
+/* the depth of the packed blocks (tuned in the README's "Without a
+** BLAS"), and its bound */
+#ifndef NN_GEMM_KC
+#define NN_GEMM_KC 256
+#endif
+enum { KC_MAX = 512 };
+typedef char k_gemm_kc_check[NN_GEMM_KC >= 8 && NN_GEMM_KC <= KC_MAX ? 1 : -1];
 
 /* rows past the end of a sliver read these */
 static const float zeros[KC_MAX];
@@ -72,13 +78,15 @@ enum { PMR = 4, PNR = 8 };
 
 #if defined(__GNUC__) || defined(__clang__)
 typedef float V4 __attribute__((vector_size(16)));
+#endif
 
 static void kern_c(int kc, const float *a, const float *b, float *c, int ldc,
                    float alpha, float beta, int m, int n) {
-  V4 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0},
-     c30 = {0}, c31 = {0};
   float t[PMR][PNR];
   int i, j, k;
+#if defined(__GNUC__) || defined(__clang__)
+  V4 c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0},
+     c30 = {0}, c31 = {0};
   for (k = 0; k < kc; k++, a += PMR, b += PNR) {
     V4 b0, b1;
     memcpy(&b0, b, sizeof b0);
@@ -93,10 +101,6 @@ static void kern_c(int kc, const float *a, const float *b, float *c, int ldc,
   memcpy(t[2], &c20, 16); memcpy(t[2] + 4, &c21, 16);
   memcpy(t[3], &c30, 16); memcpy(t[3] + 4, &c31, 16);
 #else
-static void kern_c(int kc, const float *a, const float *b, float *c, int ldc,
-                   float alpha, float beta, int m, int n) {
-  float t[PMR][PNR];
-  int i, j, k;
   memset(t, 0, sizeof t);
   for (k = 0; k < kc; k++, a += PMR, b += PNR)
     for (i = 0; i < PMR; i++)
@@ -153,7 +157,7 @@ static void axpy_c(int no, int kb, const float *X, int ldx, const float *v,
   }
 }
 
-static const Impl impl_c = {"portable", PMR, PNR, 256, kern_c, 0, NULL,
+static const Impl impl_c = {"portable", PMR, PNR, NN_GEMM_KC, kern_c, 0, NULL,
                             packt_c, packn_c, dot_c, axpy_c};
 
 /* ---- x86-64: AVX2 and AVX-512 -------------------------------------------- */
@@ -382,7 +386,7 @@ static AVX2 void kern_avx2_8(int kc, const float *a, const float *b,
   ROWS6(avx2_body, 1)
 }
 
-static const Impl impl_avx2 = {"avx2", A2MR, A2NR, 256, kern_avx2,
+static const Impl impl_avx2 = {"avx2", A2MR, A2NR, NN_GEMM_KC, kern_avx2,
                                8, kern_avx2_8,
                                packt_avx2, packn_avx2, dot_avx2, axpy_avx2};
 
@@ -567,9 +571,9 @@ static AVX512 void axpy_avx512(int no, int kb, const float *X, int ldx,
   }
 }
 
-static const Impl impl_avx512 = {"avx512", A5MR, A5NR, 256, kern_avx512,
-                                 16, kern_avx512_16, packt_avx2, packn_avx512, dot_avx512,
-                                 axpy_avx512};
+static const Impl impl_avx512 = {"avx512", A5MR, A5NR, NN_GEMM_KC,
+                                 kern_avx512, 16, kern_avx512_16, packt_avx2,
+                                 packn_avx512, dot_avx512, axpy_avx512};
 #endif
 
 /* ---- the blocked product ------------------------------------------------- */
