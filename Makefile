@@ -99,6 +99,8 @@ help:
 	@echo "make soak     NN_SOAK_STEPS (200000) training steps; memory must stay flat"
 	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit (BENCH_THREADS=1),"
 	@echo "              and nn.export's files on every Lua"
+	@echo "BLAS=none     any target on the own SGEMM instead of OpenBLAS (build/<lua>-noblas);"
+	@echo "              make bench BLAS=none times both builds side by side"
 	@echo "make embed    build and run examples/embed/host.c, a C host embedding Lua and nn"
 	@echo "make embed-lib  build/<lua>/liblua-nn.a, lua-nn to link into a host (csrc/lua_nn.h)"
 	@echo "make windows  $(WIN_DLL) for LuaJIT's lua51.dll (LOVE on Windows), cross-built"
@@ -320,9 +322,18 @@ docs: $(CORE)
 install: deps
 	@sh tools/rock.sh install
 
+# BLAS=none: both builds side by side, each workload in a child process
+# per core, paired rounds (bench/run.lua)
 BENCH_THREADS ?= 1
+OPENBLAS_CORE_DIR := build/$(LUA)
 bench: test-deps $(CORE)
+ifeq ($(BLAS),none)
+	@$(MAKE) --no-print-directory LUA=$(LUA) BLAS=openblas core
+	$(LUA) bench/run.lua $(BENCH_THREADS) OpenBLAS='$(CURDIR)/$(OPENBLAS_CORE_DIR)/?.so' \
+	  own='$(CURDIR)/$(CORE_DIR)/?.so'
+else
 	$(LUA) bench/run.lua $(BENCH_THREADS)
+endif
 	$(LUA) bench/export.lua
 
 # (lua/nn/core.so: where 5.4's core went before build/lua5.4; nn/core.so:

@@ -13,7 +13,8 @@
 -- prediction, saves a screenshot and quits.
 
 -- lua-nn from this checkout: the Lua modules, and LuaJIT's core, which
--- `make LUA=luajit` puts in build/luajit (LÖVE runs LuaJIT)
+-- `make LUA=luajit` puts in build/luajit (LÖVE runs LuaJIT), and
+-- `make LUA=luajit BLAS=none` in build/luajit-noblas (NN_BLAS=none)
 local function here()
    local src = love.filesystem.getSource()
    if src:sub(1, 1) ~= "/" then src = (os.getenv("PWD") or ".") .. "/" .. src end
@@ -22,7 +23,8 @@ end
 local ROOT = here() .. "/../.."
 package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. here() .. "/?.lua;"
    .. package.path
-package.cpath = ROOT .. "/build/luajit/?.so;" .. package.cpath
+package.cpath = ROOT .. "/build/luajit" .. (os.getenv("NN_BLAS") == "none" and "-noblas" or "")
+   .. "/?.so;" .. package.cpath
 
 local nn = require "nn"
 local digit = require "digit"
