@@ -261,7 +261,7 @@ love: $(LOVE_MODEL) $(if $(filter windows-x86_64,$(LOVE_PLATFORMS)),windows)
 bench-shipping: test-deps
 	@$(MAKE) --no-print-directory LUA=luajit core
 	@$(MAKE) --no-print-directory LUA=luajit BLAS=none core
-	luajit bench/shipping.lua build/luajit/?.so build/luajit-noblas/?.so
+	luajit bench/shipping.lua none='build/luajit-noblas/?.so' OpenBLAS='build/luajit/?.so'
 
 # The whole suite with the C core built under AddressSanitizer and UBSan
 # (the interpreter preloads their runtimes), with float-cast-overflow,
