@@ -69,13 +69,13 @@ export NN_BLAS   := $(BLAS)
 # Debian packages the library needs to build and run, and those the tests
 # add (busted; PyTorch for the numerical cross-checks; Fashion-MNIST to
 # prove the loader on gzipped IDX files; every Lua, for the specs that run
-# children of each; LÖVE and Xvfb for the demo's spec; Chromium to render
+# children of each; LÖVE, Xvfb and zip for the demo's specs; Chromium to render
 # the charts and the report).
 DEBS      := $(LUA_DEBS) $(DEBS_BLAS) zlib1g-dev luarocks
 TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
              lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
              lua5.4 liblua5.4-dev luajit libluajit-5.1-dev \
-             love xvfb xauth chromium
+             love xvfb xauth zip chromium
 
 MNIST_DIR := data/mnist
 

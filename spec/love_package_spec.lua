@@ -161,7 +161,7 @@ describe("make love: the digit demo as a .love", function()
       assert.is_true(s.guess > 200, "no guess drawn")
    end)
 
-   test("loads the core beside the .love, and beside a fused executable, copying nothing", function()
+   test("loads the core beside the .love, beside a fused executable, in a game folder, copying nothing", function()
       local dir, home = tmp .. "/kit", tmp .. "/kithome"
       sh(("mkdir -p '%s' && cp -r '%s' '%s' && cd '%s' && cat /usr/bin/love love-digit.love > love-digit "
          .. "&& chmod +x love-digit"):format(home, KIT, dir, dir))
@@ -172,6 +172,15 @@ describe("make love: the digit demo as a .love", function()
          assert.are.equal(refs[n], guess(out, n), out)
          assert.are.same({"beside", dir .. "/nn/core.so"}, {core(out)}, out)
       end
+      -- and a game that is a directory loads the core where it is
+      -- (in a folder of its own: nothing beside it)
+      local games = tmp .. "/games"
+      sh(("/usr/bin/python3 -c \"import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])\" "
+         .. "'%s' '%s/digit'"):format(LOVE, games))
+      local ok, out = love(games, home, ("love digit --replay 3 --data '%s' --out shot.png"):format(DATA))
+      assert(ok, out)
+      assert.are.equal(refs[3], guess(out, 3), out)
+      assert.are.same({"game", games .. "/digit/nn/linux-x86_64/core.so"}, {core(out)}, out)
       local p = io.popen(("find '%s' -name lua-nn"):format(home))
       assert.are.equal("", p:read("*a"))
       p:close()
