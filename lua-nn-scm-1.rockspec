@@ -61,6 +61,7 @@ build = {
       ["nn.image"] = "lua/nn/image.lua",
       ["nn.json"] = "lua/nn/json.lua",
       ["nn.layers"] = "lua/nn/layers.lua",
+      ["nn.love"] = "lua/nn/love.lua",
       ["nn.mnist"] = "lua/nn/mnist.lua",
       ["nn.npy"] = "lua/nn/npy.lua",
       ["nn.optim"] = "lua/nn/optim.lua",
