@@ -219,6 +219,14 @@ function H.child(code, prefix, dir, seconds, lua)
 end
 
 -- A fresh empty directory; the caller removes it.
+-- xvfb-run's words for a program under a virtual X server.  Its -a takes
+-- the first free display from -n on, but two xvfb-runs started at the same
+-- moment can both see display 99 free and one of them fails (make test runs
+-- two spec files at a time): each spec file searches from its own display.
+function H.xvfb(display)
+   return ("xvfb-run -a -n %d -s '-screen 0 1024x768x24'"):format(display)
+end
+
 function H.tmpdir()
    local d = os.tmpname()
    os.remove(d)

@@ -21,8 +21,8 @@ local function sh(cmd) assert(H.sh(cmd), cmd) end
 -- directory is under it): ok, the output
 local function love(dir, home, cmd)
    return H.run(("cd '%s' && env -u LUA_PATH -u LUA_CPATH -u NN_BLAS -u NN_LOVE_MODEL "
-      .. "-u NN_LOVE_REPLAY HOME='%s' XDG_DATA_HOME='%s/share' timeout 60 xvfb-run -a "
-      .. "-s '-screen 0 1024x768x24' %s"):format(dir, home, home, cmd))
+      .. "-u NN_LOVE_REPLAY HOME='%s' XDG_DATA_HOME='%s/share' timeout 120 " .. H.xvfb(150)
+      .. " %s"):format(dir, home, home, cmd))
 end
 
 -- the guess a replay printed: "test digit N (label L): predicted P (p = X)"
@@ -83,8 +83,8 @@ describe("make love: the digit demo as a .love", function()
       H.write(model, contents(LOVE, "mnist_mlp.nn"))
       refs = {}
       for _, n in ipairs(DIGITS) do
-         local ok, out = H.run(("cd '%s' && NN_BLAS=none NN_LOVE_MODEL='%s' timeout 60 xvfb-run -a "
-            .. "-s '-screen 0 1024x768x24' love examples/love --replay %d --out '%s/ref.png'")
+         local ok, out = H.run(("cd '%s' && NN_BLAS=none NN_LOVE_MODEL='%s' timeout 120 " .. H.xvfb(170)
+            .. " love examples/love --replay %d --out '%s/ref.png'")
             :format(H.top, model, n, tmp))
          refs[n] = guess(out, n)
          assert(ok and refs[n], out)

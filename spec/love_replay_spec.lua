@@ -14,8 +14,8 @@ describe("the LÖVE demo's --replay", function()
          {"10001", "--replay 10001: there are 10000 test digits (1 to 10000)"},
          {"", "--replay needs a test digit's number"},
       } do
-         local ok, out, code = H.run(("cd '%s' && timeout 120 xvfb-run -a -s '-screen 0 1024x768x24' "
-            .. "love examples/love --replay %s"):format(H.top, case[1]))
+         local ok, out, code = H.run(("cd '%s' && timeout 120 " .. H.xvfb(130)
+            .. " love examples/love --replay %s"):format(H.top, case[1]))
          assert.is_false(ok, out)
          assert.are.equal(2, code, out)
          assert.truthy(out:find("^love%-digit: ") or out:find("\nlove%-digit: "), out)

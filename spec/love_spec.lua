@@ -28,8 +28,8 @@ describe("the LÖVE digit demo (examples/love)", function()
       -- the first test digits: 7, 2, 1 and 0
       for n, label in ipairs{7, 2, 1, 0} do
          local png = ("%s/shot-%d.png"):format(dir, n)
-         ok, out = H.run(("cd '%s' && NN_LOVE_MODEL='%s' timeout 120 xvfb-run -a -s '-screen 0 1024x768x24' "
-            .. "love examples/love --replay %d --out '%s'%s"):format(H.top, model, n, png,
+         ok, out = H.run(("cd '%s' && NN_LOVE_MODEL='%s' timeout 120 " .. H.xvfb(110)
+            .. " love examples/love --replay %d --out '%s'%s"):format(H.top, model, n, png,
             n == 4 and " --keys w" or ""))
          local lab, pred = out:match("love%-digit: test digit " .. n .. " %(label (%d)%): predicted (%d)")
          assert(lab, out)
