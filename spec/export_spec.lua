@@ -190,6 +190,10 @@ CASES.Embedding = function()
                      nn.Linear(6, 4, {sequence = true}), nn.Tanh()}, ids(3, 5, 12)},
       {"maxNorm with the largest magnitude", nn.Sequential{nn.Embedding(5, 3,
          {maxNorm = 0.5, normType = math.huge})}, ids(2, 4, 5)},
+      -- a Linear over the whole row after it fixes T (2 ids): the export
+      -- once took its 6 columns for the ids' count and refused the network
+      {"then a Linear over the whole row", nn.Sequential{nn.Embedding(5, 3), nn.Linear(6, 2)},
+       ids(3, 2, 5)},
    }
 end
 

@@ -456,12 +456,15 @@ local function size(node, n)
    return node.outsize
 end
 
--- the width a node needs, if any layer of it fixes one
+-- the width a node needs, if any layer of it fixes one: nil if none
+-- does, false if a sequence layer comes first (it takes any T steps, so
+-- what follows it fixes nothing: a recurrent layer's last state has the
+-- same width for every T)
 local function need(node)
    if node.op == "seq" then
       for _, s in ipairs(node.stages) do
          local r = need(s)
-         if r then return r end
+         if r ~= nil then return r end
       end
       return nil
    elseif node.op == "residual" then
@@ -469,9 +472,11 @@ local function need(node)
    elseif node.op == "concat" then
       for _, child in ipairs(node.list) do
          local r = need(child)
-         if r then return r end
+         if r ~= nil then return r end
       end
       return nil
+   elseif node.step then
+      return false
    end
    return node.insize
 end
@@ -1052,7 +1057,7 @@ local function source(net)
    if root.op ~= "seq" then root = {op = "seq", list = {root}, where = "the network"} end
    normalize(root)
    local nout = size(root, nil)
-   local nin = need(root)
+   local nin = need(root) or nil
    if nin then nout = size(root, nin) end
 
    local g = setmetatable({out = {}, count = 0, helpers = {}, pad = ""}, Gen)
