@@ -16,7 +16,8 @@
 #include "module.h"
 
 static const LayerKind *const registry[] = {
-  nn_dense_kinds, nn_activation_kinds, nn_conv_kinds, nn_norm_kinds
+  nn_dense_kinds, nn_activation_kinds, nn_conv_kinds, nn_norm_kinds,
+  nn_rnn_kinds
 };
 #define NGROUPS (sizeof registry / sizeof registry[0])
 
