@@ -229,15 +229,15 @@ typedef struct Layout {
   int ok;
 } Layout;
 
-/* a region of a*b*c floats at the layout's end (offset in *at); 0 (and
-** lo->ok 0) once a size overflows */
+/* a region of a*b*c floats at the layout's end (its offset into *at);
+** lo->ok becomes 0 if a size overflows */
 static void region(Layout *lo, size_t *at, size_t a, size_t b, size_t c) {
   size_t n;
   if (b && a > (size_t)-1 / b) lo->ok = 0;
   n = a * b;
   if (c && n > (size_t)-1 / c) lo->ok = 0;
   n *= c;
-  /* 16 floats apart: each array starts on a 64-byte boundary */
+  /* a multiple of 16 floats: arrays keep the block's alignment mod 64 */
   n = (n + 15) & ~(size_t)15;
   if (lo->off > (size_t)-1 - n) lo->ok = 0;
   *at = lo->off;

@@ -245,6 +245,13 @@ describe("the recurrent layers' state", function()
       for t = 1, 5 do
          assert.is_true(m:step(x:getcols((t - 1) * 2 + 1, 2)):equal(want:getcols((t - 1) * 3 + 1, 3), 1e-6))
       end
+      -- the state a forward left, given back: forward goes on from it
+      m:setState()
+      local first = m:forward(x:getcols(1, 4)):clone()
+      m:setState(m:state())
+      local rest = m:forward(x:getcols(5, 6))
+      assert.is_true(first:equal(zero:getcols(1, 6), 1e-6))
+      assert.is_true(rest:equal(zero:getcols(7, 9), 1e-6))
       m:setState()
       assert.is_nil(m:state())
       assert.is_true(m:forward(x):equal(zero))
