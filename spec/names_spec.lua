@@ -43,6 +43,27 @@ describe("the name generator (examples/names.lua)", function()
       end
       assert.are.equal(3, agree, out)
       assert.truthy(out:find("of 1000 names at temperature 0.8", 1, true), out)
+      -- the names shown are none of the training list (the same split as
+      -- names.lua: every tenth capitalised word held out), and the line
+      -- under them counts those left out
+      local train, k = {}, 0
+      for line in io.lines(WORDS) do
+         if line:find("^%u%l+$") then
+            k = k + 1
+            if k % 10 ~= 0 then train[line] = true end
+         end
+      end
+      local shown = 0
+      for list, drawn, known in out:gmatch("temperature [%d.]+: ([^\n]+)\n%s+%((%d+) names drawn, (%d+) of them training names") do
+         local n = 0
+         for name in list:gmatch("[^, ]+") do
+            assert.is_nil(train[name], name .. " is a training name: " .. out)
+            n = n + 1
+         end
+         assert.are.equal(tonumber(drawn) - tonumber(known), n, out)
+         shown = shown + 1
+      end
+      assert.are.equal(3, shown, out)
       local us = tonumber(out:match("one name takes (%d+) us through the C core"))
       assert.truthy(us, out)
       assert.is_true(us < 5000, out)
