@@ -72,14 +72,14 @@ export NN_BLAS   := $(BLAS)
 # children of each; LÖVE, Xvfb and zip for the demo's specs; Chromium to render
 # the charts and the report).
 DEBS      := $(LUA_DEBS) $(DEBS_BLAS) zlib1g-dev luarocks
-TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
+TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist wamerican \
              lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
              lua5.4 liblua5.4-dev luajit libluajit-5.1-dev \
              love xvfb xauth zip chromium
 
 MNIST_DIR := data/mnist
 
-.PHONY: all core cores embed-lib deps test-deps fengari test windows windows-deps love bench-shipping check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
+.PHONY: all core cores embed-lib deps test-deps fengari test windows windows-deps love bench-shipping check-asan check-valgrind soak mnist cnn names data embed rock-check rockspec docs install bench fuzz clean help
 
 all: $(CORE)
 
@@ -90,6 +90,7 @@ help:
 	@echo "make mnist    the main job: fetch MNIST, train the MLP, report test accuracy"
 	@echo "make data     fetch and verify MNIST into $(MNIST_DIR)"
 	@echo "make cnn      a LeNet-style CNN on MNIST (examples/mnist_cnn.lua), test accuracy"
+	@echo "make names    a character LSTM makes up names (examples/names.lua), beside PyTorch's twin"
 	@echo "make docs     the README's and docs/format.md's layer lists, from the registry"
 	@echo "make rock-check  build and install the LuaRock into a temporary tree"
 	@echo "make install  install the rock system-wide"
@@ -323,6 +324,20 @@ mnist: deps $(CORE) data
 
 cnn: deps $(CORE) data
 	$(LUA) examples/mnist_cnn.lua $(MNIST_DIR)
+
+# The name generator: a character-level LSTM trained on the capitalised
+# words of Debian's wamerican, its held-out bits per character beside the
+# same model trained by PyTorch (examples/names_torch.py), then names made
+# up through the C core and the exported plain-Lua file, and the time of
+# one on LuaJIT, which LÖVE runs (love examples/love-names shows them).
+NAMES_DIR := build/names
+LUAJIT_CPATH := $(CURDIR)/build/luajit$(if $(filter none,$(BLAS)),-noblas)/?.so;;
+
+names: deps $(CORE)
+	@sh tools/deps.sh wamerican python3-torch luajit libluajit-5.1-dev
+	$(LUA) examples/names.lua --out $(NAMES_DIR)
+	@$(MAKE) --no-print-directory LUA=luajit BLAS=$(BLAS) core
+	LUA_CPATH='$(LUAJIT_CPATH)' luajit examples/names.lua --generate --out $(NAMES_DIR)
 
 rock-check: deps
 	@sh tools/deps.sh lua5.1 liblua5.1-0-dev

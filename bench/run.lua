@@ -163,6 +163,70 @@ local workloads = {
     function() return cnn_gemm_limit(64, 30, false) end},
 }
 
+-- ---- the recurrent rows (issue #25 §1) --------------------------------------
+-- A character model's core: LSTM(256, 256) on batches of 32 sequences of
+-- 32 steps, a Linear per step to 64 classes and cross-entropy over every
+-- step; a train step is forward, backward and SGD with momentum.
+-- Generation: one step of one sequence from the state the last one left
+-- (m:step), and the Linear: one token's logits.
+local LSTM_D, LSTM_H, LSTM_T, LSTM_C = 256, 256, 32, 64
+
+local function lstmtrain(batch, n)
+   local net = nn.Sequential{nn.LSTM(LSTM_D, LSTM_H), nn.Linear(LSTM_H, LSTM_C, {sequence = true})}
+   local crit = nn.CrossEntropyLoss{sequence = true}
+   local opt = nn.SGD(net, {lr = 0.01, momentum = 0.9})
+   local x, y = nn.randn(batch, LSTM_T * LSTM_D), nn.Matrix(batch, LSTM_T)
+   for i = 1, batch do
+      for t = 1, LSTM_T do y:set(i, t, nn.random(LSTM_C)) end
+   end
+   return time(function()
+      opt:zeroGrad()
+      local out = net:forward(x)
+      crit:forward(out, y)
+      net:backward(x, crit:backward(out, y), false)
+      opt:step()
+   end, n)
+end
+
+local function lstmgen(n)
+   local lstm, head = nn.LSTM(LSTM_D, LSTM_H), nn.Linear(LSTM_H, LSTM_C)
+   lstm:evaluate()
+   local x = nn.randn(1, LSTM_D)
+   lstm:setState()
+   return time(function() head:forward(lstm:step(x)) end, n)
+end
+
+-- the products: x W_ih^T for every step at once, h W_hh^T a step, the
+-- head; for training dL/dh a step, dW_ih, dW_hh, dL/dx (not wanted for
+-- the input: skipped, as lua-nn skips it) and the head's two
+local function lstm_gemm_limit(batch, T, n, training)
+   local G, H, D, C, rows = 4 * LSTM_H, LSTM_H, LSTM_D, LSTM_C, batch * T
+   local ops = {}
+   local function product(M, N, K, ta, tb)
+      local A = ta and nn.rand(K, M) or nn.rand(M, K)
+      local B = tb and nn.rand(N, K) or nn.rand(K, N)
+      local Cm = nn.Matrix(M, N)
+      ops[#ops + 1] = function() Cm:gemm(A, B, 1, 0, ta, tb) end
+   end
+   product(rows, G, D, false, true)
+   for _ = 1, T do product(batch, G, H, false, true) end
+   product(rows, C, H, false, true)
+   if training then
+      for _ = 1, T do product(batch, H, G) end
+      product(G, D, rows, true, false)
+      product(G, H, rows, true, false)
+      product(C, H, rows, true, false)
+      product(rows, H, C)
+   end
+   return time(function() for _, op in ipairs(ops) do op() end end, n)
+end
+
+workloads[#workloads + 1] = {"lstmtrain32",
+   "LSTM train step, batch 32 x 32 steps, 256 -> 256, a Linear per step to 64",
+   function() return lstmtrain(32, 10) end, function() return lstm_gemm_limit(32, LSTM_T, 10, true) end}
+workloads[#workloads + 1] = {"lstmgen1", "LSTM generation, one step of one sequence (and the Linear)",
+   function() return lstmgen(2000) end, function() return lstm_gemm_limit(1, 1, 2000, false) end}
+
 local function us(s) return s and ("%.1f us"):format(s * 1e6) or "n/a" end
 
 if child then

@@ -78,3 +78,48 @@ print("infer1000", infer(mlp, 1000, 30))
 print("cnntrain64", train(cnn, 64, 20, shape=IMAGE))
 print("cnninfer1", infer(cnn, 1, 500, shape=IMAGE))
 print("cnninfer64", infer(cnn, 64, 30, shape=IMAGE))
+
+
+# the recurrent rows (bench/run.lua's lstmtrain32 and lstmgen1)
+LSTM_D, LSTM_H, LSTM_T, LSTM_C = 256, 256, 32, 64
+
+
+class CharCore(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(LSTM_D, LSTM_H, batch_first=True)
+        self.head = torch.nn.Linear(LSTM_H, LSTM_C)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0])
+
+
+def lstmtrain(batch, n):
+    net = CharCore()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    crit = torch.nn.CrossEntropyLoss()
+    x = torch.randn(batch, LSTM_T, LSTM_D)
+    y = torch.randint(0, LSTM_C, (batch * LSTM_T,))
+
+    def step():
+        opt.zero_grad()
+        loss = crit(net(x).reshape(-1, LSTM_C), y)
+        loss.backward()
+        opt.step()
+    return median_time(step, n)
+
+
+def lstmgen(n):
+    lstm, head = torch.nn.LSTM(LSTM_D, LSTM_H).eval(), torch.nn.Linear(LSTM_H, LSTM_C).eval()
+    x = torch.randn(1, 1, LSTM_D)
+    state = [(torch.zeros(1, 1, LSTM_H), torch.zeros(1, 1, LSTM_H))]
+
+    def f():
+        with torch.no_grad():
+            y, state[0] = lstm(x, state[0])
+            head(y)
+    return median_time(f, n)
+
+
+print("lstmtrain32", lstmtrain(32, 10))
+print("lstmgen1", lstmgen(2000))

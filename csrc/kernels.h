@@ -277,6 +277,47 @@ void k_layernorm_forward(float *restrict y, const float *restrict x,
 void k_layernorm_backward(float *restrict gx, float *ggamma, float *gbeta,
                           const float *restrict x, const float *restrict gy,
                           const float *gamma, size_t m, int D, float eps);
+/* ---- recurrent layers: k_rnn.c ------------------------------------------ */
+/* One direction of one layer of an Elman RNN (tanh or ReLU), an LSTM or a
+** GRU over T steps of a batch of n, as PyTorch's (gate order i, f, g, o
+** and r, z, n).  Time-major: x[T, n, D] is T n rows of D.  G = 1, 4 or 3
+** gates: w_ih[G H, D], w_hh[G H, H], b_ih and b_hh [G H] or NULL.
+** The states of every step, hs[T + 1, n, H] (and the LSTM's cells cs, the
+** same), in time order for both directions: forward, slot 0 holds h0 and
+** slot t + 1 the state after step t (t = 0..T-1); reverse (steps run
+** T-1..0), slot T holds h0 and slot t the state after step t.  The
+** outputs are slots 1..T (forward) or 0..T-1 (reverse): T n rows, in time
+** order either way. */
+enum { K_RNN_TANH, K_RNN_RELU, K_LSTM, K_GRU };
+typedef struct KRnn {
+  int cell;                   /* K_RNN_TANH, K_RNN_RELU, K_LSTM or K_GRU */
+  int T, n, D, H;             /* steps, batch, input size, hidden size */
+  int rev;                    /* the reverse direction */
+} KRnn;
+int k_rnn_gates(int cell);    /* G */
+/* Forward, h0 (and c0) in their slots: fills every other slot; g[T, n,
+** G H] (LSTM, GRU; NULL for RNN) gets the gates' activations and hn[T, n,
+** H] (GRU, else NULL) h' W_hn^T + b_hn of each step, for backward.  tmp:
+** 2 G H + n G H floats of scratch. */
+void k_rnn_forward(const KRnn *s, const float *x, const float *wih,
+                   const float *whh, const float *bih, const float *bhh,
+                   float *hs, float *cs, float *g, float *hn, float *tmp);
+/* Backward through time from forward's hs, cs, g, hn (and the same x,
+** weights): dy the gradient of the outputs, row (t, b) at dy + (t n + b)
+** ldy.  dx[T n, D] = dL/dx (added to it with accx; NULL: not wanted);
+** dw_ih, dw_hh, db_ih, db_hh (NULL if none) accumulate; dh0, dc0 [n, H]
+** (dc0 LSTM only, else NULL) get dL/dh0 and dL/dc0.  dg[T, n, G H], and
+** for GRU dgh[T, n, G H] (else NULL), are scratch. */
+void k_rnn_backward(const KRnn *s, const float *x, const float *wih,
+                    const float *whh, const float *hs, const float *cs,
+                    const float *g, const float *hn, const float *dy,
+                    int ldy, float *dx, int accx, float *dwih, float *dwhh,
+                    float *dbih, float *dbhh, float *dh0, float *dc0,
+                    float *dg, float *dgh);
+/* tanh and the sigmoid of the recurrent kernels (about 2 ulp, vectorized) */
+void k_tanh_fast(float *restrict y, const float *restrict x, size_t n);
+void k_sigmoid_fast(float *restrict y, const float *restrict x, size_t n);
+
 /* ---- losses: k_loss.c ------------------------------------------------- */
 /* Every loss returns the SUM over the batch; the caller scales by the
 ** reduction.  Backward kernels write g = scale * dL/dx.  Targets are either

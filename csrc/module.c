@@ -16,7 +16,8 @@
 #include "module.h"
 
 static const LayerKind *const registry[] = {
-  nn_dense_kinds, nn_activation_kinds, nn_conv_kinds, nn_norm_kinds
+  nn_dense_kinds, nn_activation_kinds, nn_conv_kinds, nn_norm_kinds,
+  nn_rnn_kinds
 };
 #define NGROUPS (sizeof registry / sizeof registry[0])
 
@@ -756,6 +757,13 @@ static int mod_index(lua_State *L) {
     return 0;                   /* only image layers have one */
   lua_pushvalue(L, 2);
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+  if (m->kind->methods) {       /* the kind's own: upvalue 2, by kind */
+    lua_pushlightuserdata(L, (void *)m->kind);
+    lua_rawget(L, lua_upvalueindex(2));
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL) return 1;
+    lua_pop(L, 2);
+  }
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
   k = lua_tostring(L, 2);
   if ((slot = slotof(L, m, k, &set)) != 0) lua_getiuservalue(L, 1, slot);
@@ -768,7 +776,7 @@ static int mod_index(lua_State *L) {
   else if (m->in[0] && strcmp(k, "inputShape") == 0) pushshape(L, m->in);
   else if (m->out[0] && strcmp(k, "outputShape") == 0) pushshape(L, m->out);
   else if (m->din && strcmp(k, "inputStep") == 0) lua_pushinteger(L, m->din);
-  else if (m->din && strcmp(k, "outputStep") == 0)
+  else if (m->din && m->dout && strcmp(k, "outputStep") == 0)
     lua_pushinteger(L, m->dout);
   else if (strcmp(k, "keepsShape") == 0) lua_pushboolean(L, keepsshape(m));
   else if (field && strcmp(k, field) == 0) lua_pushnumber(L, NN_FIELD(m));
@@ -822,7 +830,8 @@ static const luaL_Reg meth[] = {
   {"tensors", mod_tensors}, {NULL, NULL}
 };
 
-/* each gets the method table as upvalue 1, which __index reads */
+/* each gets the method table as upvalue 1, which __index reads, and a
+** table of each kind's own methods (kind -> methods) as upvalue 2 */
 static const luaL_Reg metameth[] = {
   {"__index", mod_index}, {"__newindex", mod_newindex}, {"__call", mod_call},
   {"__tostring", mod_tostring}, {NULL, NULL}
@@ -839,7 +848,16 @@ void nn_module_open(lua_State *L) {
   const LayerKind *k;
   luaL_newmetatable(L, NN_MODULE);
   luaL_newlib(L, meth);
-  luaL_setfuncs(L, metameth, 1);
+  lua_newtable(L);
+  for (g = 0; g < NGROUPS; g++)
+    for (k = registry[g]; k->name; k++)
+      if (k->methods) {
+        lua_pushlightuserdata(L, (void *)k);
+        lua_newtable(L);
+        luaL_setfuncs(L, k->methods, 0);
+        lua_rawset(L, -3);
+      }
+  luaL_setfuncs(L, metameth, 2);
   lua_pop(L, 1);
   for (g = 0; g < NGROUPS; g++)
     for (k = registry[g]; k->name; k++) {

@@ -142,6 +142,9 @@ typedef struct LayerKind {
   int skipgx;                 /* backward honours wantgx = false */
   int flat;                   /* forgets its input's image shape (Flatten) */
   const void *data;           /* the kind's constant data (activations' kernels) */
+  /* methods of this kind only (the recurrent layers' setState, step, ...),
+  ** looked up after the common ones; NULL: none */
+  const luaL_Reg *methods;
 } LayerKind;
 
 /* the field of a kind that has one: the first float of its settings */
@@ -156,6 +159,7 @@ extern const LayerKind nn_dense_kinds[];
 extern const LayerKind nn_activation_kinds[];
 extern const LayerKind nn_conv_kinds[];
 extern const LayerKind nn_norm_kinds[];
+extern const LayerKind nn_rnn_kinds[];
 
 /* helpers for descriptors (module.c) */
 /* a constructor's number at arg (nil: def), finite in float32; a numeric

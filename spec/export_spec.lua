@@ -190,6 +190,10 @@ CASES.Embedding = function()
                      nn.Linear(6, 4, {sequence = true}), nn.Tanh()}, ids(3, 5, 12)},
       {"maxNorm with the largest magnitude", nn.Sequential{nn.Embedding(5, 3,
          {maxNorm = 0.5, normType = math.huge})}, ids(2, 4, 5)},
+      -- a Linear over the whole row after it fixes T (2 ids): the export
+      -- once took its 6 columns for the ids' count and refused the network
+      {"then a Linear over the whole row", nn.Sequential{nn.Embedding(5, 3), nn.Linear(6, 2)},
+       ids(3, 2, 5)},
    }
 end
 
@@ -200,6 +204,29 @@ CASES.LayerNorm = function()
       {"large values", nn.Sequential{nn.LayerNorm(3)}, {{1e4, -2e4, 3e4, 5, 5, 5.5}}},
    }
 end
+
+-- the recurrent layers: a character model, a classifier on the last
+-- state, and an elementwise layer fused after every step
+local function recurrent(make)
+   return function()
+      return {
+         {"a character model: Embedding, 2 layers, a Linear per step",
+          nn.Sequential{nn.Embedding(9, 4), make(4, 6, {layers = 2}),
+                        nn.Linear(6, 9, {sequence = true})}, ids(3, 7, 9)},
+         {"bidirectional, the last states, a Linear and Softmax",
+          nn.Sequential{make(3, 5, {bidirectional = true, returns = "last"}), nn.Linear(10, 4),
+                        nn.Softmax()}, inputs(2, 3 * 6)},
+         {"then Tanh on every step, no bias", nn.Sequential{make(2, 3, {bias = false}), nn.Tanh()},
+          inputs(2, 2 * 9)},
+      }
+   end
+end
+CASES.RNN = recurrent(function(D, Hs, o)
+   o.nonlinearity = "relu"
+   return nn.RNN(D, Hs, o)
+end)
+CASES.LSTM = recurrent(nn.LSTM)
+CASES.GRU = recurrent(nn.GRU)
 
 -- the networks of the examples and the bench
 local function mnist_cnn()

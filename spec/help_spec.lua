@@ -76,6 +76,7 @@ describe("nn.help", function()
          elseif k:find("^image%.") then v = image[k:sub(7)]
          elseif k:find("^plot%.") then v = plot[k:sub(6)]
          elseif k:find("^module:") then v = nn.Linear(1, 1)[k:sub(8)] or nn.MaxPool2d(2)[k:sub(8)]
+         elseif k:find("^recurrent:") then v = nn.LSTM(1, 1)[k:sub(11)]
          elseif k:find("^ConfusionMatrix:") then v = nn.ConfusionMatrix(2)[k:sub(17)]
          elseif k:find("^chart:") then v = plot.chart()[k:sub(7)]
          elseif k == "optimizer fields" then

@@ -24,6 +24,8 @@ local function every_sequence_net()
       nn.Embedding(10, 4, {paddingIndex = 1, maxNorm = 2}), nn.LayerNorm(4),
       nn.Linear(4, 3, {sequence = true}), nn.Tanh(), nn.LayerNorm(3, {affine = false}),
       nn.Linear(3, 2, {sequence = true, bias = false}), nn.LayerNorm(2, {bias = false, eps = 1e-3}),
+      nn.GRU(2, 3, {bidirectional = true}), nn.RNN(6, 4, {nonlinearity = "relu", bias = false}),
+      nn.LSTM(4, 3, {layers = 2, returns = "last"}),
    }
 end
 

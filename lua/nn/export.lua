@@ -266,6 +266,32 @@ function STAGES.Embedding(m, where)
            maxnorm = opts.maxNorm, p = opts.normType or 2, step = 1, ostep = c[2]}
 end
 
+-- the recurrent layers: every weight by layer and direction, in
+-- parameters() order (w_ih, w_hh [, b_ih, b_hh]); the cell's equations are
+-- written into the file
+local function recurrent(name)
+   return function(m, where)
+      local c = config(m, where)
+      local opts = c[3] or {}
+      local p = params(m, where)
+      local per = opts.bias == false and 2 or 4
+      local L, dirs = opts.layers or 1, opts.bidirectional and 2 or 1
+      local w = {}
+      for k = 1, L * dirs do
+         local o = (k - 1) * per
+         w[k] = {flat(p[o + 1]), flat(p[o + 2]), per == 4 and flat(p[o + 3]) or nil,
+                 per == 4 and flat(p[o + 4]) or nil}
+      end
+      local cell = name == "LSTM" and "lstm" or name == "GRU" and "gru"
+         or (opts.nonlinearity == "relu" and "relu" or "tanh")
+      return {op = "rnn", cell = cell, D = c[1], H = c[2], L = L, dirs = dirs,
+              last = opts.returns == "last", w = w, step = c[1], ostep = dirs * c[2]}
+   end
+end
+STAGES.RNN = recurrent("RNN")
+STAGES.LSTM = recurrent("LSTM")
+STAGES.GRU = recurrent("GRU")
+
 function STAGES.Softmax() return {op = "softmax"} end
 function STAGES.LogSoftmax() return {op = "logsoftmax"} end
 
@@ -447,6 +473,7 @@ local function size(node, n)
          fail(fmt("%s (%s) takes steps of %d values, but gets %d from the layers before it",
             node.where, node.name or node.op, node.step, n))
       end
+      if node.last then return node.ostep end  -- the final states only
       return n and math.floor(n / node.step) * node.ostep
    end
    if n and n ~= node.insize then
@@ -456,12 +483,15 @@ local function size(node, n)
    return node.outsize
 end
 
--- the width a node needs, if any layer of it fixes one
+-- the width a node needs, if any layer of it fixes one: nil if none
+-- does, false if a sequence layer comes first (it takes any T steps, so
+-- what follows it fixes nothing: a recurrent layer's last state has the
+-- same width for every T)
 local function need(node)
    if node.op == "seq" then
       for _, s in ipairs(node.stages) do
          local r = need(s)
-         if r then return r end
+         if r ~= nil then return r end
       end
       return nil
    elseif node.op == "residual" then
@@ -469,9 +499,11 @@ local function need(node)
    elseif node.op == "concat" then
       for _, child in ipairs(node.list) do
          local r = need(child)
-         if r then return r end
+         if r ~= nil then return r end
       end
       return nil
+   elseif node.step then
+      return false
    end
    return node.insize
 end
@@ -900,6 +932,131 @@ function EMIT.embedding(g, node)
    return k
 end
 
+-- A recurrent layer: each layer and direction in turn over the steps,
+-- PyTorch's equations (as csrc/k_rnn.c) in double.  The state of each
+-- layer and direction stays in the stage between calls: model.forward
+-- starts from zeros, model.step (CARRY) from where the last call ended.
+local CELLS = {
+   tanh = {G = 1, helper = "tanh", body = [[
+         for j = 1, H do h[j] = tanh(gx[j]) end]]},
+   relu = {G = 1, body = [[
+         for j = 1, H do
+            local v = gx[j]
+            h[j] = v > 0 and v or 0.0
+         end]]},
+   lstm = {G = 4, helper = "tanh", body = [[
+         for j = 1, H do
+            local i, f = sig(gx[j]), sig(gx[H + j])
+            local gg, o = tanh(gx[2 * H + j]), sig(gx[3 * H + j])
+            local cc = f * c[j] + i * gg
+            c[j] = cc
+            h[j] = o * tanh(cc)
+         end]]},
+   gru = {G = 3, helper = "tanh", body = [[
+         for j = 1, H do
+            local r, z = sig(gx[j] + gh[j]), sig(gx[H + j] + gh[H + j])
+            local nn = tanh(gx[2 * H + j] + r * gh[2 * H + j])
+            h[j] = (1 - z) * nn + z * h[j]
+         end]]},
+}
+
+function EMIT.rnn(g, node)
+   local H, D, L, dirs = node.H, node.D, node.L, node.dirs
+   local cell = CELLS[node.cell]
+   local G, Hd = cell.G, node.dirs * node.H
+   local GH, bias = G * H, node.w[1][3] ~= nil
+   local k = g:open(node)
+   if cell.helper then g.helpers[cell.helper] = true end
+   g.recurrent = true
+   g:line("   local P = {}")
+   for i, w in ipairs(node.w) do
+      g:line("   do")
+      g.pad = "   "
+      g:data("Wi", w[1])
+      g:data("Wh", w[2])
+      if bias then
+         g:data("Bi", w[3])
+         g:data("Bh", w[4])
+      end
+      g:line("   P[%d] = {Wi, Wh%s}", i, bias and ", Bi, Bh" or "")
+      g.pad = ""
+      g:line("   end")
+   end
+   g:line("   local H, G = %d, %d", H, GH)
+   g:line("   local gx, gh, y = {}, {}, {}")
+   g:line("   local function sig(v)")
+   g:line("      if v >= 0 then return 1 / (1 + exp(-v)) end")
+   g:line("      local e = exp(v)")
+   g:line("      return e / (1 + e)")
+   g:line("   end")
+   -- the states (h, c) of each layer and direction, and each layer's outputs
+   g:line("   local S, OUT = {}, {}")
+   g:line("   local function zero()")
+   g:line("      for k = 1, %d do", L * dirs)
+   g:line("         local s = S[k]")
+   g:line("         for j = 1, H do s[1][j], s[2][j] = 0.0, 0.0 end")
+   g:line("      end")
+   g:line("   end")
+   g:line("   for k = 1, %d do S[k] = {{}, {}} end", L * dirs)
+   g:line("   for l = 1, %d do OUT[l] = {} end", L)
+   g:line("   zero()")
+   g:line("   RESETS[#RESETS + 1] = zero")
+   -- one direction of one layer over T steps of Din values in x; outputs
+   -- at out[(t - 1) * Hd + off + j]
+   g:line("   local function run(w, x, Din, T, s, out, off, rev)")
+   g:line("      local Wi, Wh%s = w[1], w[2]%s", bias and ", Bi, Bh" or "", bias and ", w[3], w[4]" or "")
+   g:line("      local h, c = s[1], s[2]")
+   g:line("      for step = 1, T do")
+   g:line("         local t = rev and T - step + 1 or step")
+   g:line("         local xo = (t - 1) * Din")
+   g:line("         for r = 1, G do")
+   g:line("            local a, b, oi, oh = %s, %s, (r - 1) * Din, (r - 1) * H",
+      bias and "Bi[r]" or "0.0", bias and "Bh[r]" or "0.0")
+   g:line("            for i = 1, Din do a = a + Wi[oi + i] * x[xo + i] end")
+   g:line("            for i = 1, H do b = b + Wh[oh + i] * h[i] end")
+   if node.cell == "gru" then
+      g:line("            gx[r], gh[r] = a, b")
+   else
+      g:line("            gx[r] = a + b")
+   end
+   g:line("         end")
+   g:line(cell.body)
+   g:line("         local o = (t - 1) * %d + off", Hd)
+   g:line("         for j = 1, H do out[o + j] = h[j] end")
+   g:line("      end")
+   g:line("   end")
+   g:line("   return function(x, n)")
+   stepcheck(g, D)
+   g:line("      local T = floor(n / %d)", D)
+   g:line("      if not CARRY then zero() end")
+   g:line("      local input, Din = x, %d", D)
+   g:line("      for l = 1, %d do", L)
+   g:line("         local out = OUT[l]")
+   for d = 1, dirs do
+      g:line("         run(P[(l - 1) * %d + %d], input, Din, T, S[(l - 1) * %d + %d], out, %d, %s)",
+         dirs, d, dirs, d, (d - 1) * H, d == 2 and "true" or "false")
+   end
+   g:line("         input, Din = out, %d", Hd)
+   g:line("      end")
+   if node.last then            -- the top layer's final states
+      for d = 1, dirs do
+         g:line("      do")
+         g:line("         local h = S[%d][1]", (L - 1) * dirs + d)
+         g:line("         for j = 1, H do y[%d + j] = h[j] end", (d - 1) * H)
+         g:line("      end")
+      end
+      if node.chain then g:chainloop(node.chain, Hd) end
+      g:close(fmt("y, %d", Hd))
+   else
+      if node.chain then
+         g:line("      y = input")
+         g:chainloop(node.chain, "T * " .. Hd)
+      end
+      g:close(fmt("input, T * %d", Hd))
+   end
+   return k
+end
+
 -- over the whole sample (a row of the C path's batch), as k_layers.c
 local function softmaxes(g, node, log)
    local k = g:open(node)
@@ -1052,7 +1209,7 @@ local function source(net)
    if root.op ~= "seq" then root = {op = "seq", list = {root}, where = "the network"} end
    normalize(root)
    local nout = size(root, nil)
-   local nin = need(root)
+   local nin = need(root) or nil
    if nin then nout = size(root, nin) end
 
    local g = setmetatable({out = {}, count = 0, helpers = {}, pad = ""}, Gen)
@@ -1081,6 +1238,12 @@ local function source(net)
 local function fill(t, o, c)
    for i = 1, #c do t[o + i] = c[i] end
 end]]
+   end
+   if g.recurrent then
+      out[#out + 1] = [[
+-- the recurrent layers' state: CARRY makes them go on from it (model.step)
+local floor, pcall = math.floor, pcall
+local CARRY, RESETS = false, {}]]
    end
    out[#out + 1] = concat(body, "\n")
    -- the outputs into a new table: a constructor of the right size when
@@ -1127,9 +1290,31 @@ function model.forward(x)
    end
    return out
 end
-
+%s
 return model
-]], nin and tostring(nin) or "nil", nout and tostring(nout) or "nil", top, copy)
+]], nin and tostring(nin) or "nil", nout and tostring(nout) or "nil", top, copy,
+      g.recurrent and [[
+
+-- The recurrent layers keep their state between calls: model.forward
+-- starts them from zeros, model.step(x) goes on from where the last
+-- forward or step ended (x: the next steps of one sequence, often one:
+-- generation a token at a time), and model.reset() sets them to zeros.
+function model.step(x)
+   if type(x) ~= "table" or type(x[1]) == "table" then
+      error("model.step: expected an array of numbers (the next steps of one sample), got "
+         .. (type(x) == "table" and "a batch" or type(x)), 2)
+   end
+   CARRY = true
+   local ok, y = pcall(one, x, 0)
+   CARRY = false
+   if not ok then error(y, 0) end
+   return y
+end
+
+function model.reset()
+   for i = 1, #RESETS do RESETS[i]() end
+end
+]] or "")
    return concat(out, "\n")
 end
 

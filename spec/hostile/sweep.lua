@@ -182,10 +182,23 @@ local function example(e)
    end
    return f()
 end
+-- a kind's own methods (the recurrent layers' state) are swept too
+local kind_methods = {"setState", "state", "step", "gradState"}
 for _, k in ipairs(core.layers()) do
    for _, e in ipairs(k.examples) do
       local m = example(e)
       methods(tostring(m), m, layer_methods)
+      local own = {}
+      for _, name in ipairs(kind_methods) do
+         if m[name] then own[#own + 1] = name end
+      end
+      if #own > 0 then
+         -- after a forward and a backward: a state to keep, and to read
+         local x = nn.randn(2, e.cols)
+         local y = m:forward(x)
+         m:backward(x, nn.randn(y:shape()))
+         methods(tostring(m), m, own)
+      end
    end
 end
 methods("Conv2d without its input's shape", nn.Conv2d(1, 1, 2), layer_methods)

@@ -163,6 +163,12 @@ cases.layers = {
    {"LayerNorm", {4}, 3, 12},
    {"LayerNorm", {3, {eps = 1e-3, bias = false}}, 2, 9},
    {"LayerNorm", {5, {affine = false}}, 2, 15},
+   {"RNN", {3, 4, {nonlinearity = "relu"}}, 2, 12},
+   {"RNN", {2, 3, {layers = 2, bidirectional = true}}, 3, 10},
+   {"LSTM", {3, 4}, 2, 15},
+   {"LSTM", {2, 3, {layers = 2, bidirectional = true, returns = "last"}}, 3, 8},
+   {"GRU", {3, 4, {bias = false}}, 2, 12},
+   {"GRU", {2, 3, {layers = 2, dropout = 0.3}}, 3, 10},
 }
 
 -- the loss of a case with the reduction red
