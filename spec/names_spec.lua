@@ -89,8 +89,8 @@ describe("the name generator (examples/names.lua)", function()
       local got = {}
       for _, how in ipairs{"", " --lua"} do
          local png = dir .. "/shot" .. (how == "" and "c" or "lua") .. ".png"
-         local ok, out = H.run(("cd '%s' && NN_NAMES_DIR='%s' timeout 120 xvfb-run -a -s "
-            .. "'-screen 0 1024x768x24' love examples/love-names --shot '%s' --names 9 "
+         local ok, out = H.run(("cd '%s' && NN_NAMES_DIR='%s' timeout 120 " .. H.xvfb(190)
+            .. " love examples/love-names --shot '%s' --names 9 "
             .. "--temperature 0.9 --seed 3%s"):format(H.top, dir, png, how))
          local names = out:match("love%-names: [%w ]+ at temperature 0%.90, seed 3: (.-); screenshot")
          assert.truthy(names, out)
