@@ -60,6 +60,18 @@ void *nn_newblock(lua_State *L, size_t n, size_t size, const char *fn,
   return NULL;
 }
 
+/* Whether a failed call ran out of memory.  Lua 5.3's lauxlib reports a
+** luaL_Buffer that cannot grow as a plain error, "not enough memory for
+** buffer allocation", not as LUA_ERRMEM (5.4 and 5.1 raise the memory
+** error); a C function's luaL_error has no position prefix, so the
+** message is exactly that. */
+static int outofmemory(lua_State *L, int status) {
+  const char *msg = lua_tostring(L, -1);
+  return status == LUA_ERRMEM
+      || (status == LUA_ERRRUN && msg
+          && strcmp(msg, "not enough memory for buffer allocation") == 0);
+}
+
 int nn_protect(lua_State *L, lua_CFunction body, int nargs, size_t bytes,
                const char *fn, const char *what) {
   int base = lua_gettop(L) - nargs, status;
@@ -67,7 +79,7 @@ int nn_protect(lua_State *L, lua_CFunction body, int nargs, size_t bytes,
   lua_insert(L, base + 1);
   status = lua_pcall(L, nargs, LUA_MULTRET, 0);
   if (status == LUA_OK) return lua_gettop(L) - base;
-  if (status != LUA_ERRMEM) return lua_error(L);
+  if (!outofmemory(L, status)) return lua_error(L);
   if (bytes == 0)
     return luaL_error(L, "%s: %s refused: not enough memory", fn, what);
   return luaL_error(L, "%s: %s of %I bytes (%I MB) refused: not enough memory",
