@@ -51,14 +51,25 @@ export NN_LUA    := $(LUA)
 # children of each; LÖVE and Xvfb for the demo's spec; Chromium to render
 # the charts and the report).
 DEBS      := $(LUA_DEBS) libopenblas-dev zlib1g-dev luarocks
-TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
+TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist $(MPI_DEBS) \
              lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
              lua5.4 liblua5.4-dev luajit libluajit-5.1-dev \
              love xvfb xauth chromium
 
 MNIST_DIR := data/mnist
 
-.PHONY: all core cores embed-lib deps test-deps fengari test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
+# nn.mpi, the optional MPI module (data-parallel training: nn.fit's
+# distributed option): Open MPI's mpicc builds build/<lua>/nn/mpi.so from
+# csrc/mpi/.  Neither the core nor the rock needs MPI.  Linked -z nodelete:
+# its exit handler (finalize, or abort after a failure) must outlive
+# lua_close.  The specs run it under mpirun (NP ranks, as root too).
+MPICC     ?= mpicc
+MPI_DEBS  := libopenmpi-dev openmpi-bin
+MPI_MOD   := $(CORE_DIR)/nn/mpi.so
+NP        ?= 2
+MPIRUN    := mpirun --oversubscribe --allow-run-as-root -np
+
+.PHONY: all core cores mpi mpi-deps mnist-mpi embed-lib deps test-deps fengari test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
 
 all: $(CORE)
 
@@ -68,6 +79,8 @@ help:
 	@echo "make test     run the whole busted suite; ends with 'N passed, N failed'"
 	@echo "make mnist    the main job: fetch MNIST, train the MLP, report test accuracy"
 	@echo "make data     fetch and verify MNIST into $(MNIST_DIR)"
+	@echo "make mpi      build nn.mpi (Open MPI), build/<lua>/nn/mpi.so, for nn.fit's distributed option"
+	@echo "make mnist-mpi NP=2  the main job's MLP trained data-parallel on NP ranks (mpirun)"
 	@echo "make cnn      a LeNet-style CNN on MNIST (examples/mnist_cnn.lua), test accuracy"
 	@echo "make docs     the README's and docs/format.md's layer lists, from the registry"
 	@echo "make rock-check  build and install the LuaRock into a temporary tree"
@@ -116,6 +129,17 @@ cores: test-deps
 	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l core || exit 1; done
 
 core: $(CORE)
+
+mpi-deps: deps
+	@sh tools/deps.sh $(MPI_DEBS)
+
+$(MPI_MOD): csrc/mpi/nn_mpi.c $(HDRS) Makefile
+	@[ -f "$(LUA_INC)/lua.h" ] || { echo "make: $(LUA_INC)/lua.h is missing:" \
+	  "run make deps (Debian), or give LUA_INC"; exit 1; }
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) -o $@ csrc/mpi/nn_mpi.c $(LDFLAGS) -Wl,-z,nodelete
+
+mpi: mpi-deps $(MPI_MOD)
 
 # lua-nn for linking into a host program (csrc/lua_nn.h): the core's
 # objects, and lua_nn_preload with every lua/nn/*.lua built in.
