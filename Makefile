@@ -187,7 +187,7 @@ embed: deps $(EMBED_HOST)
 NN_SWEEP_STRIDE ?= 10
 TEST_THREADS    ?= 1
 
-test: test-deps cores $(CORE) $(EMBED_HOST) data
+test: test-deps cores $(CORE) $(MPI_MOD) $(EMBED_HOST) data
 	@NN_SWEEP_STRIDE=$(NN_SWEEP_STRIDE) OPENBLAS_NUM_THREADS=$(TEST_THREADS) sh tools/test.sh
 
 # The whole suite with the C core built under AddressSanitizer and UBSan

@@ -53,6 +53,7 @@ build = {
       ["nn.canvas"] = "lua/nn/canvas.lua",
       ["nn.chart"] = "lua/nn/chart.lua",
       ["nn.compat"] = "lua/nn/compat.lua",
+      ["nn.distributed"] = "lua/nn/distributed.lua",
       ["nn.export"] = "lua/nn/export.lua",
       ["nn.font"] = "lua/nn/font.lua",
       ["nn.gradcheck"] = "lua/nn/gradcheck.lua",
