@@ -67,7 +67,9 @@ MPICC     ?= mpicc
 MPI_DEBS  := libopenmpi-dev openmpi-bin
 MPI_MOD   := $(CORE_DIR)/nn/mpi.so
 NP        ?= 2
-MPIRUN    := mpirun --oversubscribe --allow-run-as-root -np
+# --bind-to none: on a machine shared with other work, a rank pinned to a
+# busy core waits there (and with it every rank, each step)
+MPIRUN    := mpirun --oversubscribe --allow-run-as-root --bind-to none -np
 
 .PHONY: all core cores mpi mpi-deps mnist-mpi embed-lib deps test-deps fengari test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
 
@@ -246,6 +248,14 @@ data:
 
 mnist: deps $(CORE) data
 	$(LUA) examples/mnist_mlp.lua $(MNIST_DIR)
+
+# the main job's MLP data-parallel: 1 rank, then NP, compared (the model,
+# the report and each run's line go to build/)
+mnist-mpi: mpi $(CORE) data
+	@mkdir -p build
+	@rm -f build/mnist_mpi_1.txt
+	$(MPIRUN) 1 $(LUA) examples/mnist_mpi.lua $(MNIST_DIR) build
+	$(MPIRUN) $(NP) $(LUA) examples/mnist_mpi.lua $(MNIST_DIR) build
 
 cnn: deps $(CORE) data
 	$(LUA) examples/mnist_cnn.lua $(MNIST_DIR)

@@ -12,8 +12,8 @@
 --              batch of batchSize rows is cut into P contiguous shards,
 --              rank r taking rows floor(k r / P) + 1 .. floor(k (r + 1) / P)
 --   gradients  each rank's gradients, weighted by its share of the batch
---              (rows / k for a mean loss), go into one flat buffer: one
---              allreduce (sum) of all of them per step, then every rank
+--              (dL/dout times rows / k for a mean loss), go into one flat
+--              buffer: one allreduce (sum) of all of them per step; every rank
 --              takes the same optimizer step, and the parameters stay
 --              bit-identical
 --   buffers    BatchNorm normalizes with each rank's own batch (PyTorch's
@@ -213,24 +213,20 @@ function D:syncbuffers()
    if self.buffers then broadcast(self, self.buffers) end
 end
 
--- The gradients averaged over the ranks, as one process with the whole
--- batch would have them: this rank's (from rows of the batch's k), times
--- rows / k for a mean loss (sum: 1), summed over the ranks in one
--- allreduce of one flat buffer.  Raises on every rank if a rank failed.
-function D:reducegrads(rows, k, sum)
+-- The gradients summed over the ranks, in one allreduce of one flat
+-- buffer: each rank's are already weighted by its share of the batch
+-- (train.lua scales dL/dout by rows / k for a mean loss), so the sum is
+-- what one process with the whole batch computes.  Raises on every rank
+-- if a rank failed.
+function D:reducegrads()
    local grads = self.grads
    if not self.G then
-      self.G, self.gviews, self.ng = flat(grads, 1)
-      self.gall = self.G:narrow(1, self.ng)
-      self.gslot = self.G:narrow(self.ng + 1, 1)
+      local n
+      self.G, self.gviews, n = flat(grads, 1)
+      self.gslot = self.G:narrow(n + 1, 1)
    end
    local views = self.gviews
    for i, g in ipairs(grads) do views[i]:copy(g) end
-   if rows == 0 then
-      self.gall:zero()
-   elseif not sum and rows ~= k then
-      self.gall:scale(rows / k)
-   end
    collective(self, self.G, self.gslot)
    for i, g in ipairs(grads) do g:copy(views[i]) end
 end

@@ -494,8 +494,9 @@ local function fitdata(X, Y, o, fn)
 end
 
 -- one batch's forward, loss (which must be finite) and backward; returns
--- the loss and the output
-local function forwardbackward(net, crit, xb, yb, b, labels, fn)
+-- the loss and the output.  share (distributed: a shard's rows / the
+-- batch's) scales dL/dout, and so every gradient.
+local function forwardbackward(net, crit, xb, yb, b, labels, fn, share)
    local out = net:forward(xb)
    if b == 1 then checkclasses(labels, select(2, out:shape()), fn) end
    local L = crit:forward(out, yb)
@@ -503,7 +504,9 @@ local function forwardbackward(net, crit, xb, yb, b, labels, fn)
       error(("the loss is %s; lower the learning rate or check the data")
          :format(L ~= L and "nan" or tostring(L)), 0)
    end
-   net:backward(xb, crit:backward(out, yb), false)   -- no dL/dx needed
+   local gy = crit:backward(out, yb)
+   if share then gy:scale(share) end
+   net:backward(xb, gy, false)                       -- no dL/dx needed
    return L, out
 end
 
@@ -539,8 +542,10 @@ local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
             rows = xb and xb:shape() or 0
             seen = seen + k
             opt:zeroGrad()
-            if xb then L, out = dist:run(forwardbackward, net, crit, xb, yb, b, labels, fn) end
-            dist:reducegrads(rows, k, sum)          -- raises if a rank failed
+            -- a mean loss's gradient, weighted by this shard's share of the batch
+            local share = not sum and rows ~= k and rows / k or nil
+            if xb then L, out = dist:run(forwardbackward, net, crit, xb, yb, b, labels, fn, share) end
+            dist:reducegrads()                      -- raises if a rank failed
             dist:run(after)
          end
          total, hits = compat.unpack(dist:sum({total, hits}, {"real", "count"}))

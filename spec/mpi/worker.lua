@@ -33,10 +33,6 @@ local function say(key, fmt, ...)
    io.flush()
 end
 
-local function hex(s)
-   return (s:gsub(".", function(c) return ("%02x"):format(c:byte()) end))
-end
-
 -- the parameters and buffers of net, as bytes
 local function state(net)
    local parts = {}
@@ -45,6 +41,18 @@ local function state(net)
       for _, b in ipairs(net:buffers()) do parts[#parts + 1] = b:tobytes() end
    end
    return table.concat(parts)
+end
+
+-- bytes in a short line (mpirun may cut a long one and put another rank's
+-- output in between): their count and two polynomial hashes
+local function digest(s)
+   local h1, h2 = 0, 0
+   for i = 1, #s do
+      local c = s:byte(i)
+      h1 = (h1 * 31 + c) % 4294967296
+      h2 = (h2 * 131 + c) % 4294967291
+   end
+   return ("%d:%08x%08x"):format(#s, h1, h2)
 end
 
 -- largest |a - b| / max(1, |b|) over two nets' parameters
@@ -123,7 +131,7 @@ if scenario == "api" then
    mpi.allreduce(M, "mean")
    say("MEAN", "%s", tostring(M:get(1, 2)))
    M = nn.Matrix(2, 3, rank)
-   M:set(1, 1, -rank)
+   M:set(1, 1, -rank - 1)
    mpi.allreduce(M, "max")
    say("MAX", "%s %s", tostring(M:get(1, 1)), tostring(M:get(2, 2)))
    local V = nn.Matrix(4, 2, rank * 10 + 1)
@@ -172,7 +180,7 @@ elseif scenario == "equal" then
    end
    local net, h, opt = run(true)
    say("STEPS", "%d", opt.t)
-   say("STATE", "%s", hex(state(net)))
+   say("STATE", "%s", digest(state(net)))
    local ref, href = run(false)
    say("DIFF", "%.3g", maxdiff(net, ref))
    local exact = state(net) == state(ref)
@@ -184,8 +192,8 @@ elseif scenario == "equal" then
    end
    say("EXACT", "%s", tostring(exact))
    -- one process doing the P shards' arithmetic in turn: each shard's
-   -- gradients times rows / k, added up (on 2 ranks one addition per
-   -- element, whose order does not matter)
+   -- gradients (from dL/dout times rows / k), added up (on 2 ranks one
+   -- addition per element, whose order does not matter)
    local emu = fresh(false, false)
    local eopt = nn.SGD(emu, SGD)
    local n = X:shape()
@@ -209,12 +217,12 @@ elseif scenario == "equal" then
                local yb = nn.Matrix(rows, 1):gather(Y, order, first + lo, rows)
                local out = emu:forward(xb)
                crit:forward(out, yb)
-               emu:backward(xb, crit:backward(out, yb), false)
+               local gy = crit:backward(out, yb)
+               if rows ~= k then gy:scale(rows / k) end
+               emu:backward(xb, gy, false)
             end
             for i, g in ipairs(eopt.grads) do
-               local c = g:clone()
-               if rows ~= k then c:scale(rows / k) end
-               if sum[i] then sum[i]:add(c) else sum[i] = c end
+               if sum[i] then sum[i]:add(g) else sum[i] = g:clone() end
             end
          end
          for i, g in ipairs(eopt.grads) do g:copy(sum[i]) end
@@ -232,7 +240,7 @@ elseif scenario == "bn" then
    nn.fit(net, nn.CrossEntropyLoss(), opt, X, Y, {epochs = 2, batchSize = 20,
       validationSplit = 0.2, distributed = mpi, out = io.stdout})
    io.stdout:write("\n")
-   say("STATE", "%s", hex(state(net)))
+   say("STATE", "%s", digest(state(net)))
 
 elseif scenario == "evaluate" then
    -- nn.evaluate over the ranks against one process
@@ -289,7 +297,7 @@ elseif scenario == "fail" then
       say("CAUGHT", "%s %s", tostring(ok), tostring(e))
       say("EPOCHS", "%d %s", #h.loss, tostring(h.stopped))
       mpi.barrier()                  -- every rank is still in step
-      say("STATE", "%s", hex(state(net)))
+      say("STATE", "%s", digest(state(net)))
    end
 
 elseif scenario == "long" then

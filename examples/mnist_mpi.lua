@@ -1,0 +1,128 @@
+-- The main job (examples/mnist_mlp.lua: the 784-256-128-10 ReLU network,
+-- SGD with Nesterov momentum, a cosine schedule, 12 epochs, global batch
+-- 64), data-parallel over the ranks of mpirun: every rank holds the whole
+-- network and the whole data set, takes its shard of each batch, and the
+-- gradients are averaged in one allreduce per step (nn.fit's distributed
+-- option; make mpi builds nn.mpi).
+--
+--   mpirun -np 2 lua5.4 examples/mnist_mpi.lua [data/mnist [outdir]]
+--   make mnist-mpi NP=2          (1 rank, then NP, and the two compared)
+--
+-- Rank 0 alone prints, saves the model (outdir/mnist_mpi.nn) and writes
+-- the report (outdir/report_mpi.html); outdir defaults to the data
+-- directory.  The last line, "mnist-mpi: ...", has the test accuracy, the
+-- time per epoch and the allreduce's share of a step.
+local nn = require "nn"
+local mnist = require "nn.mnist"
+local mpi = require "nn.mpi"
+
+local dir = arg and arg[1] or "data/mnist"
+local outdir = arg and arg[2] or dir
+local rank, size = mpi.init()
+local root = rank == 0
+local function say(...) if root then print(...) end end
+
+-- the cores shared out: OpenBLAS's threads per rank (2 cores: 2 threads
+-- for one rank, 1 each for two)
+local threads = math.max(1, math.floor(nn.threads() / size))
+nn.threads(threads)
+
+-- The gradients' allreduce timed (the one of nparams + 1 elements each
+-- step; nn.fit takes any table with nn.mpi's functions).  The time
+-- includes waiting for the slowest rank to arrive.
+local nparams, reduced, calls = 0, 0, 0
+local clock = nn.clock
+local timed = setmetatable({allreduce = function(M, op)
+   local t = clock()
+   mpi.allreduce(M, op)
+   if M:numel() == nparams + 1 then
+      reduced, calls = reduced + clock() - t, calls + 1
+   end
+   return M
+end}, {__index = mpi})
+
+nn.seed(1)                          -- the same seed on every rank: the same draws
+local train, validation, test = mnist.split(dir)
+
+local net = nn.Sequential{
+   nn.Linear(784, 256), nn.ReLU(),
+   nn.Linear(256, 128), nn.ReLU(),
+   nn.Linear(128, 10),
+}
+if root then print(net) end
+for _, p in ipairs(net:parameters()) do nparams = nparams + p:numel() end
+
+local epochs, batchSize = 12, 64
+local per = batchSize / size
+say(("mnist-mpi: %d rank%s, %d BLAS thread%s each; global batch %d (%s rows per rank)")
+   :format(size, size == 1 and "" or "s", threads, threads == 1 and "" or "s", batchSize,
+   per == math.floor(per) and ("%d"):format(per) or ("about %.1f"):format(per)))
+
+local crit = nn.CrossEntropyLoss()
+local opt = nn.SGD(net, {lr = 0.05, momentum = 0.9, nesterov = true, weightDecay = 1e-4})
+local schedule = nn.schedule.cosine(opt, epochs)
+local start = nn.clock()
+local history = nn.fit(net, crit, opt, train.X, train.Y, {
+   epochs = epochs, batchSize = batchSize,
+   validation = validation,
+   distributed = timed,
+   onEpoch = function(epoch) schedule(epoch) end,
+})
+local trained = nn.clock() - start
+local share = reduced / (trained > 0 and trained or 1)
+
+local loss, acc = nn.evaluate(net, crit, test.X, test.Y, {distributed = mpi})
+if root then
+   local cm = nn.ConfusionMatrix(10, mnist.classes)
+   cm:add(nn.predict(net, test.X), test.Y)
+   print(cm)
+end
+say(("trained in %.1f s"):format(trained))
+say(("test loss %.4f, test accuracy %.2f%%"):format(loss, 100 * acc))
+
+-- a bare allreduce of the gradients' size, every rank ready: the cost of
+-- moving them, without the waiting
+local G = nn.Matrix(nparams + 1, 1)
+local reps = 50
+mpi.barrier()
+local t0 = clock()
+for _ = 1, reps do mpi.allreduce(G) end
+local bare = (clock() - t0) / reps
+
+-- the median epoch (the first one included: nothing to warm up in C)
+local times = {}
+for e, t in ipairs(history.time) do times[e] = t end
+table.sort(times)
+local m = #times
+local median = m % 2 == 1 and times[(m + 1) / 2] or (times[m / 2] + times[m / 2 + 1]) / 2
+local steps = math.ceil(train.X:shape() / batchSize)
+local line = ("mnist-mpi: %d rank%s: test accuracy %.2f%%; epoch median %.2f s (min %.2f, "
+   .. "max %.2f), %.2f ms a step; allreduce %.3f ms a step, %.1f%% of training (waiting "
+   .. "included); a bare allreduce of %d floats (%.2f MB): %.3f ms")
+   :format(size, size == 1 and "" or "s", 100 * acc, median, times[1], times[m],
+   1000 * median / steps, 1000 * reduced / math.max(1, calls), 100 * share, nparams + 1,
+   4 * (nparams + 1) / 2^20, 1000 * bare)
+say(line)
+
+if root then
+   -- this run's line, and the comparison with a 1-rank run's (make
+   -- mnist-mpi runs 1 rank first)
+   local f = io.open(("%s/mnist_mpi_%d.txt"):format(outdir, size), "w")
+   if f then f:write(line, "\n") f:close() end
+   f = size > 1 and io.open(outdir .. "/mnist_mpi_1.txt")
+   local one = f and f:read("*l")
+   if f then f:close() end
+   local acc1, t1 = (one or ""):match("test accuracy ([%d.]+)%%; epoch median ([%d.]+) s")
+   if acc1 then
+      print(("mnist-mpi: 1 rank against %d: test accuracy %.2f%% and %.2f%% (%+.2f points), "
+         .. "epoch median %.2f s and %.2f s (%.2fx as fast)"):format(size, acc1, 100 * acc,
+         100 * acc - acc1, t1, median, t1 / median))
+   end
+   nn.save(net, outdir .. "/mnist_mpi.nn")
+   print("saved the model to " .. outdir .. "/mnist_mpi.nn")
+   nn.report(outdir .. "/report_mpi.html", {
+      title = ("MNIST: the 784-256-128-10 MLP on %d rank%s (make mnist-mpi)")
+         :format(size, size == 1 and "" or "s"),
+      history = history, net = net, samples = {X = test.X, Y = test.Y}})
+   print("wrote the training report to " .. outdir .. "/report_mpi.html")
+end
