@@ -253,7 +253,6 @@ mnist: deps $(CORE) data
 # the report and each run's line go to build/)
 mnist-mpi: mpi $(CORE) data
 	@mkdir -p build
-	@rm -f build/mnist_mpi_1.txt
 	$(MPIRUN) 1 $(LUA) examples/mnist_mpi.lua $(MNIST_DIR) build
 	$(MPIRUN) $(NP) $(LUA) examples/mnist_mpi.lua $(MNIST_DIR) build
 

@@ -5,19 +5,38 @@
 -- gradients are averaged in one allreduce per step (nn.fit's distributed
 -- option; make mpi builds nn.mpi).
 --
---   mpirun -np 2 lua5.4 examples/mnist_mpi.lua [data/mnist [outdir]]
+--   mpirun -np 2 lua5.4 examples/mnist_mpi.lua [data/mnist [outdir]] [key=value ...]
 --   make mnist-mpi NP=2          (1 rank, then NP, and the two compared)
 --
 -- Rank 0 alone prints, saves the model (outdir/mnist_mpi.nn) and writes
 -- the report (outdir/report_mpi.html); outdir defaults to the data
 -- directory.  The last line, "mnist-mpi: ...", has the test accuracy, the
--- time per epoch and the allreduce's share of a step.
+-- time per epoch and the allreduce's share of a step.  For timings of
+-- other shapes: batch=256 (the global batch, 64), epochs=2 (12),
+-- train=10000 (training images, 55000), net=cnn (examples/mnist_cnn.lua's
+-- network and optimizer instead of the MLP).
 local nn = require "nn"
 local mnist = require "nn.mnist"
 local mpi = require "nn.mpi"
 
-local dir = arg and arg[1] or "data/mnist"
-local outdir = arg and arg[2] or dir
+local positional, opts = {}, {}
+for _, a in ipairs(arg or {}) do
+   local k, v = a:match("^(%a+)=(.*)$")
+   if k then opts[k] = v else positional[#positional + 1] = a end
+end
+local dir = positional[1] or "data/mnist"
+local outdir = positional[2] or dir
+local function whole(k, default)
+   local v = opts[k] == nil and default or tonumber(opts[k])
+   if not v or v < 1 or v % 1 ~= 0 then error(("mnist_mpi.lua: %s must be a whole number, got %s")
+      :format(k, tostring(opts[k])), 0) end
+   return v
+end
+local batchSize, epochs = whole("batch", 64), whole("epochs", 12)
+local cnn = opts.net == "cnn"
+if opts.net ~= nil and not cnn and opts.net ~= "mlp" then
+   error("mnist_mpi.lua: net must be mlp or cnn, got " .. opts.net, 0)
+end
 local rank, size = mpi.init()
 local root = rank == 0
 local function say(...) if root then print(...) end end
@@ -42,9 +61,16 @@ local timed = setmetatable({allreduce = function(M, op)
 end}, {__index = mpi})
 
 nn.seed(1)                          -- the same seed on every rank: the same draws
-local train, validation, test = mnist.split(dir)
+local train, validation, test = mnist.split(dir, {train = opts.train and whole("train")})
 
-local net = nn.Sequential{
+local net = cnn and nn.Sequential{
+   nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.ReLU(),
+   nn.MaxPool2d(2),
+   nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(),
+   nn.MaxPool2d(2),
+   nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.25),
+   nn.Linear(128, 10),
+} or nn.Sequential{
    nn.Linear(784, 256), nn.ReLU(),
    nn.Linear(256, 128), nn.ReLU(),
    nn.Linear(128, 10),
@@ -52,14 +78,14 @@ local net = nn.Sequential{
 if root then print(net) end
 for _, p in ipairs(net:parameters()) do nparams = nparams + p:numel() end
 
-local epochs, batchSize = 12, 64
 local per = batchSize / size
 say(("mnist-mpi: %d rank%s, %d BLAS thread%s each; global batch %d (%s rows per rank)")
    :format(size, size == 1 and "" or "s", threads, threads == 1 and "" or "s", batchSize,
    per == math.floor(per) and ("%d"):format(per) or ("about %.1f"):format(per)))
 
 local crit = nn.CrossEntropyLoss()
-local opt = nn.SGD(net, {lr = 0.05, momentum = 0.9, nesterov = true, weightDecay = 1e-4})
+local opt = cnn and nn.Adam(net, {lr = 1e-3})
+   or nn.SGD(net, {lr = 0.05, momentum = 0.9, nesterov = true, weightDecay = 1e-4})
 local schedule = nn.schedule.cosine(opt, epochs)
 local start = nn.clock()
 local history = nn.fit(net, crit, opt, train.X, train.Y, {
@@ -107,9 +133,12 @@ say(line)
 if root then
    -- this run's line, and the comparison with a 1-rank run's (make
    -- mnist-mpi runs 1 rank first)
-   local f = io.open(("%s/mnist_mpi_%d.txt"):format(outdir, size), "w")
+   -- (one file per network, batch, epochs and training size)
+   local tag = ("%s-%d-%d-%s"):format(cnn and "cnn" or "mlp", batchSize, epochs,
+      opts.train or "all")
+   local f = io.open(("%s/mnist_mpi_%s_%d.txt"):format(outdir, tag, size), "w")
    if f then f:write(line, "\n") f:close() end
-   f = size > 1 and io.open(outdir .. "/mnist_mpi_1.txt")
+   f = size > 1 and io.open(("%s/mnist_mpi_%s_1.txt"):format(outdir, tag))
    local one = f and f:read("*l")
    if f then f:close() end
    local acc1, t1 = (one or ""):match("test accuracy ([%d.]+)%%; epoch median ([%d.]+) s")
@@ -121,8 +150,8 @@ if root then
    nn.save(net, outdir .. "/mnist_mpi.nn")
    print("saved the model to " .. outdir .. "/mnist_mpi.nn")
    nn.report(outdir .. "/report_mpi.html", {
-      title = ("MNIST: the 784-256-128-10 MLP on %d rank%s (make mnist-mpi)")
-         :format(size, size == 1 and "" or "s"),
+      title = ("MNIST: %s on %d rank%s (make mnist-mpi)"):format(cnn and "the CNN"
+         or "the 784-256-128-10 MLP", size, size == 1 and "" or "s"),
       history = history, net = net, samples = {X = test.X, Y = test.Y}})
    print("wrote the training report to " .. outdir .. "/report_mpi.html")
 end

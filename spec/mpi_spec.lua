@@ -187,7 +187,7 @@ describe("examples/mnist_mpi.lua (make mnist-mpi)", function()
    test("trains the main job's MLP on 2 ranks to make mnist's accuracy, and times it", function()
       local dir = H.tmpdir()
       -- a 1-rank run's line, as make mnist-mpi leaves it, to compare with
-      H.write(dir .. "/mnist_mpi_1.txt", "mnist-mpi: 1 rank: test accuracy 98.51%; epoch "
+      H.write(dir .. "/mnist_mpi_mlp-64-12-all_1.txt", "mnist-mpi: 1 rank: test accuracy 98.51%; epoch "
          .. "median 0.65 s (min 0.60, max 0.75), 0.75 ms a step\n")
       local ok, out = H.run(("%sOPENBLAS_NUM_THREADS=1 timeout 600 mpirun --oversubscribe "
          .. "--bind-to none --allow-run-as-root -np 2 %s examples/mnist_mpi.lua data/mnist '%s'")
