@@ -300,6 +300,40 @@ elseif scenario == "fail" then
       say("STATE", "%s", digest(state(net)))
    end
 
+elseif scenario == "rows" then
+   -- every row once per pass over all ranks, though Dropout on shards of 7
+   -- and 8 rows draws unlike counts on the two ranks (their generators
+   -- drift apart after the first batch)
+   local n = 75
+   local X, Y = data(n, 8, 3)
+   for i = 1, n do X:set(i, 1, i) end                 -- column 1: the row's number
+   nn.seed(7)
+   local net = nn.Sequential{nn.Linear(8, 6), nn.ReLU(), nn.Dropout(0.5), nn.Linear(6, 3)}
+   local seen = nn.Matrix(n, 1)
+   local w = setmetatable({}, {__index = function(_, k)
+      local v = net[k]
+      if type(v) == "function" then return function(_, ...) return v(net, ...) end end
+      return v
+   end})
+   function w.forward(_, x)
+      if net.train then
+         for i = 1, x:shape() do
+            local r = x:get(i, 1)
+            seen:set(r, 1, seen:get(r, 1) + 1)
+         end
+      end
+      return net:forward(x)
+   end
+   local bad = 0
+   nn.fit(w, nn.CrossEntropyLoss(), nn.SGD(net, {lr = 0.01}), X, Y, {epochs = 4, batchSize = 15,
+      progress = false, distributed = mpi, onEpoch = function()
+         mpi.allreduce(seen)
+         for i = 1, n do if seen:get(i, 1) ~= 1 then bad = bad + 1 end end
+         seen:zero()
+      end})
+   say("ROWS", "%d rows not seen exactly once", bad)
+   say("RANDOM", "%.17g", nn.random())               -- the generators did drift
+
 elseif scenario == "long" then
    -- trains for minutes unless stopped (the Ctrl-C spec)
    local X, Y = data(2000, 8, 3)
