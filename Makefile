@@ -31,9 +31,29 @@ CFLAGS    += $(if $(OPENBLAS_INCDIR),-I$(OPENBLAS_INCDIR))
 LDFLAGS   += -shared
 LIBS      := -lopenblas -lz -lm
 
-# Every Lua's core goes to build/<lua>/nn/core.so; nn.lua in the top
-# directory puts it on the path of a Lua started there.
-CORE_DIR  := build/$(LUA)
+# BLAS=openblas (the default) links OpenBLAS.  BLAS=none builds on the
+# project's own SGEMM (csrc/k_gemm.c) with zlib linked in (its symbols kept
+# private), stripped: a core that needs nothing beyond the C library and
+# libm.  Its files go to build/<lua>-noblas, beside the default build's.
+BLAS      ?= openblas
+ifeq ($(BLAS),none)
+  ZLIB_A   ?= $(shell $(CC) -print-file-name=libz.a)
+  CFLAGS   += -DNN_BLAS_NONE
+  LIBS     := $(ZLIB_A) -lm
+  LDFLAGS  += -Wl,--exclude-libs,ALL
+  BUILD    := build/$(LUA)-noblas
+  DEBS_BLAS :=
+else ifeq ($(BLAS),openblas)
+  BUILD    := build/$(LUA)
+  DEBS_BLAS := libopenblas-dev
+else
+  $(error BLAS must be openblas or none, got $(BLAS))
+endif
+
+# Every Lua's core goes to build/<lua>/nn/core.so (BLAS=none:
+# build/<lua>-noblas/nn/core.so); nn.lua in the top directory puts the
+# default build's on the path of a Lua started there.
+CORE_DIR  := $(BUILD)
 CORE      := $(CORE_DIR)/nn/core.so
 SRCS      := $(wildcard csrc/*.c)
 HDRS      := $(wildcard csrc/*.h)
@@ -44,13 +64,14 @@ HDRS      := $(wildcard csrc/*.h)
 export LUA_PATH  := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_CPATH := $(CURDIR)/$(CORE_DIR)/?.so;;
 export NN_LUA    := $(LUA)
+export NN_BLAS   := $(BLAS)
 
 # Debian packages the library needs to build and run, and those the tests
 # add (busted; PyTorch for the numerical cross-checks; Fashion-MNIST to
 # prove the loader on gzipped IDX files; every Lua, for the specs that run
 # children of each; LÖVE and Xvfb for the demo's spec; Chromium to render
 # the charts and the report).
-DEBS      := $(LUA_DEBS) libopenblas-dev zlib1g-dev luarocks
+DEBS      := $(LUA_DEBS) $(DEBS_BLAS) zlib1g-dev luarocks
 TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist $(MPI_DEBS) \
              lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
              lua5.4 liblua5.4-dev luajit libluajit-5.1-dev \
@@ -71,7 +92,7 @@ NP        ?= 2
 # busy core waits there (and with it every rank, each step)
 MPIRUN    := mpirun --oversubscribe --allow-run-as-root --bind-to none -np
 
-.PHONY: all core cores mpi mpi-deps mnist-mpi embed-lib deps test-deps fengari test check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
+.PHONY: all core cores mpi mpi-deps mnist-mpi embed-lib deps test-deps fengari test windows windows-deps check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
 
 all: $(CORE)
 
@@ -95,6 +116,7 @@ help:
 	@echo "              and nn.export's files on every Lua"
 	@echo "make embed    build and run examples/embed/host.c, a C host embedding Lua and nn"
 	@echo "make embed-lib  build/<lua>/liblua-nn.a, lua-nn to link into a host (csrc/lua_nn.h)"
+	@echo "make windows  $(WIN_DLL) for LuaJIT's lua51.dll (LOVE on Windows), cross-built"
 	@echo "LUA=lua5.1|lua5.2|lua5.3|luajit  any target for another Lua (default lua5.4)"
 
 # Installs only what is missing; apt-get update only when something is.
@@ -125,10 +147,11 @@ $(CORE): $(SRCS) $(HDRS) Makefile
 	  "run make deps (Debian), or give LUA_INC"; exit 1; }
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $(SRCS) $(LDFLAGS) $(LIBS)
+	$(if $(filter none,$(BLAS)),strip --strip-unneeded $@)
 
 # the cores of every Lua, for the specs that run a child of each
 cores: test-deps
-	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l core || exit 1; done
+	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l BLAS=$(BLAS) core || exit 1; done
 
 core: $(CORE)
 
@@ -145,21 +168,21 @@ mpi: mpi-deps $(MPI_MOD)
 
 # lua-nn for linking into a host program (csrc/lua_nn.h): the core's
 # objects, and lua_nn_preload with every lua/nn/*.lua built in.
-OBJDIR    := build/$(LUA)/obj
-EMBED_LIB := build/$(LUA)/liblua-nn.a
+OBJDIR    := $(BUILD)/obj
+EMBED_LIB := $(BUILD)/liblua-nn.a
 LUA_SRCS  := $(wildcard lua/nn/*.lua)
 
 $(OBJDIR)/%.o: csrc/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-build/$(LUA)/nn_sources.h: $(LUA_SRCS) tools/embed_sources.lua
+$(BUILD)/nn_sources.h: $(LUA_SRCS) tools/embed_sources.lua
 	@mkdir -p $(dir $@)
 	$(LUA) tools/embed_sources.lua $@ $(LUA_SRCS)
 
-$(OBJDIR)/preload.o: csrc/preload/preload.c build/$(LUA)/nn_sources.h $(HDRS)
+$(OBJDIR)/preload.o: csrc/preload/preload.c $(BUILD)/nn_sources.h $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Icsrc -Ibuild/$(LUA) -c -o $@ $<
+	$(CC) $(CFLAGS) -Icsrc -I$(BUILD) -c -o $@ $<
 
 $(EMBED_LIB): $(SRCS:csrc/%.c=$(OBJDIR)/%.o) $(OBJDIR)/preload.o
 	@rm -f $@
@@ -170,7 +193,7 @@ embed-lib: deps $(EMBED_LIB)
 # examples/embed/host.c: a C program embedding Lua and nn, linked in
 # (threads, a memory budget, a per-frame forward on the host's floats);
 # spec/embed_spec.lua runs it.
-EMBED_HOST := build/$(LUA)/embed-host
+EMBED_HOST := $(BUILD)/embed-host
 
 $(EMBED_HOST): examples/embed/host.c csrc/lua_nn.h $(EMBED_LIB)
 	@mkdir -p $(dir $@)
@@ -189,8 +212,44 @@ embed: deps $(EMBED_HOST)
 NN_SWEEP_STRIDE ?= 10
 TEST_THREADS    ?= 1
 
-test: test-deps cores $(CORE) $(MPI_MOD) $(EMBED_HOST) data
-	@NN_SWEEP_STRIDE=$(NN_SWEEP_STRIDE) OPENBLAS_NUM_THREADS=$(TEST_THREADS) sh tools/test.sh
+# Where wine is installed, the suite runs the Windows build under it too
+# (spec/windows_spec.lua; .ci/run installs wine through make windows).
+WINE      := $(shell sh tools/windows.sh wine 2>/dev/null)
+
+test: test-deps cores $(CORE) $(MPI_MOD) $(EMBED_HOST) data $(if $(WINE),windows)
+	@NN_SWEEP_STRIDE=$(NN_SWEEP_STRIDE) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
+	  NN_EMBED_HOST="$(CURDIR)/$(EMBED_HOST)" sh tools/test.sh
+
+# ---- Windows ---------------------------------------------------------------
+# nn/core.dll for LuaJIT 2.1's lua51.dll, which LÖVE for Windows ships and
+# loads C modules against: cross-built with Debian's mingw-w64 (x64, the
+# win32 thread model: no libwinpthread), the C runtime msvcrt.dll, zlib and
+# libgcc linked in, BLAS=none (the project's own SGEMM).  The lua51.dll it
+# links against is LuaJIT cross-built from Debian's luajit source package
+# (tools/windows.sh), which also gives the luajit.exe that runs the spec
+# subset under wine64 (spec/windows_spec.lua, spec/windows/run.lua).
+WIN_DIR    := build/windows
+WIN_LJ     := $(WIN_DIR)/luajit
+WIN_DLL    := dist/windows/nn/core.dll
+WIN_CC     := x86_64-w64-mingw32-gcc
+WIN_CFLAGS := -O2 -std=c99 -Wall -Wextra -DNN_BLAS_NONE -I$(WIN_LJ)/include
+WIN_LIBS   := $(WIN_LJ)/libluajit-5.1.dll.a -l:libz.a -lbcrypt -static-libgcc -s
+WINDEBS    := gcc-mingw-w64-x86-64-win32 libz-mingw-w64-dev wine64 dpkg-dev
+
+windows-deps:
+	@sh tools/deps.sh $(WINDEBS)
+
+$(WIN_LJ)/lua51.dll: tools/windows.sh | windows-deps
+	@sh tools/windows.sh luajit $(WIN_DIR)
+
+# it exports luaopen_nn_core alone (ld would export every global, zlib's too)
+$(WIN_DLL): $(SRCS) $(HDRS) $(WIN_LJ)/lua51.dll Makefile | windows-deps
+	@mkdir -p $(dir $@)
+	@printf 'EXPORTS\n  luaopen_nn_core\n' > $(WIN_DIR)/core.def
+	$(WIN_CC) $(WIN_CFLAGS) -shared -o $@ $(SRCS) $(WIN_DIR)/core.def $(WIN_LIBS)
+	@sh tools/windows.sh check $@
+
+windows: windows-deps $(WIN_DLL)
 
 # The whole suite with the C core built under AddressSanitizer and UBSan
 # (the interpreter preloads their runtimes), with float-cast-overflow,
@@ -200,6 +259,7 @@ ASAN_RT   := $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-fil
 
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
 	  -fno-sanitize-recover=undefined,float-cast-overflow -std=c99 -Wall -Wextra
+ASAN_FLAGS += $(filter -DNN_BLAS_NONE,$(CFLAGS))
 # the embedding host with lua-nn linked in, all of it under the sanitizers
 ASAN_HOST := build/asan/embed-host
 
@@ -301,5 +361,5 @@ bench: test-deps $(CORE)
 # (lua/nn/core.so: where 5.4's core went before build/lua5.4; nn/core.so:
 # where a `luarocks make` run in the checkout leaves one)
 clean:
-	rm -rf build
+	rm -rf build dist
 	rm -f lua/nn/core.so nn/core.so csrc/*.o lua/nn/*.o

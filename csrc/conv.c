@@ -13,7 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef NN_BLAS_NONE
+#define openblas_get_num_threads() 1  /* the own SGEMM runs on one thread */
+#else
 #include <cblas.h>
+#endif
 
 #include "module.h"
 

@@ -3,16 +3,35 @@
 ** of the system: OpenBLAS's thread count, a monotonic clock, whether a
 ** stream is a terminal.
 */
-#define _POSIX_C_SOURCE 200809L   /* clock_gettime, fileno, isatty */
-
 #include <stdio.h>
-#include <time.h>
-#include <unistd.h>
 
+#ifndef NN_BLAS_NONE
 #include <cblas.h>
+#endif
 
 #include "nn.h"
+#include "platform.h"
 
+#ifdef NN_BLAS_NONE
+/* nn.threads([n]): the own SGEMM (k_gemm.c) runs on the calling thread
+** only, so the count in force is always 1; n is checked and ignored. */
+static int lib_threads(lua_State *L) {
+  if (!lua_isnoneornil(L, 1)) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    if (n < 1 || n > 1024)
+      return luaL_error(L, "nn.threads: n must be from 1 to 1024, got %I", n);
+  }
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+/* nn.blas(): "none" and the own SGEMM's micro-kernel ("avx2", ...) */
+static int lib_blas(lua_State *L) {
+  lua_pushliteral(L, "none");
+  lua_pushstring(L, k_sgemm_kernel());
+  return 2;
+}
+#else
 /* nn.threads([n]): sets OpenBLAS's thread count when n is given; returns
 ** the count in force.  OpenBLAS keeps this per process, not per state. */
 static int lib_threads(lua_State *L) {
@@ -26,29 +45,53 @@ static int lib_threads(lua_State *L) {
   return 1;
 }
 
+/* nn.blas(): "openblas" and the kernels OpenBLAS chose ("Haswell", ...) */
+static int lib_blas(lua_State *L) {
+  lua_pushliteral(L, "openblas");
+  lua_pushstring(L, openblas_get_corename());
+  return 2;
+}
+#endif
+
 /* nn.clock() -> seconds from a monotonic clock, for timing */
 static int lib_clock(lua_State *L) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, (lua_Number)ts.tv_sec + ts.tv_nsec * 1e-9);
+  lua_pushnumber(L, (lua_Number)nnp_clock());
   return 1;
+}
+
+/* which of io.stdin, io.stdout and io.stderr (0, 1, 2) the file handle at
+** arg is, -1 if none */
+static int stdstream(lua_State *L, int arg) {
+  static const char *const names[] = {"stdin", "stdout", "stderr"};
+  int i, std = -1;
+  lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+  lua_getfield(L, -1, "io");
+  for (i = 0; i < 3 && std < 0 && lua_istable(L, -1); i++) {
+    lua_getfield(L, -1, names[i]);
+    if (lua_rawequal(L, -1, arg)) std = i;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+  return std;
 }
 
 /* nn.core.isatty([file]) -> whether the file (default io.stdout) is a
 ** terminal */
 static int lib_isatty(lua_State *L) {
   FILE *f = stdout;
+  int std = 1;
   if (!lua_isnoneornil(L, 1)) {
     if (!(f = nnc_checkfile(L, 1)))
       return luaL_error(L, "isatty: the file is closed");
+    std = stdstream(L, 1);
   }
-  lua_pushboolean(L, isatty(fileno(f)));
+  lua_pushboolean(L, nnp_isatty(f, std));
   return 1;
 }
 
 static const luaL_Reg lib[] = {
-  {"threads", lib_threads}, {"clock", lib_clock}, {"isatty", lib_isatty},
-  {NULL, NULL}
+  {"threads", lib_threads}, {"blas", lib_blas}, {"clock", lib_clock},
+  {"isatty", lib_isatty}, {NULL, NULL}
 };
 
 int luaopen_nn_core(lua_State *L) {

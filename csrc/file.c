@@ -2,24 +2,17 @@
 ** file.c: reading and writing files: (optionally gzipped) files through
 ** zlib, read only when regular (readfile, Matrix.fromfile), atomic writes
 ** (writefile), and zlib's deflate and CRC-32 for the formats built on them.
+** The system calls under them are platform.c's.
 */
-#define _XOPEN_SOURCE 700         /* realpath, pread, fchmod */
-
-#include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#if defined(__linux__)
-#include <sys/random.h>
-#endif
 
 #include <zlib.h>
 
 #include "matrix.h"
+#include "platform.h"
 
 #define CHUNK (1 << 17)
 #define NN_SRC "nn.Src"
@@ -37,6 +30,7 @@
 
 typedef struct Src {
   int fd;             /* the descriptor while no gzFile owns it, else -1 */
+  int err;            /* the last plain read's error code */
   gzFile gz;          /* reading through zlib (gzip or plain), or NULL */
   const char *path;   /* for messages; the caller keeps it alive */
 } Src;
@@ -46,7 +40,7 @@ typedef struct Src {
 static int srcclose(Src *s) {
   int r = Z_OK;
   if (s->gz) r = gzclose(s->gz);
-  else if (s->fd >= 0) close(s->fd);
+  else if (s->fd >= 0) nnp_close(s->fd);
   s->gz = NULL;
   s->fd = -1;
   return r;
@@ -59,30 +53,23 @@ static int src_gc(lua_State *L) {
 
 /* Pushes a Src for path, opened for reading, and sets *size to the file's
 ** size.  Only a regular file: a directory, a FIFO (whose open would block:
-** hence O_NONBLOCK) or a device such as /dev/zero (which never ends) is
-** refused.  On failure closes it, pushes nil and a message in its place
-** and returns NULL. */
-static Src *opensrc(lua_State *L, const char *path, off_t *size) {
-  struct stat st;
-  const char *why = NULL;
+** nnp_openread does not wait for a writer) or a device such as /dev/zero
+** (which never ends) is refused.  On failure pushes nil and a message in
+** its place and returns NULL. */
+static Src *opensrc(lua_State *L, const char *path, int64_t *size) {
+  char why[256];
   Src *s = (Src *)lua_newuserdatauv(L, sizeof(Src), 0);
+  int e;
   s->fd = -1;
+  s->err = 0;
   s->gz = NULL;
   s->path = path;
   luaL_setmetatable(L, NN_SRC);
-  s->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (s->fd < 0) {
-    lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
-  } else if (fstat(s->fd, &st) != 0) {
-    lua_pushfstring(L, "cannot read %s: %s", path, strerror(errno));
-  } else if (!S_ISREG(st.st_mode)) {
-    why = S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file";
-    lua_pushfstring(L, "cannot read %s: %s", path, why);
-  } else {
-    *size = st.st_size;
-    return s;
-  }
-  srcclose(s);
+  e = nnp_openread(path, &s->fd, size);
+  if (e == 0) return s;
+  lua_pushfstring(L, "cannot %s %s: %s",
+                  e == NNP_ISDIR || e == NNP_NOTREG ? "read" : "open", path,
+                  nnp_strerror(e, why, sizeof why));
   lua_remove(L, -2);
   luaL_pushfail(L);
   lua_insert(L, -2);
@@ -100,10 +87,8 @@ static void srcgz(lua_State *L, Src *s) {
 
 /* up to n bytes; 0 at the end, -1 on an error (srcerror says which) */
 static int srcread(Src *s, void *buf, unsigned n) {
-  ssize_t r;
   if (s->gz) return gzread(s->gz, buf, n);
-  do r = read(s->fd, buf, n); while (r < 0 && errno == EINTR);
-  return (int)r;
+  return nnp_read(s->fd, buf, n, &s->err);
 }
 
 /* Raises: fn: path is corrupt, truncated or unreadable.  Call after a read
@@ -111,9 +96,10 @@ static int srcread(Src *s, void *buf, unsigned n) {
 ** stream that ended part way is the error). */
 static int srcerror(lua_State *L, Src *s, const char *fn, int n) {
   int err = Z_OK;
+  char why[256];
   const char *msg = NULL;
   if (n < 0)
-    msg = s->gz ? gzerror(s->gz, &err) : strerror(errno);
+    msg = s->gz ? gzerror(s->gz, &err) : nnp_strerror(s->err, why, sizeof why);
   if (msg) {
     msg = lua_pushfstring(L, "%s", msg);   /* gzclose frees zlib's */
     srcclose(s);
@@ -137,7 +123,7 @@ static int lib_readfile(lua_State *L) {
   lua_Integer max = luaL_optinteger(L, 2, LUA_MAXINTEGER);
   int plain = lua_toboolean(L, 3), n = 0;
   luaL_Buffer b;
-  off_t size;
+  int64_t size;
   Src *s;
   if (max < 0) return luaL_argerror(L, 2, "must be >= 0");
   lua_settop(L, 3);
@@ -175,7 +161,7 @@ int mat_fromfile(lua_State *L) {
                 : nn_checkfloat(L, 5, fn, "scale");
   unsigned char *buf, magic[2] = {0, 0};
   size_t need, done = 0;
-  off_t size;
+  int64_t size;
   Src *s;
   Matrix *m;
   int n = 0;
@@ -188,7 +174,7 @@ int mat_fromfile(lua_State *L) {
   lua_settop(L, 5);
   if (!(s = opensrc(L, path, &size)))                          /* at 6 */
     return luaL_error(L, "%s: %s", fn, lua_tostring(L, -1));
-  if (pread(s->fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+  if (nnp_peek(s->fd, magic, 2) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
     if ((double)total > (double)size * GZ_MAXRATIO) {
       srcclose(s);            /* now, not when the collector gets to it */
       return luaL_error(L, "%s: %s needs %I bytes of data, more than a "
@@ -266,94 +252,67 @@ static int lib_crc32(lua_State *L) {
 }
 
 /* Fills buf[0..n) with unpredictable letters for a temporary name.  The
-** name's safety does not rest on them (the file is made with O_EXCL and
-** O_NOFOLLOW); they keep a planted file from blocking every attempt. */
+** name's safety does not rest on them (the file is made exclusively and
+** no link is followed); they keep a planted file from blocking every
+** attempt. */
 static void randomname(char *buf, size_t n) {
   static const char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
   unsigned char r[32];
-  size_t i, got = 0;
-#if defined(__linux__)
-  ssize_t k = getrandom(r, sizeof r, GRND_NONBLOCK);
-  if (k > 0) got = (size_t)k;
-#endif
-  if (got < n) {                         /* no kernel randomness: mix */
-    struct timespec ts;
-    uint64_t x;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    x = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid() ^
-        (uint64_t)(uintptr_t)buf ^ ((uint64_t)ts.tv_sec << 32);
-    for (i = got; i < sizeof r; i++) {
-      x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 29;
-      r[i] = (unsigned char)x;
-    }
-  }
+  size_t i;
+  nnp_random(r, sizeof r);
   for (i = 0; i < n; i++) buf[i] = digits[r[i % sizeof r] % 36];
 }
 
 /* nn.core.writefile(path, data) -> true, or nil, message.  Atomic: the
-** data goes to a new temporary file beside the target (created with
-** O_EXCL | O_NOFOLLOW under an unpredictable name, so no planted link is
-** followed and two writers never share one), is synced, then renamed over
-** the target, so a crash part way leaves the old file whole and a reader
-** sees the old file or the new one.  A symbolic link is written through:
-** its target is replaced and the link stays.  An existing target keeps its
-** permission bits; one that is not a regular file (a device, a directory,
-** a FIFO) is refused. */
+** data goes to a new temporary file beside the target (created
+** exclusively, under an unpredictable name, never through a link, so no
+** planted link is followed and two writers never share one), is synced,
+** then renamed over the target (on Windows with MoveFileEx, which replaces
+** an existing file), so a crash part way leaves the old file whole and a
+** reader sees the old file or the new one.  A symbolic link is written
+** through: its target is replaced and the link stays (POSIX).  An existing
+** target keeps its permission bits; one that is not a regular file (a
+** device, a directory, a FIFO) is refused. */
 static int lib_writefile(lua_State *L) {
-  size_t len, done = 0;
+  size_t len;
   const char *path = luaL_checkstring(L, 1);
   const char *data = luaL_checklstring(L, 2, &len);
-  const char *target = path, *tmp = NULL;
-  char name[13];
-  struct stat st;
-  int fd = -1, ok = 1, exists, tries, e = 0;
-  mode_t mode = 0;
+  const char *target = path, *tmp;
+  char name[13], why[256];
+  char *real;
+  int e, exists, tries;
+  unsigned mode = 0;
   lua_settop(L, 2);
-  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-    char *real = realpath(path, NULL);        /* the link's final target */
-    if (!real) {
-      e = errno;
-      luaL_pushfail(L);
-      lua_pushfstring(L, "cannot write %s: it is a symbolic link to %s (%s)",
-                      path, "a missing file", strerror(e));
-      return 2;
-    }
+  if ((e = nnp_linktarget(path, &real)) != 0) {  /* the link's final target */
+    luaL_pushfail(L);
+    lua_pushfstring(L, "cannot write %s: it is a symbolic link to %s (%s)",
+                    path, "a missing file", nnp_strerror(e, why, sizeof why));
+    return 2;
+  }
+  if (real) {
     target = lua_pushstring(L, real);
     free(real);
   }
-  exists = stat(target, &st) == 0;
-  if (exists && !S_ISREG(st.st_mode)) {
+  e = nnp_stat(target, &mode);
+  exists = e == 0;
+  if (e == NNP_ISDIR || e == NNP_NOTREG) {
     luaL_pushfail(L);
     lua_pushfstring(L, "cannot write %s: %s", path,
-                    S_ISDIR(st.st_mode) ? "it is a directory"
-                                        : "not a regular file");
+                    nnp_strerror(e, why, sizeof why));
     return 2;
   }
-  if (exists) mode = st.st_mode & 07777;
   for (tries = 0; tries < 16; tries++) {
     randomname(name, sizeof name - 1);
     name[sizeof name - 1] = '\0';
     lua_settop(L, target == path ? 2 : 3);
     tmp = lua_pushfstring(L, "%s.tmp-%s", target, name);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd >= 0 || errno != EEXIST) break;
+    e = nnp_writeover(tmp, target, data, len, exists, mode);
+    if (e != NNP_EXISTS) break;
   }
-  if (fd < 0) ok = 0;
-  if (ok && exists && fchmod(fd, mode) != 0) ok = 0;
-  while (ok && done < len) {
-    ssize_t n = write(fd, data + done, len - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += (size_t)n;
-  }
-  if (ok) ok = fsync(fd) == 0;
-  if (!ok) e = errno;
-  if (fd >= 0 && close(fd) != 0 && ok) { ok = 0; e = errno; }
-  if (ok && rename(tmp, target) != 0) { ok = 0; e = errno; }
-  if (!ok) {
-    if (fd >= 0) unlink(tmp);
+  if (e) {
     luaL_pushfail(L);
-    lua_pushfstring(L, "cannot write %s: %s", path, strerror(e));
+    lua_pushfstring(L, "cannot write %s: %s", path,
+                    nnp_strerror(e, why, sizeof why));
     return 2;
   }
   lua_pushboolean(L, 1);

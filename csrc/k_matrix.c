@@ -5,7 +5,9 @@
 #include <math.h>
 #include <string.h>
 
+#ifndef NN_BLAS_NONE
 #include <cblas.h>
+#endif
 
 #include "kernels.h"
 
@@ -236,6 +238,12 @@ void k_gather_rows(float *y, const float *x, const int32_t *idx, int k,
 
 /* ---- matrix products ----------------------------------------------------- */
 
+#ifdef NN_BLAS_NONE
+void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+            int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+  k_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+#else
 void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
             int lda, const float *B, int ldb, float beta, float *C, int ldc) {
   const enum CBLAS_TRANSPOSE no = CblasNoTrans, tr = CblasTrans;
@@ -259,6 +267,7 @@ void k_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
   cblas_sgemm(CblasRowMajor, ta ? tr : no, tb ? tr : no, M, N, K, alpha, A,
               lda, B, ldb, beta, C, ldc);
 }
+#endif
 
 void k_copy2d(float *restrict y, size_t ldy, const float *restrict x,
               size_t ldx, int r, int c) {

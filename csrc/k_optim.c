@@ -76,7 +76,7 @@ static float adam_one(float *p, float g, float *m, float *v, float *vmax,
 
 void k_adam(float *restrict p, const float *restrict g, float *restrict m,
             float *restrict v, float *restrict vmax, size_t n, float lr, float b1, float b2, float eps, float wd,
-            int decoupled, long t) {
+            int decoupled, int64_t t) {
   double bc1 = 1 - pow(b1, (double)t), bc2 = 1 - pow(b2, (double)t);
   float step = (float)(lr / bc1), bc2s = (float)sqrt(bc2);
   float decay = decoupled ? 1 - lr * wd : 1, l2 = decoupled ? 0 : wd;

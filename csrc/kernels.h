@@ -116,6 +116,20 @@ enum { K_FLOAT, K_BFLOAT, K_INT, K_UINT };
 void k_fromtyped(float *restrict y, const unsigned char *restrict s,
                  size_t n, int kind, int w, int big);
 
+/* ---- the own SGEMM: k_gemm.c ------------------------------------------- */
+
+/* The same product as k_gemm, without a BLAS (k_gemm calls it when built
+** with -DNN_BLAS_NONE): cache-blocked and packed, single-threaded, with a
+** micro-kernel chosen at run time (AVX2+FMA or portable C; the environment
+** variable NN_GEMM=portable forces the portable one).  alpha 0 or K 0
+** reads neither A nor B; beta 0 ignores C's old contents, NaN included.
+** No allocation: it packs into at most NN_GEMM_STACK bytes of stack. */
+void k_sgemm(int ta, int tb, int M, int N, int K, float alpha,
+             const float *A, int lda, const float *B, int ldb, float beta,
+             float *C, int ldc);
+/* the name of the micro-kernel k_sgemm runs now: "portable", "avx2", ... */
+const char *k_sgemm_kernel(void);
+
 /* ---- Linear: k_dense.c ----------------------------------------------- */
 
 /* Linear, y = x W^T + b (Goodfellow et al., Deep Learning, 6.5.4).
@@ -278,10 +292,11 @@ void k_sgd(float *restrict p, const float *restrict g, float *restrict buf,
            size_t n, float lr, float mom, float damp, float wd, int nesterov,
            int first);
 /* Adam (Kingma & Ba 2015); decoupled = AdamW (Loshchilov & Hutter 2019).
-** t is the step number, from 1. vmax is NULL unless amsgrad. */
+** t is the step number, from 1 (64 bits: long is 32 on Windows). vmax is
+** NULL unless amsgrad. */
 void k_adam(float *restrict p, const float *restrict g, float *restrict m,
             float *restrict v, float *restrict vmax, size_t n, float lr, float b1, float b2, float eps, float wd,
-            int decoupled, long t);
+            int decoupled, int64_t t);
 /* RMSprop (Hinton, lecture 6e); ga is NULL unless centered, buf NULL unless
 ** momentum > 0 */
 void k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,

@@ -52,7 +52,7 @@ static int lib_adam(lua_State *L) {
   lua_Integer t = luaL_checkinteger(L, 12);
   if (t < 1) return luaL_error(L, "optim.adam: step must be >= 1");
   k_adam(p->data, g, m, v, vmax, nn_numel(p), num(L, 6), num(L, 7), num(L, 8),
-         num(L, 9), num(L, 10), lua_toboolean(L, 11), (long)t);
+         num(L, 9), num(L, 10), lua_toboolean(L, 11), (int64_t)t);
   return 0;
 }
 

@@ -1,7 +1,10 @@
 -- Decision boundaries, as coloured regions with the points: the perceptron
 -- rule on separable points, XOR learnt by a hidden layer (a single unit
--- cannot: its boundary is a line), and two overlapping blobs with a small
--- MLP.  Usage: lua5.4 examples/boundaries.lua [output dir (out)]
+-- cannot: its boundary is a line), and two overlapping blobs: an MLP
+-- trained until it gets every training point right (overfitted: its
+-- boundary bends round single points, and new points fare worse) beside
+-- the same MLP with weight decay (a smooth boundary, better on new points).
+-- Usage: lua5.4 examples/boundaries.lua [output dir (out)]
 -- writes boundary_perceptron, boundary_xor and boundary_blobs (.svg, .png).
 local nn = require "nn"
 local plot = require "nn.plot"
@@ -34,8 +37,8 @@ local function classes(net)
    return function(P) return net:forward(P) end
 end
 
-local function train(net, X, labels, epochs, lr)
-   local crit, opt = nn.CrossEntropyLoss(), nn.Adam(net, {lr = lr})
+local function train(net, X, labels, epochs, opt)
+   local crit = nn.CrossEntropyLoss()
    local loss
    for _ = 1, epochs do
       opt:zeroGrad()
@@ -45,6 +48,15 @@ local function train(net, X, labels, epochs, lr)
       opt:step()
    end
    return loss
+end
+
+-- the share of points the network classifies right
+local function accuracy(net, X, labels)
+   local pred, right = nn.predict(net, X), 0
+   for i = 1, #labels do
+      if pred:get(i, 1) == labels[i] then right = right + 1 end
+   end
+   return right / #labels
 end
 
 -- 1. the perceptron: o = step(w . x + b), w += eta (t - o) x
@@ -88,24 +100,46 @@ X, xs, ys, labels = dataset(80, function(i)
    return k[1] + 0.12 * nn.randn(1, 1):get(1, 1), k[2] + 0.12 * nn.randn(1, 1):get(1, 1), k[3]
 end)
 local xor = nn.Sequential{nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2)}
-print(("XOR: cross-entropy %.4f after training"):format(train(xor, X, labels, 2000, 0.05)))
+print(("XOR: cross-entropy %.4f after training"):format(train(xor, X, labels, 2000,
+   nn.Adam(xor, {lr = 0.05}))))
 c = plot.chart{title = "XOR with one hidden layer (2-4-2, tanh)", xrange = {-0.5, 1.5},
                yrange = {-0.5, 1.5}, xlabel = "x1", ylabel = "x2", width = 560, height = 460}
 c:field(classes(xor), {classes = true, batch = true})
-c:points(xs, ys, {classes = labels, names = {"x1 = x2", "x1 ~= x2"}})
+c:points(xs, ys, {classes = labels, names = {"x1 = x2", "x1 ≠ x2"}})
 save(c, "boundary_xor")
 
--- 3. two overlapping Gaussian blobs; a 2-16-2 ReLU network
-nn.seed(4)
-X, xs, ys, labels = dataset(200, function(i)
+-- 3. two overlapping Gaussian blobs (200 training points, 2000 new ones
+-- from the same blobs to test on); a 2-64-2 ReLU network trained long
+-- enough to get every training point right, and the same network with
+-- weight decay (AdamW), which keeps its weights small and its boundary
+-- smooth
+local function blob(i)
    local k = i % 2 + 1
    local cx, cy = k == 1 and -0.8 or 0.8, k == 1 and -0.5 or 0.5
    return cx + nn.randn(1, 1):get(1, 1), cy + 0.8 * nn.randn(1, 1):get(1, 1), k
-end)
-local blobs = nn.Sequential{nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)}
-print(("blobs: cross-entropy %.4f after training"):format(train(blobs, X, labels, 1500, 0.02)))
-c = plot.chart{title = "Two overlapping blobs, a 2-16-2 ReLU network", xrange = {-4, 4},
-               yrange = {-3.5, 3.5}, xlabel = "x1", ylabel = "x2", width = 560, height = 460}
-c:field(classes(blobs), {classes = true, batch = true})
-c:points(xs, ys, {classes = labels, names = {"blob A", "blob B"}})
-save(c, "boundary_blobs")
+end
+nn.seed(4)
+X, xs, ys, labels = dataset(200, blob)
+nn.seed(99)
+local Xnew, _, _, lnew = dataset(2000, blob)
+local fig = plot.figure{columns = 2, title = "Two overlapping blobs, a 2-64-2 ReLU network: "
+   .. "no line gets every point right"}
+for _, run in ipairs{
+   {"5000 epochs of Adam: overfitted", function(net) return nn.Adam(net, {lr = 0.02}) end},
+   {"the same with weight decay (AdamW, 3)", function(net) return nn.AdamW(net, {lr = 0.02, weightDecay = 3}) end},
+} do
+   nn.seed(4)
+   local blobs = nn.Sequential{nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 2)}
+   local loss = train(blobs, X, labels, 5000, run[2](blobs))
+   local seen, new = accuracy(blobs, X, labels), accuracy(blobs, Xnew, lnew)
+   print(("blobs, %s: cross-entropy %.4f, %.1f%% of the training points right, %.1f%% of new ones")
+      :format(run[1], loss, 100 * seen, 100 * new))
+   c = plot.chart{title = run[1], xrange = {-4, 4}, yrange = {-3.5, 3.5}, xlabel = "x1",
+                  ylabel = "x2", width = 560, height = 490, legend = "bottom-right",
+                  caption = ("%.1f%% of these 200 training points right, %.1f%% of 2000 new ones")
+                     :format(100 * seen, 100 * new)}
+   c:field(classes(blobs), {classes = true, batch = true})
+   c:points(xs, ys, {classes = labels, names = {"blob A", "blob B"}})
+   fig:add(c)
+end
+save(fig, "boundary_blobs")

@@ -2,8 +2,10 @@
 -- network is trained for a few epochs, then each first-layer unit's 784
 -- weights are drawn as a 28 x 28 picture (gray 0, white positive, black
 -- negative).  As the lecture warns, they are blotches, not neat strokes.
--- Also drawn: test digits the network gets wrong, and, if the main job has
--- saved its model (make mnist), its 256 first-layer units.
+-- Also drawn: test digits the network gets wrong (wrong.png, each labelled),
+-- a grid of its confusions (confusions.png, rows and columns labelled), and,
+-- if the main job has saved its model (make mnist), its 256 first-layer
+-- units.
 -- Usage: lua5.4 examples/weights_as_images.lua [mnist dir [output dir (out)]]
 local nn = require "nn"
 local mnist = require "nn.mnist"
@@ -32,7 +34,8 @@ end
 save("weights_16.png", image.grid(net[1].weight, 28, 28,
    {columns = 8, symmetric = true, pad = 2, zoom = 4}))
 
--- the first 64 test digits it gets wrong, and one of them up close
+-- the first 64 test digits it gets wrong, each labelled with what it is
+-- and what the network read, and one of them up close
 local pred, wrong, nwrong = nn.predict(net, Xtest), {}, 0
 for i = 1, Xtest:shape() do
    if pred:get(i, 1) ~= Ytest:get(i, 1) then
@@ -42,18 +45,35 @@ for i = 1, Xtest:shape() do
 end
 print(("%d of %d test digits wrong"):format(nwrong, Xtest:shape()))
 local W = nn.Matrix(#wrong, 784):gather(Xtest, wrong, 1, #wrong)
-save("wrong.png", image.grid(W, 28, 28, {columns = 8, zoom = 2}))
--- wrong.png has no text, so the same digits again with the labels in the
--- layout: confusions.png is a 10 x 10 grid whose row is what a digit was
--- and whose column is what the network read (row 5, column 3: a "4" read
--- as a "2"); each cell holds the first such test digit, black if none.
-local C = nn.Matrix(100, 784)
+local tiles = {}
+for k, i in ipairs(wrong) do
+   tiles[k] = ("%s read %s"):format(mnist.classes[Ytest:get(i, 1)], mnist.classes[pred:get(i, 1)])
+end
+save("wrong.png", image.grid(W, 28, 28, {columns = 8, zoom = 3, lo = 0, hi = 1, labels = tiles,
+   title = "Test digits the network gets wrong: \"4 read 9\" is a 4 it took for a 9"}))
+-- confusions.png: a 10 x 10 grid whose row is what a digit was and whose
+-- column is what the network read (row 5, column 3: a "4" read as a
+-- "2"); each cell holds the first such test digit (black if none, as on
+-- the diagonal) and how many test digits were read that way.
+local C, counts = nn.Matrix(100, 784), {}
+for k = 1, 100 do counts[k] = 0 end
 for k = 1, Xtest:shape() do
    local t, p = Ytest:get(k, 1), pred:get(k, 1)
    local cell = (t - 1) * 10 + p
-   if t ~= p and C:row(cell):sum() == 0 then C:row(cell):copy(Xtest:row(k)) end
+   if t ~= p then
+      counts[cell] = counts[cell] + 1
+      if counts[cell] == 1 then C:row(cell):copy(Xtest:row(k)) end
+   end
 end
-save("confusions.png", image.grid(C, 28, 28, {columns = 10, zoom = 2, lo = 0, hi = 1}))
+local counted, rows, cols = {}, {}, {}
+for k = 1, 100 do counted[k] = counts[k] > 0 and ("%d×"):format(counts[k]) or "" end
+for d = 1, 10 do
+   rows[d] = "a " .. mnist.classes[d]
+   cols[d] = "read " .. mnist.classes[d]
+end
+save("confusions.png", image.grid(C, 28, 28, {columns = 10, zoom = 2, lo = 0, hi = 1,
+   labels = counted, rowlabels = rows, collabels = cols,
+   title = "Each confusion's first test digit and count (black: none; the diagonal is read right)"}))
 print("confusions.png: row = the true digit 0..9 (top to bottom), column = what it "
    .. "was read as 0..9 (left to right); the diagonal is empty")
 -- and wrong.png tile by tile, in its 8-column layout

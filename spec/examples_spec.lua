@@ -139,6 +139,12 @@ describe("examples", function()
          assert.are.equal("\137PNG\r\n\26\n", f:read(8))
          f:close()
       end
+      -- wrong.png and confusions.png carry text: a title, a label under each
+      -- tile, and row and column labels, dark on white
+      local w = H.pngstats(dir .. "/wrong.png", "title=dark:0,0,700,20", "label=dark:3,110,87,124")
+      assert.is_true(w.title > 100 and w.label > 20, "wrong.png has no text")
+      local c = H.pngstats(dir .. "/confusions.png", "rows=dark:0,40,30,760", "cols=dark:31,20,612,37")
+      assert.is_true(c.rows > 50 and c.cols > 100, "confusions.png has no row or column labels")
       os.execute("rm -rf '" .. dir .. "'")
    end)
 end)

@@ -401,11 +401,18 @@ describe("nn.export", function()
       assert.is_false(ok)
       H.has(e, "nn.export: the network[2] (nn.Linear(3 -> 2)): no exporter for the kind Linear")
       -- the widths are checked where they are known
-      H.has(H.err(nn.export, nn.Sequential{nn.Linear(4, 3), nn.ReLU(), nn.Linear(5, 2)}),
+      -- (a Sequential refuses such a layer when it is made or added; one
+      -- put into its list by hand is still caught here)
+      local unchained = nn.Sequential{nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)}
+      unchained.modules[3] = nn.Linear(5, 2)
+      H.has(H.err(nn.export, unchained),
          "nn.export: the network[3] (nn.Linear(5 -> 2)) takes 5 values, but gets 3 from the layers before it")
       H.has(H.err(nn.export, nn.Sequential{nn.Conv2d(1, 2, 3)}),
          "nn.export: the network[1] (nn.Conv2d(1 -> 2, 3x3)) does not know its input's shape")
-      H.has(H.err(nn.export, nn.Sequential{nn.Linear(4, 3), nn.Residual(nn.Linear(3, 2))}),
+      local residual = nn.Residual(nn.Linear(3, 3))
+      local outer = nn.Sequential{nn.Linear(4, 3), residual}
+      residual.modules[1] = nn.Linear(3, 2)
+      H.has(H.err(nn.export, outer),
          "nn.export: the network[2] (nn.Residual): its module maps 3 values to 2")
       H.has(H.err(nn.export, "net"), "nn.export: expected a network (a layer or a container), got string")
       H.has(H.err(nn.export, nn.Linear(2, 2), 5), "nn.export: path must be a string, got number")

@@ -89,7 +89,7 @@ describe("plot.chart", function()
 
    it("names bad input", function()
       H.has(H.err(plot.chart, {width = 10}), "plot.chart: width and height must be integers")
-      H.has(H.err(plot.chart, {yrange = {1, 0}}), "plot.chart: yrange must be {lo, hi} with lo < hi")
+      H.has(H.err(plot.chart, {yrange = {1, 0}}), "plot.chart: yrange must be {lo, hi}: finite numbers with lo < hi")
       H.has(H.err(plot.chart, {legend = "middle"}), "plot.chart: legend must be")
       local c = plot.chart()
       H.has(H.err(c.line, c, "abc"), "chart:line: ys must be a list of numbers or a Matrix, got string")
@@ -100,7 +100,8 @@ describe("plot.chart", function()
       H.has(H.err(c.save, c, dir .. "/c.jpg"), "the name must end in .svg or .png")
       local f = plot.chart{xrange = {0, 1}, yrange = {0, 1}}
       f:field(function() end)
-      H.has(H.err(f.svg, f), "chart:field: f(0.0025, 0.996124) returned nil, expected a number")
+      -- the first cell's centre: one cell a pixel of the 550 - 80 pixels beside the colour bar
+      H.has(H.err(f.svg, f), "chart:field: f(0.00106383, 0.998596) returned nil, expected a number")
       H.has(H.err(f.field, f, math.sin, {levels = 1}), "chart:field: levels must be an integer from 2 to 256")
       H.has(H.err(f.line, f, {1, 2}, {width = -1}), "chart:line: width must be a number from 0 to 50")
       -- a list is copied when given: a proxy answering forever cannot hang a drawing
@@ -125,13 +126,50 @@ end)
 
 describe("the lectures' figures (examples)", function()
    local dir = H.tmpdir()
+   -- each example, its figures, a line it prints, and what a reader must
+   -- be able to see in them (issue #21 §5), checked on the SVG
+   local function text(name) return H.read(("%s/%s.svg"):format(dir, name)) end
    local figures = {
       {"examples/lr_effect.lua", {"lr_effect"}, "loss after 150 epochs: not a number (diverged)"},
-      {"examples/gd_paths.lua", {"gd_paths_quadratic", "gd_paths_rosenbrock"}, "rosenbrock Adam"},
-      {"examples/fitting.lua", {"fitting_width", "fitting_epochs"}, "128 hidden units: training loss"},
+      {"examples/gd_paths.lua", {"gd_paths_quadratic", "gd_paths_rosenbrock"}, "rosenbrock Adam",
+       function(out)
+          -- every Rosenbrock path in a panel of its own (and a close-up of
+          -- where they stop); SGD's stop, which the terminal prints, named
+          local svg = svginfo(dir .. "/gd_paths_rosenbrock.svg")
+          assert.are.equal(1 + 6, svg.counts.svg)
+          H.has(out, "rosenbrock SGD      ends at (0.842, 0.709)")
+          H.has(text("gd_paths_rosenbrock"), "SGD, lr 0.001: stops at (0.84, 0.71)")
+          -- fields have colour bars: a field and a bar, as images, per panel
+          assert.are.equal(12, svg.counts.image)
+          assert.are.equal(2, svginfo(dir .. "/gd_paths_quadratic.svg").counts.image)
+          H.has(text("gd_paths_quadratic"), ">log(1 + f)<")
+       end},
+      {"examples/fitting.lua", {"fitting_width", "fitting_epochs"}, "128 hidden units: training loss",
+       function(out)
+          -- both charts train 3000 epochs, and their 128-unit numbers agree
+          local w = out:match("128 hidden units: training loss (%S+), validation loss (%S+)")
+          local e = out:match("128 units, epoch 3000: training loss (%S+), validation loss (%S+)")
+          assert.are.equal(w, e)
+          H.has(text("fitting_epochs"), ">3000<")
+          assert.is_nil(text("fitting_epochs"):find(">6000<", 1, true))
+          -- no spikes: the loss never rises 5% from one epoch to the next
+          local rise = tonumber(out:match("next after epoch 100: (%S+)%%"))
+          assert.is_true(rise ~= nil and rise < 5, out)
+          H.has(text("fitting_epochs"), "AMSGrad")
+       end},
       {"examples/sine_fit.lua", {"sine_fit"}, "epoch 5000: training loss"},
       {"examples/boundaries.lua", {"boundary_perceptron", "boundary_xor", "boundary_blobs"},
-       "perceptron: no mistakes after epoch"},
+       "perceptron: no mistakes after epoch",
+       function(out)
+          H.has(text("boundary_xor"), ">x1 ≠ x2<")
+          assert.is_nil(text("boundary_xor"):find("~=", 1, true))
+          -- the overfitted blobs say so, beside a regularized network
+          local blobs = text("boundary_blobs")
+          H.has(blobs, "overfitted")
+          H.has(blobs, "weight decay")
+          H.has(blobs, "of 2000 new ones")
+          H.has(out, "100.0% of the training points right")
+       end},
    }
    for _, f in ipairs(figures) do
       it(f[1] .. " draws its figures as SVG and PNG", function()
@@ -145,6 +183,7 @@ describe("the lectures' figures (examples)", function()
             assert.are.same({tonumber(svg.width), tonumber(svg.height)}, {s.w, s.h})
             assert.is_true(s.colors > 20 and s.nonwhite > 0.03, name .. ".png is blank")
          end
+         if f[4] then f[4](out) end
       end)
    end
 

@@ -84,11 +84,15 @@ function H.xerr(a, b)
 end
 
 -- The interpreter the suite runs on (make test LUA=...), and where the C
--- core of a Lua is: `make LUA=<lua>` puts it in build/<lua>/nn.  The
--- sanitizer and valgrind targets set NN_CPATH to their own build, and
+-- core of a Lua is: `make LUA=<lua>` puts it in build/<lua>/nn, and with
+-- BLAS=none in build/<lua>-noblas/nn.  The sanitizer and valgrind targets
+-- set NN_CPATH to their own build, and
 -- NN_SANITIZED to the tool's name.
 H.lua = os.getenv("NN_LUA") or "lua5.4"
+-- make test BLAS=none: every Lua's core is build/<lua>-noblas/nn/core.so
+H.blas = os.getenv("NN_BLAS") or "openblas"
 function H.cpathof(lua)
+   if H.blas == "none" then return ("./build/%s-noblas/?.so"):format(lua) end
    return ("./build/%s/?.so"):format(lua)
 end
 H.cpath = os.getenv("NN_CPATH") or H.cpathof(H.lua)

@@ -128,7 +128,7 @@ describe("image.png", function()
       assert.has_error(function() image.png(nn.Matrix(1, 2), {zoom = 1.5}) end,
          "image.png: zoom must be an integer, got 1.5")
       assert.has_error(function() image.png(nn.Matrix(1, 2), {colour = 1}) end,
-         "image.png: unknown option colour")
+         "image.png: unknown option 'colour' (expected hi, lo, symmetric, zoom)")
       assert.has_error(function() image.png(nn.Matrix(1, 2, 0 / 0)) end,
          "image.png: the matrix has NaN or infinite values; give lo and hi")
       assert.has_error(function() image.png(nn.Matrix(1, 2), {lo = "a", hi = 1}) end,
@@ -215,5 +215,31 @@ describe("image.ascii", function()
    it("checks the size", function()
       assert.has_error(function() image.ascii(nn.Matrix(1, 5), 2, 2) end,
          "image.ascii: v has 5 values, expected h * w = 4")
+   end)
+end)
+
+describe("image.grid with text", function()
+   local nn = require "nn"
+   local image = require "nn.image"
+   local H = require "helpers"
+
+   it("labels tiles, rows and columns in dark text on white", function()
+      local M = nn.Matrix(4, 16, 0.5)
+      local png = image.grid(M, 4, 4, {columns = 2, zoom = 8, lo = 0, hi = 1, labels = {"one", "two", "three", "four"},
+         rowlabels = {"row 1", "row 2"}, collabels = {"a", "b"}, title = "a title ≠"})
+      local f = os.tmpname()
+      image.save(f, png)
+      -- row labels: 5 characters and 10 px; title 22 px, column labels 16;
+      -- then a gap of 8, tiles 32 px, their labels 15
+      local s = H.pngstats(f, "title=dark:0,0,200,20", "label=dark:53,79,85,93", "row=dark:0,50,45,70",
+         "col=dark:53,24,85,38", "tile=808080:53,46,85,78")
+      os.remove(f)
+      assert.is_true(s.title > 30 and s.label > 10 and s.row > 10 and s.col > 5,
+         ("title %d, label %d, row %d, column %d dark pixels"):format(s.title, s.label, s.row, s.col))
+      assert.are.equal(32 * 32, s.tile)
+      assert.has_error(function() image.grid(M, 4, 4, {labels = 5}) end,
+         "image.grid: labels must be a list of strings, got number")
+      assert.has_error(function() image.png(M, {labels = {}}) end,
+         "image.png: unknown option 'labels' (expected hi, lo, symmetric, zoom)")
    end)
 end)

@@ -6,8 +6,10 @@
 # (the sanitizer and valgrind targets wrap the interpreter).
 log=$(mktemp)
 lua=${NN_LUA:-lua5.4}
-# every Lua's core is in build/<lua>/ (.busted names 5.4's)
-[ "$lua" = lua5.4 ] || set -- "--cpath=./build/$lua/?.so" "$@"
+# every Lua's core is in build/<lua>/ (.busted names 5.4's), and a
+# BLAS=none core (NN_BLAS=none) in build/<lua>-noblas
+if [ "$NN_BLAS" = none ]; then set -- "--cpath=./build/$lua-noblas/?.so" "$@"
+elif [ "$lua" != lua5.4 ]; then set -- "--cpath=./build/$lua/?.so" "$@"; fi
 eval "${BUSTED:-busted --lua=$lua} \"\$@\"" 2>&1 | tee "$log"
 # a sanitizer or valgrind report anywhere fails the run
 reports=$(grep -cE '^==[0-9]+==ERROR|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' "$log")

@@ -4,12 +4,11 @@
 -- along the channels, as in an Inception block).  dL/dx is the sum of the
 -- branches' dL/dx.
 local Container = require "nn.Container"
-local core = require "nn.core"
+local isMatrix = require("nn.util").isMatrix
 
 local Concat = {}
 local methods = setmetatable({}, {__index = Container.methods})
 local mt
-local matrix_mt = getmetatable(core.Matrix(1, 1))
 
 local function checkself(self, name) return Container.checkself(self, mt, "Concat", name) end
 
@@ -46,7 +45,7 @@ function methods:backward(x, gy, wantgx)
       error("Concat:backward: call forward first", 2)
    end
    for _, a in ipairs{{x, "input"}, {gy, "gradOutput"}} do
-      if getmetatable(a[1]) ~= matrix_mt then
+      if not isMatrix(a[1]) then
          error(("Concat:backward: %s must be an nn.Matrix, got %s"):format(a[2], type(a[1])), 2)
       end
    end

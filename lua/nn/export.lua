@@ -41,7 +41,6 @@ local UNROLL_W = 4096        -- and nin * nout weights
 local MAXDEPTH = 64
 
 local fmt, concat = string.format, table.concat
-local matrix_mt = getmetatable(core.Matrix(1, 1))
 
 local function fail(msg) error("nn.export: " .. msg, 0) end
 
@@ -194,7 +193,7 @@ local PASS = {Identity = true, Flatten = true, Dropout = true}
 -- insize, outsize, ...}; sizes are numbers or nil (known only at run time:
 -- a network of elementwise layers takes any width).
 
-local function isMatrix(x) return getmetatable(x) == matrix_mt end
+local isMatrix = require("nn.util").isMatrix
 
 local function get(m, k) return Container.get(m, k) end
 

@@ -28,16 +28,28 @@ local function checkint(fn, v, name, lo, hi)
    return compat.toint(v)
 end
 
-local OPTS = {lo = true, hi = true, symmetric = true, scale = true,
-              columns = true, pad = true, zoom = true}
+-- each function's options (an unknown one is an error listing them)
+local OPTS = {
+   ["image.png"] = {"hi", "lo", "symmetric", "zoom"},
+   ["image.grid"] = {"collabels", "columns", "hi", "labels", "lo", "pad", "rowlabels", "scale",
+                     "symmetric", "title", "zoom"},
+   ["image.ascii"] = {"hi", "lo"},
+}
+local TEXT = {"labels", "rowlabels", "collabels", "title"}
 
 local function checkopts(fn, opts)
    if opts == nil then return {} end
    if type(opts) ~= "table" then
       error(("%s: options must be a table, got %s"):format(fn, type(opts)), 3)
    end
-   for k in pairs(opts) do
-      if not OPTS[k] then error(("%s: unknown option %s"):format(fn, tostring(k)), 3) end
+   local list, known = OPTS[fn], {}
+   for _, k in ipairs(list) do known[k] = true end
+   -- next, not pairs: a __pairs could iterate forever
+   for k in next, opts do
+      if not known[k] then
+         error(("%s: unknown option '%s' (expected %s)"):format(fn, tostring(k),
+            table.concat(list, ", ")), 3)
+      end
    end
    return opts
 end
@@ -133,11 +145,91 @@ function image.rgb(width, height, rows)
    return encode(fn, width, height, rows, 1, true)
 end
 
+-- a list of n texts (or nil): strings or numbers, at most 200 characters
+-- each (the picture cuts them to fit)
+local function texts(fn, opts, key, n)
+   local t = opts[key]
+   if t == nil then return nil end
+   if type(t) ~= "table" then error(("%s: %s must be a list of strings, got %s"):format(fn, key, type(t)), 3) end
+   local out = {}
+   for i = 1, n do
+      local v = t[i]
+      if v ~= nil and type(v) ~= "string" and type(v) ~= "number" then
+         error(("%s: %s[%d] must be a string, got %s"):format(fn, key, i, type(v)), 3)
+      end
+      out[i] = v ~= nil and tostring(v):sub(1, 800) or nil
+   end
+   return out
+end
+
+-- The tiles with text, through nn.canvas: a title on top, a label over
+-- each column and left of each row, and one under each tile, in dark text
+-- on white; the tiles gray, with gaps of pad (zoomed) between them.
+local function labelled(fn, tiles, n, h, w, cols, gridrows, pad, zoom, opts)
+   local canvas, font = require "nn.canvas", require "nn.font"
+   local fw = font.width
+   local labels = texts(fn, opts, "labels", n)
+   local rowlabels = texts(fn, opts, "rowlabels", gridrows)
+   local collabels = texts(fn, opts, "collabels", cols)
+   local title = opts.title
+   if title ~= nil and type(title) ~= "string" and type(title) ~= "number" then
+      error(("%s: title must be a string, got %s"):format(fn, type(title)), 3)
+   end
+   local tw, th, gap = w * zoom, h * zoom, math.max(pad * zoom, 2)
+   local left = 0
+   if rowlabels then
+      for r = 1, gridrows do left = math.max(left, canvas.width(canvas.clean(rowlabels[r] or "", 24))) end
+      left = left * fw + 10
+   end
+   local top = (title and 22 or 0) + (collabels and 16 or 0)
+   local cellh = th + gap + (labels and 15 or 0)
+   local width = left + cols * (tw + gap) + gap
+   local height = top + gridrows * cellh + gap
+   if width > canvas.MAXSIDE or height > canvas.MAXSIDE or width * height > canvas.MAXPIXELS then
+      error(("%s: a %d x %d picture with labels is too big (at most %d pixels)"):format(fn,
+         width, height, canvas.MAXPIXELS), 3)
+   end
+   local s = canvas.raster(width, height)
+   local ink = {0.15, 0.15, 0.15}
+   local grays = {}
+   for b = 0, 255 do grays[b + 1] = {b / 255, b / 255, b / 255} end
+   local chars = math.max(1, math.floor((tw + gap) / fw))
+   if title then s:text(width / 2, 16, canvas.clean(title, math.floor(width / fw)), ink, "middle") end
+   for c = 1, cols do
+      local x = left + gap + (c - 1) * (tw + gap)
+      if collabels and collabels[c] then
+         s:text(x + tw / 2, top - 4, canvas.clean(collabels[c], chars), ink, "middle")
+      end
+   end
+   for i = 1, n do
+      local r, c = math.floor((i - 1) / cols), (i - 1) % cols
+      local x, y = left + gap + c * (tw + gap), top + gap + r * cellh
+      local colors, t = {}, tiles[i]
+      for k = 1, h * w do colors[k] = grays[t:byte(k) + 1] end
+      s:cells(x, y, tw, th, w, h, colors)
+      if labels and labels[i] then
+         s:text(x + tw / 2, y + th + 12, canvas.clean(labels[i], chars), ink, "middle")
+      end
+   end
+   if rowlabels then
+      for r = 1, gridrows do
+         if rowlabels[r] then
+            local y = top + gap + (r - 1) * cellh + th / 2 + 4
+            s:text(left - 6, y, canvas.clean(rowlabels[r], 24), ink, "end")
+         end
+      end
+   end
+   return s:finish()
+end
+
 --- image.grid(M, h, w [, opts]) -> PNG bytes: each row of M (h*w values,
 -- row-major) an h x w picture, tiled left to right, top to bottom.
 -- opts: columns (ceil(sqrt(n))), pad (1 black pixel), zoom (1),
 -- scale = "each" (each picture its own range, the default) or "all",
--- symmetric (0 mid-gray: for weights), lo and hi (a fixed range).
+-- symmetric (0 mid-gray: for weights), lo and hi (a fixed range); and
+-- text: labels (one under each picture), rowlabels and collabels (one
+-- left of each row of pictures, one above each column), title: then the
+-- picture is in colour, the text dark on white.
 function image.grid(M, h, w, opts)
    local fn = "image.grid"
    checkmatrix(fn, M, "M")
@@ -166,6 +258,9 @@ function image.grid(M, h, w, opts)
       if scale == "each" then lo, hi = range(fn, r, opts) end
       tiles[i] = r:quantize(lo, hi)
    end
+   local text = false
+   for _, k in ipairs(TEXT) do text = text or opts[k] ~= nil end
+   if text then return labelled(fn, tiles, n, h, w, cols, gridrows, pad, zoom, opts) end
    local gap, blank = ("\0"):rep(pad), ("\0"):rep(w)
    local padrow = ("\0"):rep(width)
    local rows = {}

@@ -10,6 +10,7 @@ local nn = {
    rand = core.rand, randn = core.randn,
    matmul = core.Matrix.matmul,
    seed = core.seed, random = core.random, threads = core.threads,
+   blas = core.blas,
 }
 
 -- layers (C userdata of type nn.Module): every kind nn.core registers;

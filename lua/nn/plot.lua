@@ -26,7 +26,8 @@ local function collect(series)
       -- counted with #, not ipairs, which follows a proxy's __index forever
       for i = 1, #series do list[i] = {name = tostring(i), ys = series[i]} end
    else
-      for name, ys in pairs(series) do list[#list + 1] = {name = tostring(name), ys = ys} end
+      -- next, not pairs: a __pairs could iterate forever
+      for name, ys in next, series do list[#list + 1] = {name = tostring(name), ys = ys} end
       table.sort(list, function(a, b) return a.name < b.name end)
    end
    if #list == 0 then fail("no series to draw") end
@@ -66,8 +67,10 @@ function plot.lines(series, opts)
    local list = collect(series)
    opts = opts or {}
    if type(opts) ~= "table" then fail("options must be a table, got %s", type(opts)) end
-   for k in pairs(opts) do
-      if k ~= "width" and k ~= "height" and k ~= "log" then fail("unknown option %s", tostring(k)) end
+   for k in next, opts do
+      if k ~= "width" and k ~= "height" and k ~= "log" then
+         fail("unknown option '%s' (expected height, log, width)", tostring(k))
+      end
    end
    local width = checksize(opts, "width", 60, 8, 1000)
    local height = checksize(opts, "height", 12, 2, 200)
@@ -138,6 +141,12 @@ end
 -- points, fields; c:save(path), c:svg(), c:png())
 function plot.chart(opts)
    return require("nn.chart").new(opts)
+end
+
+--- plot.figure([opts]) -> charts side by side in one picture (nn.chart:
+-- f:add(chart), f:save(path), f:svg(), f:png())
+function plot.figure(opts)
+   return require("nn.chart").figure(opts)
 end
 
 return plot

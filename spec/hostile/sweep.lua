@@ -361,6 +361,99 @@ for _, r in ipairs(repros) do
    end
 end
 
+-- ---- charts, the canvas and the report (issue #21 §1 and §2) -------------------
+-- Every entry point of nn.chart, nn.canvas and nn.report: their free
+-- functions and a surface's, a figure's and a chart's methods over the
+-- pool; then the inputs that once hung, grew without limit, wrote NaN or
+-- invalid SVG or raised a raw Lua error, each drawn both ways.  Those must
+-- end in a result or an error that names the function.
+do
+   local canvas = require "nn.canvas"
+   local chartmod = require "nn.chart"
+   functions(canvas, "canvas.")
+   functions(chartmod, "nn.chart.")
+   local calls_of_a_surface = {"rect", "polyline", "disc", "text", "cells", "clip", "unclip", "panel",
+                               "endpanel"}
+   methods("canvas.svg", canvas.svg(64, 48), calls_of_a_surface)
+   methods("canvas.raster", canvas.raster(64, 48), calls_of_a_surface)
+   local fig = plot.figure()
+   methods("figure", fig, {"add", "svg", "png", "save"})
+
+   local NAMED = {"^plot%.chart: ", "^chart:", "^plot%.figure: ", "^figure:", "^canvas", "^nn%.report: "}
+   local function named(what, f)
+      calls = calls + 1
+      local ok, err = pcall(f)
+      if ok then return end
+      errors = errors + 1
+      local msg = type(err) == "string" and err:gsub("^[^:]*:%d+: ", "") or tostring(err)
+      for _, p in ipairs(NAMED) do
+         if msg:find(p) then return end
+      end
+      error(("%s: an error that names no function: %s"):format(what, msg), 0)
+   end
+   local function zigzag(n, wander)
+      n = stride > 1 and n / 10 or n           -- under valgrind, fewer
+      local xs, ys = {}, {}
+      for i = 1, n do xs[i], ys[i] = wander and (i * 7919) % 1000 or i, i % 2 end
+      return xs, ys
+   end
+   local huge = math.huge
+   local seeds = {
+      {"constant 1e16", function() return plot.chart():line({1e16, 1e16}) end},
+      {"constant x", function() return plot.chart():points({1e16, 1e16}, {1, 2}) end},
+      {"one ulp", function() return plot.chart():line({0.9, 0.9000000000000001}) end},
+      {"subnormals", function() return plot.chart():line({0, 5e-324, 1e-323}) end},
+      {"log to 1e300", function() return plot.chart{ylog = true}:line({1, 1e300}) end},
+      {"log from 0", function() return plot.chart{ylog = true, yrange = {0, 1}} end},
+      {"log subnormal", function() return plot.chart{xlog = true, ylog = true}:line({5e-324, 1e308}, {1e308, 5e-324}) end},
+      {"dash 0", function() return plot.chart():line({1, 2, 3}, {dash = "0"}) end},
+      {"dash blank", function() return plot.chart():line({1, 2, 3}, {dash = " "}) end},
+      {"dash tiny", function() return plot.chart():line({1, 2, 3}, {dash = "0.001 0.001"}) end},
+      {"dash huge", function() return plot.chart():line({1, 2, 3}, {dash = ("9"):rep(400)}) end},
+      {"-1e308..1e308", function() return plot.chart():line({-1e308, 1e308}) end},
+      {"inf and nan", function() return plot.chart():line({huge, -huge, 0 / 0, 1, huge}) end},
+      {"nan class", function() return plot.chart():points({1, 2}, {1, 2}, {classes = {0 / 0, 1}}) end},
+      {"inf class", function() return plot.chart():points({1, 2}, {1, 2}, {classes = {huge, 1}}) end},
+      {"titel", function() return plot.chart{titel = "x"} end},
+      {"widht", function() return plot.chart{widht = 300} end},
+      {"colour", function() return plot.chart():line({1, 2}, {colour = {1, 0, 0}}) end},
+      {"control text", function()
+         return plot.chart{title = "\0\1\27\255", caption = "\237\160\128\n\n"}:line({1, 2}, {name = "\239\191\190"})
+      end},
+      {"zigzag", function() return plot.chart():line(zigzag(1e5)) end},
+      {"wandering", function() return plot.chart():line(zigzag(1e5, true)) end},
+      {"far points", function() return plot.chart{xrange = {0, 1}, yrange = {0, 1}}:points({-1e308, 1e308, 0.5}, {1e308, 0.5, -1e308}) end},
+      {"nan field", function()
+         return plot.chart{xrange = {-1e308, 1e308}, yrange = {0, 1}, width = 160, height = 120}
+            :field(function() return 0 / 0 end, {resolution = 2})
+      end},
+      {"class field", function()
+         return plot.chart{xrange = {0, 1}, yrange = {0, 1}, width = 160, height = 120}
+            :field(function(x) return x < 0.5 and 0 / 0 or 1e300 end, {classes = true, resolution = 3})
+      end},
+   }
+   for _, seed in ipairs(seeds) do
+      for _, draw in ipairs{"svg", "png"} do
+         named(seed[1] .. " " .. draw, function() local c = seed[2](); return c[draw](c) end)
+      end
+   end
+   local X = nn.Matrix(3, 4)
+   local net = nn.Sequential{nn.Linear(4, 2)}
+   local loop = {forward = function() end, modules = {}}
+   loop.modules[1] = loop
+   for _, parts in ipairs{
+      {history = {loss = {1e16, 1e16}}}, {history = {loss = {0.9, 0.9000000000000001}}},
+      {history = {loss = {-1e308, 1e308}, accuracy = {0 / 0, huge}}},
+      {net = net, samples = {X = X, Y = {1, 2, 1}, shape = {3, 3}}},
+      {net = net, samples = {X = X, Y = {1, 2, 1}, count = "x"}},
+      {net = net, samples = {X = X, Y = {1, 2, 1}, count = 0 / 0}},
+      {net = net, samples = {X = X, Y = {1, 2}}}, {net = loop}, {histroy = {}},
+      {confusion = {C = 1e9, counts = {}}}, {title = "\0\255"},
+   } do
+      named("nn.report", function() return nn.report("report.html", parts) end)
+   end
+end
+
 -- field writes on layers
 for _, k in ipairs{"weight", "bias", "p", "train", "foo", 1} do
    for _, v in ipairs(P) do

@@ -1,0 +1,64 @@
+/*
+** platform.h: the few operating-system calls nn.core makes, with one face
+** for POSIX and for Windows (platform.c has both): reading a regular file
+** through a C runtime descriptor (which zlib's gzdopen takes), the atomic
+** write that nn.save and image.save share, random bytes, a monotonic
+** clock, and whether a standard stream is a terminal.  No Lua here.
+**
+** Failures are codes: errno values on both systems, a Windows error
+** (GetLastError) as NNP_WINERR(e), or one of the NNP_ codes below;
+** nnp_strerror turns any of them into words.
+*/
+#ifndef NN_PLATFORM_H
+#define NN_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NNP_ISDIR   (-1)              /* it is a directory */
+#define NNP_NOTREG  (-2)              /* not a regular file: a FIFO, a device */
+#define NNP_EXISTS  (-3)              /* the file to create is there already */
+#define NNP_WINERR(e) (-1000 - (int)(e))
+
+/* Opens path for reading if it is a regular file (binary mode; a FIFO's
+** open does not block): *fd is a C runtime descriptor, *size the file's
+** size.  0, or a code with nothing left open. */
+int nnp_openread(const char *path, int *fd, int64_t *size);
+/* up to n bytes from fd; the count, 0 at the end, -1 on an error (*err) */
+int nnp_read(int fd, void *buf, unsigned n, int *err);
+/* the first n bytes of the file, at offset 0, leaving fd's position; the
+** count read (fewer on a short file or an error) */
+int nnp_peek(int fd, void *buf, unsigned n);
+void nnp_close(int fd);
+
+/* What is at path: 0 a regular file (*mode its permission bits), ENOENT
+** nothing, NNP_ISDIR, NNP_NOTREG, or another code. */
+int nnp_stat(const char *path, unsigned *mode);
+/* If path is a symbolic link, *real is its final target, from malloc (the
+** caller frees it); else NULL.  0 or a code (a link to nothing: ENOENT).
+** On Windows always 0 and NULL: a link there is replaced, not followed. */
+int nnp_linktarget(const char *path, char **real);
+/* Writes len bytes of data to tmp, a new file (created exclusively, so
+** NNP_EXISTS if tmp is there; a link at tmp is not followed), with
+** permission bits mode if keep, synced to the disk, then renamed over
+** target (replacing it).  On any failure tmp is removed.  0 or a code. */
+int nnp_writeover(const char *tmp, const char *target, const char *data,
+                  size_t len, int keep, unsigned mode);
+
+/* Fills buf with n unpredictable bytes: the system's generator, or where
+** it fails a mix of the clock, the process and the address of buf. */
+void nnp_random(unsigned char *buf, size_t n);
+/* seconds from a monotonic clock */
+double nnp_clock(void);
+/* Whether f, the C stream of a Lua file handle, is a terminal.  std says
+** which standard stream the handle is (0 stdin, 1 stdout, 2 stderr, -1
+** another): on Windows f is not touched (it may belong to another C
+** runtime than ours: LÖVE's lua51.dll is built with MSVC), and only a
+** standard stream can be a console. */
+int nnp_isatty(FILE *f, int std);
+
+/* the words for a code, in buf (n bytes) */
+const char *nnp_strerror(int code, char *buf, size_t n);
+
+#endif
