@@ -160,9 +160,18 @@ describe("nn.fit with {distributed = mpi}", function()
       assert.are_not.equal(f.RANDOM[0], f.RANDOM[1], out)
    end)
 
-   test("with BatchNorm: every rank ends with rank 0's parameters and running statistics, and rank 0 says how", function()
-      local ok, out = mpirun(2, "bn")
+   test("with BatchNorm: every rank ends with rank 0's parameters and running statistics; rank 0 alone prints and saves", function()
+      local dir = H.tmpdir()
+      local ok, out = mpirun(2, "bn '" .. dir .. "'")
+      local saved = {}
+      for r = 0, 1 do
+         local f = io.open(("%s/best%d.nn"):format(dir, r), "rb")
+         saved[r] = f ~= nil
+         if f then f:close() end
+      end
+      os.execute("rm -rf '" .. dir .. "'")
       assert.is_true(ok, out)
+      assert.are.same({[0] = true, [1] = false}, saved)
       same(facts(out), "STATE", 2, out)
       local _, notes = out:gsub("nn.fit: distributed over 2 ranks: each takes 10 rows of every "
          .. "batch of 20; BatchNorm normalizes with each rank's own rows %(as PyTorch's DDP "

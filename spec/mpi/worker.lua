@@ -237,8 +237,10 @@ elseif scenario == "bn" then
    local net = fresh(true, true)
    local opt = nn.Adam(net, {lr = 0.01})
    io.stdout:write(("R%d "):format(rank))
+   -- saveBest on rank 0 only: a path per rank shows who saved
    nn.fit(net, nn.CrossEntropyLoss(), opt, X, Y, {epochs = 2, batchSize = 20,
-      validationSplit = 0.2, distributed = mpi, out = io.stdout})
+      validationSplit = 0.2, distributed = mpi, out = io.stdout,
+      saveBest = what and ("%s/best%d.nn"):format(what, rank)})
    io.stdout:write("\n")
    say("STATE", "%s", digest(state(net)))
 
