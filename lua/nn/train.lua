@@ -381,10 +381,11 @@ end)
 -- epoch's weights and buffers), saveBest (a path: nn.save the net at each
 -- new best), history (a table to record into, so finished epochs survive
 -- an error), distributed (require "nn.mpi": data-parallel over the ranks
--- of mpirun; distributed.lua).  The monitored loss is the validation loss when there is
--- validation, the training loss otherwise.  history has lists loss,
--- accuracy, valLoss, valAccuracy, lr, time (one entry per epoch), and
--- best = {epoch, loss}, stopped (why training ended early, or nil).
+-- of mpirun; distributed.lua).  The monitored loss is the validation loss
+-- when there is validation, the training loss otherwise.  history has
+-- lists loss, accuracy, valLoss, valAccuracy, lr, time (one entry per
+-- epoch), and best = {epoch, loss}, stopped (why training ended early, or
+-- nil).
 -- An error inside the loop (a NaN loss, Ctrl-C, a layer's error) is raised
 -- as "nn.fit: stopped at epoch E, batch B (...): ..."; history keeps every
 -- finished epoch.
