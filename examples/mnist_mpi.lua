@@ -14,7 +14,8 @@
 -- time per epoch and the allreduce's share of a step.  For timings of
 -- other shapes: batch=256 (the global batch, 64), epochs=2 (12),
 -- train=10000 (training images, 55000), net=cnn (examples/mnist_cnn.lua's
--- network and optimizer instead of the MLP).
+-- network and optimizer instead of the MLP), threads=1 (OpenBLAS's
+-- threads per rank; the cores divided by the ranks).
 local nn = require "nn"
 local mnist = require "nn.mnist"
 local mpi = require "nn.mpi"
@@ -42,8 +43,8 @@ local root = rank == 0
 local function say(...) if root then print(...) end end
 
 -- the cores shared out: OpenBLAS's threads per rank (2 cores: 2 threads
--- for one rank, 1 each for two)
-local threads = math.max(1, math.floor(nn.threads() / size))
+-- for one rank, 1 each for two), unless threads=n says
+local threads = opts.threads and whole("threads") or math.max(1, math.floor(nn.threads() / size))
 nn.threads(threads)
 
 -- The gradients' allreduce timed (the one of nparams + 1 elements each
@@ -127,7 +128,7 @@ local line = ("mnist-mpi: %d rank%s: test accuracy %.2f%%; epoch median %.2f s (
    .. "included); a bare allreduce of %d floats (%.2f MB): %.3f ms")
    :format(size, size == 1 and "" or "s", 100 * acc, median, times[1], times[m],
    1000 * median / steps, 1000 * reduced / math.max(1, calls), 100 * share, nparams + 1,
-   4 * (nparams + 1) / 2^20, 1000 * bare)
+   4 * (nparams + 1) / 1e6, 1000 * bare)
 say(line)
 
 if root then
@@ -136,6 +137,7 @@ if root then
    -- (one file per network, batch, epochs and training size)
    local tag = ("%s-%d-%d-%s"):format(cnn and "cnn" or "mlp", batchSize, epochs,
       opts.train or "all")
+   if opts.threads then tag = tag .. "-t" .. threads end
    local f = io.open(("%s/mnist_mpi_%s_%d.txt"):format(outdir, tag, size), "w")
    if f then f:write(line, "\n") f:close() end
    f = size > 1 and io.open(("%s/mnist_mpi_%s_1.txt"):format(outdir, tag))
