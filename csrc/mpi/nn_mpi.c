@@ -26,8 +26,9 @@
 ** calls MPI_Abort, which ends every rank: no rank is left waiting in a
 ** collective for one that has gone.  The module is linked -z nodelete, so
 ** the handler's code stays mapped after lua_close unloads C modules.
-** There is no mutable global: whether this state started MPI is a
-** registry field, and MPI itself answers whether it is running.
+** There is no mutable global: MPI itself answers whether it is running
+** (MPI_Initialized, MPI_Finalized), and it starts once per process, so
+** the handler is registered once.
 */
 #define _DEFAULT_SOURCE            /* on_exit (glibc) */
 #include <stdlib.h>
@@ -36,8 +37,6 @@
 #include <mpi.h>
 
 #include "../nn.h"
-
-#define OWNER "nn.mpi.owner"      /* registry: this state called MPI_Init */
 
 /* ---- errors and state -------------------------------------------------- */
 
@@ -138,8 +137,6 @@ static int l_init(lua_State *L) {
     int rc = MPI_Init(NULL, NULL);
     if (rc != MPI_SUCCESS)
       return luaL_error(L, "mpi.init: MPI_Init failed (error %d)", rc);
-    lua_pushboolean(L, 1);
-    lua_setfield(L, LUA_REGISTRYINDEX, OWNER);
 #if defined(__GLIBC__)
     on_exit(atend, NULL);
 #else
@@ -235,20 +232,10 @@ static int l_finalize(lua_State *L) {
   return 0;
 }
 
-/* mpi.initialized() -> whether MPI is running (init, and no finalize) */
-static int l_initialized(lua_State *L) {
-  int init = 0, fin = 0;
-  MPI_Initialized(&init);
-  MPI_Finalized(&fin);
-  lua_pushboolean(L, init && !fin);
-  return 1;
-}
-
 static const luaL_Reg lib[] = {
   {"init", l_init}, {"rank", l_rank}, {"size", l_size},
   {"allreduce", l_allreduce}, {"broadcast", l_broadcast},
-  {"barrier", l_barrier}, {"finalize", l_finalize},
-  {"initialized", l_initialized}, {NULL, NULL}
+  {"barrier", l_barrier}, {"finalize", l_finalize}, {NULL, NULL}
 };
 
 int luaopen_nn_mpi(lua_State *L) {
