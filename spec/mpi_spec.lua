@@ -198,6 +198,19 @@ describe("nn.fit with {distributed = mpi}", function()
       assert.are.equal("false nn.evaluate: row 101 of Y is 7, but the network gives 3 classes "
          .. "(its output has 3 columns)", same(f, "CLASSES", 2, out))
    end)
+
+   test("refuses, on every rank, data or networks that differ between the ranks", function()
+      local ok, out = mpirun(2, "evaluate")
+      assert.is_true(ok, out)
+      local f = facts(out)
+      local tail = "; every rank must pass the same data and network"
+      assert.are.equal("false nn.fit: distributed: the ranks' rows of X differ (this rank has "
+         .. "101)" .. tail, f.FROWS[0])
+      assert.are.equal("false nn.fit: distributed: the ranks' rows of X differ (this rank has "
+         .. "100)" .. tail, f.FROWS[1])
+      assert.are.equal("false nn.fit: distributed: the ranks' parameters and buffers of the "
+         .. "network differ (this rank has 51)" .. tail, f.FNET[1])
+   end)
 end)
 
 describe("examples/mnist_mpi.lua (make mnist-mpi)", function()

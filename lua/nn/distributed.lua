@@ -3,8 +3,9 @@
 -- processes (ranks) run the same script under mpirun; train.lua calls
 -- this file at a few points and its single-process path never does.
 --
---   start      parameters and buffers (BatchNorm's running statistics)
---              are broadcast from rank 0, so every rank starts alike
+--   start      the ranks' data and networks checked alike, then the
+--              parameters and buffers (BatchNorm's running statistics)
+--              broadcast from rank 0, so every rank starts alike
 --   batches    every rank draws the shuffle a single process would draw
 --              (the same seed gives the same draws), then takes rank 0's
 --              order (broadcast: a rank whose generator drifted, through
@@ -13,8 +14,8 @@
 --              rank r taking rows floor(k r / P) + 1 .. floor(k (r + 1) / P)
 --   gradients  each rank's gradients, weighted by its share of the batch
 --              (dL/dout times rows / k for a mean loss), go into one flat
---              buffer: one allreduce (sum) of all of them per step; every rank
---              takes the same optimizer step, and the parameters stay
+--              buffer: one allreduce (sum) of all of them per step; every
+--              rank takes the same optimizer step, and the parameters stay
 --              bit-identical
 --   buffers    BatchNorm normalizes with each rank's own batch (PyTorch's
 --              DDP without SyncBatchNorm); rank 0's running statistics are
@@ -43,8 +44,8 @@ D.__index = D
 local MAXMSG = 2000            -- bytes of an error message passed on
 local NEEDED = {"init", "rank", "size", "allreduce", "broadcast"}
 
--- the distributed option checked: the nn.mpi module (or a table with its
--- functions); nil if it is not one
+-- whether the distributed option is the nn.mpi module (or a table with
+-- its functions)
 local function ismpi(mpi)
    if type(mpi) ~= "table" then return false end
    for _, f in ipairs(NEEDED) do
@@ -198,11 +199,46 @@ local function broadcast(self, list)
    for i, m in ipairs(list) do m:copy(views[i]) end
 end
 
--- the start of training: rank 0's parameters and buffers everywhere
--- (the ranks' networks must have the same sizes; mpi.broadcast says if
--- not, on every rank)
-function D:start(net, opt)
-   broadcast(self, statelist(net))
+-- The first of sizes (a list of {what, whole number}) in which the ranks
+-- differ, and this rank's number; nil if they agree everywhere.  One
+-- allreduce (max) of each number and its negative, in two parts (a count
+-- as a * 4096 + b) so that float32 holds them exactly.
+local function differ(self, sizes)
+   if self.size == 1 then return nil end
+   local n = #sizes
+   local M = core.Matrix(1, 4 * n)
+   for i, s in ipairs(sizes) do
+      local a = math.floor(s[2] / 4096)
+      local b = s[2] - 4096 * a
+      M:set(1, 4 * i - 3, a)
+      M:set(1, 4 * i - 2, -a)
+      M:set(1, 4 * i - 1, b)
+      M:set(1, 4 * i, -b)
+   end
+   self.mpi.allreduce(M, "max")
+   for i, s in ipairs(sizes) do
+      if M:get(1, 4 * i - 3) ~= -M:get(1, 4 * i - 2) or M:get(1, 4 * i - 1) ~= -M:get(1, 4 * i) then
+         return s[1], s[2]
+      end
+   end
+end
+
+-- The start of training: the ranks' data and networks checked alike (the
+-- same error on every rank), then rank 0's parameters and buffers
+-- everywhere.  X and Xv (nil without validation) are this rank's.
+function D:start(net, opt, X, Xv)
+   local list = statelist(net)
+   local numel = 0
+   for _, m in ipairs(list) do numel = numel + m:numel() end
+   local rows, cols = X:shape()
+   local what, mine = differ(self, {{"rows of X", rows}, {"columns of X", cols},
+      {"rows of the validation data", Xv and (Xv:shape()) or 0},
+      {"parameters and buffers of the network", numel}})
+   if what then
+      error(("the ranks' %s differ (this rank has %d); every rank must pass the same data "
+         .. "and network"):format(what, mine), 0)
+   end
+   broadcast(self, list)
    self.grads = opt.grads
    local hasbuffers = net.buffers and #net:buffers() > 0
    self.buffers = hasbuffers and net:buffers() or nil

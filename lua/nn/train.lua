@@ -682,8 +682,8 @@ end
 -- Distributed: rank 0's parameters and buffers on every rank; rank 0
 -- alone prints and saves (saveBest).  The line it prints first says how
 -- the batches are cut, and that BatchNorm sees each rank's own rows.
-local function startdist(dist, net, opt, o, fn)
-   local ok, err = pcall(dist.start, dist, net, opt)
+local function startdist(dist, net, opt, o, X, Xv, fn)
+   local ok, err = pcall(dist.start, dist, net, opt, X, Xv)
    if not ok then error(("%s: distributed: %s"):format(fn, message(err)), 0) end
    if dist.rank ~= 0 then
       o.show, o.saveBest = false, nil
@@ -704,7 +704,7 @@ train.fit = api(function(net, crit, opt, X, Y, opts)
    local Xv, Yv, labels, vlabels
    X, Y, Xv, Yv, labels, vlabels = fitdata(X, Y, o, fn)
    local dist = o.dist
-   if dist then startdist(dist, net, opt, o, fn) end
+   if dist then startdist(dist, net, opt, o, X, Xv, fn) end
    local history = newhistory(o.history)
    local watch = newwatch(net, o, history, fn)
    for e = 1, o.epochs do

@@ -257,6 +257,15 @@ elseif scenario == "evaluate" then
    say("EARG", "%s %s", tostring(ok), e)
    ok, e = pcall(nn.fit, net, crit, nn.SGD(net, {lr = 1}), X, Y, {distributed = true})
    say("FARG", "%s %s", tostring(ok), e)
+   -- the ranks' data or networks differ: the same error on every rank
+   local n = rank == 1 and 100 or 101
+   ok, e = pcall(nn.fit, net, crit, nn.SGD(net, {lr = 1}), X:narrow(1, n), Y:narrow(1, n),
+      {distributed = mpi, progress = false})
+   say("FROWS", "%s %s", tostring(ok), e)
+   local other = rank == 1 and nn.Sequential{nn.Linear(8, 4), nn.Linear(4, 3)} or mlp(false)
+   ok, e = pcall(nn.fit, other, crit, nn.SGD(other, {lr = 1}), X, Y,
+      {distributed = mpi, progress = false})
+   say("FNET", "%s %s", tostring(ok), e)
    -- a caller's mistake seen by one rank's data is an argument error on all
    local Ybad = Y:clone()
    Ybad:set(101, 1, 7)        -- the last rank's part: more classes than the net has
