@@ -1,15 +1,35 @@
 -- Benchmarks: lua-nn against PyTorch (CPU, same thread count) and the raw
 -- GEMM limit, in one run.  Every figure is the median of REPEATS timings.
--- The GEMM limit is the time of the bare cblas_sgemm calls a workload's
--- matrix products need (through C:gemm), the floor no library on this
+-- The GEMM limit is the time of the bare matrix products a workload needs
+-- (through C:gemm, so on the core's BLAS), the floor no library on that
 -- BLAS can go under.
---   lua5.4 bench/run.lua [threads]     (make bench)
-local nn = require "nn"
+--   lua5.4 bench/run.lua [threads]                     (make bench)
+--   lua5.4 bench/run.lua threads name=cpath name=cpath  (make bench BLAS=none)
+-- With cores named, each workload runs in a child process per core, in
+-- BENCH_ROUNDS (3) rounds (A B A B A B), and the table shows the cores side
+-- by side: the median of the rounds, each a median of REPEATS.  Without,
+-- the one core on LUA_CPATH runs them in this process.  BENCH_CLOCK=cpu
+-- times lua-nn by the process's CPU time (os.clock) instead of the wall
+-- clock: steadier on a shared machine, meaningful with 1 thread only.
+--   lua5.4 bench/run.lua --child workload threads      (one core's times)
 
-local threads = tonumber(arg and arg[1]) or 1
+local child = arg and arg[1] == "--child"
+local threads = tonumber(arg and arg[child and 3 or 1]) or 1
 local REPEATS = 7
-nn.threads(threads)
-nn.seed(1)
+local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 3
+local cores = {}
+for i = 2, child and 0 or #arg do
+   local name, cpath = arg[i]:match("^([^=]+)=(.+)$")
+   assert(name, "bench/run.lua: expected name=cpath, got " .. arg[i])
+   cores[#cores + 1] = {name = name, cpath = cpath}
+end
+
+local nn = #cores == 0 and require "nn"
+local clock = nn and (os.getenv("BENCH_CLOCK") == "cpu" and os.clock or nn.clock)
+if nn then
+   nn.threads(threads)
+   nn.seed(1)
+end
 
 local function median(t)
    table.sort(t)
@@ -20,9 +40,9 @@ local function time(f, n)
    f()
    local ts = {}
    for r = 1, REPEATS do
-      local t0 = nn.clock()
+      local t0 = clock()
       for _ = 1, n do f() end
-      ts[r] = (nn.clock() - t0) / n
+      ts[r] = (clock() - t0) / n
    end
    return median(ts)
 end
@@ -143,15 +163,90 @@ local workloads = {
     function() return cnn_gemm_limit(64, 30, false) end},
 }
 
+local function us(s) return s and ("%.1f us"):format(s * 1e6) or "n/a" end
+
+if child then
+   for _, w in ipairs(workloads) do
+      if w[1] == arg[2] then
+         print(("%s %.9g %.9g"):format(w[1], w[3](), w[4]()))
+         return
+      end
+   end
+   error("bench/run.lua: no workload " .. tostring(arg[2]))
+end
+
+-- one workload on one core, in a child: its time and its GEMM limit
+local function run(core, name)
+   local cmd = ("LUA_CPATH='%s;;' %s bench/run.lua --child %s %d"):format(core.cpath,
+      arg[-1] or "lua5.4", name, threads)
+   local p = assert(io.popen(cmd))
+   local out = p:read("*a")
+   p:close()
+   local ours, limit = out:match("^%S+ (%S+) (%S+)")
+   assert(ours, ("bench/run.lua: %s on %s printed %q"):format(name, core.name, out))
+   return tonumber(ours), tonumber(limit)
+end
+
+-- each core's BLAS and kernels, as nn.blas() names them
+local function describe(core)
+   local p = assert(io.popen(("LUA_CPATH='%s;;' %s -e 'print((require \"nn\").blas())'")
+      :format(core.cpath, arg[-1] or "lua5.4")))
+   local out = p:read("*a"):gsub("%s+$", ""):gsub("%s+", " ")
+   p:close()
+   return out
+end
+
 local torch = torch_times()
 print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum unless named; CNN as examples/mnist_cnn.lua")
    :format(torch.train64 and "(CPU)" or "(absent)", threads, threads > 1 and "s" or "", REPEATS))
 print()
-print("| workload | lua-nn | PyTorch | PyTorch time / lua-nn time | GEMM limit | limit / lua-nn |")
-print("| --- | --- | --- | --- | --- | --- |")
-local function us(s) return s and ("%.1f us"):format(s * 1e6) or "n/a" end
+if #cores == 0 then
+   print("| workload | lua-nn | PyTorch | PyTorch time / lua-nn time | GEMM limit | limit / lua-nn |")
+   print("| --- | --- | --- | --- | --- | --- |")
+   for _, w in ipairs(workloads) do
+      local ours, limit, theirs = w[3](), w[4](), torch[w[1]]
+      print(("| %s | %s | %s | %s | %s | %.0f%% |"):format(w[2], us(ours), us(theirs),
+         theirs and ("%.2fx"):format(theirs / ours) or "n/a", us(limit), 100 * limit / ours))
+   end
+   return
+end
+
+-- two or more cores: the first is the reference, each other beside it
+local a = cores[1]
+for _, c in ipairs(cores) do print(("%s: %s (%s)"):format(c.name, c.cpath, describe(c))) end
+print(("each core in a child process, %d rounds (%s), the median of the rounds%s")
+   :format(ROUNDS, ("AB"):rep(ROUNDS):gsub(".", "%0 "):sub(1, -2),
+      os.getenv("BENCH_CLOCK") == "cpu" and "; lua-nn by CPU time" or ""))
+print()
+local head = {"workload"}
+for _, c in ipairs(cores) do
+   head[#head + 1] = c.name
+   head[#head + 1] = c.name .. " GEMM limit"
+   head[#head + 1] = "limit / lua-nn"
+end
+for i = 2, #cores do head[#head + 1] = ("%s speed / %s"):format(cores[i].name, a.name) end
+head[#head + 1] = "PyTorch"
+head[#head + 1] = ("PyTorch time / %s time"):format(cores[#cores].name)
+print("| " .. table.concat(head, " | ") .. " |")
+print(("|" .. (" --- |"):rep(#head)))
 for _, w in ipairs(workloads) do
-   local ours, limit, theirs = w[3](), w[4](), torch[w[1]]
-   print(("| %s | %s | %s | %s | %s | %.0f%% |"):format(w[2], us(ours), us(theirs),
-      theirs and ("%.2fx"):format(theirs / ours) or "n/a", us(limit), 100 * limit / ours))
+   local t, l = {}, {}
+   for i = 1, #cores do t[i], l[i] = {}, {} end
+   for r = 1, ROUNDS do
+      for i, c in ipairs(cores) do t[i][r], l[i][r] = run(c, w[1]) end
+   end
+   local row, ours = {w[2]}, {}
+   for i = 1, #cores do
+      ours[i] = median(t[i])
+      local limit = median(l[i])
+      row[#row + 1] = us(ours[i])
+      row[#row + 1] = us(limit)
+      row[#row + 1] = ("%.0f%%"):format(100 * limit / ours[i])
+   end
+   for i = 2, #cores do row[#row + 1] = ("%.0f%%"):format(100 * ours[1] / ours[i]) end
+   local theirs = torch[w[1]]
+   row[#row + 1] = us(theirs)
+   row[#row + 1] = theirs and ("%.2fx"):format(theirs / ours[#cores]) or "n/a"
+   print("| " .. table.concat(row, " | ") .. " |")
+   io.stdout:flush()
 end

@@ -5,9 +5,8 @@
 ** nn.Linear directly and weights move to and from PyTorch unchanged.
 ** Kernels in k_conv.c.
 **
-** Module.c holds the window: c[0] in channels, c[1] out channels, c[2..9]
-** kh, kw, sh, sw, ph, pw, dh, dw, c[10] bias (Conv2d), c[11] padding in
-** the divisor (AvgPool2d).  m->in is the input's (C, H, W), 0 until known.
+** The settings are a WinSet (below); m->in is the input's (C, H, W), 0
+** until known.
 */
 #include <limits.h>
 #include <stdio.h>
@@ -21,11 +20,29 @@
 
 #include "module.h"
 
-enum { C_IN, C_OUT, C_WIN, C_BIAS = C_WIN + 8, C_INPAD };
+typedef struct WinSet {
+  int inC, outC;              /* Conv2d's channels */
+  int win[8];                 /* kh, kw, sh, sw, ph, pw, dh, dw: a KWindow */
+  int bias;                   /* Conv2d */
+  int inpad;                  /* AvgPool2d: the padding counts in the divisor */
+} WinSet;
+
+#define WS(m) NN_SET(m, WinSet)
+#define CWS(m) NN_CSET(m, WinSet)
+
+/* what each kind is (its constant data) */
+typedef struct WinKind {
+  int conv;                   /* weights, bias and channels (Conv2d) */
+  int dilation;               /* takes dilation (not AvgPool2d) */
+  int inpad;                  /* takes countIncludePad (AvgPool2d) */
+  const char *const *options; /* the options it takes */
+} WinKind;
+
+#define WK(m) ((const WinKind *)(m)->kind->data)
 
 static KWindow window(const Module *m) {
   KWindow w;
-  memcpy(&w, m->c + C_WIN, sizeof w);
+  memcpy(&w, CWS(m)->win, sizeof w);
   return w;
 }
 
@@ -71,14 +88,14 @@ static const char *const avgpool_options[] = {"stride", "padding",
 static void window_option(lua_State *L, void *ud, const char *fn,
                           const char *k) {
   Module *m = (Module *)ud;
-  if (strcmp(k, "stride") == 0) pair(L, -1, m->c + C_WIN + 2, 1, fn, k);
+  if (strcmp(k, "stride") == 0) pair(L, -1, WS(m)->win + 2, 1, fn, k);
   else if (strcmp(k, "padding") == 0)
-    pair(L, -1, m->c + C_WIN + 4, 0, fn, k);
+    pair(L, -1, WS(m)->win + 4, 0, fn, k);
   else if (strcmp(k, "dilation") == 0)
-    pair(L, -1, m->c + C_WIN + 6, 1, fn, k);
-  else if (strcmp(k, "bias") == 0) m->c[C_BIAS] = nn_optboolean(L, -1, fn, k);
+    pair(L, -1, WS(m)->win + 6, 1, fn, k);
+  else if (strcmp(k, "bias") == 0) WS(m)->bias = nn_optboolean(L, -1, fn, k);
   else if (strcmp(k, "countIncludePad") == 0)
-    m->c[C_INPAD] = nn_optboolean(L, -1, fn, k);
+    WS(m)->inpad = nn_optboolean(L, -1, fn, k);
   else if (strcmp(k, "init") == 0) m->init = nn_checkinit(L, -1, fn);
   else {                                      /* input = {C, H, W} or {H, W} */
     int n = lua_type(L, -1) == LUA_TTABLE ? (int)lua_rawlen(L, -1) : 0, i;
@@ -90,7 +107,7 @@ static void window_option(lua_State *L, void *ud, const char *fn,
                                             NN_MAXELEMS);
       lua_pop(L, 1);
     }
-    if (n == 2) m->in[0] = m->c[C_IN];
+    if (n == 2) m->in[0] = CWS(m)->inC;
     if (m->in[0] == 0)
       luaL_error(L, "%s: option input must be {C, H, W}", fn);
   }
@@ -138,21 +155,22 @@ static void pushpair(lua_State *L, const int *v) {
 }
 
 /* the options of the config: {stride, padding, dilation, ..., input} */
-static void pushoptions(lua_State *L, const Module *m, int conv) {
+static void pushoptions(lua_State *L, const Module *m) {
+  int conv = WK(m)->conv;
   lua_createtable(L, 0, 6);
-  pushpair(L, m->c + C_WIN + 2);
+  pushpair(L, CWS(m)->win + 2);
   lua_setfield(L, -2, "stride");
-  pushpair(L, m->c + C_WIN + 4);
+  pushpair(L, CWS(m)->win + 4);
   lua_setfield(L, -2, "padding");
-  if (conv || m->kind->name[0] == 'M') {
-    pushpair(L, m->c + C_WIN + 6);
+  if (WK(m)->dilation) {
+    pushpair(L, CWS(m)->win + 6);
     lua_setfield(L, -2, "dilation");
   }
   if (conv) {
-    lua_pushboolean(L, m->c[C_BIAS]);
+    lua_pushboolean(L, CWS(m)->bias);
     lua_setfield(L, -2, "bias");
-  } else if (m->kind->name[0] == 'A') {
-    lua_pushboolean(L, m->c[C_INPAD]);
+  } else if (WK(m)->inpad) {
+    lua_pushboolean(L, CWS(m)->inpad);
     lua_setfield(L, -2, "countIncludePad");
   }
   if (m->in[0]) {
@@ -176,16 +194,16 @@ static size_t addpair(char *s, size_t len, size_t size, const char *what,
 /* "(head khxkw[, stride s][, pad p][, dilation d][, no bias]...)" */
 static void describe(luaL_Buffer *b, const Module *m, const char *head) {
   char s[160];
-  const int *w = m->c + C_WIN;
-  int conv = m->kind->name[0] == 'C';
+  const int *w = CWS(m)->win;
+  int conv = WK(m)->conv;
   size_t len = (size_t)snprintf(s, sizeof s, "(%s%dx%d", head, w[0], w[1]);
   if (conv ? (w[2] != 1 || w[3] != 1) : (w[2] != w[0] || w[3] != w[1]))
     len = addpair(s, len, sizeof s, "stride", w + 2);
   if (w[4] || w[5]) len = addpair(s, len, sizeof s, "pad", w + 4);
   if (w[6] != 1 || w[7] != 1) len = addpair(s, len, sizeof s, "dilation", w + 6);
-  if (conv && !m->c[C_BIAS])
+  if (conv && !CWS(m)->bias)
     len += (size_t)snprintf(s + len, sizeof s - len, ", no bias");
-  if (m->kind->name[0] == 'A' && !m->c[C_INPAD])
+  if (WK(m)->inpad && !CWS(m)->inpad)
     len += (size_t)snprintf(s + len, sizeof s - len, ", padding not counted");
   snprintf(s + len, sizeof s - len, ")");
   luaL_addstring(b, s);
@@ -196,51 +214,55 @@ static void describe(luaL_Buffer *b, const Module *m, const char *head) {
 /* nn.Conv2d(inC, outC, k [, {stride = 1, padding = 0, dilation = 1,
 ** bias = true, init = "kaiming", input = {C, H, W}}]) */
 static void conv_init(lua_State *L, Module *m, const char *fn, int a) {
-  int *w = m->c + C_WIN;
-  m->c[C_IN] = (int)nn_checkwhole(L, a, fn, "argument 1 (inC)", 1,
+  int *w = WS(m)->win;
+  WS(m)->inC = (int)nn_checkwhole(L, a, fn, "argument 1 (inC)", 1,
                                   NN_MAXELEMS);
-  m->c[C_OUT] = (int)nn_checkwhole(L, a + 1, fn, "argument 2 (outC)", 1,
+  WS(m)->outC = (int)nn_checkwhole(L, a + 1, fn, "argument 2 (outC)", 1,
                                    NN_MAXELEMS);
   pair(L, a + 2, w, 1, fn, "argument 3 (kernel size)");
   w[2] = w[3] = 1;
   w[4] = w[5] = 0;
   w[6] = w[7] = 1;
-  m->c[C_BIAS] = 1;
+  WS(m)->bias = 1;
   nn_options(L, a + 3, fn, conv_options, window_option, m);
-  if (m->in[0] && m->in[0] != m->c[C_IN])
+  if (m->in[0] && m->in[0] != CWS(m)->inC)
     luaL_error(L, "%s: input has %d channels, the layer takes inC = %d", fn,
-               m->in[0], m->c[C_IN]);
-  if ((lua_Integer)m->c[C_OUT] * m->c[C_IN] >
+               m->in[0], CWS(m)->inC);
+  if ((lua_Integer)CWS(m)->outC * CWS(m)->inC >
       NN_MAXELEMS / ((lua_Integer)w[0] * w[1] + 1))
     luaL_error(L, "%s: the weight (outC x inC x kh x kw = %d x %d x %d x %d) "
                "and bias are too large (at most %d elements)", fn,
-               m->c[C_OUT], m->c[C_IN], w[0], w[1], (int)NN_MAXELEMS);
+               CWS(m)->outC, CWS(m)->inC, w[0], w[1], (int)NN_MAXELEMS);
   if (m->in[0]) m->kind->shape(L, m, fn);
 }
 
 static void conv_shape(lua_State *L, Module *m, const char *fn) {
-  if (m->in[0] != m->c[C_IN])
+  if (m->in[0] != CWS(m)->inC)
     luaL_error(L, "%s: input has %d channels, the layer takes inC = %d", fn,
-               m->in[0], m->c[C_IN]);
-  outsize(L, m, fn, m->c[C_OUT]);
+               m->in[0], CWS(m)->inC);
+  outsize(L, m, fn, CWS(m)->outC);
 }
 
-static int conv_params(const Module *m, int shape[][2]) {
-  shape[0][0] = m->c[C_OUT];
-  shape[0][1] = m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1];
-  shape[1][0] = 1;
-  shape[1][1] = m->c[C_OUT];
-  return m->c[C_BIAS] ? 2 : 1;
+/* weight outC x (inC*kh*kw), PyTorch's (outC, inC, kh, kw); bias 1 x outC,
+** PyTorch's (outC) */
+static int conv_tensors(const Module *m, int buf, Tensor *t) {
+  const WinSet *s = CWS(m);
+  if (buf) return 0;
+  nn_tensor(&t[0], "weight", NULL, s->outC, s->inC * s->win[0] * s->win[1]);
+  nn_torchshape(&t[0], 4, s->outC, s->inC, s->win[0], s->win[1]);
+  nn_tensor(&t[1], "bias", NULL, 1, s->outC);
+  nn_torchshape(&t[1], 1, s->outC, 0, 0, 0);
+  return s->bias ? 2 : 1;
 }
 
 /* fan-in C kh kw, fan-out O kh kw, as PyTorch counts them */
 static void conv_reset(Rng *r, const Module *m, float *const *p,
                        float *const *b) {
-  int k = m->c[C_WIN] * m->c[C_WIN + 1];
+  int k = CWS(m)->win[0] * CWS(m)->win[1];
   (void)b;
-  nn_initweights(r, m->init, p[0], (size_t)m->c[C_OUT] * m->c[C_IN] * k,
-                 m->c[C_BIAS] ? p[1] : NULL, m->c[C_OUT], m->c[C_IN] * k,
-                 m->c[C_OUT] * k);
+  nn_initweights(r, m->init, p[0], (size_t)CWS(m)->outC * CWS(m)->inC * k,
+                 CWS(m)->bias ? p[1] : NULL, CWS(m)->outC, CWS(m)->inC * k,
+                 CWS(m)->outC * k);
 }
 
 /* Images per GEMM: one on one thread; on more, as many as keep the
@@ -252,8 +274,8 @@ static void conv_reset(Rng *r, const Module *m, float *const *p,
 
 static int convgroup(const Ctx *c) {
   const Module *m = c->m;
-  size_t per = (size_t)(m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1] +
-                        m->c[C_OUT]) * m->out[1] * m->out[2];
+  size_t per = (size_t)(CWS(m)->inC * CWS(m)->win[0] * CWS(m)->win[1] +
+                        CWS(m)->outC) * m->out[1] * m->out[2];
   size_t g = NN_CONVSCRATCH / per;
   if (openblas_get_num_threads() == 1) return 1;
   return g < 1 ? 1 : g > (size_t)c->n ? c->n : (int)g;
@@ -263,8 +285,8 @@ static int convgroup(const Ctx *c) {
 static float *convscratch(Ctx *c, int g, float **tmp) {
   const Module *m = c->m;
   size_t P = (size_t)m->out[1] * m->out[2] * g;
-  size_t nc = (size_t)m->c[C_IN] * m->c[C_WIN] * m->c[C_WIN + 1] * P;
-  float *cols = nn_scratch(c, UV_SCRATCH, nc + (size_t)m->c[C_OUT] * P, 1);
+  size_t nc = (size_t)CWS(m)->inC * CWS(m)->win[0] * CWS(m)->win[1] * P;
+  float *cols = nn_scratch(c, UV_SCRATCH, nc + (size_t)CWS(m)->outC * P, 1);
   *tmp = cols + nc;
   return cols;
 }
@@ -275,7 +297,7 @@ static void conv_forward(Ctx *c) {
   int g = convgroup(c);
   float *tmp, *cols = convscratch(c, g, &tmp);
   k_conv2d_forward(c->out, c->x, c->p[0], c->p[1], cols, tmp, c->n, g,
-                   m->in[0], m->in[1], m->in[2], m->c[C_OUT], &w, m->out[1],
+                   m->in[0], m->in[1], m->in[2], CWS(m)->outC, &w, m->out[1],
                    m->out[2]);
 }
 
@@ -285,22 +307,22 @@ static void conv_backward(Ctx *c) {
   int g = convgroup(c);
   float *tmp, *cols = convscratch(c, g, &tmp);
   k_conv2d_backward(c->gx, c->g[0], c->g[1], c->x, c->p[0], c->gy, cols, tmp,
-                    c->n, g, m->in[0], m->in[1], m->in[2], m->c[C_OUT], &w,
+                    c->n, g, m->in[0], m->in[1], m->in[2], CWS(m)->outC, &w,
                     m->out[1], m->out[2]);
 }
 
 static void conv_config(lua_State *L, const Module *m) {
-  nn_setint(L, 1, m->c[C_IN]);
-  nn_setint(L, 2, m->c[C_OUT]);
-  pushpair(L, m->c + C_WIN);
+  nn_setint(L, 1, CWS(m)->inC);
+  nn_setint(L, 2, CWS(m)->outC);
+  pushpair(L, CWS(m)->win);
   lua_rawseti(L, -2, 3);
-  pushoptions(L, m, 1);
+  pushoptions(L, m);
   lua_rawseti(L, -2, 4);
 }
 
 static void conv_describe(luaL_Buffer *b, const Module *m) {
   char head[48];
-  snprintf(head, sizeof head, "%d -> %d, ", m->c[C_IN], m->c[C_OUT]);
+  snprintf(head, sizeof head, "%d -> %d, ", CWS(m)->inC, CWS(m)->outC);
   describe(b, m, head);
 }
 
@@ -310,16 +332,14 @@ static void conv_describe(luaL_Buffer *b, const Module *m) {
 ** nn.AvgPool2d(k [, {stride = k, padding = 0, countIncludePad = true,
 ** input}]); the padding at most half the kernel, as PyTorch requires */
 static void pool_init(lua_State *L, Module *m, const char *fn, int a) {
-  int *w = m->c + C_WIN, i;
-  int max = m->kind->name[0] == 'M';
+  int *w = WS(m)->win, i;
   pair(L, a, w, 1, fn, "argument 1 (kernel size)");
   w[2] = w[0];
   w[3] = w[1];
   w[4] = w[5] = 0;
   w[6] = w[7] = 1;
-  m->c[C_INPAD] = 1;
-  nn_options(L, a + 1, fn, max ? maxpool_options : avgpool_options,
-             window_option, m);
+  WS(m)->inpad = 1;
+  nn_options(L, a + 1, fn, WK(m)->options, window_option, m);
   for (i = 0; i < 2; i++)
     if (2 * w[4 + i] > w[i])
       luaL_error(L, "%s: padding %d is more than half the kernel size %d",
@@ -349,26 +369,30 @@ static void avgpool_forward(Ctx *c) {
   const Module *m = c->m;
   KWindow w = window(m);
   k_avgpool2d_forward(c->out, c->x, c->n, m->in[0], m->in[1], m->in[2], &w,
-                      m->out[1], m->out[2], m->c[C_INPAD]);
+                      m->out[1], m->out[2], CWS(m)->inpad);
 }
 
 static void avgpool_backward(Ctx *c) {
   const Module *m = c->m;
   KWindow w = window(m);
   k_avgpool2d_backward(c->gx, c->gy, c->n, m->in[0], m->in[1], m->in[2], &w,
-                       m->out[1], m->out[2], m->c[C_INPAD]);
+                       m->out[1], m->out[2], CWS(m)->inpad);
 }
 
 static void pool_config(lua_State *L, const Module *m) {
-  pushpair(L, m->c + C_WIN);
+  pushpair(L, CWS(m)->win);
   lua_rawseti(L, -2, 1);
-  pushoptions(L, m, 0);
+  pushoptions(L, m);
   lua_rawseti(L, -2, 2);
 }
 
 static void pool_describe(luaL_Buffer *b, const Module *m) {
   describe(b, m, "");
 }
+
+static const WinKind conv_kind = {1, 1, 0, conv_options};
+static const WinKind maxpool_kind = {0, 1, 0, maxpool_options};
+static const WinKind avgpool_kind = {0, 0, 1, avgpool_options};
 
 const LayerKind nn_conv_kinds[] = {
   {.name = "Conv2d",
@@ -377,25 +401,52 @@ const LayerKind nn_conv_kinds[] = {
    .doc = "2-D convolution of images in (C, H, W) rows (im2col + sgemm). "
           "weight outC x (inC*kh*kw), as PyTorch's flattened; k, stride, "
           "padding, dilation a number or {h, w}.",
-   .init = conv_init, .params = conv_params, .reset = conv_reset,
+   .configdoc = "inC, outC, {kh, kw}, map {`stride`, `padding`, `dilation` "
+                "({h, w} each), `bias`, `input` ({C, H, W}, once the layer "
+                "knows it)}",
+   .paramsdoc = "weight (outC x inC*kh*kw, PyTorch's (outC, inC, kh, kw) "
+                "flattened), then bias (1 x outC) unless `bias` is false",
+   .examples = {{"nn.Conv2d(2, 3, 3, {padding = 1, input = {2, 5, 5}})",
+                 "torch.nn.Conv2d(2, 3, 3, padding=1)", 50, 0},
+                {"nn.Conv2d(1, 2, {3, 2}, {stride = {2, 1}, padding = 1, "
+                 "dilation = {1, 2}, bias = false, input = {1, 6, 7}})",
+                 "torch.nn.Conv2d(1, 2, (3, 2), stride=(2, 1), padding=1, "
+                 "dilation=(1, 2), bias=False)", 42, 0}},
+   .init = conv_init, .tensors = conv_tensors, .reset = conv_reset,
    .forward = conv_forward, .backward = conv_backward,
    .config = conv_config, .describe = conv_describe, .shape = conv_shape,
-   .skipgx = 1},
+   .skipgx = 1, .data = &conv_kind},
   {.name = "MaxPool2d",
    .sig = "nn.MaxPool2d(k [, {stride = k, padding = 0, dilation = 1, "
           "input = {C, H, W}}])",
    .doc = "The maximum over each k window of each channel.",
+   .configdoc = "{kh, kw}, map {`stride`, `padding`, `dilation` ({h, w} "
+                "each), `input` ({C, H, W}, once the layer knows it)}",
+   .examples = {{"nn.MaxPool2d(2, {stride = 1, padding = {1, 0}, "
+                 "dilation = 2, input = {2, 5, 5}})",
+                 "torch.nn.MaxPool2d(2, stride=1, padding=(1, 0), "
+                 "dilation=2)", 50, 0}},
    .init = pool_init, .forward = maxpool_forward,
    .backward = maxpool_backward, .config = pool_config,
-   .describe = pool_describe, .shape = pool_shape},
+   .describe = pool_describe, .shape = pool_shape, .data = &maxpool_kind},
   {.name = "AvgPool2d",
    .sig = "nn.AvgPool2d(k [, {stride = k, padding = 0, countIncludePad = "
           "true, input = {C, H, W}}])",
    .doc = "The mean over each k window of each channel; with "
           "countIncludePad the padding counts in the divisor (PyTorch's "
           "default).",
+   .configdoc = "{kh, kw}, map {`stride`, `padding` ({h, w} each), "
+                "`countIncludePad`, `input` ({C, H, W}, once the layer "
+                "knows it)}",
+   .examples = {{"nn.AvgPool2d({3, 2}, {stride = 2, padding = 1, "
+                 "input = {2, 5, 4}})",
+                 "torch.nn.AvgPool2d((3, 2), stride=2, padding=1)", 40, 0},
+                {"nn.AvgPool2d(3, {stride = 2, padding = 1, "
+                 "countIncludePad = false, input = {1, 7, 7}})",
+                 "torch.nn.AvgPool2d(3, stride=2, padding=1, "
+                 "count_include_pad=False)", 49, 0}},
    .init = pool_init, .forward = avgpool_forward,
    .backward = avgpool_backward, .config = pool_config,
-   .describe = pool_describe, .shape = pool_shape},
+   .describe = pool_describe, .shape = pool_shape, .data = &avgpool_kind},
   {.name = NULL}
 };

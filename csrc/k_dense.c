@@ -101,3 +101,46 @@ void k_dropout_mask(Rng *r, float *mask, size_t n, float p) {
   float keep = 1.0f / (1.0f - p);
   for (i = 0; i < n; i++) mask[i] = k_rng_uniform(r) < p ? 0.0f : keep;
 }
+
+/* ---- Embedding: a lookup table of rows --------------------------------- */
+
+void k_embedding_forward(float *restrict y, const float *restrict w,
+                         const float *restrict ids, size_t m, int D) {
+  size_t k;
+  for (k = 0; k < m; k++)
+    memcpy(y + k * D, w + ((size_t)ids[k] - 1) * D, (size_t)D * sizeof *y);
+}
+
+void k_embedding_backward(float *restrict gw, const float *restrict gy,
+                          const float *restrict ids, size_t m, int D,
+                          int skip) {
+  size_t k;
+  for (k = 0; k < m; k++) {
+    int id = (int)ids[k];
+    float *row = gw + ((size_t)id - 1) * D;
+    const float *g = gy + k * D;
+    if (id == skip) continue;
+    K_FOR(j, D, row[j] += g[j]);
+  }
+}
+
+void k_embedding_renorm(float *w, const float *ids, size_t m, int D,
+                        float maxnorm, float p) {
+  size_t k;
+  int j;
+  for (k = 0; k < m; k++) {
+    float *row = w + ((size_t)ids[k] - 1) * D;
+    double norm = 0;
+    if (isinf(p)) {
+      for (j = 0; j < D; j++)
+        if (fabs(row[j]) > norm) norm = fabs(row[j]);
+    } else {
+      for (j = 0; j < D; j++) norm += pow(fabs(row[j]), p);
+      norm = pow(norm, 1.0 / p);
+    }
+    if (norm > maxnorm) {
+      float scale = (float)(maxnorm / (norm + 1e-7));
+      for (j = 0; j < D; j++) row[j] *= scale;
+    }
+  }
+}

@@ -19,14 +19,17 @@ static double logsumexp(const float *x, int c) {
 
 /* Cross-entropy on logits: L = -sum_j y_j log softmax(x)_j; with class
 ** indices y is one-hot.  dL/dx_k = softmax(x)_k sum_j y_j - y_k, which is
-** P - Y for one-hot or probability targets. */
+** P - Y for one-hot or probability targets.  A row whose class index is
+** negative (ignored) adds nothing and has gradient 0. */
 double k_xent_forward(const float *x, const int32_t *t, const float *y,
                       int n, int c) {
   double loss = 0;
   int i, j;
   for (i = 0; i < n; i++) {
     const float *xi = x + (size_t)i * c;
-    double lse = logsumexp(xi, c);
+    double lse;
+    if (t && t[i] < 0) continue;
+    lse = logsumexp(xi, c);
     if (t) {
       loss += lse - xi[t[i]];
     } else {
@@ -44,7 +47,12 @@ void k_xent_backward(float *restrict g, const float *x, const int32_t *t,
   for (i = 0; i < n; i++) {
     const float *xi = x + (size_t)i * c;
     float *gi = g + (size_t)i * c;
-    double lse = logsumexp(xi, c), ysum = 1;
+    double lse, ysum = 1;
+    if (t && t[i] < 0) {
+      for (j = 0; j < c; j++) gi[j] = 0;
+      continue;
+    }
+    lse = logsumexp(xi, c);
     if (!t) {
       ysum = 0;
       for (j = 0; j < c; j++) ysum += y[(size_t)i * c + j];
@@ -57,14 +65,15 @@ void k_xent_backward(float *restrict g, const float *x, const int32_t *t,
   }
 }
 
-/* NLL on log-probabilities: L = -sum_j y_j x_j */
+/* NLL on log-probabilities: L = -sum_j y_j x_j (a negative class index:
+** ignored) */
 double k_nll_forward(const float *x, const int32_t *t, const float *y, int n,
                      int c) {
   double loss = 0;
   int i, j;
   for (i = 0; i < n; i++) {
     if (t) {
-      loss -= x[(size_t)i * c + t[i]];
+      if (t[i] >= 0) loss -= x[(size_t)i * c + t[i]];
     } else {
       for (j = 0; j < c; j++)
         loss -= (double)y[(size_t)i * c + j] * x[(size_t)i * c + j];
@@ -79,7 +88,8 @@ void k_nll_backward(float *restrict g, const int32_t *t, const float *y, int n, 
   int i;
   if (t) {
     for (k = 0; k < nc; k++) g[k] = 0;
-    for (i = 0; i < n; i++) g[(size_t)i * c + t[i]] = -scale;
+    for (i = 0; i < n; i++)
+      if (t[i] >= 0) g[(size_t)i * c + t[i]] = -scale;
   } else {
     for (k = 0; k < nc; k++) g[k] = -scale * y[k];
   }

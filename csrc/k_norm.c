@@ -90,3 +90,69 @@ void k_batchnorm_backward(float *restrict gx, float *ggamma, float *gbeta,
     }
   }
 }
+
+/* ---- layer normalization ------------------------------------------------ */
+
+/* mean and 1/sqrt(biased variance + eps) of one vector of D, two passes in
+** double */
+static void moments(const float *x, int D, float eps, double *mean,
+                    double *invstd) {
+  double s = 0, q = 0;
+  int j;
+  for (j = 0; j < D; j++) s += x[j];
+  s /= D;
+  for (j = 0; j < D; j++) q += (x[j] - s) * (x[j] - s);
+  *mean = s;
+  *invstd = 1 / sqrt(q / D + eps);
+}
+
+/* Ba, Kiros & Hinton 2016, as PyTorch's LayerNorm over the last
+** dimension: each of the m vectors of D is normalized by its own mean and
+** biased variance, then scaled by gamma and shifted by beta (each [D], or
+** NULL). */
+void k_layernorm_forward(float *restrict y, const float *restrict x,
+                         const float *gamma, const float *beta, size_t m,
+                         int D, float eps) {
+  size_t i;
+  int j;
+  for (i = 0; i < m; i++) {
+    const float *xi = x + i * D;
+    float *yi = y + i * D;
+    double mu, is;
+    moments(xi, D, eps, &mu, &is);
+    for (j = 0; j < D; j++) {
+      float v = (float)((xi[j] - mu) * is);
+      yi[j] = v * (gamma ? gamma[j] : 1.0f) + (beta ? beta[j] : 0.0f);
+    }
+  }
+}
+
+/* With xhat = (x - mean) invstd and g = gy gamma: dL/dx = invstd (g -
+** mean(g) - xhat mean(g xhat)), dL/dgamma += sum over the vectors of gy
+** xhat, dL/dbeta += sum of gy.  The statistics are computed again from x.
+** gx, ggamma and gbeta may be NULL. */
+void k_layernorm_backward(float *restrict gx, float *ggamma, float *gbeta,
+                          const float *restrict x, const float *restrict gy,
+                          const float *gamma, size_t m, int D, float eps) {
+  size_t i;
+  int j;
+  for (i = 0; i < m; i++) {
+    const float *xi = x + i * D, *gi = gy + i * D;
+    double mu, is, sg = 0, sgx = 0;
+    moments(xi, D, eps, &mu, &is);
+    for (j = 0; j < D; j++) {
+      double xh = (xi[j] - mu) * is, g = (double)gi[j] * (gamma ? gamma[j] : 1);
+      sg += g;
+      sgx += g * xh;
+      if (ggamma) ggamma[j] += (float)(gi[j] * xh);
+      if (gbeta) gbeta[j] += gi[j];
+    }
+    if (!gx) continue;
+    sg /= D;
+    sgx /= D;
+    for (j = 0; j < D; j++) {
+      double xh = (xi[j] - mu) * is, g = (double)gi[j] * (gamma ? gamma[j] : 1);
+      gx[i * D + j] = (float)(is * (g - sg - xh * sgx));
+    }
+  }
+}

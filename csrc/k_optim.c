@@ -187,3 +187,24 @@ void k_adagrad(float *restrict p, const float *restrict g,
     p[i] -= clr * (gi / (sqrtf(sum[i]) + eps));
   }
 }
+
+/* ---- gradient clipping ---------------------------------------------------- */
+
+double k_gradnorm(const float *g, size_t n, double p) {
+  double s = 0;
+  size_t i;
+  if (isinf(p)) {
+    for (i = 0; i < n; i++) {
+      double a = fabs(g[i]);
+      if (a > s || a != a) s = a;
+      if (s != s) break;
+    }
+  } else if (p == 2) {
+    for (i = 0; i < n; i++) s += (double)g[i] * g[i];
+  } else if (p == 1) {
+    for (i = 0; i < n; i++) s += fabs(g[i]);
+  } else {
+    for (i = 0; i < n; i++) s += pow(fabs(g[i]), p);
+  }
+  return s;
+}

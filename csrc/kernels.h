@@ -186,6 +186,20 @@ void k_logsoftmax_backward(float *restrict gx, const float *y,
 
 /* Inverted dropout: mask[i] = 0 with probability p, else 1/(1-p). */
 void k_dropout_mask(Rng *r, float *mask, size_t n, float p);
+/* ---- Embedding: k_dense.c ------------------------------------------------ */
+/* y[k, D] = w[ids[k] - 1, D] for the m ids, whole numbers from 1 to the
+** rows of w (the caller checks them) */
+void k_embedding_forward(float *restrict y, const float *restrict w,
+                         const float *restrict ids, size_t m, int D);
+/* gw[ids[k] - 1, D] += gy[k, D], only the rows used, except those of id
+** skip (0: none) */
+void k_embedding_backward(float *restrict gw, const float *restrict gy,
+                          const float *restrict ids, size_t m, int D,
+                          int skip);
+/* every row of w that an id names, whose p-norm (p > 0, or infinity) is
+** above maxnorm, scaled to maxnorm / (norm + 1e-7), as PyTorch's max_norm */
+void k_embedding_renorm(float *w, const float *ids, size_t m, int D,
+                        float maxnorm, float p);
 
 /* ---- convolution and pooling: k_conv.c -------------------------------- */
 /* Images are (C, H, W) row-major, one per row of a batch x[n, C*H*W].  A
@@ -253,10 +267,21 @@ void k_batchnorm_backward(float *restrict gx, float *ggamma, float *gbeta,
                           const float *invstd, int n, int C, int S,
                           int train);
 
+/* Layer normalization of x[m, D], each vector by its own mean and biased
+** variance: y = gamma (x - mean) / sqrt(var + eps) + beta, gamma and beta
+** [D] or NULL.  Backward computes the statistics again from x;
+** gx, ggamma and gbeta (accumulated) may be NULL. */
+void k_layernorm_forward(float *restrict y, const float *restrict x,
+                         const float *gamma, const float *beta, size_t m,
+                         int D, float eps);
+void k_layernorm_backward(float *restrict gx, float *ggamma, float *gbeta,
+                          const float *restrict x, const float *restrict gy,
+                          const float *gamma, size_t m, int D, float eps);
 /* ---- losses: k_loss.c ------------------------------------------------- */
 /* Every loss returns the SUM over the batch; the caller scales by the
 ** reduction.  Backward kernels write g = scale * dL/dx.  Targets are either
-** class indices t[n] (0-based) or a dense matrix y[n,c]. */
+** class indices t[n] (0-based; negative: the row is ignored, adding 0 and
+** getting gradient 0) or a dense matrix y[n,c]. */
 
 /* cross-entropy on logits, fused log-softmax: -sum log softmax(x)[t] */
 double k_xent_forward(const float *x, const int32_t *t, const float *y,
@@ -305,5 +330,8 @@ void k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,
 /* Adagrad (Duchi et al. 2011); clr is the decayed rate for this step */
 void k_adagrad(float *restrict p, const float *restrict g,
                float *restrict sum, size_t n, float clr, float eps, float wd);
+/* Gradient clipping (torch.nn.utils): the sum of |g|^p over n elements,
+** or their largest |g| for an infinite p (NaN if any is NaN) */
+double k_gradnorm(const float *g, size_t n, double p);
 
 #endif

@@ -4,9 +4,13 @@
 **   g = crit:backward(x, target)    dL/dx, a buffer the loss keeps
 ** CrossEntropyLoss and NLLLoss take class indices 1..C (a Lua array, an
 ** n x 1 Matrix, or a number for one row) or an n x C Matrix of
-** probabilities.  The others take a target of the input's shape.  "mean"
-** divides by the batch size for the two class losses and by the element
-** count for the others, as PyTorch does.
+** probabilities; with {sequence = true} an input of T steps of C each
+** (n x (T*C), any T) and an n x T Matrix of class indices, one per step.
+** A class index equal to ignoreIndex (-100, PyTorch's, unless given)
+** counts for nothing.  The others take a target of the input's shape.
+** "mean" divides by the number of class indices not ignored (the batch
+** size, when none is) for the two class losses and by the element count
+** for the others, as PyTorch does.
 */
 #include <math.h>
 #include <stdio.h>
@@ -18,10 +22,14 @@
 
 enum { UV_GRADINPUT = 1, UV_INDEX, UV_N = UV_INDEX };
 
-/* a parsed target: class indices t (0-based) or a dense matrix y */
+/* a parsed target: class indices t (0-based, -1 where ignored) or a
+** dense matrix y; the input as rows of c (n T rows of C for a sequence),
+** and the class indices not ignored */
 typedef struct Target {
   const int32_t *t;
   const float *y;
+  int rows, c;
+  int count;
 } Target;
 
 /* A loss kind, registered once in the table at the end of this file: its
@@ -29,6 +37,7 @@ typedef struct Target {
 ** the batch of an n x c input; backward writes g = scale dL/dx). */
 typedef struct LossKind {
   const char *name, *sig, *doc;
+  const char *const *options;   /* the option names it takes */
   int classes;        /* class indices or an n x c probability target */
   int probs;          /* the input must hold probabilities */
   double (*forward)(const float *x, Target tg, int n, int c);
@@ -41,6 +50,8 @@ typedef struct Loss {
   const LossKind *kind;
   int sum;            /* reduction "sum" rather than "mean" */
   unsigned reads;     /* class targets parsed: tells a re-entrant call */
+  lua_Integer ignore; /* the class index that counts for nothing */
+  int sequence;       /* T steps of C a row, an n x T target */
 } Loss;
 
 static Loss *checkloss(lua_State *L, int arg) {
@@ -48,27 +59,44 @@ static Loss *checkloss(lua_State *L, int arg) {
 }
 
 static const char *const loss_options[] = {"reduction", NULL};
+static const char *const class_options[] = {"reduction", "ignoreIndex",
+                                            "sequence", NULL};
 
 static void loss_option(lua_State *L, void *ud, const char *fn,
                         const char *k) {
   static const char *const reductions[] = {"mean", "sum", NULL};
-  *(int *)ud = nn_optchoice(L, -1, fn, k, reductions);
+  Loss *l = (Loss *)ud;
+  if (strcmp(k, "reduction") == 0) {
+    l->sum = nn_optchoice(L, -1, fn, k, reductions);
+  } else if (strcmp(k, "sequence") == 0) {
+    l->sequence = nn_optboolean(L, -1, fn, k);
+  } else {                    /* any whole number: a class index or not */
+    int isint = 0;
+    if (lua_type(L, -1) == LUA_TNUMBER)
+      l->ignore = lua_tointegerx(L, -1, &isint);
+    if (!isint)
+      luaL_error(L, "%s: option ignoreIndex must be a whole number, got %s",
+                 fn, lua_type(L, -1) == LUA_TNUMBER ? luaL_tolstring(L, -1,
+                                                                     NULL)
+                                                     : luaL_typename(L, -1));
+  }
 }
 
-/* nn.XLoss([{reduction = "mean" | "sum"}]) */
+/* nn.XLoss([{reduction = "mean" | "sum"}]); the class losses also take
+** ignoreIndex (-100) and sequence (false) */
 static int lib_newloss(lua_State *L) {
   const LossKind *kind =
       (const LossKind *)lua_touserdata(L, lua_upvalueindex(1));
-  Loss *l;
-  int sum = 0;
+  Loss l0, *l;
   char fn[48];
   snprintf(fn, sizeof fn, "nn.%s", kind->name);
-  nn_options(L, 1, fn, loss_options, loss_option, &sum);
+  memset(&l0, 0, sizeof l0);
+  l0.tag = NN_TAG_LOSS;
+  l0.kind = kind;
+  l0.ignore = -100;
+  nn_options(L, 1, fn, kind->options, loss_option, &l0);
   l = (Loss *)lua_newuserdatauv(L, sizeof(Loss), UV_N);
-  l->tag = NN_TAG_LOSS;
-  l->reads = 0;
-  l->kind = kind;
-  l->sum = sum;
+  *l = l0;
   luaL_setmetatable(L, NN_LOSS);
   return 1;
 }
@@ -87,12 +115,60 @@ static int32_t *indexbuf(lua_State *L, int n, const char *fn) {
   return (int32_t *)lua_touserdata(L, -1);
 }
 
-static int32_t checklabel(lua_State *L, const char *fn, lua_Number v, int k,
-                          int c) {
+/* a class index, 0-based, or -1 for the loss's ignoreIndex */
+static int32_t checklabel(lua_State *L, const Loss *l, const char *fn,
+                          lua_Number v, int k, int c) {
+  if (v == (lua_Number)l->ignore) return -1;
   if (!(v >= 1 && v <= c) || v != floor(v))
     luaL_error(L, "%s: target %d is %f, expected a class index from 1 to %d",
                fn, k, v, c);
   return (int32_t)v - 1;
+}
+
+/* the class indices of t that count */
+static int counted(const int32_t *t, int n) {
+  int i, k = 0;
+  for (i = 0; i < n; i++) k += t[i] >= 0;
+  return k;
+}
+
+/* class targets of a sequence: x is n x (T*C), the target an n x T
+** Matrix of class indices, one per step */
+static Target steptarget(lua_State *L, Loss *l, const char *fn,
+                         const Matrix *x, int arg) {
+  Target tg = {NULL, NULL, 0, 0, 0};
+  Matrix *ym = nn_tomatrix(L, arg);
+  int32_t *t;
+  int T, i, j;
+  if (!ym)
+    luaL_error(L, "%s: target must be an n x T nn.Matrix of class indices "
+               "(one per step), got %s", fn, luaL_typename(L, arg));
+  T = ym->cols;
+  if (ym->rows != x->rows || x->cols % T != 0)
+    luaL_error(L, "%s: target is %d x %d, expected %d x T class indices for "
+               "an input of T steps of C (%d columns: T must divide them)",
+               fn, ym->rows, ym->cols, x->rows, x->cols);
+  t = indexbuf(L, x->rows * T, fn);       /* x->rows * T <= numel(x) */
+  l->reads++;
+  for (i = 0; i < x->rows; i++)
+    for (j = 0; j < T; j++) {
+      size_t k = (size_t)i * T + j;
+      lua_Number v = ym->data[k];
+      if (v == (lua_Number)l->ignore) {
+        t[k] = -1;
+      } else if (!(v >= 1 && v <= x->cols / T) || v != floor(v)) {
+        luaL_error(L, "%s: the target at row %d, step %d is %f, expected a "
+                   "class index from 1 to %d", fn, i + 1, j + 1, v,
+                   x->cols / T);
+      } else {
+        t[k] = (int32_t)v - 1;
+      }
+    }
+  tg.t = t;
+  tg.rows = x->rows * T;
+  tg.c = x->cols / T;
+  tg.count = counted(t, tg.rows);
+  return tg;
 }
 
 /* class targets for x (n x c) at arg.  A table is read through its
@@ -101,7 +177,7 @@ static int32_t checklabel(lua_State *L, const char *fn, lua_Number v, int k,
 ** C, into it): the count of reads tells, and that is an error. */
 static Target classtarget(lua_State *L, Loss *l, const char *fn,
                           const Matrix *x, int arg) {
-  Target tg = {NULL, NULL};
+  Target tg = {NULL, NULL, 0, 0, 0};
   Matrix *ym = nn_tomatrix(L, arg);
   int n = x->rows, c = x->cols, i;
   if (ym && ym->rows == n && ym->cols == c && c > 1) {
@@ -115,7 +191,7 @@ static Target classtarget(lua_State *L, Loss *l, const char *fn,
                  "or %d x %d probabilities", fn, ym->rows, ym->cols, n, n, c);
     t = indexbuf(L, n, fn);
     l->reads++;
-    for (i = 0; i < n; i++) t[i] = checklabel(L, fn, ym->data[i], i + 1, c);
+    for (i = 0; i < n; i++) t[i] = checklabel(L, l, fn, ym->data[i], i + 1, c);
     tg.t = t;
   } else if (lua_type(L, arg) == LUA_TTABLE) {
     int32_t *t;
@@ -134,7 +210,7 @@ static Target classtarget(lua_State *L, Loss *l, const char *fn,
       if (!isnum)
         luaL_error(L, "%s: target %d is %s, expected a class index from 1 "
                    "to %d", fn, i + 1, luaL_typename(L, -1), c);
-      t[i] = checklabel(L, fn, v, i + 1, c);
+      t[i] = checklabel(L, l, fn, v, i + 1, c);
       lua_pop(L, 1);
     }
     if (l->reads != mine)
@@ -148,13 +224,16 @@ static Target classtarget(lua_State *L, Loss *l, const char *fn,
                  fn, n);
     t = indexbuf(L, 1, fn);
     l->reads++;
-    t[0] = checklabel(L, fn, lua_tonumber(L, arg), 1, c);
+    t[0] = checklabel(L, l, fn, lua_tonumber(L, arg), 1, c);
     tg.t = t;
   } else {
     luaL_error(L, "%s: target must be class indices (a table or an n x 1 "
                "nn.Matrix) or an n x C nn.Matrix, got %s", fn,
                luaL_typename(L, arg));
   }
+  tg.rows = n;
+  tg.c = c;
+  tg.count = tg.t ? counted(tg.t, n) : n;
   return tg;
 }
 
@@ -200,10 +279,15 @@ static Target target(lua_State *L, Loss *l, const Matrix *x,
                      const char *fn, float *scale) {
   Target tg;
   if (l->kind->classes) {
-    tg = classtarget(L, l, fn, x, 3);
-    *scale = l->sum ? 1.0f : 1.0f / x->rows;
+    /* mean: over the class indices that count (0 / 0 when none does, as
+    ** PyTorch) */
+    tg = l->sequence ? steptarget(L, l, fn, x, 3)
+                     : classtarget(L, l, fn, x, 3);
+    *scale = l->sum ? 1.0f : tg.count ? 1.0f / tg.count : NAN;
   } else {
     tg.t = NULL;
+    tg.rows = x->rows;
+    tg.c = x->cols;
     tg.y = sametarget(L, fn, x, 3);
     *scale = l->sum ? 1.0f : (float)(1.0 / (double)nn_numel(x));
     if (l->kind->probs) checkprob(L, fn, x);
@@ -217,7 +301,7 @@ static int loss_forward(lua_State *L) {
   char fn[64];
   Loss *l = checkinput(L, "forward", &x, fn, sizeof fn);
   Target tg = target(L, l, x, fn, &scale);
-  double s = l->kind->forward(x->data, tg, x->rows, x->cols);
+  double s = l->kind->forward(x->data, tg, tg.rows, tg.c);
   lua_pushnumber(L, s * scale);
   return 1;
 }
@@ -235,15 +319,33 @@ static int loss_backward(lua_State *L) {
     return luaL_error(L, "%s: the input or target is the loss's own "
                       "gradInput buffer; clone it first", fn);
   tg = target(L, l, x, fn, &scale);
-  l->kind->backward(g->data, x->data, tg, x->rows, x->cols, scale);
+  l->kind->backward(g->data, x->data, tg, tg.rows, tg.c, scale);
   lua_settop(L, 4);
   return 1;
 }
 
+/* nn.Name, with the options that are not the defaults */
 static int loss_tostring(lua_State *L) {
   Loss *l = checkloss(L, 1);
-  lua_pushfstring(L, "nn.%s%s", l->kind->name,
-                  l->sum ? "{reduction = \"sum\"}" : "");
+  luaL_Buffer b;
+  int opts = 0;
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "nn.%s", l->kind->name);
+  luaL_addvalue(&b);
+  if (l->sum) {
+    luaL_addstring(&b, "{reduction = \"sum\"");
+    opts++;
+  }
+  if (l->kind->classes && l->ignore != -100) {
+    lua_pushfstring(L, "%signoreIndex = %I", opts++ ? ", " : "{", l->ignore);
+    luaL_addvalue(&b);
+  }
+  if (l->sequence) {
+    luaL_addstring(&b, opts++ ? ", " : "{");
+    luaL_addstring(&b, "sequence = true");
+  }
+  if (opts) luaL_addstring(&b, "}");
+  luaL_pushresult(&b);
   return 1;
 }
 
@@ -257,6 +359,10 @@ static int loss_index(lua_State *L) {
   if (strcmp(k, "typename") == 0) lua_pushstring(L, l->kind->name);
   else if (strcmp(k, "reduction") == 0)
     lua_pushstring(L, l->sum ? "sum" : "mean");
+  else if (l->kind->classes && strcmp(k, "ignoreIndex") == 0)
+    lua_pushinteger(L, l->ignore);
+  else if (l->kind->classes && strcmp(k, "sequence") == 0)
+    lua_pushboolean(L, l->sequence);
   else if (strcmp(k, "gradInput") == 0)
     lua_getiuservalue(L, 1, UV_GRADINPUT);
   else lua_pushnil(L);
@@ -310,22 +416,31 @@ ELEMENTWISE(bce)
 ELEMENTWISE(bcelogits)
 
 static const LossKind kinds[] = {
-  {"CrossEntropyLoss", "nn.CrossEntropyLoss([{reduction = \"mean\"}])",
+  {"CrossEntropyLoss",
+   "nn.CrossEntropyLoss([{reduction = \"mean\", ignoreIndex = -100, "
+   "sequence = false}])",
    "Cross-entropy on logits, with a fused stable log-softmax; targets class "
-   "indices or probabilities.", 1, 0, xent_f, xent_b},
-  {"NLLLoss", "nn.NLLLoss([{reduction}])",
-   "Negative log-likelihood on log-probabilities.", 1, 0, nll_f, nll_b},
+   "indices or probabilities. With sequence, rows of T steps of C logits "
+   "and an n x T target, a class a step; a class index equal to "
+   "ignoreIndex counts for nothing (mean: over those that count).",
+   class_options, 1, 0, xent_f, xent_b},
+  {"NLLLoss",
+   "nn.NLLLoss([{reduction = \"mean\", ignoreIndex = -100, sequence = "
+   "false}])",
+   "Negative log-likelihood on log-probabilities; ignoreIndex and sequence "
+   "as CrossEntropyLoss.", class_options, 1, 0, nll_f, nll_b},
   {"MSELoss", "nn.MSELoss([{reduction}])",
-   "Mean squared error against a target of the input's shape.", 0, 0, mse_f,
-   mse_b},
-  {"L1Loss", "nn.L1Loss([{reduction}])", "Mean absolute error.", 0, 0, l1_f,
-   l1_b},
+   "Mean squared error against a target of the input's shape.",
+   loss_options, 0, 0, mse_f, mse_b},
+  {"L1Loss", "nn.L1Loss([{reduction}])", "Mean absolute error.",
+   loss_options, 0, 0, l1_f, l1_b},
   {"BCELoss", "nn.BCELoss([{reduction}])",
-   "Binary cross-entropy on probabilities.", 0, 1, bce_f, bce_b},
+   "Binary cross-entropy on probabilities.", loss_options, 0, 1, bce_f,
+   bce_b},
   {"BCEWithLogitsLoss", "nn.BCEWithLogitsLoss([{reduction}])",
-   "Binary cross-entropy on logits, stable.", 0, 0, bcelogits_f,
-   bcelogits_b},
-  {NULL, NULL, NULL, 0, 0, NULL, NULL}
+   "Binary cross-entropy on logits, stable.", loss_options, 0, 0,
+   bcelogits_f, bcelogits_b},
+  {NULL, NULL, NULL, NULL, 0, 0, NULL, NULL}
 };
 
 /* core.losses() -> a list of {name, sig, doc}, one per kind */

@@ -57,6 +57,21 @@ void *nn_newblock(lua_State *L, size_t n, size_t size, const char *fn,
   return NULL;
 }
 
+int nn_protect(lua_State *L, lua_CFunction body, int nargs, size_t bytes,
+               const char *fn, const char *what) {
+  int base = lua_gettop(L) - nargs, status;
+  lua_pushcfunction(L, body);
+  lua_insert(L, base + 1);
+  status = lua_pcall(L, nargs, LUA_MULTRET, 0);
+  if (status == LUA_OK) return lua_gettop(L) - base;
+  if (status != LUA_ERRMEM) return lua_error(L);
+  if (bytes == 0)
+    return luaL_error(L, "%s: %s refused: not enough memory", fn, what);
+  return luaL_error(L, "%s: %s of %I bytes (%I MB) refused: not enough memory",
+                    fn, what, (lua_Integer)bytes,
+                    (lua_Integer)((double)bytes / 1048576));
+}
+
 /* Asks for transparent huge pages on the 2 MB-aligned interior of a large
 ** block before anything touches it: one page fault per 2 MB instead of one
 ** per 4 KB.  A hint; it changes nothing where unsupported. */

@@ -430,11 +430,15 @@ int mat_gather(lua_State *L) {
   return 1;
 }
 
-/* nn.core.correct(out, Y) -> how many rows of out (n x C) have their
-** largest entry at the class in Y: n x 1 labels, or n x C one-hot rows */
+/* nn.core.correct(out, Y [, ignore]) -> how many rows of out (n x C) have
+** their largest entry at the class in Y (n x 1 labels, or n x C one-hot
+** rows), and how many rows count: a label equal to ignore (a loss's
+** ignoreIndex) is neither */
 int lib_correct(lua_State *L) {
   Matrix *out = nn_checkmatrix(L, 1), *y = nn_checkmatrix(L, 2);
-  int i, hits = 0, c = out->cols;
+  int i, hits = 0, counted = 0, c = out->cols;
+  lua_Integer ignore = luaL_opt(L, luaL_checkinteger, 3, 0);
+  int skip = !lua_isnoneornil(L, 3);
   if (y->rows != out->rows || (y->cols != 1 && y->cols != c))
     return luaL_error(L, "nn.correct: targets are %d x %d, expected %d x 1 "
                       "or %d x %d", y->rows, y->cols, out->rows, out->rows, c);
@@ -442,6 +446,7 @@ int lib_correct(lua_State *L) {
     size_t p = k_argmax(out->data + (size_t)i * c, (size_t)c), t;
     if (y->cols == 1) {
       float v = y->data[i];            /* checked before it becomes a size */
+      if (skip && v == (float)ignore) continue;
       if (!(v >= 1 && v <= c) || v != floorf(v))
         return luaL_error(L, "nn.correct: label %d is %f, expected a class "
                           "index from 1 to %d", i + 1, (lua_Number)v, c);
@@ -450,9 +455,11 @@ int lib_correct(lua_State *L) {
       t = k_argmax(y->data + (size_t)i * c, (size_t)c);
     }
     hits += p == t;
+    counted++;
   }
   lua_pushinteger(L, hits);
-  return 1;
+  lua_pushinteger(L, counted);
+  return 2;
 }
 
 /* nn.onehot(labels, C) -> n x C with a 1 at each row's class */

@@ -7,6 +7,7 @@
 ** accumulates parameter gradients and returns dL/dx; m:zeroGrad();
 ** params, grads = m:parameters(); m:training(); m:evaluate().
 */
+#include <ctype.h>
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,9 +19,6 @@ static const LayerKind *const registry[] = {
   nn_dense_kinds, nn_activation_kinds, nn_conv_kinds, nn_norm_kinds
 };
 #define NGROUPS (sizeof registry / sizeof registry[0])
-
-static const char *const pnames[NN_MAXPARAMS] = {"weight", "bias"};
-static const char *const gnames[NN_MAXPARAMS] = {"gradWeight", "gradBias"};
 
 static const LayerKind *findkind(const char *name) {
   size_t g;
@@ -108,6 +106,23 @@ float *nn_scratch(Ctx *c, int slot, size_t n, int make) {
   }
 }
 
+void nn_tensor(Tensor *t, const char *name, const char *torch, int rows,
+               int cols) {
+  snprintf(t->name, sizeof t->name, "%s", name);
+  snprintf(t->torch, sizeof t->torch, "%s", torch ? torch : name);
+  t->rows = rows;
+  t->cols = cols;
+  nn_torchshape(t, 2, rows, cols, 0, 0);
+}
+
+void nn_torchshape(Tensor *t, int ndim, int d0, int d1, int d2, int d3) {
+  t->ndim = ndim;
+  t->dims[0] = d0;
+  t->dims[1] = d1;
+  t->dims[2] = d2;
+  t->dims[3] = d3;
+}
+
 void nn_setint(lua_State *L, int i, lua_Integer v) {
   lua_pushinteger(L, v);
   lua_rawseti(L, -2, i);
@@ -152,17 +167,24 @@ void nn_pushentry(lua_State *L, const char *name, const char *sig,
 
 /* ---- construction ------------------------------------------------------ */
 
-static int shapesof(const Module *m, int shp[][2], int buf) {
-  const LayerKind *k = m->kind;
-  if (buf) return k->buffers ? k->buffers(m, shp) : 0;
-  return k->params ? k->params(m, shp) : 0;
+/* the parameters (buf 0) or buffers (buf 1) of m into t; the count */
+static int tensorsof(lua_State *L, const Module *m, int buf, Tensor *t) {
+  int n = m->kind->tensors ? m->kind->tensors(m, buf, t) : 0;
+  if (n < 0 || n > NN_MAXTENSORS)           /* a descriptor's mistake */
+    luaL_error(L, "%s: %d %s, at most %d", m->kind->name, n,
+               buf ? "buffers" : "parameters", NN_MAXTENSORS);
+  return n;
 }
+
+/* the user values of m's gradient i and buffer i */
+static int uvgrad(const Module *m, int i) { return UV_P0 + m->np + i; }
+static int uvbuf(const Module *m, int i) { return UV_P0 + 2 * m->np + i; }
 
 /* Is the list at idx n matrices of these shapes?  Checked before anything
 ** is allocated, so a model file cannot make the loader allocate more than
 ** it holds. */
-static void checksaved(lua_State *L, const Module *m, int idx, int shp[][2],
-                       int n, const char *what) {
+static void checksaved(lua_State *L, const Module *m, int idx,
+                       const Tensor *t, int n, const char *what) {
   int i;
   if ((int)lua_rawlen(L, idx) != n)
     luaL_error(L, "%s has %d %ss, the file holds %d", m->kind->name, n, what,
@@ -173,12 +195,12 @@ static void checksaved(lua_State *L, const Module *m, int idx, int shp[][2],
     q = nn_tomatrix(L, -1);
     if (!q)
       luaL_error(L, "%s: saved %s %d is %s, expected a %d x %d matrix",
-                 m->kind->name, what, i + 1, luaL_typename(L, -1), shp[i][0],
-                 shp[i][1]);
-    if (q->rows != shp[i][0] || q->cols != shp[i][1])
+                 m->kind->name, what, i + 1, luaL_typename(L, -1), t[i].rows,
+                 t[i].cols);
+    if (q->rows != t[i].rows || q->cols != t[i].cols)
       luaL_error(L, "%s: saved %s %d is %d x %d, expected %d x %d",
-                 m->kind->name, what, i + 1, q->rows, q->cols, shp[i][0],
-                 shp[i][1]);
+                 m->kind->name, what, i + 1, q->rows, q->cols, t[i].rows,
+                 t[i].cols);
     lua_pop(L, 1);
   }
 }
@@ -187,20 +209,20 @@ static void checksaved(lua_State *L, const Module *m, int idx, int shp[][2],
 ** module at mi: views of one block (in user value block, if not 0) when
 ** the parameters' gradients are to be zeroed or stepped at once, or each
 ** its own.  ptr gets their data; from (if not 0) is a list to copy. */
-static void makeset(lua_State *L, int mi, int shp[][2], int n, int uv,
+static void makeset(lua_State *L, int mi, const Tensor *t, int n, int uv,
                     int block, float **ptr, int from) {
   size_t total = 0, off = 0;
   float *base = NULL;
   int i;
-  for (i = 0; i < n; i++) total += (size_t)shp[i][0] * shp[i][1];
+  for (i = 0; i < n; i++) total += (size_t)t[i].rows * t[i].cols;
   if (block) {
     nn_checkcount(L, "nn.Module", 1, (lua_Integer)total);
     base = nn_newzeros(L, 1, (int)total)->data;
     lua_setiuservalue(L, mi, block);
   }
   for (i = 0; i < n; i++) {
-    Matrix *v = block ? nn_view(L, mi, base + off, shp[i][0], shp[i][1])
-                      : nn_newzeros(L, shp[i][0], shp[i][1]);
+    Matrix *v = block ? nn_view(L, mi, base + off, t[i].rows, t[i].cols)
+                      : nn_newzeros(L, t[i].rows, t[i].cols);
     ptr[i] = v->data;
     off += nn_numel(v);
     lua_setiuservalue(L, mi, uv + i);
@@ -219,34 +241,36 @@ static Module *newlayer(lua_State *L, const LayerKind *k, int a, int saved,
                         int bufs) {
   Module m0, *m;
   char fn[48];
-  int shp[NN_MAXPARAMS][2], bshp[NN_MAXBUFFERS][2], np, nb, i, mi;
-  float *p[NN_MAXPARAMS] = {NULL}, *g[NN_MAXPARAMS] = {NULL};
-  float *b[NN_MAXBUFFERS] = {NULL};
+  Tensor pt[NN_MAXTENSORS], bt[NN_MAXTENSORS];
+  int np, nb, i, mi;
+  float *p[NN_MAXTENSORS] = {NULL}, *g[NN_MAXTENSORS] = {NULL};
+  float *b[NN_MAXTENSORS] = {NULL};
   memset(&m0, 0, sizeof m0);
   m0.tag = NN_TAG_MODULE;
   m0.kind = k;
   m0.train = 1;
-  m0.a = k->def;
   snprintf(fn, sizeof fn, "nn.%s", k->name);
   k->init(L, &m0, fn, a);
-  np = shapesof(&m0, shp, 0);
-  nb = shapesof(&m0, bshp, 1);
-  for (i = 0; i < np; i++) nn_checkcount(L, fn, shp[i][0], shp[i][1]);
-  for (i = 0; i < nb; i++) nn_checkcount(L, fn, bshp[i][0], bshp[i][1]);
+  np = tensorsof(L, &m0, 0, pt);
+  nb = tensorsof(L, &m0, 1, bt);
+  for (i = 0; i < np; i++) nn_checkcount(L, fn, pt[i].rows, pt[i].cols);
+  for (i = 0; i < nb; i++) nn_checkcount(L, fn, bt[i].rows, bt[i].cols);
   if (saved) {
     m0.init = NN_INIT_ZEROS;
-    checksaved(L, &m0, saved, shp, np, "parameter");
+    checksaved(L, &m0, saved, pt, np, "parameter");
     if (nb && !bufs)
       luaL_error(L, "%s has %d buffers, the file holds none", k->name, nb);
-    if (nb) checksaved(L, &m0, bufs, bshp, nb, "buffer");
+    if (nb) checksaved(L, &m0, bufs, bt, nb, "buffer");
   }
-  m = (Module *)lua_newuserdatauv(L, sizeof(Module), UV_N);
+  m0.np = np;
+  m0.nb = nb;
+  m = (Module *)lua_newuserdatauv(L, sizeof(Module), UV_P0 - 1 + 2 * np + nb);
   *m = m0;
   luaL_setmetatable(L, NN_MODULE);
   mi = lua_gettop(L);
-  makeset(L, mi, shp, np, UV_P0, np ? UV_PARAMS : 0, p, saved);
-  makeset(L, mi, shp, np, UV_G0, np ? UV_GRADS : 0, g, 0);
-  makeset(L, mi, bshp, nb, UV_B0, 0, b, bufs);
+  makeset(L, mi, pt, np, UV_P0, np ? UV_PARAMS : 0, p, saved);
+  makeset(L, mi, pt, np, uvgrad(m, 0), np ? UV_GRADS : 0, g, 0);
+  makeset(L, mi, bt, nb, uvbuf(m, 0), 0, b, bufs);
   if (k->reset && !saved) k->reset(nn_rng(L), m, p, b);
   return m;
 }
@@ -276,22 +300,49 @@ static int lib_build(lua_State *L) {
   return 1;
 }
 
-/* core.layers() -> a list of {name, sig, doc, field, params = {...},
-** image = bool}, one per kind, in registration order */
+static void setstr(lua_State *L, const char *k, const char *v) {
+  if (!v) return;
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+
+static void setbool(lua_State *L, const char *k, int v) {
+  lua_pushboolean(L, v);
+  lua_setfield(L, -2, k);
+}
+
+/* core.layers() -> a list of {name, sig, doc, field, image, config,
+** params, buffers (the docs' text), torchcount, examples = {{lua, torch,
+** cols, ids}, ...}}, one per kind, in registration order */
 static int lib_layers(lua_State *L) {
   size_t g;
   const LayerKind *k;
-  int n = 0;
+  int n = 0, i;
   lua_newtable(L);
   for (g = 0; g < NGROUPS; g++)
     for (k = registry[g]; k->name; k++) {
       nn_pushentry(L, k->name, k->sig, k->doc);
-      if (k->field) {
-        lua_pushstring(L, k->field);
-        lua_setfield(L, -2, "field");
+      setstr(L, "field", k->field);
+      setbool(L, "image", k->shape != NULL);
+      setstr(L, "config", k->configdoc);
+      setstr(L, "params", k->paramsdoc);
+      setstr(L, "buffers", k->buffersdoc);
+      setstr(L, "torchcount", k->torchcount);
+      lua_newtable(L);
+      for (i = 0; i < NN_MAXEXAMPLES && k->examples[i].lua; i++) {
+        const LayerExample *e = &k->examples[i];
+        lua_createtable(L, 0, 4);
+        setstr(L, "lua", e->lua);
+        setstr(L, "torch", e->torch);
+        lua_pushinteger(L, e->cols);
+        lua_setfield(L, -2, "cols");
+        if (e->ids) {
+          lua_pushinteger(L, e->ids);
+          lua_setfield(L, -2, "ids");
+        }
+        lua_rawseti(L, -2, i + 1);
       }
-      lua_pushboolean(L, k->shape != NULL);
-      lua_setfield(L, -2, "image");
+      lua_setfield(L, -2, "examples");
       lua_rawseti(L, -2, ++n);
     }
   return 1;
@@ -317,36 +368,52 @@ static Matrix *checkinput(lua_State *L, Module *m, int arg, const char *op) {
     luaL_error(L, "%s:%s: input has %d columns, expected %d", name, op,
                x->cols, m->nin);
   }
+  if (m->din && x->cols % m->din != 0)
+    luaL_error(L, "%s:%s: input has %d columns, expected a multiple of %d "
+               "(T steps of %d features)", name, op, x->cols, m->din,
+               m->din);
   return x;
 }
 
-/* Pushes the n matrices in user values uv.. of the module at 1 and puts
-** their data in ptr, checking each against its shape before a kernel
-** trusts it: only the debug library can change them, and one comparison
-** is all it costs. */
-static void getset(lua_State *L, const Module *m, int uv, float **ptr,
-                   int buf) {
-  int shp[NN_MAXPARAMS > NN_MAXBUFFERS ? NN_MAXPARAMS : NN_MAXBUFFERS][2];
-  int n = shapesof(m, shp, buf), i;
+/* Pushes the matrices of the module at 1 (its parameters, their
+** gradients or its buffers) and puts their data in ptr, checking each
+** against its shape before a kernel trusts it: only the debug library can
+** change them, and one comparison is all it costs. */
+enum { SET_PARAMS, SET_GRADS, SET_BUFFERS };
+
+static int setslot(const Module *m, int set, int i) {
+  return set == SET_PARAMS ? UV_P0 + i
+         : set == SET_GRADS ? uvgrad(m, i) : uvbuf(m, i);
+}
+
+static void getset(lua_State *L, const Module *m, int set, float **ptr) {
+  Tensor t[NN_MAXTENSORS];
+  int buf = set == SET_BUFFERS, n = tensorsof(L, m, buf, t), i;
+  if (n != (buf ? m->nb : m->np))           /* a descriptor's mistake */
+    luaL_error(L, "%s: the layer's %s count changed from %d to %d",
+               m->kind->name, buf ? "buffer" : "parameter",
+               buf ? m->nb : m->np, n);
   for (i = 0; i < n; i++) {
     Matrix *p;
-    lua_getiuservalue(L, 1, uv + i);
+    int uv = setslot(m, set, i);
+    lua_getiuservalue(L, 1, uv);
     p = nn_tomatrix(L, -1);
-    if (!p || p->rows != shp[i][0] || p->cols != shp[i][1])
+    if (!p || p->rows != t[i].rows || p->cols != t[i].cols)
       luaL_error(L, "%s: the layer's user value %d is not its %d x %d "
                  "%s (changed through the debug library?)", m->kind->name,
-                 uv + i, shp[i][0], shp[i][1], buf ? "buffer" : "parameter");
+                 uv, t[i].rows, t[i].cols, buf ? "buffer" : "parameter");
     ptr[i] = p->data;
   }
 }
 
 /* the flat block of parameters or gradients (NULL if none), on the stack */
 static Matrix *getblock(lua_State *L, const Module *m, int uv) {
-  int shp[NN_MAXPARAMS][2], n = shapesof(m, shp, 0), i;
+  Tensor t[NN_MAXTENSORS];
+  int n = tensorsof(L, m, 0, t), i;
   size_t total = 0;
   Matrix *b;
   if (n == 0) return NULL;
-  for (i = 0; i < n; i++) total += (size_t)shp[i][0] * shp[i][1];
+  for (i = 0; i < n; i++) total += (size_t)t[i].rows * t[i].cols;
   lua_getiuservalue(L, 1, uv);
   b = nn_tomatrix(L, -1);
   if (!b || nn_numel(b) != total)
@@ -357,10 +424,10 @@ static Matrix *getblock(lua_State *L, const Module *m, int uv) {
 }
 
 static int overlapsbuf(lua_State *L, const Module *m, const Matrix *x) {
-  int shp[NN_MAXBUFFERS][2], n = shapesof(m, shp, 1), i, hit = 0;
-  for (i = 0; i < n; i++) {
+  int i, hit = 0;
+  for (i = 0; i < m->nb; i++) {
     Matrix *b;
-    lua_getiuservalue(L, 1, UV_B0 + i);
+    lua_getiuservalue(L, 1, uvbuf(m, i));
     b = nn_tomatrix(L, -1);           /* getset says if it is not one */
     hit |= b && nn_overlaps(b, x);
     lua_pop(L, 1);
@@ -368,8 +435,13 @@ static int overlapsbuf(lua_State *L, const Module *m, const Matrix *x) {
   return hit;
 }
 
-static int outcols(const Module *m, const Matrix *x) {
-  return m->nout ? m->nout : x->cols;
+/* the output's width for an input of cols columns (checkinput has
+** accepted it) */
+static lua_Integer outcols(const Module *m, int cols) {
+  if (m->kind->outcols) return m->kind->outcols(m, cols);
+  if (m->nout) return m->nout;
+  if (m->din) return (lua_Integer)(cols / m->din) * m->dout;
+  return cols;
 }
 
 /* a Ctx for the module at 1 on x, its parameters and buffers checked */
@@ -379,10 +451,10 @@ static void initctx(Ctx *c, lua_State *L, Module *m, const Matrix *x) {
   c->m = m;
   c->n = x->rows;
   c->cols = x->cols;
-  c->ycols = outcols(m, x);
+  c->ycols = (int)outcols(m, x->cols);
   c->x = x->data;
-  getset(L, m, UV_P0, c->p, 0);
-  getset(L, m, UV_B0, c->buf, 1);
+  getset(L, m, SET_PARAMS, c->p);
+  getset(L, m, SET_BUFFERS, c->buf);
 }
 
 static int mod_forward(lua_State *L) {
@@ -390,10 +462,10 @@ static int mod_forward(lua_State *L) {
   Matrix *x = checkinput(L, m, 2, "forward"), *y;
   const char *name = m->kind->name;
   Ctx c;
-  int yc = outcols(m, x);
+  lua_Integer yc = outcols(m, x->cols);
   lua_settop(L, 2);
   nn_checkcount(L, "forward", x->rows, yc);
-  y = nn_buffer(L, 1, UV_OUTPUT, x->rows, yc);               /* at 3 */
+  y = nn_buffer(L, 1, UV_OUTPUT, x->rows, (int)yc);          /* at 3 */
   if (nn_overlaps(y, x))        /* the kernels' arrays must not overlap */
     return luaL_error(L, "%s:forward: the input is the layer's own output "
                       "buffer; clone it first", name);
@@ -415,7 +487,7 @@ static int mod_backward(lua_State *L) {
   Matrix *gy = nn_tomatrix(L, 3), *y, *gx, *gall, *pall;
   int wantgx = lua_isnoneornil(L, 4) || lua_toboolean(L, 4);
   const char *name = m->kind->name;
-  int yc = outcols(m, x);
+  lua_Integer yc = outcols(m, x->cols);
   Ctx c;
   if (!gy)
     return luaL_error(L, "%s:backward: gradOutput must be an nn.Matrix, got "
@@ -452,7 +524,7 @@ static int mod_backward(lua_State *L) {
   c.y = y->data;
   c.gy = gy->data;
   c.gx = gx ? gx->data : NULL;
-  getset(L, m, UV_G0, c.g, 0);
+  getset(L, m, SET_GRADS, c.g);
   m->kind->backward(&c);
   lua_settop(L, 5);
   return 1;
@@ -471,14 +543,14 @@ static int mod_zerograd(lua_State *L) {
 /* params, grads: two lists of Matrix views (empty for parameterless) */
 static int mod_parameters(lua_State *L) {
   Module *m = checkmodule(L, 1);
-  int shp[NN_MAXPARAMS][2], np = shapesof(m, shp, 0), i;
+  int i;
   lua_settop(L, 1);
-  lua_createtable(L, np, 0);
-  lua_createtable(L, np, 0);
-  for (i = 0; i < np; i++) {
+  lua_createtable(L, m->np, 0);
+  lua_createtable(L, m->np, 0);
+  for (i = 0; i < m->np; i++) {
     lua_getiuservalue(L, 1, UV_P0 + i);
     lua_rawseti(L, 2, i + 1);
-    lua_getiuservalue(L, 1, UV_G0 + i);
+    lua_getiuservalue(L, 1, uvgrad(m, i));
     lua_rawseti(L, 3, i + 1);
   }
   return 2;
@@ -488,12 +560,63 @@ static int mod_parameters(lua_State *L) {
 ** a list; empty for most kinds */
 static int mod_buffers(lua_State *L) {
   Module *m = checkmodule(L, 1);
-  int shp[NN_MAXBUFFERS][2], nb = shapesof(m, shp, 1), i;
+  int i;
   lua_settop(L, 1);
-  lua_createtable(L, nb, 0);
-  for (i = 0; i < nb; i++) {
-    lua_getiuservalue(L, 1, UV_B0 + i);
+  lua_createtable(L, m->nb, 0);
+  for (i = 0; i < m->nb; i++) {
+    lua_getiuservalue(L, 1, uvbuf(m, i));
     lua_rawseti(L, 2, i + 1);
+  }
+  return 1;
+}
+
+static void pushdims(lua_State *L, const Tensor *t) {
+  int i;
+  lua_createtable(L, t->ndim, 0);
+  for (i = 0; i < t->ndim; i++) nn_setint(L, i + 1, t->dims[i]);
+}
+
+/* m:tensors() -> what a state dict needs of the layer: a list of {name,
+** torch (PyTorch's name), shape (PyTorch's), value (the Matrix), and
+** grad, gradient for a parameter or buffer = true}, parameters first;
+** then, for a PyTorch buffer lua-nn does not keep, {torch, count = true} */
+static int mod_tensors(lua_State *L) {
+  Module *m = checkmodule(L, 1);
+  Tensor t[NN_MAXTENSORS];
+  int buf, n, i, k = 0;
+  lua_settop(L, 1);
+  lua_newtable(L);                                           /* at 2 */
+  for (buf = 0; buf < 2; buf++) {
+    n = tensorsof(L, m, buf, t);
+    if (n != (buf ? m->nb : m->np))
+      return luaL_error(L, "%s: the layer's tensor count changed",
+                        m->kind->name);
+    for (i = 0; i < n; i++) {
+      lua_createtable(L, 0, 7);
+      setstr(L, "name", t[i].name);
+      setstr(L, "torch", t[i].torch);
+      pushdims(L, &t[i]);
+      lua_setfield(L, -2, "shape");
+      lua_getiuservalue(L, 1, buf ? uvbuf(m, i) : UV_P0 + i);
+      lua_setfield(L, -2, "value");
+      if (buf) {
+        setbool(L, "buffer", 1);
+      } else {
+        char g[NN_NAMELEN + 4];
+        snprintf(g, sizeof g, "grad%c%s", toupper((unsigned char)t[i].name[0]),
+                 t[i].name + 1);
+        setstr(L, "grad", g);
+        lua_getiuservalue(L, 1, uvgrad(m, i));
+        lua_setfield(L, -2, "gradient");
+      }
+      lua_rawseti(L, 2, ++k);
+    }
+  }
+  if (m->kind->torchcount) {
+    lua_createtable(L, 0, 2);
+    setstr(L, "torch", m->kind->torchcount);
+    setbool(L, "count", 1);
+    lua_rawseti(L, 2, ++k);
   }
   return 1;
 }
@@ -514,8 +637,18 @@ static int mod_evaluate(lua_State *L) {
 static int mod_outputsize(lua_State *L) {
   Module *m = checkmodule(L, 1);
   if (m->nin == 0) {
+    int isint = 0;
+    lua_Integer w;
     if (m->kind->shape) return 0;         /* an image layer not yet placed */
     lua_settop(L, 2);
+    if (lua_isnil(L, 2) || (!m->din && !m->kind->outcols)) return 1;
+    w = lua_tointegerx(L, 2, &isint);
+    if (!isint || w < 1 || w > NN_MAXELEMS || (m->din && w % m->din != 0))
+      return luaL_error(L, "%s: input width %s, expected a multiple of %d "
+                        "(T steps of %d features)", m->kind->name,
+                        luaL_tolstring(L, 2, NULL), m->din ? m->din : 1,
+                        m->din ? m->din : 1);
+    lua_pushinteger(L, outcols(m, (int)w));
     return 1;
   }
   if (!lua_isnoneornil(L, 2) && lua_tointeger(L, 2) != m->nin)
@@ -553,7 +686,7 @@ static int mod_config(lua_State *L) {
   Module *m = checkmodule(L, 1);
   lua_newtable(L);
   if (m->kind->config) m->kind->config(L, m);
-  else if (m->kind->field) nn_setnum(L, 1, m->a);
+  else if (m->kind->field) nn_setnum(L, 1, NN_FIELD(m));
   return 1;
 }
 
@@ -566,7 +699,7 @@ static int mod_tostring(lua_State *L) {
   if (m->kind->describe) m->kind->describe(&b, m);
   else if (m->kind->field) {
     char a[40];
-    snprintf(a, sizeof a, "(%.6g)", (double)m->a);
+    snprintf(a, sizeof a, "(%.6g)", (double)NN_FIELD(m));
     luaL_addstring(&b, a);
   }
   luaL_pushresult(&b);
@@ -582,23 +715,42 @@ static void pushshape(lua_State *L, const int *s) {
   nn_setint(L, 3, s[2]);
 }
 
-/* the user value that field k names (weight, gradBias, runningMean, ...) */
-static int slotof(const Module *m, const char *k) {
-  int shp[NN_MAXPARAMS][2], np = shapesof(m, shp, 0), i;
-  for (i = 0; i < np; i++) {
-    if (strcmp(k, pnames[i]) == 0) return UV_P0 + i;
-    if (strcmp(k, gnames[i]) == 0) return UV_G0 + i;
+/* the user value that field k names (weight, gradBias, runningMean, ...),
+** 0 if none; *set says which set it is in */
+static int slotof(lua_State *L, const Module *m, const char *k, int *set) {
+  Tensor t[NN_MAXTENSORS];
+  int n = tensorsof(L, m, 0, t), i;
+  for (i = 0; i < n && i < m->np; i++) {
+    const char *nm = t[i].name;
+    if (strcmp(k, nm) == 0) {
+      *set = SET_PARAMS;
+      return UV_P0 + i;
+    }
+    if (strncmp(k, "grad", 4) == 0 && nm[0] &&
+        k[4] == toupper((unsigned char)nm[0]) && strcmp(k + 5, nm + 1) == 0) {
+      *set = SET_GRADS;
+      return uvgrad(m, i);
+    }
   }
-  for (i = 0; i < NN_MAXBUFFERS; i++)
-    if (m->kind->bufnames[i] && strcmp(k, m->kind->bufnames[i]) == 0)
-      return UV_B0 + i;
+  n = tensorsof(L, m, 1, t);
+  for (i = 0; i < n && i < m->nb; i++)
+    if (strcmp(k, t[i].name) == 0) {
+      *set = SET_BUFFERS;
+      return uvbuf(m, i);
+    }
   return 0;
+}
+
+/* a shape-keeping layer: its output has its input's width and shape */
+static int keepsshape(const Module *m) {
+  return m->nin == 0 && !m->kind->shape && !m->kind->flat &&
+         !m->kind->outcols && m->din == m->dout;
 }
 
 static int mod_index(lua_State *L) {
   Module *m = checkmodule(L, 1);
   const char *k, *field = m->kind->field;
-  int slot;
+  int slot, set;
   if (lua_type(L, 2) == LUA_TSTRING && !m->kind->shape &&
       strcmp(lua_tostring(L, 2), "setInputShape") == 0)
     return 0;                   /* only image layers have one */
@@ -606,7 +758,7 @@ static int mod_index(lua_State *L) {
   if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
   if (lua_type(L, 2) != LUA_TSTRING) return 0;
   k = lua_tostring(L, 2);
-  if ((slot = slotof(m, k)) != 0) lua_getiuservalue(L, 1, slot);
+  if ((slot = slotof(L, m, k, &set)) != 0) lua_getiuservalue(L, 1, slot);
   else if (strcmp(k, "output") == 0) lua_getiuservalue(L, 1, UV_OUTPUT);
   else if (strcmp(k, "gradInput") == 0) lua_getiuservalue(L, 1, UV_GRADINPUT);
   else if (strcmp(k, "typename") == 0) lua_pushstring(L, m->kind->name);
@@ -615,9 +767,11 @@ static int mod_index(lua_State *L) {
   else if (m->nin && strcmp(k, "nout") == 0) lua_pushinteger(L, m->nout);
   else if (m->in[0] && strcmp(k, "inputShape") == 0) pushshape(L, m->in);
   else if (m->out[0] && strcmp(k, "outputShape") == 0) pushshape(L, m->out);
-  else if (strcmp(k, "keepsShape") == 0)
-    lua_pushboolean(L, m->nin == 0 && !m->kind->shape && !m->kind->flat);
-  else if (field && strcmp(k, field) == 0) lua_pushnumber(L, m->a);
+  else if (m->din && strcmp(k, "inputStep") == 0) lua_pushinteger(L, m->din);
+  else if (m->din && strcmp(k, "outputStep") == 0)
+    lua_pushinteger(L, m->dout);
+  else if (strcmp(k, "keepsShape") == 0) lua_pushboolean(L, keepsshape(m));
+  else if (field && strcmp(k, field) == 0) lua_pushnumber(L, NN_FIELD(m));
   else lua_pushnil(L);
   return 1;
 }
@@ -628,8 +782,8 @@ static int mod_newindex(lua_State *L) {
   Module *m = checkmodule(L, 1);
   const char *k = luaL_checkstring(L, 2);
   const char *name = m->kind->name;
-  int slot = slotof(m, k);
-  if (slot && (slot < UV_G0 || slot >= UV_B0)) {
+  int set = SET_PARAMS, slot = slotof(L, m, k, &set);
+  if (slot && set != SET_GRADS) {
     Matrix *dst, *src = nn_tomatrix(L, 3);
     lua_getiuservalue(L, 1, slot);
     dst = nn_tomatrix(L, -1);
@@ -646,7 +800,7 @@ static int mod_newindex(lua_State *L) {
     lua_replace(L, 1);          /* the value alone, as the constructor's */
     lua_settop(L, 1);
     m->kind->init(L, &t, name, 1);
-    m->a = t.a;
+    NN_FIELD(m) = NN_FIELD(&t);
     return 0;
   }
   if (strcmp(k, "bias") == 0 || strcmp(k, "weight") == 0)
@@ -665,7 +819,7 @@ static const luaL_Reg meth[] = {
   {"buffers", mod_buffers}, {"training", mod_training},
   {"evaluate", mod_evaluate}, {"outputSize", mod_outputsize},
   {"setInputShape", mod_setinputshape}, {"config", mod_config},
-  {NULL, NULL}
+  {"tensors", mod_tensors}, {NULL, NULL}
 };
 
 /* each gets the method table as upvalue 1, which __index reads */

@@ -14,9 +14,14 @@
 #include "nn.h"
 
 #define NN_MODULE "nn.Module"
-#define NN_MAXPARAMS 2        /* weight and bias */
-#define NN_MAXBUFFERS 2       /* saved state that is not trained (BatchNorm) */
-#define NN_MAXCFG 16
+/* A layer's parameters, and its buffers, are each a list of at most
+** NN_MAXTENSORS named matrices: an LSTM of 2 layers, bidirectional, has
+** 16 parameters; every count up to this one costs nothing (the user
+** values are made per layer, for the tensors it has). */
+#define NN_MAXTENSORS 32
+#define NN_NAMELEN 32         /* a tensor's name, with its "grad" prefix */
+#define NN_SETTINGS 128       /* bytes of a kind's settings (its struct) */
+#define NN_MAXEXAMPLES 4
 
 struct LayerKind;
 
@@ -25,33 +30,60 @@ typedef struct Module {
   const struct LayerKind *kind; /* in a static table: never freed */
   int train;                    /* training mode */
   int init;                     /* constructor only: the init scheme */
-  float a, b;                   /* a kind's real settings (slope, p, eps) */
-  int c[NN_MAXCFG];             /* a kind's whole-number settings */
   /* Widths: nin the input's column count (0 takes any width; the output
   ** then has the input's), nout the output's.  Image layers also know
-  ** the (C, H, W) of their input and output rows; 0 where not known. */
+  ** the (C, H, W) of their input and output rows; 0 where not known.
+  ** Sequence layers take rows of T steps of din features, any T (nin is
+  ** 0), and give T steps of dout; din is 0 for every other layer. */
   int nin, nout;
   int in[3], out[3];
+  int din, dout;
+  int np, nb;                   /* parameters and buffers: fixed when made */
+  /* the kind's settings: a struct of its own, read through NN_SET; a kind
+  ** with a field (LeakyReLU's slope, Dropout's p) keeps it first, a float */
+  union {
+    double d;
+    void *p;
+    unsigned char b[NN_SETTINGS];
+  } set;
 } Module;
 
-/* user values of a module */
+/* The kind's settings of m as a T * (const T * for a const m: NN_CSET);
+** a T larger than NN_SETTINGS does not compile. */
+#define NN_SETFITS(T) ((void)sizeof(char[sizeof(T) <= NN_SETTINGS ? 1 : -1]))
+#define NN_SET(m, T) (NN_SETFITS(T), (T *)(void *)(m)->set.b)
+#define NN_CSET(m, T) (NN_SETFITS(T), (const T *)(const void *)(m)->set.b)
+
+/* user values of a module: then its np parameters, np gradients and nb
+** buffers, from UV_P0 on (nn_uvgrad, nn_uvbuf) */
 enum {
   UV_OUTPUT = 1, UV_GRADINPUT, UV_PARAMS, UV_GRADS, UV_SCRATCH, UV_SCRATCH2,
-  UV_P0, UV_G0 = UV_P0 + NN_MAXPARAMS, UV_B0 = UV_G0 + NN_MAXPARAMS,
-  UV_N = UV_B0 + NN_MAXBUFFERS - 1
+  UV_P0
 };
+
+/* One tensor of a layer: its field ("weight", "runningMean"; its
+** gradient's is "grad" and the name capitalised, "gradWeight"), its
+** PyTorch state-dict name ("running_mean"), the matrix lua-nn keeps and
+** PyTorch's shape of the same elements, row-major (a Conv2d weight:
+** outC x inC*kh*kw here, (outC, inC, kh, kw) there). */
+typedef struct Tensor {
+  char name[NN_NAMELEN];
+  char torch[NN_NAMELEN];
+  int rows, cols;
+  int ndim, dims[4];
+} Tensor;
 
 /* What a kind's forward and backward get: the batch of n rows, the
 ** arrays (checked not to overlap, of the shapes the widths say), the
 ** parameters, their gradients and saved buffers.  gx is NULL when the
-** caller does not want dL/dx (only kinds with wantgx set are asked). */
+** caller does not want dL/dx (only kinds with skipgx set are asked). */
 typedef struct Ctx {
   lua_State *L;
   Module *m;
   int n, cols, ycols;           /* x is n x cols, y n x ycols */
   const float *x, *y, *gy;
   float *out, *gx;
-  float *p[NN_MAXPARAMS], *g[NN_MAXPARAMS], *buf[NN_MAXBUFFERS];
+  float *p[NN_MAXTENSORS], *g[NN_MAXTENSORS], *buf[NN_MAXTENSORS];
 } Ctx;
 
 typedef void (*k_actfn)(float *restrict y, const float *restrict x, size_t n,
@@ -59,19 +91,37 @@ typedef void (*k_actfn)(float *restrict y, const float *restrict x, size_t n,
 typedef void (*k_actgrad)(float *restrict gx, const float *x, const float *y,
                           const float *gy, size_t n, float a);
 
+/* An example of a kind, for every spec and tool that loops over the
+** registry (the hostile sweep, the PyTorch cross-check, the arguments
+** spec, nn.export's spec, the docs): the constructor call in Lua, the
+** same layer in PyTorch (a Python expression over torch; NULL where
+** PyTorch has none to compare with, or the layer draws at random), and
+** its input: cols columns, normal numbers, or whole numbers from 1 to
+** ids (token ids) when ids > 0. */
+typedef struct LayerExample {
+  const char *lua;
+  const char *torch;
+  int cols;
+  int ids;
+} LayerExample;
+
 typedef struct LayerKind {
   const char *name;
   const char *sig, *doc;      /* nn.help's entry: a signature and a line */
+  /* docs/format.md: what config() holds, the parameters and the buffers
+  ** (NULL: none) */
+  const char *configdoc, *paramsdoc, *buffersdoc;
+  LayerExample examples[NN_MAXEXAMPLES];       /* the first is the main one */
   /* Reads the constructor's arguments at a, a + 1, ... (none past the
   ** top) into m; fn is "nn.Name" for errors.  Allocates nothing: the
   ** generic constructor then makes the parameters. */
   void (*init)(lua_State *L, Module *m, const char *fn, int a);
-  /* the parameters' shapes, in parameters() order; returns the count */
-  int (*params)(const Module *m, int shape[][2]);
+  /* the parameters (buf 0) or buffers (buf 1) in order, into t (room for
+  ** NN_MAXTENSORS); returns the count.  Called on every forward: it only
+  ** fills in names and shapes */
+  int (*tensors)(const Module *m, int buf, Tensor *t);
   /* fills the parameters p and buffers b (zeroed) as m->init says */
   void (*reset)(Rng *r, const Module *m, float *const *p, float *const *b);
-  /* the saved buffers' names and shapes (running statistics) */
-  int (*buffers)(const Module *m, int shape[][2]);
   /* y = f(x), and the backward pass: gx = dL/dx, g += dL/dp */
   void (*forward)(Ctx *c);
   void (*backward)(Ctx *c);
@@ -81,16 +131,21 @@ typedef struct LayerKind {
   void (*describe)(luaL_Buffer *b, const Module *m);
   /* for image kinds: checks m->in and sets m->out, m->nin and m->nout */
   void (*shape)(lua_State *L, Module *m, const char *fn);
-  const char *bufnames[NN_MAXBUFFERS];  /* fields of the buffers */
-  const char *field;          /* the name m->a goes by: slope, p, ... */
-  float def;                  /* m->a's default */
+  /* the output's width for an input of cols columns (accepted already);
+  ** NULL: nout, or T dout for a sequence layer, or cols */
+  lua_Integer (*outcols)(const Module *m, int cols);
+  /* a PyTorch buffer lua-nn does not keep, a whole number a state dict
+  ** holds as 0 (BatchNorm's num_batches_tracked); NULL: none */
+  const char *torchcount;
+  const char *field;          /* the name the settings' first float goes by */
   int settable;               /* m.<field> = v is allowed */
   int skipgx;                 /* backward honours wantgx = false */
   int flat;                   /* forgets its input's image shape (Flatten) */
-  k_actfn f;                  /* pointwise kinds: y = f(x) */
-  k_actgrad df;               /*   and gx = gy f'(x) */
-  int positive;               /* m->a must be > 0 (Softplus' beta) */
+  const void *data;           /* the kind's constant data (activations' kernels) */
 } LayerKind;
+
+/* the field of a kind that has one: the first float of its settings */
+#define NN_FIELD(m) (*NN_SET(m, float))
 
 /* Module.init: how a constructor fills the parameters (zeros draws
 ** nothing from the generator: the model loader uses it) */
@@ -125,6 +180,12 @@ void nn_initweights(Rng *r, int init, float *w, size_t nw, float *b,
 ** reused while big enough; made only before a kernel runs.  With make
 ** 0, NULL unless it is there (backward reads what forward left). */
 float *nn_scratch(Ctx *c, int slot, size_t n, int make);
+/* a tensor: name, PyTorch's name (NULL: the same), rows x cols, and
+** PyTorch's shape rows x cols (set t->ndim and t->dims for another) */
+void nn_tensor(Tensor *t, const char *name, const char *torch, int rows,
+               int cols);
+/* PyTorch's shape of t: ndim sizes */
+void nn_torchshape(Tensor *t, int ndim, int d0, int d1, int d2, int d3);
 /* config list helpers: t[i] = v */
 void nn_setint(lua_State *L, int i, lua_Integer v);
 void nn_setnum(lua_State *L, int i, lua_Number v);

@@ -5,7 +5,9 @@
 **   adam(p, g, m, v, vmax|nil, lr, beta1, beta2, eps, wd, decoupled, t)
 **   rmsprop(p, g, v, gavg|nil, buf|nil, lr, alpha, eps, wd, momentum)
 **   adagrad(p, g, sum, clr, eps, wd)
-** Every state matrix must have the parameter's shape.
+** Every state matrix must have the parameter's shape.  Gradient clipping
+** (nn.clipGradNorm, nn.clipGradValue: lua/nn/clip.lua) calls
+**   gradnorm(g, p), clamp(g, v)
 */
 #include "nn.h"
 
@@ -75,12 +77,32 @@ static int lib_adagrad(lua_State *L) {
   return 0;
 }
 
+/* gradnorm(g, p) -> the sum of |g|^p over g's elements (the largest |g|
+** for p = math.huge): one gradient's part of nn.clipGradNorm's total */
+static int lib_gradnorm(lua_State *L) {
+  Matrix *g = nn_checkmatrix(L, 1);
+  lua_Number p = luaL_checknumber(L, 2);
+  if (!(p > 0)) return luaL_error(L, "optim.gradnorm: p must be > 0");
+  lua_pushnumber(L, k_gradnorm(g->data, nn_numel(g), p));
+  return 1;
+}
+
+/* clamp(g, v): every element of g into [-v, v], in place (NaN stays) */
+static int lib_clamp(lua_State *L) {
+  Matrix *g = nn_checkmatrix(L, 1);
+  float v = num(L, 2);
+  if (!(v >= 0)) return luaL_error(L, "optim.clamp: v must be >= 0");
+  k_map(K_CLAMP, g->data, g->data, nn_numel(g), -v, v);
+  return 0;
+}
+
 static const luaL_Reg lib[] = {
   {"sgd", lib_sgd}, {"adam", lib_adam}, {"rmsprop", lib_rmsprop},
-  {"adagrad", lib_adagrad}, {NULL, NULL}
+  {"adagrad", lib_adagrad}, {"gradnorm", lib_gradnorm}, {"clamp", lib_clamp},
+  {NULL, NULL}
 };
 
-/* core.optim = {sgd, adam, rmsprop, adagrad} */
+/* core.optim = {sgd, adam, rmsprop, adagrad, gradnorm, clamp} */
 void nn_optim_open(lua_State *L) {
   luaL_newlib(L, lib);
   lua_setfield(L, -2, "optim");

@@ -1,25 +1,26 @@
 -- Layer constructors read their numbers strictly: a number given as a
 -- string ("2") is refused by name, as PyTorch refuses it, where Lua
--- would convert it.  Every kind in the registry is covered: a new kind
--- without an example below fails this spec.
+-- would convert it.  Every kind in the registry is covered, through the
+-- examples its descriptor gives (core.layers()): every number of every
+-- example is tried as a string.
 local nn = require "nn"
 local core = require "nn.core"
 local H = require "helpers"
 
--- a valid argument list of each kind, with every number it can take
-local examples = {
-   Linear = {2, 3, {bias = true}},
-   Dropout = {0.25},
-   LeakyReLU = {0.1}, ELU = {0.7}, Softplus = {2},
-   Conv2d = {1, 2, {3, 2}, {stride = {2, 1}, padding = 1, dilation = {1, 2}, input = {1, 6, 7}}},
-   MaxPool2d = {2, {stride = 1, padding = {1, 0}, dilation = 2, input = {2, 5, 5}}},
-   AvgPool2d = {{3, 2}, {stride = 2, padding = 1, input = {2, 5, 4}}},
-   BatchNorm1d = {3, {eps = 1e-3, momentum = 0.2}},
-   BatchNorm2d = {2, {eps = 1e-3, momentum = 0.2, input = {2, 3, 3}}},
-}
-for _, name in ipairs{"Softmax", "LogSoftmax", "Flatten", "Identity", "Sigmoid", "Tanh",
-                      "ReLU", "Step", "Sign", "PiecewiseLinear", "GELU"} do
-   examples[name] = {}                          -- no numbers to give
+-- the arguments of a constructor call "nn.Kind(...)", as a list
+local function arguments(call)
+   local args
+   local record = setmetatable({}, {__index = function()
+      return function(...) args = {...} end
+   end})
+   assert(H.load("return " .. call, "=" .. call, {nn = record}))()
+   return args
+end
+
+-- every example of every kind: {name, argument list}
+local examples = {}
+for _, k in ipairs(core.layers()) do
+   for _, e in ipairs(k.examples) do examples[#examples + 1] = {k.name, arguments(e.lua)} end
 end
 
 local function copy(t)
@@ -43,14 +44,18 @@ end
 describe("layer constructors", function()
    it("cover every kind of the registry", function()
       for _, k in ipairs(core.layers()) do
-         assert.truthy(examples[k.name], "no example arguments for " .. k.name)
-         assert.are.equal(k.name, nn[k.name](H.unpack(examples[k.name])).typename)
+         assert.is_true(#k.examples > 0, "no example for " .. k.name)
+         for _, e in ipairs(k.examples) do
+            local args = arguments(e.lua)
+            assert.are.equal(k.name, nn[k.name](H.unpack(args)).typename)
+         end
       end
    end)
 
    it("refuse a number given as a string, naming the argument and the string", function()
       local n = 0
-      for name, args in pairs(examples) do
+      for _, ex in ipairs(examples) do
+         local name, args = ex[1], ex[2]
          for _, path in ipairs(numbers(args, {}, {})) do
             local bad = copy(args)
             local t = bad

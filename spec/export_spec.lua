@@ -1,5 +1,6 @@
 -- nn.export: a network's evaluation forward as one self-contained Lua file.
--- Every layer kind of the registry (a kind with no case here fails), the
+-- Every example of every layer kind of the registry (core.layers(): the
+-- examples its descriptor gives) and the cases below, the
 -- containers, the example CNN and the bench's CNN with batch normalization
 -- and the main job's 784-256-128-10 MLP are exported, and each file is run
 -- by a child of each of the five Luas and of Fengari (Lua 5.3's VM in
@@ -54,7 +55,19 @@ local function act(make, lo, hi)
    end
 end
 
--- kind -> function() -> list of {label, net, X}
+-- the examples of a kind (its descriptor's), each alone in a Sequential
+local function examples(k)
+   local t = {}
+   for j, e in ipairs(k.examples) do
+      local f = assert(H.load("return " .. e.lua, "=" .. e.lua, {nn = nn}))
+      local X = e.ids and nn.rand(3, e.cols, 1, e.ids + 1):apply(math.floor):totable()
+         or inputs(3, e.cols)
+      t[j] = {("example %d, %s"):format(j, e.lua), nn.Sequential{f()}, X}
+   end
+   return t
+end
+
+-- kind -> function() -> list of {label, net, X}: more than the examples
 local CASES = {
    Linear = function()
       return {
@@ -164,6 +177,29 @@ local CASES = {
       return {{"affine, after Conv2d", a, inputs(2, 32)}, {"not affine, first", b, inputs(2, 18)}}
    end,
 }
+
+-- token ids: n x T whole numbers from 1 to num
+local function ids(n, T, num)
+   return nn.rand(n, T, 1, num + 1):apply(math.floor):totable()
+end
+
+CASES.Embedding = function()
+   return {
+      {"a character model's layers, then ReLU, LayerNorm, a Linear per step and Tanh",
+       nn.Sequential{nn.Embedding(12, 6, {paddingIndex = 1}), nn.ReLU(), nn.LayerNorm(6),
+                     nn.Linear(6, 4, {sequence = true}), nn.Tanh()}, ids(3, 5, 12)},
+      {"maxNorm with the largest magnitude", nn.Sequential{nn.Embedding(5, 3,
+         {maxNorm = 0.5, normType = math.huge})}, ids(2, 4, 5)},
+   }
+end
+
+CASES.LayerNorm = function()
+   return {
+      {"after a Linear: a known width", nn.Sequential{nn.Linear(3, 12), nn.LayerNorm(4, {eps = 1e-3}),
+                                                       nn.Sigmoid()}, inputs(2, 3)},
+      {"large values", nn.Sequential{nn.LayerNorm(3)}, {{1e4, -2e4, 3e4, 5, 5, 5.5}}},
+   }
+end
 
 -- the networks of the examples and the bench
 local function mnist_cnn()
@@ -357,10 +393,9 @@ describe("nn.export", function()
          assert(known[k.name], ("nn.export has no exporter for the layer kind %s"):format(k.name))
       end
       for _, k in ipairs(layers.builtin()) do
-         local make = CASES[k.name]
-         assert(make, ("no nn.export case for the layer kind %s: add one to spec/export_spec.lua's CASES")
-            :format(k.name))
-         for _, c in ipairs(make()) do
+         local list = examples(k)
+         for _, c in ipairs(CASES[k.name] and CASES[k.name]() or {}) do list[#list + 1] = c end
+         for _, c in ipairs(list) do
             c[1] = k.name .. ", " .. c[1]
             cases[#cases + 1] = c
          end
@@ -407,6 +442,18 @@ describe("nn.export", function()
       unchained.modules[3] = nn.Linear(5, 2)
       H.has(H.err(nn.export, unchained),
          "nn.export: the network[3] (nn.Linear(5 -> 2)) takes 5 values, but gets 3 from the layers before it")
+      local steps = nn.Sequential{nn.Linear(4, 12)}
+      steps.modules[2] = nn.LayerNorm(4)
+      steps.modules[1] = nn.Linear(4, 10)
+      H.has(H.err(nn.export, steps),
+         "nn.export: the network[2] (nn.LayerNorm(4)) takes steps of 4 values, but gets 10")
+      -- a sequence's width is checked when it runs, and ids too
+      local seq = assert((loadstring or load)(nn.export(nn.Sequential{nn.Embedding(3, 2),
+         nn.Linear(2, 2, {sequence = true})})))()
+      H.has(H.err(seq.forward, {1, 4}), "model.forward: id 4 at 2, expected a whole number from 1 to 3")
+      H.has(H.err(seq.forward, {0}), "model.forward: id 0 at 1, expected a whole number from 1 to 3")
+      local ln = assert((loadstring or load)(nn.export(nn.LayerNorm(2))))()
+      H.has(H.err(ln.forward, {1, 2, 3}), "model.forward: 3 values are not steps of 2")
       H.has(H.err(nn.export, nn.Sequential{nn.Conv2d(1, 2, 3)}),
          "nn.export: the network[1] (nn.Conv2d(1 -> 2, 3x3)) does not know its input's shape")
       local residual = nn.Residual(nn.Linear(3, 3))

@@ -162,7 +162,7 @@ describe("nn.fit's errors", function()
    it("name a misspelt option, guess the right one and list them all", function()
       local m = net()
       local e = err(nn.fit, m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y, {epoch = 2})
-      has(e, "nn.fit: unknown option 'epoch' (did you mean 'epochs'? expected accuracy, batchSize, distributed, epochs, ")
+      has(e, "nn.fit: unknown option 'epoch' (did you mean 'epochs'? expected accuracy, batchSize, clip, distributed, epochs, ")
       has(e, "validation, validationSplit)")
       has(err(nn.fit, m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y, {batchsize = 2}),
          "unknown option 'batchsize' (did you mean 'batchSize'?")

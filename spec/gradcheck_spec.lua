@@ -25,6 +25,29 @@ describe("nn.gradcheck across kinks", function()
       end
    end)
 
+   it("holds the threshold for every example of every kind in the registry, alone", function()
+      local checked = 0
+      local function check(e)
+         nn.seed(6)
+         local f = (loadstring or load)("return " .. e.lua)
+         if setfenv then setfenv(f, {nn = nn}) else f = load("return " .. e.lua, "=ex", "t", {nn = nn}) end
+         local m = f()
+         local x = e.ids and nn.rand(3, e.cols, 1, e.ids + 1):apply(math.floor) or nn.randn(3, e.cols)
+         local err, where = nn.gradcheck(m, x, nil, nil, {input = not e.ids})
+         assert.is_true(err < 1e-2, e.lua .. ": " .. where)
+         checked = checked + 1
+      end
+      for _, k in ipairs(require("nn.core").layers()) do
+         for _, e in ipairs(k.examples) do
+            -- PyTorch's paddingIndex and maxNorm are not derivatives: the
+            -- padding row learns nothing and the renormalization is not
+            -- differentiated (spec/sequence_spec.lua checks them)
+            if not e.lua:find("paddingIndex") then check(e) end
+         end
+      end
+      assert.is_true(checked >= 25, checked .. " examples")
+   end)
+
    it("still catches a wrong backward", function()
       local bad = {
          forward = function(self, x) self.output = x:clone():mul(x); return self.output end,

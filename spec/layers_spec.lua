@@ -108,7 +108,7 @@ describe("nn.Linear", function()
       assert.has_error(function() nn.Linear(3, 2, {init = "ones"}) end,
          'nn.Linear: option init must be "kaiming", "xavier", "uniform" or "zeros"')
       assert.has_error(function() nn.Linear(3, 2, {bais = true}) end,
-         "nn.Linear: unknown option 'bais' (expected bias, init)")
+         "nn.Linear: unknown option 'bais' (expected bias, init, sequence)")
       assert.has_error(function() nn.Linear(100000, 100000) end)
       local s = nn.Linear(3, 2)
       assert.has_error(function() s:backward(nn.Matrix(4, 3), nn.Matrix(4, 2)) end,

@@ -82,7 +82,7 @@ describe("nn.CrossEntropyLoss", function()
       assert.has_error(function() nn.CrossEntropyLoss{reduction = "avg"} end,
          'nn.CrossEntropyLoss: option reduction must be "mean" or "sum"')
       assert.has_error(function() nn.CrossEntropyLoss{weights = 1} end,
-         "nn.CrossEntropyLoss: unknown option 'weights' (expected reduction)")
+         "nn.CrossEntropyLoss: unknown option 'weights' (expected reduction, ignoreIndex, sequence)")
    end)
 end)
 

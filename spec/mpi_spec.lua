@@ -152,6 +152,21 @@ describe("nn.fit with {distributed = mpi}", function()
       assert.is_true(diff <= 1e-5, "parameters differ from one process' by " .. diff)
    end)
 
+   test("weights a class loss's shards by the labels they count, not their rows (ignoreIndex)", function()
+      -- on 2 ranks, batch 10: rank 1's half of the first batch is all
+      -- ignoreIndex (its mean would be 0/0), then every seventh label
+      local ok, out = mpirun(2, "ignore", 60)
+      assert.is_true(ok, out)
+      local f = facts(out)
+      same(f, "STATE", 2, out)
+      local diff = tonumber(same(f, "DIFF", 2, out))
+      assert.is_true(diff <= 1e-5, "parameters differ from one process' by " .. diff)
+      for e, l1, l0, a1, a0 in out:gmatch("R0 HIST (%d) (%S+) (%S+) (%S+) (%S+)") do
+         assert.is_true(math.abs(l1 - l0) <= 1e-5, ("loss of epoch %s: %s and %s"):format(e, l1, l0))
+         assert.are.equal(a0, a1, "accuracy of epoch " .. e)
+      end
+   end)
+
    test("gives every row once per pass, over all ranks, though Dropout drifts their generators apart", function()
       local ok, out = mpirun(2, "rows", 60)
       assert.is_true(ok, out)

@@ -31,7 +31,8 @@ for _, k in ipairs(core.layers()) do
    if names then kinds[#kinds + 1] = {name = k.name, args = args, names = names} end
 end
 for _, k in ipairs(core.losses()) do
-   kinds[#kinds + 1] = {name = k.name, args = {}, names = {"reduction"}}
+   local args, names = options(k.sig)
+   kinds[#kinds + 1] = {name = k.name, args = args, names = names}
 end
 
 -- keys a loose matcher would take for one of names: every part of each
@@ -63,7 +64,7 @@ describe("option tables", function()
    it("every kind with options is checked (the signatures list them)", function()
       local seen = {}
       for _, k in ipairs(kinds) do seen[k.name] = table.concat(k.names, ", ") end
-      assert.are.equal("bias, init", seen.Linear)
+      assert.are.equal("bias, init, sequence", seen.Linear)
       assert.are.equal("stride, padding, dilation, bias, init, input", seen.Conv2d)
       assert.are.equal("stride, padding, dilation, input", seen.MaxPool2d)
       assert.are.equal("stride, padding, countIncludePad, input", seen.AvgPool2d)
@@ -71,6 +72,9 @@ describe("option tables", function()
       assert.are.equal("eps, momentum, affine, input", seen.BatchNorm2d)
       assert.are.equal("approximate", seen.GELU)
       assert.are.equal("reduction", seen.MSELoss)
+      assert.are.equal("reduction, ignoreIndex, sequence", seen.CrossEntropyLoss)
+      assert.are.equal("paddingIndex, maxNorm, normType", seen.Embedding)
+      assert.are.equal("eps, affine, bias", seen.LayerNorm)
    end)
 
    it("an unknown option is an error naming it and listing the kind's", function()

@@ -17,6 +17,20 @@ local function every_layer_net()
    }
 end
 
+-- the layers of sequences, from token ids (whole numbers 1..10, n x T)
+local function every_sequence_net()
+   nn.seed(9)
+   return nn.Sequential{
+      nn.Embedding(10, 4, {paddingIndex = 1, maxNorm = 2}), nn.LayerNorm(4),
+      nn.Linear(4, 3, {sequence = true}), nn.Tanh(), nn.LayerNorm(3, {affine = false}),
+      nn.Linear(3, 2, {sequence = true, bias = false}), nn.LayerNorm(2, {bias = false, eps = 1e-3}),
+   }
+end
+
+local function ids(n, T)
+   return nn.rand(n, T, 1, 11):apply(math.floor)
+end
+
 -- the kinds a network holds, nested included
 local function kinds(m, seen)
    seen = seen or {}
@@ -33,9 +47,9 @@ end
 
 describe("model files", function()
    it("are tested with every kind of layer the core registers", function()
-      local seen = kinds(every_layer_net())
+      local seen = kinds(every_sequence_net(), kinds(every_layer_net()))
       for _, k in ipairs(require("nn.layers").builtin()) do
-         assert.truthy(seen[k.name], k.name .. " is missing from every_layer_net")
+         assert.truthy(seen[k.name], k.name .. " is missing from every_layer_net and every_sequence_net")
       end
    end)
 
@@ -95,6 +109,15 @@ describe("model files", function()
       assert.are.equal(tostring(net), tostring(back))
       assert.are.equal(s, nn.serialize(back))          -- the same bytes again
       assert.is_false(back[9].train)                   -- modes are kept
+      -- and the layers of sequences, from token ids
+      net = every_sequence_net()
+      x = ids(11, 5)
+      want = net:forward(x):totable()
+      s = nn.serialize(net)
+      back = nn.deserialize(s)
+      assert.are.same(want, back:forward(x):totable())
+      assert.are.equal(tostring(net), tostring(back))
+      assert.are.equal(s, nn.serialize(back))
    end)
 
    it("save to a file and load it back, replacing the old file whole", function()

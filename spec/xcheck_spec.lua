@@ -142,6 +142,77 @@ local function loss_cases()
       add(nn.L1Loss(o), z, t)
       add(nn.BCELoss(o), nn.rand(7, 4, 0.05, 0.95), t)
       add(nn.BCEWithLogitsLoss(o), z * 3, t)
+      -- class indices ignored: PyTorch's default -100, or 0 given
+      add(nn.CrossEntropyLoss(o), z, {3, -100, 4, 4, -100, 1, 3})
+      add(nn.NLLLoss{reduction = red, ignoreIndex = 0}, nn.LogSoftmax():forward(z):clone(),
+         {0, 1, 4, 0, 2, 1, 3})
+      cases[#cases].ignore = 0
+      -- over each step of sequences: 7 rows of 5 steps of 4 classes
+      local zs = nn.randn(7, 20)
+      local ys = nn.rand(7, 5, 1, 5):apply(math.floor)
+      add(nn.CrossEntropyLoss{reduction = red, sequence = true}, zs, ys)
+      cases[#cases].steps = 5
+      local yi = ys:clone()
+      for i = 1, 7 do yi:set(i, (i % 5) + 1, 0) end
+      add(nn.CrossEntropyLoss{reduction = red, sequence = true, ignoreIndex = 0}, zs, yi)
+      cases[#cases].steps, cases[#cases].ignore = 5, 0
+      add(nn.NLLLoss{reduction = red, sequence = true}, nn.LogSoftmax():forward(zs):clone(), ys)
+      cases[#cases].steps = 5
+   end
+   return cases
+end
+
+-- ---- every example of every kind the registry lists ----------------------
+-- Each kind's descriptor gives examples: a constructor call and the same
+-- layer in PyTorch.  The layer's state dict (its descriptor's PyTorch
+-- names and shapes) goes into PyTorch's module, and outputs, dL/dx, every
+-- parameter's gradient and every buffer after the forward must agree.
+
+local function example(e)
+   local f = assert(H.load("return " .. e.lua, "=" .. e.lua, {nn = nn}))
+   return f()
+end
+
+local function flat(M)
+   local t = {}
+   for _, row in ipairs(M:totable()) do
+      for _, v in ipairs(row) do t[#t + 1] = v end
+   end
+   return t
+end
+
+-- the input's shape for PyTorch (-1: the batch): images (N, C, H, W),
+-- sequences (N, T, D), token ids (N, T), others (N, cols)
+local function torchview(m, e)
+   local img = m.inputShape
+   if img then return {-1, img[1], img[2], img[3]} end
+   local d = m.inputStep
+   if d and not e.ids then return {-1, math.floor(e.cols / d), d} end
+   return {-1, e.cols}
+end
+
+local function registry_cases()
+   local cases = {}
+   for _, k in ipairs(require("nn.core").layers()) do
+      for j, e in ipairs(k.examples) do
+         if e.torch then
+            nn.seed(100 + #cases)
+            local m = example(e)
+            -- parameters off their initial values (LayerNorm's weight is 1)
+            for _, p in ipairs((m:parameters())) do p:add(nn.randn(p:shape()), 0.5) end
+            local state = {}
+            for key, v in pairs(nn.stateDict(m)) do
+               if v.int then state[key] = {int = v.int}
+               else state[key] = {v = flat(v[1]), shape = v.shape} end
+            end
+            local x = e.ids and nn.rand(4, e.cols, 1, e.ids + 1):apply(math.floor)
+               or nn.randn(4, e.cols)
+            local y = m:forward(x)
+            cases[#cases + 1] = {name = ("%s example %d: %s"):format(k.name, j, e.lua), module = m,
+               torch = e.torch, state = state, x = x, ids = e.ids ~= nil, view = torchview(m, e),
+               gy = nn.randn(y:shape()), train = true}
+         end
+      end
    end
    return cases
 end
@@ -199,12 +270,87 @@ describe("PyTorch cross-check", function()
       end
    end)
 
+   it("every kind's examples from the registry: outputs and every gradient, by PyTorch's names", function()
+      local cases = registry_cases()
+      assert.is_true(#cases >= 25, #cases .. " cases")
+      -- the forward ran once already (the output's shape): run again from
+      -- the saved state, so that running statistics move once, as PyTorch's
+      for _, c in ipairs(cases) do
+         for key, v in pairs(c.state) do
+            if v.v then
+               local t = nn.stateDict(c.module)[key][1]
+               local r, cc = t:shape()
+               t:copy(nn.Matrix(r, cc, v.v))
+            end
+         end
+      end
+      local ref = H.torch("spec/xcheck/torch_registry.py", cases)
+      assert.are.equal(#cases, #ref)
+      for i, c in ipairs(cases) do
+         local m = c.module
+         m:zeroGrad()
+         local y = m:forward(c.x)
+         local e = report(c.name, xerr(y, ref[i].y))
+         assert.is_true(e < TOL, ("%s forward: %g"):format(c.name, e))
+         local gx = m:backward(c.x, c.gy)
+         if ref[i].gx then
+            e = xerr(gx, ref[i].gx)
+            assert.is_true(e < TOL, ("%s dL/dx: %g"):format(c.name, e))
+         end
+         for _, t in ipairs(m:tensors()) do
+            if t.gradient then
+               local want = ref[i].grads[t.torch]
+               assert(want, c.name .. ": PyTorch has no parameter " .. t.torch)
+               e = xerr({flat(t.gradient)}, want)
+               assert.is_true(e < TOL, ("%s gradient of %s: %g"):format(c.name, t.torch, e))
+               e = xerr({flat(t.value)}, ref[i].values[t.torch])
+               assert.is_true(e < TOL, ("%s %s after the forward: %g"):format(c.name, t.torch, e))
+            elseif t.buffer then
+               local want = ref[i].buffers[t.torch]
+               assert(want, c.name .. ": PyTorch has no buffer " .. t.torch)
+               e = xerr({flat(t.value)}, want)
+               assert.is_true(e < TOL, ("%s buffer %s: %g"):format(c.name, t.torch, e))
+            end
+         end
+      end
+   end)
+
+   it("gradient clipping: the total norm and the gradients after, as torch.nn.utils'", function()
+      nn.seed(5)
+      local cases = {}
+      local function grads(scale)
+         return {nn.randn(3, 4, scale), nn.randn(1, 4, scale), nn.randn(5, 2, scale)}
+      end
+      for _, p in ipairs{2, 1, 3, 0.5, "inf"} do
+         for _, max in ipairs{0.5, 1e3} do
+            cases[#cases + 1] = {kind = "clip", p = p, max = max, gs = grads(2)}
+         end
+      end
+      cases[#cases + 1] = {kind = "clip", value = 0.3, gs = grads(1)}
+      local ref = H.torch("spec/xcheck/torch_ref.py", cases)
+      for i, c in ipairs(cases) do
+         local name = c.value and "clipGradValue" or ("clipGradNorm(p %s, max %g)"):format(c.p, c.max)
+         if c.value then
+            nn.clipGradValue(c.gs, c.value)
+         else
+            local total = nn.clipGradNorm(c.gs, c.max, c.p == "inf" and math.huge or c.p)
+            assert.is_true(math.abs(total - ref[i].norm) <= TOL * ref[i].norm,
+               ("%s: norm %.8g vs torch %.8g"):format(name, total, ref[i].norm))
+         end
+         for j, g in ipairs(c.gs) do
+            local e = report(name, xerr(g, ref[i].gs[j]))
+            assert.is_true(e < TOL, ("%s gradient %d: %g"):format(name, j, e))
+         end
+      end
+   end)
+
    it("losses: values and gradients, mean and sum", function()
       local cases = loss_cases()
       local ref = H.torch("spec/xcheck/torch_ref.py", cases)
       for i, c in ipairs(cases) do
-         local name = ("%s(%s) %s"):format(c.op, c.reduction,
-            type(c.target) == "table" and "labels" or "dense")
+         local name = ("%s(%s) %s%s"):format(c.op, c.reduction,
+            (type(c.target) == "table" or c.steps) and "labels" or "dense",
+            c.steps and " per step" or "")
          local L = c.crit:forward(c.x, c.target)
          local want = ref[i].loss
          assert.is_true(math.abs(L - want) <= TOL * math.max(1, math.abs(want)),

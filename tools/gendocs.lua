@@ -20,7 +20,31 @@ function blocks.layers()
    return table.concat(rows, "\n")
 end
 
--- docs/format.md's table of a layer's keys
+-- "`A`, `B`: text; `C`: other; the others: rest": the kinds by their
+-- descriptors' text for one key (kinds with the same text together, in
+-- registration order); kinds without one are "the others"
+local function bykind(key, rest)
+   local groups, order = {}, {}
+   for _, k in ipairs(core.layers()) do
+      local text = k[key]
+      if text then
+         if not groups[text] then
+            groups[text] = {}
+            order[#order + 1] = text
+         end
+         table.insert(groups[text], "`" .. k.name .. "`")
+      end
+   end
+   local parts = {}
+   for _, text in ipairs(order) do
+      parts[#parts + 1] = table.concat(groups[text], ", ") .. ": " .. text
+   end
+   if rest then parts[#parts + 1] = "the others: " .. rest end
+   return table.concat(parts, "; ")
+end
+
+-- docs/format.md's table of a layer's keys: each kind's config, params and
+-- buffers as its descriptor describes them (module.h: configdoc, ...)
 function blocks.layermap()
    local names = {"`Sequential`", "`Residual`", "`Concat`"}
    for _, k in ipairs(core.layers()) do names[#names + 1] = "`" .. k.name .. "`" end
@@ -32,17 +56,11 @@ function blocks.layermap()
       "| `train` | boolean: training mode (false after `evaluate()`) |",
       "| `modules` | the containers only: a list of layers (`Residual`: exactly one) |",
       "| `config` | the constructor's arguments, a list, as `m:config()` gives them: "
-         .. "`Linear`: nin, nout, map {`bias`}; `Conv2d`: inC, outC, {kh, kw}, map "
-         .. "{`stride`, `padding`, `dilation` ({h, w} each), `bias`, `input` ({C, H, W}, "
-         .. "once the layer knows it)}; the pools: {kh, kw}, "
-         .. "map {`stride`, `padding`, `dilation` or `countIncludePad`, `input`}; "
-         .. "`LeakyReLU`, `ELU`, `Softplus`, `Dropout`: their one number; `GELU`: "
-         .. "empty or {{`approximate` = \"tanh\"}}; the others: empty |",
-      "| `params` | a list of matrices in `parameters()` order: weight, then bias "
-         .. "unless `bias` is false (`Linear`: nout x nin; `Conv2d`: outC x "
-         .. "inC*kh*kw, PyTorch's weight flattened); the others: empty |",
+         .. esc(bykind("config")) .. " |",
+      "| `params` | a list of matrices in `parameters()` order: "
+         .. esc(bykind("params", "empty")) .. " |",
       "| `buffers` | optional (version 2): a list of matrices in `buffers()` order, "
-         .. "the state a layer saves but does not train |",
+         .. "the state a layer saves but does not train: " .. esc(bykind("buffers", "none")) .. " |",
    }, "\n")
 end
 

@@ -101,7 +101,7 @@ function methods:_flowchildren(s, dry)
    for i = 1, #self.modules do
       local out, need = Container.flowchild(self, i, s, dry)
       outs[i] = out
-      s = {w = need.w or s.w, img = need.img or s.img}
+      s = {w = need.w or s.w, img = need.img or s.img, step = need.step or s.step}
    end
    local w, C, H, W = 0, 0, nil, nil
    for _, o in ipairs(outs) do

@@ -96,8 +96,10 @@ function Container.admit(self, m, i, fn)
 end
 
 -- ---- shapes ------------------------------------------------------------------
--- What flows from layer to layer is a shape: {w = columns, img = {C, H, W}},
--- either part nil where it is not known (img, when known, has C*H*W = w).
+-- What flows from layer to layer is a shape: {w = columns, img = {C, H, W},
+-- step = D}, any part nil where it is not known (img, when known, has
+-- C*H*W = w; step is the features of each step of a sequence, whose rows
+-- are T steps of D in (T, D) order, T any: the width is then unknown).
 -- A container checks its layers against each other when it is made and
 -- when a layer is added: each layer takes the shape the one before gives
 -- (an image layer made without {input = ...} learns its input's shape
@@ -129,15 +131,17 @@ local function sameimage(a, b)
 end
 
 local function sameshape(a, b)
-   if a.w ~= b.w or (a.img == nil) ~= (b.img == nil) then return false end
+   if a.w ~= b.w or a.step ~= b.step or (a.img == nil) ~= (b.img == nil) then return false end
    return a.img == nil or sameimage(a.img, b.img)
 end
 
 local function imagestr(img) return ("%dx%dx%d"):format(img[1], img[2], img[3]) end
 
--- "4x8x8", "392" or "?": the summary's column
+-- "4x8x8", "392", "Tx16" (a sequence of any length T) or "?": the
+-- summary's column
 function Container.shapestr(s)
    if s and s.img then return imagestr(s.img) end
+   if s and not s.w and s.step then return "Tx" .. s.step end
    return s and s.w and tostring(s.w) or "?"
 end
 
@@ -147,7 +151,7 @@ local function merge(s, c)
    if not img and c.img and (not w or numel(c.img) == w) then img = c.img end
    w = w or c.w
    if img and not w then w = numel(img) end
-   return {w = w, img = img}
+   return {w = w, img = img, step = s.step or c.step}
 end
 
 -- A misfit: layer path[#path] (layer) of the container, through its
@@ -189,6 +193,12 @@ local function leafflow(m, s, dry)
    if want and img and not sameimage(want, img) then
       misfit("takes %s images, gets %s", imagestr(want), imagestr(img))
    end
+   -- a sequence layer takes steps of din features
+   local step = s.step
+   local din = compat.toint(Container.get(m, "inputStep"))
+   if din and step and din ~= step then
+      misfit("takes steps of %d features, gets steps of %d", din, step)
+   end
    local need = want and numel(want)
    if not need and type(m) == "userdata" then         -- a built-in layer's width
       local nin = compat.toint(Container.get(m, "nin"))
@@ -213,7 +223,10 @@ local function leafflow(m, s, dry)
    local oimg = asimage(Container.get(m, "outputShape"))
    if not oimg and keeps then oimg = img or want end
    if oimg and out and numel(oimg) ~= out then oimg = nil end
-   return {w = out or (oimg and numel(oimg)), img = oimg}, {w = w, img = img or want}
+   local ostep = compat.toint(Container.get(m, "outputStep"))
+   if not ostep and keeps then ostep = step end
+   return {w = out or (oimg and numel(oimg)), img = oimg, step = ostep},
+      {w = w, img = img or want, step = step or din}
 end
 
 -- the shape m gives for the shape s before it, and the input it takes;

@@ -17,14 +17,18 @@ local shapestr = Container.shapestr
 function methods:_flowchildren(s, dry)
    local m = self.modules[1]
    local out, need = Container.flowchild(self, 1, s, dry)
-   local x = {w = need.w or s.w, img = need.img or s.img}
+   local x = {w = need.w or s.w, img = need.img or s.img, step = need.step or s.step}
    if x.w and out.w and x.w ~= out.w or x.img and out.img and shapestr(x) ~= shapestr(out) then
       local what = x.img and out.img and "images" or "columns"
       if what == "columns" then x, out = {w = x.w}, {w = out.w} end
       Container.misfitat(1, m, "maps %s %s to %s; x + m(x) needs m to keep its input's shape",
          shapestr(x), what, shapestr(out))
    end
-   local y = {w = x.w or out.w, img = x.img or out.img}
+   if x.step and out.step and x.step ~= out.step then
+      Container.misfitat(1, m, "maps steps of %d features to steps of %d; x + m(x) needs m to "
+         .. "keep its input's shape", x.step, out.step)
+   end
+   local y = {w = x.w or out.w, img = x.img or out.img, step = x.step or out.step}
    return y, y
 end
 

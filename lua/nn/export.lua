@@ -240,8 +240,30 @@ function STAGES.Linear(m, where)
    local W = m.weight
    local nout, nin = W:shape()
    local p = params(m, where)
+   local opts = config(m, where)[3] or {}
+   if opts.sequence then            -- each step of a sequence, any count
+      return {op = "steplinear", nin = nin, nout = nout, W = flat(W),
+              b = p[2] and flat(p[2]) or nil, step = nin, ostep = nout}
+   end
    return {op = "linear", nin = nin, nout = nout, W = flat(W),
            b = p[2] and flat(p[2]) or nil, insize = nin, outsize = nout}
+end
+
+-- the sequence layers: rows of T steps (any T) of step values each
+function STAGES.LayerNorm(m, where)
+   local c = config(m, where)
+   local opts = c[2] or {}
+   local p = params(m, where)
+   return {op = "layernorm", D = c[1], eps = opts.eps or 1e-5,
+           gamma = p[1] and flat(p[1]) or nil, beta = p[2] and flat(p[2]) or nil,
+           step = c[1], ostep = c[1]}
+end
+
+function STAGES.Embedding(m, where)
+   local c = config(m, where)
+   local opts = c[3] or {}
+   return {op = "embedding", num = c[1], D = c[2], W = flat(m.weight),
+           maxnorm = opts.maxNorm, p = opts.normType or 2, step = 1, ostep = c[2]}
 end
 
 function STAGES.Softmax() return {op = "softmax"} end
@@ -420,6 +442,12 @@ local function size(node, n)
       return total or nil
    elseif node.op == "map" or node.op == "softmax" or node.op == "logsoftmax" then
       return n
+   elseif node.step then                      -- a sequence layer: any T
+      if n and n % node.step ~= 0 then
+         fail(fmt("%s (%s) takes steps of %d values, but gets %d from the layers before it",
+            node.where, node.name or node.op, node.step, n))
+      end
+      return n and math.floor(n / node.step) * node.ostep
    end
    if n and n ~= node.insize then
       fail(fmt("%s (%s) takes %d values, but gets %d from the layers before it",
@@ -764,6 +792,111 @@ function EMIT.batchnorm(g, node)
       g:line("      end")
    end
    g:close(fmt("y, %d", n.C * n.S))
+   return k
+end
+
+-- the check each sequence stage makes of its input's width
+local function stepcheck(g, step)
+   if step == 1 then return end
+   g:line("      if n %% %d ~= 0 then", step)
+   g:line("         error(\"model.forward: \" .. n .. \" values are not steps of %d\", 0)", step)
+   g:line("      end")
+end
+
+-- Linear on each step: the loops of a Linear, once a step
+function EMIT.steplinear(g, node)
+   local nin, nout, b = node.nin, node.nout, node.b
+   local k = g:open(node)
+   g:data("W", node.W)
+   if b then g:data("b", b) end
+   g:line("   local y = {}")
+   g:line("   return function(x, n)")
+   stepcheck(g, nin)
+   g:line("      local yo = 0")
+   g:line("      for xo = 0, n - %d, %d do", nin, nin)
+   g:line("         for j = 1, %d do", nout)
+   g:line("            local v, o = %s, (j - 1) * %d", b and "b[j]" or "0.0", nin)
+   g:line("            for i = 1, %d do v = v + W[o + i] * x[xo + i] end", nin)
+   if node.chain then g:line(g:chain(node.chain, "            ")) end
+   g:line("            y[yo + j] = v")
+   g:line("         end")
+   g:line("         yo = yo + %d", nout)
+   g:line("      end")
+   g:close("y, yo")
+   return k
+end
+
+-- each step by its own mean and biased variance, as k_norm.c
+function EMIT.layernorm(g, node)
+   local D = node.D
+   local k = g:open(node)
+   if node.gamma then g:data("gamma", node.gamma) end
+   if node.beta then g:data("beta", node.beta) end
+   g:line("   local y = {}")
+   g:line("   return function(x, n)")
+   stepcheck(g, D)
+   g:line("      for o = 0, n - %d, %d do", D, D)
+   g:line("         local s, q = 0.0, 0.0")
+   g:line("         for j = o + 1, o + %d do s = s + x[j] end", D)
+   g:line("         local mu = s / %d", D)
+   g:line("         for j = o + 1, o + %d do", D)
+   g:line("            local d = x[j] - mu")
+   g:line("            q = q + d * d")
+   g:line("         end")
+   g:line("         local is = 1 / sqrt(q / %d + %s)", D, num(node.eps))
+   g:line("         for j = 1, %d do", D)
+   local v = "(x[o + j] - mu) * is"
+   if node.gamma then v = v .. " * gamma[j]" end
+   if node.beta then v = v .. " + beta[j]" end
+   g:line("            local v = %s", v)
+   if node.chain then g:line(g:chain(node.chain, "            ")) end
+   g:line("            y[o + j] = v")
+   g:line("         end")
+   g:line("      end")
+   g:close("y, n")
+   return k
+end
+
+-- each id's row of the weight (renormalized to maxNorm when longer, as
+-- the C path's forward leaves it); ids are whole numbers from 1 to num
+function EMIT.embedding(g, node)
+   local D, ids = node.D, node.num
+   local k = g:open(node)
+   g:data("W", node.W)
+   g:line("   local y = {}")
+   g:line("   return function(x, n)")
+   g:line("      for t = 1, n do")
+   g:line("         local id = x[t]")
+   g:line("         if id ~= id or id < 1 or id > %d or id %% 1 ~= 0 then", ids)
+   g:line("            error(\"model.forward: id \" .. tostring(id) .. \" at \" .. t .. \", expected a whole number \"")
+   g:line("               .. \"from 1 to %d\", 0)", ids)
+   g:line("         end")
+   g:line("         local o, d = (id - 1) * %d, (t - 1) * %d", D, D)
+   if node.maxnorm then
+      g:line("         local norm, scale = 0.0, 1.0")
+      if node.p == math.huge then
+         g:line("         for j = 1, %d do", D)
+         g:line("            local a = W[o + j]")
+         g:line("            if a < 0 then a = -a end")
+         g:line("            if a > norm then norm = a end")
+         g:line("         end")
+      else
+         g:line("         for j = 1, %d do", D)
+         g:line("            local a = W[o + j]")
+         g:line("            if a < 0 then a = -a end")
+         g:line("            norm = norm + a ^ %s", num(node.p))
+         g:line("         end")
+         g:line("         norm = norm ^ (1 / %s)", num(node.p))
+      end
+      g:line("         if norm > %s then scale = %s / (norm + 1e-7) end", num(node.maxnorm), num(node.maxnorm))
+   end
+   g:line("         for j = 1, %d do", D)
+   g:line("            local v = W[o + j]%s", node.maxnorm and " * scale" or "")
+   if node.chain then g:line(g:chain(node.chain, "            ")) end
+   g:line("            y[d + j] = v")
+   g:line("         end")
+   g:line("      end")
+   g:close(fmt("y, n * %d", D))
    return k
 end
 

@@ -33,6 +33,9 @@ nn.gradcheck = require("nn.gradcheck")(nn)
 -- optimizers and learning-rate schedules
 for name, new in pairs(require "nn.optim") do nn[name] = new end
 nn.schedule = require "nn.schedule"
+-- gradient clipping, between backward and the step (torch.nn.utils')
+local clip = require "nn.clip"
+nn.clipGradNorm, nn.clipGradValue = clip.clipGradNorm, clip.clipGradValue
 
 -- training, evaluation and data helpers
 local train = require "nn.train"

@@ -36,11 +36,14 @@ local checks = {
    nesterov = {function(v) return type(v) == "boolean" end, "a boolean"},
    amsgrad = {function(v) return type(v) == "boolean" end, "a boolean"},
    centered = {function(v) return type(v) == "boolean" end, "a boolean"},
-   betas = {function(v)
-      local ok = number(0, 1, true)
-      return type(v) == "table" and #v == 2 and ok(v[1]) and ok(v[2])
-   end, "a pair {beta1, beta2} of numbers in [0, 1)"},
+   betas = {false, "a pair {beta1, beta2} of numbers in [0, 1)"},
 }
+do            -- made once: step runs the checks, and makes no closure
+   local unit = number(0, 1, true)
+   checks.betas[1] = function(v)
+      return type(v) == "table" and #v == 2 and unit(v[1]) and unit(v[2])
+   end
+end
 
 -- each optimizer's options and PyTorch's defaults (SGD's lr has none)
 local defaults = {
@@ -60,10 +63,19 @@ local function sortedkeys(t)
    return ks
 end
 
+-- each kind's option names, sorted once: step checks them every time, and
+-- a steady training loop makes no table
+local optionnames = {}
+
 -- checks every option of self; where names the caller for the message,
 -- which carries no position (like the C core's)
 local function validate(self, where)
-   for _, k in ipairs(sortedkeys(defaults[self.typename])) do
+   local names = optionnames[self.typename]
+   if not names then
+      names = sortedkeys(defaults[self.typename])
+      optionnames[self.typename] = names
+   end
+   for _, k in ipairs(names) do
       local v = self[k]
       if v == nil or v == false and k == "lr" then
          error(("%s: lr is required"):format(where), 0)

@@ -3,13 +3,16 @@
 --
 -- The keys are those of torch.nn.Sequential: layer i of a container is
 -- "<i-1>.", nested containers add their own index ("2.0.weight"), and a
--- layer's tensors are weight and bias, and for batch normalization
--- running_mean, running_var and num_batches_tracked.  A Residual's module
--- is its child "0", and a Concat's modules are "0", "1", ... (as a
--- torch.nn.ModuleList would name them).  Each value is {M, shape = {...}}:
--- a view of the layer's own Matrix with PyTorch's shape (a Linear bias (n),
--- a Conv2d weight (outC, inC, kh, kw)); num_batches_tracked, which lua-nn
--- does not count, is {int = 0}.
+-- layer's tensors have the names its kind's descriptor gives them
+-- (m:tensors(): weight and bias; for batch normalization running_mean,
+-- running_var and num_batches_tracked).  A Residual's module is its child
+-- "0", and a Concat's modules are "0", "1", ... (as a torch.nn.ModuleList
+-- would name them).  Each value is {M, shape = {...}}: a view of the
+-- layer's own Matrix with PyTorch's shape (a Linear bias (n), a Conv2d
+-- weight (outC, inC, kh, kw)); a whole number PyTorch keeps and lua-nn
+-- does not (num_batches_tracked) is {int = 0}.  A layer written in Lua
+-- may have a tensors() method of its own; without one its parameters are
+-- weight and bias.
 --
 --   t = net:stateDict()                  (nn.stateDict(m) for any module)
 --   net:loadStateDict(t [, {strict = true}])
@@ -28,17 +31,31 @@ local util = require "nn.util"
 
 local statedict = {}
 
--- PyTorch's name of a buffer
+-- A layer written in Lua without a tensors() method: PyTorch's name of a
+-- buffer, and the shape of a 1 x n matrix is (n)
 local BUFFERS = {runningMean = "running_mean", runningVar = "running_var"}
 
-local function torchshape(m, which, M)
+local function torchshape(M)
    local r, c = M:shape()
-   if m.typename == "Conv2d" and which == "weight" then
-      local cfg = m:config()
-      return {cfg[2], cfg[1], cfg[3][1], cfg[3][2]}
-   end
-   if r == 1 and (which ~= "weight" or m.typename ~= "Linear") then return {c} end
+   if r == 1 then return {c} end
    return {r, c}
+end
+
+-- the entries of m:tensors() (a built-in layer's, from its descriptor),
+-- or nil if m has no such method
+local function tensors(m, prefix, out)
+   local f = Container.get(m, "tensors")
+   if type(f) ~= "function" then return nil end
+   local ok, list = pcall(f, m)
+   if not ok or type(list) ~= "table" then
+      error(("nn.stateDict: %s (%s): tensors() failed: %s"):format(prefix == "" and "the module"
+         or prefix:sub(1, -2), Container.describe(m), tostring(list)), 0)
+   end
+   for _, t in ipairs(list) do
+      if t.count then out[prefix .. t.torch] = {int = 0}
+      else out[prefix .. t.torch] = {t.value, shape = t.shape} end
+   end
+   return true
 end
 
 local function walk(m, prefix, out)
@@ -46,6 +63,7 @@ local function walk(m, prefix, out)
       for i, child in ipairs(m.modules) do walk(child, prefix .. (i - 1) .. ".", out) end
       return
    end
+   if tensors(m, prefix, out) then return end
    local ok, params = pcall(function() return m:parameters() end)
    if not ok or type(params) ~= "table" then
       error(("nn.stateDict: %s (%s) has no parameters()"):format(prefix == "" and "the module"
@@ -57,13 +75,13 @@ local function walk(m, prefix, out)
          :format(prefix:sub(1, -2), Container.describe(m), #params), 0)
    end
    for i, p in ipairs(params) do
-      out[prefix .. names[i]] = {p, shape = torchshape(m, names[i], p)}
+      out[prefix .. names[i]] = {p, shape = torchshape(p)}
    end
    local bufs = m.buffers and m:buffers() or {}
    if #bufs > 0 then
       for field, torch in pairs(BUFFERS) do
          local b = m[field]
-         if b then out[prefix .. torch] = {b, shape = torchshape(m, field, b)} end
+         if b then out[prefix .. torch] = {b, shape = torchshape(b)} end
       end
       out[prefix .. "num_batches_tracked"] = {int = 0}
    end

@@ -8,6 +8,7 @@ local core = require "nn.core"
 local compat = require "nn.compat"
 local progress = require "nn.progress"
 local distributed = require "nn.distributed"
+local clip = require "nn.clip"
 
 local train = {}
 
@@ -67,15 +68,27 @@ end
 
 local classloss = {CrossEntropyLoss = true, NLLLoss = true}
 
--- Labels (class indices): whole numbers from 1; names the first that is
--- not, by its row.  Returns the largest and its row (the network's width
--- is known at the first batch: see checkclasses).
-local function checklabels(Y, fn, what)
+-- crit's labels are checked here, and accuracy is counted, for a class
+-- loss with one label a row (a loss over each step of a sequence checks
+-- its own targets; its accuracy is not a row's): false, or the class
+-- index the loss ignores
+local function classof(crit)
+   if not classloss[crit.typename] or crit.sequence then return false end
+   return {ignore = crit.ignoreIndex}
+end
+
+-- Labels (class indices): whole numbers from 1 (or the loss's
+-- ignoreIndex); names the first that is not, by its row.  Returns the
+-- largest and its row (the network's width is known at the first batch:
+-- see checkclasses).
+local function checklabels(Y, fn, what, ignore)
    local n = Y:shape()
    local top, toprow = -math.huge, nil
    for i = 1, n do
       local v = Y:get(i, 1)
-      if not (v >= 1) or v ~= math.floor(v) or v == math.huge then
+      if v == ignore then
+         v = -math.huge
+      elseif not (v >= 1) or v ~= math.floor(v) or v == math.huge then
          local hint = v == 0 and "classes start at 1 (Lua's convention: for labels "
             .. "from 0, pass Y + 1)" or "expected a class index 1, 2, ..."
          argerror("%s: row %d of %s is %s: %s", fn, i, what,
@@ -122,7 +135,7 @@ local function targets(Y, n, fn, what, xwhat, class)
          r == 1 and (" (%s is 1 x %d: one target per row of %s is %d x 1)")
             :format(what, c, xwhat, n) or "")
    end
-   local labels = class and c == 1 and checklabels(Y, fn, what) or nil
+   local labels = class and c == 1 and checklabels(Y, fn, what, class.ignore) or nil
    return Y, labels
 end
 
@@ -210,8 +223,9 @@ end
 -- shuffled (the last pass's order shuffled again) or not: an iterator of
 -- xb, yb.  With dist (distributed.lua), every rank takes rank 0's order
 -- and its own shard of each batch of k rows: an iterator of k, xb, yb
--- (xb and yb nil when the shard is empty).
-local function pass(X, Y, size, shuffle, dist)
+-- (xb and yb nil when the shard is empty), and with whole the batch's
+-- rows of Y too.
+local function pass(X, Y, size, shuffle, dist, whole)
    local n = X:shape()
    local xs, ys = take(X), Y and take(Y)
    local order = xs.order
@@ -242,11 +256,12 @@ local function pass(X, Y, size, shuffle, dist)
       end
       local k = math.min(size, n - first + 1)
       local from, rows = first, k
+      local all = whole and buffer(ys, Y, k):gather(Y, order, first, k)
       if dist then from, rows = dist:shard(first, k) end
       local xb = rows > 0 and buffer(xs, X, rows):gather(X, order, from, rows) or nil
       local yb = Y and rows > 0 and buffer(ys, Y, rows):gather(Y, order, from, rows) or nil
       first = first + k
-      if dist then return k, xb, yb end
+      if dist then return k, xb, yb, all end
       return xb, yb
    end
 end
@@ -297,24 +312,29 @@ end
 -- are summed over the ranks.
 local function evaluate(net, crit, X, Y, size, acc, labels, fn, dist)
    local sum = crit.reduction == "sum"
-   local total, hits = 0, 0
+   local total, hits, counted = 0, 0, 0
+   local ignore = classof(crit) and crit.ignoreIndex or nil
    local function part(Xp, Yp)
       sweep(net, Xp, Yp, size, function(out, _, yb, first, k)
          if first == 1 then checkclasses(labels, select(2, out:shape()), fn) end
          local L = crit:forward(out, yb)
          total = total + (sum and L or L * k)
-         if acc then hits = hits + core.correct(out, yb) end
+         if acc then
+            local h, c = core.correct(out, yb, ignore)
+            hits, counted = hits + h, counted + c
+         end
       end)
    end
    if dist then
       local Xp, Yp = dist:part(X, Y)
       if Xp then dist:run(part, Xp, Yp) end
-      total, hits = compat.unpack(dist:sum({total, hits}, {"real", "count"}))
+      total, hits, counted = compat.unpack(dist:sum({total, hits, counted},
+         {"real", "count", "count"}))
    else
       part(X, Y)
    end
    local n = X:shape()
-   return total / n, acc and hits / n or nil
+   return total / n, acc and hits / counted or nil
 end
 
 -- the distributed option (nn.mpi) checked, and the run's object
@@ -338,10 +358,10 @@ train.evaluate = api(function(net, crit, X, Y, opts)
    checkmodule(crit, fn, "crit", "a loss (nn.CrossEntropyLoss(), ...)", true)
    checkmatrix(X, fn, "X")
    local labels
-   Y, labels = targets(Y, X:shape(), fn, "Y", "X", classloss[crit.typename])
+   Y, labels = targets(Y, X:shape(), fn, "Y", "X", classof(crit))
    local size = checksize(opts.batchSize or 1000, fn, "batchSize")
    local acc = opts.accuracy
-   if acc == nil then acc = classloss[crit.typename] or false end
+   if acc == nil then acc = classof(crit) and true or false end
    local dist = opts.distributed ~= nil and newdist(opts.distributed, fn) or nil
    return evaluate(net, crit, X, Y, size, acc, labels, fn, dist)
 end)
@@ -380,12 +400,14 @@ end)
 -- epochs), restoreBest (with patience, default true: end with the best
 -- epoch's weights and buffers), saveBest (a path: nn.save the net at each
 -- new best), history (a table to record into, so finished epochs survive
--- an error), distributed (require "nn.mpi": data-parallel over the ranks
--- of mpirun; distributed.lua).  The monitored loss is the validation loss
--- when there is validation, the training loss otherwise.  history has
--- lists loss, accuracy, valLoss, valAccuracy, lr, time (one entry per
--- epoch), and best = {epoch, loss}, stopped (why training ended early, or
--- nil).
+-- an error), clip (the gradients clipped before each step: a number is
+-- nn.clipGradNorm's maxNorm; {maxNorm, normType} the same, {value = v}
+-- nn.clipGradValue's), distributed (require "nn.mpi": data-parallel over
+-- the ranks of mpirun; distributed.lua).  The monitored loss is the
+-- validation loss when there is validation, the training loss otherwise.
+-- history has lists loss, accuracy, valLoss, valAccuracy, lr, time (one
+-- entry per epoch), and best = {epoch, loss}, stopped (why training ended
+-- early, or nil).
 -- An error inside the loop (a NaN loss, Ctrl-C, a layer's error) is raised
 -- as "nn.fit: stopped at epoch E, batch B (...): ..."; history keeps every
 -- finished epoch.
@@ -394,8 +416,30 @@ local fitopts = {
    epochs = true, batchSize = true, shuffle = true, validation = true,
    validationSplit = true, progress = true, onEpoch = true, accuracy = true,
    out = true, schedule = true, patience = true, minDelta = true,
-   restoreBest = true, saveBest = true, history = true, distributed = true,
+   restoreBest = true, saveBest = true, history = true, clip = true,
+   distributed = true,
 }
+
+-- nn.fit's clip option as a function of the optimizer's gradients, or nil
+local function clipper(c, fn)
+   if c == nil then return nil end
+   local spec = type(c) == "number" and {maxNorm = c} or c
+   if type(spec) ~= "table" then
+      argerror("%s: clip must be a number (the largest gradient norm) or a table {maxNorm "
+         .. "[, normType]} or {value}, got %s", fn, type(c))
+   end
+   checkopts(spec, {maxNorm = true, normType = true, value = true}, fn .. ": clip")
+   if (spec.maxNorm == nil) == (spec.value == nil) or spec.value ~= nil and spec.normType ~= nil then
+      argerror("%s: clip must give maxNorm (and normType) or value", fn)
+   end
+   local ok, err = pcall(spec.value ~= nil and clip.clipGradValue or clip.clipGradNorm, {},
+      spec.value or spec.maxNorm, spec.normType)
+   if not ok then argerror("%s: clip: %s", fn, (tostring(err):gsub("^nn%.clipGrad%a+: ", ""))) end
+   if spec.value ~= nil then
+      return function(grads) clip.clipGradValue(grads, spec.value) end
+   end
+   return function(grads) clip.clipGradNorm(grads, spec.maxNorm, spec.normType) end
+end
 
 local function callable(v)
    local mt = getmetatable(v)
@@ -422,7 +466,8 @@ local function fitoptions(net, crit, opt, X, opts, fn)
       saveBest = opts.saveBest, history = opts.history,
       validation = opts.validation, validationSplit = opts.validationSplit,
       accuracy = opts.accuracy, restoreBest = opts.restoreBest,
-      class = classloss[crit.typename] or false, distributed = opts.distributed,
+      clip = clipper(opts.clip, fn),
+      class = classof(crit), distributed = opts.distributed,
    }
    if o.validation ~= nil and (type(o.validation) ~= "table" or isMatrix(o.validation)) then
       argerror("%s: validation must be a table {Xv, Yv}, got %s", fn, type(o.validation))
@@ -453,7 +498,7 @@ local function fitoptions(net, crit, opt, X, opts, fn)
    end
    if o.distributed ~= nil then o.dist = newdist(o.distributed, fn) end
    if o.restoreBest == nil then o.restoreBest = o.patience ~= nil end
-   if o.accuracy == nil then o.accuracy = o.class end
+   if o.accuracy == nil then o.accuracy = o.class and true or false end
    return o
 end
 
@@ -494,9 +539,22 @@ local function fitdata(X, Y, o, fn)
    return X, Y, nil, nil, labels
 end
 
+-- What a mean loss divides by, for the targets yb: a class loss's class
+-- indices that are not its ignoreIndex (one a row, or one a step of a
+-- sequence), else the rows (the other losses divide by the element
+-- count, the rows times a fixed width).  nil for a sum.
+local function denominator(crit, yb)
+   if crit.reduction == "sum" then return nil end
+   if classloss[crit.typename] and (crit.sequence or select(2, yb:shape()) == 1) then
+      -- whole numbers: |y - ignore| clamped to 1 is 1 where y is not ignored
+      return (yb - (crit.ignoreIndex or -100)):abs():clamp(0, 1):sum()
+   end
+   return (yb:shape())
+end
+
 -- one batch's forward, loss (which must be finite) and backward; returns
--- the loss and the output.  share (distributed: a shard's rows / the
--- batch's) scales dL/dout, and so every gradient.
+-- the loss and the output.  share (distributed: the part of the batch's
+-- mean a shard makes) scales dL/dout, and so every gradient.
 local function forwardbackward(net, crit, xb, yb, b, labels, fn, share)
    local out = net:forward(xb)
    if b == 1 then checkclasses(labels, select(2, out:shape()), fn) end
@@ -525,31 +583,56 @@ local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
                                        epoch = e, epochs = o.epochs, out = o.out}
    local sum = crit.reduction == "sum"
    local start = core.clock()
-   local total, hits, seen, b = 0, 0, 0, 0
+   local total, hits, counted, seen, b, seenk = 0, 0, 0, 0, 0, 0
+   local ignore = o.class and o.class.ignore or nil
    local ok, err = pcall(function()
       if dist then
-         local mine, L, out, xb, yb, rows = 0, nil, nil, nil, nil, 0
+         local mine, L, out, xb, yb, rows, share = 0, nil, nil, nil, nil, 0, nil
          local function after()               -- this rank's part after the allreduce
+            if o.clip then o.clip(opt.grads or select(2, net:parameters())) end
             opt:step()
             mine = mine + rows
             if L then
-               total = total + (sum and L or L * rows)
-               if o.accuracy then hits = hits + core.correct(out, yb) end
+               total = total + (sum and L or L * (share and share * seenk or rows))
+               if o.accuracy then
+                  local h, c = core.correct(out, yb, ignore)
+                  hits, counted = hits + h, counted + c
+               end
             end
             if bar then bar:update(b, seen, total / math.max(mine, 1)) end
          end
-         for k, xbr, ybr in pass(X, Y, o.batchSize, o.shuffle, dist) do
-            b, xb, yb, L, out = b + 1, xbr, ybr, nil, nil
+         -- a class loss's mean counts the labels it does not ignore: where Y
+         -- has ignored ones, every rank counts the whole batch's (it has all
+         -- of Y) and its own
+         local counts = not sum and dist.size > 1 and classloss[crit.typename]
+            and (crit.sequence or select(2, Y:shape()) == 1)
+            and denominator(crit, Y) < Y:numel()
+         for k, xbr, ybr, yall in pass(X, Y, o.batchSize, o.shuffle, dist, counts) do
+            b, xb, yb, L, out, seenk = b + 1, xbr, ybr, nil, nil, k
             rows = xb and xb:shape() or 0
             seen = seen + k
             opt:zeroGrad()
-            -- a mean loss's gradient, weighted by this shard's share of the batch
-            local share = not sum and rows ~= k and rows / k or nil
-            if xb then L, out = dist:run(forwardbackward, net, crit, xb, yb, b, labels, fn, share) end
+            -- a mean loss's gradient, weighted by this shard's part of the
+            -- batch's mean: its rows / k, or its counted labels / the batch's
+            share = nil
+            if not sum and rows ~= k then
+               if counts then
+                  local D = denominator(crit, yall)
+                  share = D > 0 and (xb and denominator(crit, yb) or 0) / D or rows / k
+               else
+                  share = rows / k
+               end
+            end
+            -- (a shard whose labels are all ignored adds nothing, as one
+            -- process' batch would take nothing from them)
+            if xb and share ~= 0 then
+               L, out = dist:run(forwardbackward, net, crit, xb, yb, b, labels, fn, share)
+            end
             dist:reducegrads()                      -- raises if a rank failed
             dist:run(after)
          end
-         total, hits = compat.unpack(dist:sum({total, hits}, {"real", "count"}))
+         total, hits, counted = compat.unpack(dist:sum({total, hits, counted},
+            {"real", "count", "count"}))
          dist:syncbuffers()
          return
       end
@@ -557,11 +640,15 @@ local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
          b = b + 1
          opt:zeroGrad()
          local L, out = forwardbackward(net, crit, xb, yb, b, labels, fn)
+         if o.clip then o.clip(opt.grads or select(2, net:parameters())) end
          opt:step()
          local k = xb:shape()
          seen = seen + k
          total = total + (sum and L or L * k)
-         if o.accuracy then hits = hits + core.correct(out, yb) end
+         if o.accuracy then
+            local h, c = core.correct(out, yb, ignore)
+            hits, counted = hits + h, counted + c
+         end
          if bar then bar:update(b, seen, total / seen) end
       end
    end)
@@ -574,7 +661,7 @@ local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
          .. "history): %s"):format(fn, e, b, done, done == 1 and "" or "s", message(err)), 0)
    end
    local t = core.clock() - start
-   return {epoch = e, loss = total / n, accuracy = o.accuracy and hits / n or nil,
+   return {epoch = e, loss = total / n, accuracy = o.accuracy and hits / counted or nil,
            time = t, samplesPerSec = n / t, lr = opt.lr}
 end
 

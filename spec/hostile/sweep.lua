@@ -167,15 +167,28 @@ table.sort(mnames)
 methods("Matrix", M, mnames)
 methods("Matrix(view)", freed_view(), {"get", "set", "copy", "t", "add", "gemm", "sum", "tobytes"})
 local layer_methods = {"forward", "backward", "zeroGrad", "parameters", "training",
-                       "evaluate", "outputSize", "config", "buffers", "setInputShape"}
-for _, m in ipairs{nn.Linear(4, 3), nn.Linear(3, 3, {bias = false}), nn.ReLU(), nn.Softmax(),
-                   nn.LogSoftmax(), nn.Dropout(0.5), nn.PiecewiseLinear(), nn.GELU(),
-                   nn.Conv2d(1, 2, 3, {input = {1, 4, 4}}), nn.Conv2d(2, 1, 1, {input = {2, 2, 2}}),
-                   nn.Conv2d(1, 1, 2), nn.MaxPool2d(2, {input = {1, 4, 4}}),
-                   nn.AvgPool2d({1, 2}, {input = {2, 2, 2}}), nn.BatchNorm1d(4),
-                   nn.BatchNorm2d(2, {input = {2, 2, 2}})} do
-   methods(tostring(m), m, layer_methods)
+                       "evaluate", "outputSize", "config", "buffers", "setInputShape",
+                       "tensors"}
+-- every example of every kind the registry lists (core.layers(): a new
+-- kind is swept without a line here), and an image layer that does not
+-- know its input's shape yet
+local function example(e)
+   local f
+   if setfenv then
+      f = assert(loadstring("return " .. e.lua, "=" .. e.lua))
+      setfenv(f, {nn = nn})
+   else
+      f = assert(load("return " .. e.lua, "=" .. e.lua, "t", {nn = nn}))
+   end
+   return f()
 end
+for _, k in ipairs(core.layers()) do
+   for _, e in ipairs(k.examples) do
+      local m = example(e)
+      methods(tostring(m), m, layer_methods)
+   end
+end
+methods("Conv2d without its input's shape", nn.Conv2d(1, 1, 2), layer_methods)
 methods("Sequential", nn.Sequential{nn.Linear(4, 3), nn.Tanh()},
    {"forward", "backward", "add", "zeroGrad", "parameters", "buffers", "training", "evaluate",
     "outputSize", "stateDict", "loadStateDict", "setInputShape"})
@@ -208,18 +221,25 @@ end
 
 -- ---- containers of every layer kind -------------------------------------
 -- Each kind the registry lists (core.layers(), so a new kind is covered
--- without a line here), made to take 4 columns (an image kind 1x2x2
--- images), in each container: a forward and a backward on good input
--- must work and the summary print, then each method takes every value of
--- the pool once.
+-- without a line here), its first example between two Linear layers so
+-- that the whole takes 4 columns and gives 4 (a kind whose input is token
+-- ids takes its own, and gives as many columns), in each container: a
+-- forward and a backward on good input must work and the summary print,
+-- then each method takes every value of the pool once.
 local function make4(k)
-   local img = {input = {1, 2, 2}}
-   local tries = k.image and {{1, img}, {1, 1, 1, img}} or {{}, {4}, {4, 4}}
-   for _, args in ipairs(tries) do
-      local ok, m = pcall(nn[k.name], (table.unpack or unpack)(args))
-      if ok then return m end
-   end
-   error("sweep: cannot make a " .. k.name .. " that takes 4 columns; teach make4 its arguments", 0)
+   local e = k.examples[1]
+   local m = example(e)
+   local width = e.ids and e.cols or 4
+   local out = m:outputSize(e.cols) or e.cols
+   if e.ids then return nn.Sequential{m, nn.Linear(out, width)} end
+   return nn.Sequential{nn.Linear(4, e.cols), m, nn.Linear(out, 4)}
+end
+
+-- an input for make4(k): 3 rows of 4 numbers, or of token ids
+local function input4(k)
+   local e = k.examples[1]
+   if not e.ids then return nn.randn(3, 4) end
+   return nn.rand(3, e.cols, 1, e.ids + 1):apply(math.floor)
 end
 
 local containermethods = {"forward", "backward", "add", "zeroGrad", "parameters", "buffers",
@@ -228,15 +248,21 @@ local kinds = 0
 for _, k in ipairs(core.layers()) do
    kinds = kinds + 1
    for _, build in ipairs{
-      function() return "Sequential", nn.Sequential{nn.Linear(4, 4), make4(k), nn.Linear(4, 2)} end,
+      function()
+         if k.examples[1].ids then return "Sequential", nn.Sequential{make4(k), nn.Linear(k.examples[1].cols, 2)} end
+         return "Sequential", nn.Sequential{nn.Linear(4, 4), make4(k), nn.Linear(4, 2)}
+      end,
       function() return "Residual", nn.Residual(make4(k)) end,
       function() return "Concat", nn.Concat{make4(k), nn.Identity()} end,
-      function() return "nested", nn.Sequential{nn.Residual(nn.Sequential{make4(k)}), nn.Concat{make4(k)}} end,
+      function()
+         local after = k.examples[1].ids and nn.Linear(k.examples[1].cols, 4) or make4(k)
+         return "nested", nn.Sequential{nn.Residual(nn.Sequential{make4(k)}), nn.Concat{after}}
+      end,
    } do
       local kind, net = build()
       local label = ("%s of %s"):format(kind, k.name)
       calls = calls + 1
-      local x = nn.randn(3, 4)
+      local x = input4(k)
       local y = net:forward(x)
       net:backward(x, nn.ones(y:shape()))
       local text = tostring(net)

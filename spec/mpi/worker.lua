@@ -311,6 +311,29 @@ elseif scenario == "fail" then
       say("STATE", "%s", digest(state(net)))
    end
 
+elseif scenario == "ignore" then
+   -- a class loss's ignored labels, spread unevenly over the shards: the
+   -- first batch's second half (rank 1's shard) ignored whole, then every
+   -- seventh row: one process' numbers all the same
+   local X, Y = data(100, 8, 3)
+   for i = 6, 10 do Y:set(i, 1, -100) end
+   for i = 11, 100, 7 do Y:set(i, 1, -100) end
+   local crit = nn.CrossEntropyLoss()
+   local function run(dist)
+      local net = fresh(false, dist)
+      local h = nn.fit(net, crit, nn.SGD(net, SGD), X:clone(), Y:clone(), {epochs = 3,
+         batchSize = 10, shuffle = false, progress = false, distributed = dist and mpi or nil})
+      return net, h
+   end
+   local net, h = run(true)
+   local ref, href = run(false)
+   say("DIFF", "%.3g", maxdiff(net, ref))
+   say("STATE", "%s", digest(state(net)))
+   for e = 1, 3 do
+      say("HIST", "%d %.17g %.17g %.17g %.17g", e, h.loss[e], href.loss[e], h.accuracy[e],
+         href.accuracy[e])
+   end
+
 elseif scenario == "rows" then
    -- every row once per pass over all ranks, though Dropout on shards of 7
    -- and 8 rows draws unlike counts on the two ranks (their generators

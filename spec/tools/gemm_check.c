@@ -87,7 +87,10 @@ static void check(int M, int N, int K, int ta, int tb, float alpha,
 static void edge(int M, int N, int K, float alpha, float beta) {
   float A[64], B[64], C[64], C0[64];
   int i;
-  for (i = 0; i < 64; i++) { A[i] = B[i] = NAN; C0[i] = beta == 0 ? NAN : rnd(); }
+  for (i = 0; i < 64; i++) {
+    A[i] = B[i] = NAN;
+    C0[i] = beta == 0 ? NAN : rnd();
+  }
   memcpy(C, C0, sizeof C);
   k_sgemm(0, 0, M, N, K, alpha, A, 8, B, 8, beta, C, 8);
   for (i = 0; i < 64; i++) {

@@ -22,6 +22,14 @@ cases.inputs = {
    {"logits", randn(6, 5, 2)}, {"probs", rand(6, 5, 0.02, 0.98)},
    {"bits", rand(6, 5)}, {"reals", randn(6, 5)},
    {"p0", randn(3, 4)}, {"g1", randn(3, 4)}, {"g2", randn(3, 4)}, {"g3", randn(3, 4)},
+   -- 6 sequences of 3 steps of 5 logits, and a class a step (0: padding)
+   {"steplogits", randn(6, 15, 2)},
+   {"steps", function(nn)
+      local t = nn.rand(6, 3, 1, 6):apply(math.floor)
+      t:set(2, 3, 0)
+      t:set(5, 1, 0)
+      return t
+   end},
 }
 
 -- ---- the random generator: must agree bit for bit -------------------------
@@ -112,7 +120,8 @@ cases.errors = {
 -- ---- every layer: forward, backward, parameter gradients --------------------
 -- {kind, constructor arguments, input rows, input columns [, opts]};
 -- opts: evaluate (run in evaluate mode), stats = {mean, var} (running
--- statistics set before running).  Every built-in kind needs at least one.
+-- statistics set before running), ids (the input is token ids, whole
+-- numbers from 1 to ids).  Every built-in kind needs at least one.
 
 cases.layers = {
    {"Linear", {7, 4}, 5, 7},
@@ -148,7 +157,20 @@ cases.layers = {
    {"BatchNorm1d", {5}, 6, 5, {evaluate = true, stats = true}},
    {"BatchNorm2d", {2, {input = {2, 3, 4}}}, 4, 24},
    {"BatchNorm2d", {2, {eps = 1e-3, input = {2, 3, 4}}}, 4, 24, {evaluate = true, stats = true}},
+   {"Linear", {4, 3, {sequence = true}}, 3, 12},
+   {"Embedding", {10, 3, {paddingIndex = 2}}, 3, 5, {ids = 10}},
+   {"Embedding", {6, 4, {maxNorm = 1.5, normType = 3}}, 2, 4, {ids = 6}},
+   {"LayerNorm", {4}, 3, 12},
+   {"LayerNorm", {3, {eps = 1e-3, bias = false}}, 2, 9},
+   {"LayerNorm", {5, {affine = false}}, 2, 15},
 }
+
+-- the loss of a case with the reduction red
+function cases.makeloss(nn, c, red)
+   local opts = {reduction = red}
+   for k, v in pairs(c[4] or {}) do opts[k] = v end
+   return nn[c[1]](opts)
+end
 
 -- the layer of a case, made after nn.seed(seed)
 function cases.makelayer(nn, c, seed)
@@ -159,13 +181,17 @@ function cases.makelayer(nn, c, seed)
 end
 
 -- ---- every loss, both reductions ------------------------------------------
--- {kind, input, target (an input's name, or a Lua list of classes)}
+-- {kind, input, target (an input's name, or a Lua list of classes) [,
+-- options besides the reduction]}
 
 local classes = {3, 1, 5, 2, 2, 4}
 cases.losses = {
    {"CrossEntropyLoss", "logits", classes},
    {"CrossEntropyLoss", "logits", "probs"},
    {"NLLLoss", "logits", classes},
+   {"CrossEntropyLoss", "logits", {3, -100, 5, 2, -100, 4}},
+   {"CrossEntropyLoss", "steplogits", "steps", {sequence = true, ignoreIndex = 0}},
+   {"NLLLoss", "steplogits", "steps", {sequence = true, ignoreIndex = 0}},
    {"MSELoss", "logits", "reals"},
    {"L1Loss", "logits", "reals"},
    {"BCELoss", "probs", "bits"},

@@ -103,7 +103,8 @@ return function(nn, dir)
       local m = cases.makelayer(nn, c, 100 + k)
       local rec = {params0 = keep(clones((m:parameters())))}
       nn.seed(300 + k)
-      rec.x = layerinput(nn, c[3], c[4])
+      rec.x = c[5] and c[5].ids and nn.rand(c[3], c[4], 1, c[5].ids + 1):apply(math.floor)
+         or layerinput(nn, c[3], c[4])
       if c[5] and c[5].stats then
          local F = select(2, m.runningMean:shape())
          rec.stats = {nn.randn(1, F, 0.5), nn.rand(1, F, 0.5, 2)}
@@ -126,7 +127,7 @@ return function(nn, dir)
       local x, t = I[c[2]], type(c[3]) == "string" and I[c[3]] or c[3]
       local rec = {}
       for _, red in ipairs({"mean", "sum"}) do
-         local crit = nn[c[1]]({reduction = red})
+         local crit = cases.makeloss(nn, c, red)
          rec[red] = keep({crit:forward(x, t), crit:backward(x, t):clone()})
       end
       R.losses[k] = rec

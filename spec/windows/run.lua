@@ -169,7 +169,7 @@ for k, c in ipairs(cases.losses) do
    test(("nn.%s #%d: forward and backward, both reductions"):format(c[1], k), function()
       local x, t = I[c[2]], type(c[3]) == "string" and I[c[3]] or c[3]
       for _, red in ipairs({"mean", "sum"}) do
-         local crit = nn[c[1]]({reduction = red})
+         local crit = cases.makeloss(nn, c, red)
          compare({crit:forward(x, t), crit:backward(x, t)}, R.losses[k][red], TOL, red)
       end
    end)

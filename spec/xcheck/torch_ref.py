@@ -105,15 +105,27 @@ def loss(c):
     x = t(c["x"], True)
     op, red, tg = c["op"], c["reduction"], c["target"]
     if op in ("CrossEntropyLoss", "NLLLoss"):
-        if isinstance(tg[0], list):
-            target = t(tg)
-        else:
-            target = torch.tensor([int(v) - 1 for v in tg])
         f = F.cross_entropy if op == "CrossEntropyLoss" else F.nll_loss
-        if op == "NLLLoss" and isinstance(tg[0], list):
-            L = -(x * target).sum() / (x.shape[0] if red == "mean" else 1)
+        # a class index equal to the loss's ignoreIndex is PyTorch's -100
+        ign = c.get("ignore", -100)
+
+        def index(v):
+            return -100 if v == ign else int(v) - 1
+        if "steps" in c:
+            # rows of T steps of C: PyTorch's (n, C, T) and an (n, T) target
+            n, T = len(c["x"]), int(c["steps"])
+            xi = x.view(n, T, -1).permute(0, 2, 1)
+            target = torch.tensor([[index(v) for v in row] for row in tg])
+            L = f(xi, target, reduction=red, ignore_index=-100)
+        elif isinstance(tg[0], list):
+            target = t(tg)
+            if op == "NLLLoss":
+                L = -(x * target).sum() / (x.shape[0] if red == "mean" else 1)
+            else:
+                L = f(x, target, reduction=red)
         else:
-            L = f(x, target, reduction=red)
+            target = torch.tensor([index(v) for v in tg])
+            L = f(x, target, reduction=red, ignore_index=-100)
     else:
         target = t(tg)
         f = {"MSELoss": F.mse_loss, "L1Loss": F.l1_loss,
@@ -122,6 +134,24 @@ def loss(c):
         L = f(x, target, reduction=red)
     L.backward()
     return {"loss": L.item(), "gx": x.grad.tolist()}
+
+
+def clipping(c):
+    """torch.nn.utils' clipping of gradients gs: the total norm returned and
+    the gradients after"""
+    ps = []
+    for g in c["gs"]:
+        p = torch.zeros(len(g), len(g[0]), requires_grad=True)
+        p.grad = t(g)
+        ps.append(p)
+    out = {}
+    if "value" in c:
+        torch.nn.utils.clip_grad_value_(ps, c["value"])
+    else:
+        p = float("inf") if c["p"] == "inf" else c["p"]
+        out["norm"] = float(torch.nn.utils.clip_grad_norm_(ps, c["max"], norm_type=p))
+    out["gs"] = [q.grad.tolist() for q in ps]
+    return out
 
 
 def lua(v):
@@ -133,5 +163,6 @@ def lua(v):
 
 
 cases = ast.literal_eval(sys.stdin.read())
-res = [layer(c) if c["kind"] == "layer" else loss(c) for c in cases]
+res = [layer(c) if c["kind"] == "layer" else clipping(c) if c["kind"] == "clip"
+       else loss(c) for c in cases]
 print("return " + lua(res))
