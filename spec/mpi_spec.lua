@@ -271,8 +271,11 @@ describe("a failure on one rank", function()
       assert.is_false(ok, out)
       assert.are_not.equal(124, code, "timed out (a rank hung):\n" .. out)
       assert.is_true(took <= 20, ("took %d s"):format(took))
+      -- every rank raises it ("caught" below sees it on both); uncaught,
+      -- the first rank to exit aborts the job, and the other's copy may be
+      -- cut off before mpirun passes it on
       local _, n = out:gsub(STOPPED:gsub("%p", "%%%0"), "")
-      assert.are.equal(2, n, "both ranks raise it:\n" .. out)
+      assert.is_true(n >= 1, "the message:\n" .. out)
       assert.falsy(out:find("FINISHED", 1, true), out)
    end)
 
