@@ -65,6 +65,9 @@ void *nn_checkudata(lua_State *L, int arg, const char *tname, unsigned tag,
 float nn_checkfloat(lua_State *L, int arg, const char *fn, const char *what);
 int nn_isfloat32(double v);     /* |v| in float's normal range, 0 or not finite */
 int nn_checkdim(lua_State *L, int arg, const char *fn, const char *what);
+/* an index from 1 to n, for `what` ("fn: row 5 out of range 1..3") */
+int nn_checkindex(lua_State *L, int arg, int n, const char *fn,
+                  const char *what);
 /* a reduction's dim argument: 1 (down the rows) or 2 (along each row) */
 int nn_checkdimarg(lua_State *L, int arg, const char *fn);
 void nn_checkcount(lua_State *L, const char *fn, lua_Integer rows,
