@@ -70,8 +70,9 @@ export NN_BLAS   := $(BLAS)
 # add (busted; PyTorch for the numerical cross-checks; Fashion-MNIST to
 # prove the loader on gzipped IDX files; every Lua, for the specs that run
 # children of each; LÖVE, Xvfb and zip for the demo's specs; Chromium to render
-# the charts and the report).
+# the charts and the report; Open MPI for nn.mpi's specs under mpirun).
 DEBS      := $(LUA_DEBS) $(DEBS_BLAS) zlib1g-dev luarocks
+MPI_DEBS  := libopenmpi-dev openmpi-bin
 TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist $(MPI_DEBS) \
              lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
              lua5.4 liblua5.4-dev luajit libluajit-5.1-dev \
@@ -85,7 +86,6 @@ MNIST_DIR := data/mnist
 # its exit handler (finalize, or abort after a failure) must outlive
 # lua_close.  The specs run it under mpirun (NP ranks, as root too).
 MPICC     ?= mpicc
-MPI_DEBS  := libopenmpi-dev openmpi-bin
 MPI_MOD   := $(CORE_DIR)/nn/mpi.so
 NP        ?= 2
 # --bind-to none: on a machine shared with other work, a rank pinned to a
@@ -163,7 +163,7 @@ core: $(CORE)
 mpi-deps: deps
 	@sh tools/deps.sh $(MPI_DEBS)
 
-$(MPI_MOD): csrc/mpi/nn_mpi.c $(HDRS) Makefile
+$(MPI_MOD): csrc/mpi/nn_mpi.c $(HDRS) Makefile | mpi-deps
 	@[ -f "$(LUA_INC)/lua.h" ] || { echo "make: $(LUA_INC)/lua.h is missing:" \
 	  "run make deps (Debian), or give LUA_INC"; exit 1; }
 	@mkdir -p $(dir $@)
