@@ -70,16 +70,29 @@ export NN_BLAS   := $(BLAS)
 # add (busted; PyTorch for the numerical cross-checks; Fashion-MNIST to
 # prove the loader on gzipped IDX files; every Lua, for the specs that run
 # children of each; LÖVE, Xvfb and zip for the demo's specs; Chromium to render
-# the charts and the report).
+# the charts and the report; Open MPI for nn.mpi's specs under mpirun).
 DEBS      := $(LUA_DEBS) $(DEBS_BLAS) zlib1g-dev luarocks
-TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist wamerican \
+MPI_DEBS  := libopenmpi-dev openmpi-bin
+TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist wamerican $(MPI_DEBS) \
              lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
              lua5.4 liblua5.4-dev luajit libluajit-5.1-dev \
              love xvfb xauth zip chromium
 
 MNIST_DIR := data/mnist
 
-.PHONY: all core cores embed-lib deps test-deps fengari test windows windows-deps love bench-shipping check-asan check-valgrind soak mnist cnn names data embed rock-check rockspec docs install bench fuzz clean help
+# nn.mpi, the optional MPI module (data-parallel training: nn.fit's
+# distributed option): Open MPI's mpicc builds build/<lua>/nn/mpi.so from
+# csrc/mpi/.  Neither the core nor the rock needs MPI.  Linked -z nodelete:
+# its exit handler (finalize, or abort after a failure) must outlive
+# lua_close.  The specs run it under mpirun (NP ranks, as root too).
+MPICC     ?= mpicc
+MPI_MOD   := $(CORE_DIR)/nn/mpi.so
+NP        ?= 2
+# --bind-to none: on a machine shared with other work, a rank pinned to a
+# busy core waits there (and with it every rank, each step)
+MPIRUN    := mpirun --oversubscribe --allow-run-as-root --bind-to none -np
+
+.PHONY: all core cores mpi mpi-deps mnist-mpi embed-lib deps test-deps fengari test windows windows-deps love bench-shipping check-asan check-valgrind soak mnist cnn names data embed rock-check rockspec docs install bench fuzz clean help
 
 all: $(CORE)
 
@@ -89,6 +102,8 @@ help:
 	@echo "make test     run the whole busted suite; ends with 'N passed, N failed'"
 	@echo "make mnist    the main job: fetch MNIST, train the MLP, report test accuracy"
 	@echo "make data     fetch and verify MNIST into $(MNIST_DIR)"
+	@echo "make mpi      build nn.mpi (Open MPI), build/<lua>/nn/mpi.so, for nn.fit's distributed option"
+	@echo "make mnist-mpi NP=2  the main job's MLP trained data-parallel on NP ranks (mpirun)"
 	@echo "make cnn      a LeNet-style CNN on MNIST (examples/mnist_cnn.lua), test accuracy"
 	@echo "make names    a character LSTM makes up names (examples/names.lua), beside PyTorch's twin"
 	@echo "make docs     the README's and docs/format.md's layer lists, from the registry"
@@ -146,6 +161,17 @@ cores: test-deps
 
 core: $(CORE)
 
+mpi-deps: deps
+	@sh tools/deps.sh $(MPI_DEBS)
+
+$(MPI_MOD): csrc/mpi/nn_mpi.c $(HDRS) Makefile | mpi-deps
+	@[ -f "$(LUA_INC)/lua.h" ] || { echo "make: $(LUA_INC)/lua.h is missing:" \
+	  "run make deps (Debian), or give LUA_INC"; exit 1; }
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) -o $@ csrc/mpi/nn_mpi.c $(LDFLAGS) -Wl,-z,nodelete
+
+mpi: mpi-deps $(MPI_MOD)
+
 # lua-nn for linking into a host program (csrc/lua_nn.h): the core's
 # objects, and lua_nn_preload with every lua/nn/*.lua built in.
 OBJDIR    := $(BUILD)/obj
@@ -196,7 +222,7 @@ TEST_THREADS    ?= 1
 # (spec/windows_spec.lua; .ci/run installs wine through make windows).
 WINE      := $(shell sh tools/windows.sh wine 2>/dev/null)
 
-test: test-deps cores $(CORE) $(EMBED_HOST) data $(if $(WINE),windows)
+test: test-deps cores $(CORE) $(MPI_MOD) $(EMBED_HOST) data $(if $(WINE),windows)
 	@$(MAKE) --no-print-directory love LOVE_PLATFORMS="$(LOVE_TEST_PLATFORMS)"
 	@NN_SWEEP_STRIDE=$(NN_SWEEP_STRIDE) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
 	  NN_EMBED_HOST="$(CURDIR)/$(EMBED_HOST)" sh tools/test.sh
@@ -321,6 +347,13 @@ data:
 
 mnist: deps $(CORE) data
 	$(LUA) examples/mnist_mlp.lua $(MNIST_DIR)
+
+# the main job's MLP data-parallel: 1 rank, then NP, compared (the model,
+# the report and each run's line go to build/)
+mnist-mpi: mpi $(CORE) data
+	@mkdir -p build
+	$(MPIRUN) 1 $(LUA) examples/mnist_mpi.lua $(MNIST_DIR) build
+	$(MPIRUN) $(NP) $(LUA) examples/mnist_mpi.lua $(MNIST_DIR) build
 
 cnn: deps $(CORE) data
 	$(LUA) examples/mnist_cnn.lua $(MNIST_DIR)

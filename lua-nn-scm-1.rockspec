@@ -60,6 +60,7 @@ build = {
       ["nn.chart_scale"] = "lua/nn/chart_scale.lua",
       ["nn.clip"] = "lua/nn/clip.lua",
       ["nn.compat"] = "lua/nn/compat.lua",
+      ["nn.distributed"] = "lua/nn/distributed.lua",
       ["nn.export"] = "lua/nn/export.lua",
       ["nn.font"] = "lua/nn/font.lua",
       ["nn.gradcheck"] = "lua/nn/gradcheck.lua",

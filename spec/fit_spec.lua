@@ -162,7 +162,7 @@ describe("nn.fit's errors", function()
    it("name a misspelt option, guess the right one and list them all", function()
       local m = net()
       local e = err(nn.fit, m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y, {epoch = 2})
-      has(e, "nn.fit: unknown option 'epoch' (did you mean 'epochs'? expected accuracy, batchSize, clip, epochs, ")
+      has(e, "nn.fit: unknown option 'epoch' (did you mean 'epochs'? expected accuracy, batchSize, clip, distributed, epochs, ")
       has(e, "validation, validationSplit)")
       has(err(nn.fit, m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y, {batchsize = 2}),
          "unknown option 'batchsize' (did you mean 'batchSize'?")
@@ -171,7 +171,7 @@ describe("nn.fit's errors", function()
       has(err(nn.fit, m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y, {colour = 2}),
          "unknown option 'colour' (expected accuracy")
       has(err(nn.evaluate, m, nn.CrossEntropyLoss(), X, Y, {batchsize = 2}),
-         "nn.evaluate: unknown option 'batchsize' (did you mean 'batchSize'? expected accuracy, batchSize)")
+         "nn.evaluate: unknown option 'batchsize' (did you mean 'batchSize'? expected accuracy, batchSize, distributed)")
       has(err(nn.fit, m, nn.CrossEntropyLoss(), nn.SGD(m, {lr = 0.1}), X, Y, {onEpoch = 5}),
          "nn.fit: onEpoch must be a function, got number")
    end)

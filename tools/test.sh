@@ -25,7 +25,7 @@ if [ "$NN_BLAS" = none ]; then opts="'--cpath=./build/$lua-noblas/?.so'$opts"
 elif [ "$lua" != lua5.4 ]; then opts="'--cpath=./build/$lua/?.so'$opts"; fi
 if [ -z "$files" ]; then
   # the costliest first (measured: each over 5 s of CPU on 5.4), then the rest
-  heavy="examples figures plot hostile_sweep gemm export weights xcheck windows love"
+  heavy="examples mpi figures plot hostile_sweep gemm export weights xcheck windows love"
   for h in $heavy; do [ -f "spec/${h}_spec.lua" ] && files="$files spec/${h}_spec.lua"; done
   for f in spec/*_spec.lua; do
     case " $files " in *" $f "*) ;; *) files="$files $f" ;; esac

@@ -88,8 +88,8 @@ local entries = {
    {"nn.clipGradNorm", "nn.clipGradNorm(net | grads, maxNorm [, normType = 2 [, {errorIfNonfinite = false}]])", "Returns the gradients' total norm; above maxNorm scales them all to it, in place (torch.nn.utils.clip_grad_norm_)."},
    {"nn.clipGradValue", "nn.clipGradValue(net | grads, v)", "Every gradient element into [-v, v], in place (torch.nn.utils.clip_grad_value_)."},
    -- training and data
-   {"nn.fit", "nn.fit(net, crit, opt, X, Y [, opts])", "Trains: epochs, batchSize, shuffle, validation or validationSplit, schedule, patience, saveBest, onEpoch, clip, ...; returns the history."},
-   {"nn.evaluate", "nn.evaluate(net, crit, X, Y [, {batchSize, accuracy}])", "The mean loss and the accuracy over X, in evaluate mode."},
+   {"nn.fit", "nn.fit(net, crit, opt, X, Y [, opts])", "Trains: epochs, batchSize, shuffle, validation or validationSplit, schedule, patience, saveBest, onEpoch, clip, distributed (require \"nn.mpi\": data-parallel under mpirun), ...; returns the history."},
+   {"nn.evaluate", "nn.evaluate(net, crit, X, Y [, {batchSize, accuracy, distributed}])", "The mean loss and the accuracy over X, in evaluate mode; distributed (nn.mpi): each rank takes a part, every rank gets the totals."},
    {"nn.predict", "nn.predict(net, X [, batchSize])", "An n x 1 matrix of each row's class (its largest output)."},
    {"nn.batches", "nn.batches(X [, Y], size [, {shuffle = false}])", "An iterator of mini-batches xb, yb: every row once per pass."},
    {"nn.ConfusionMatrix", "nn.ConfusionMatrix(C [, names])", "Counts of (true, predicted): cm:add(pred, target), cm:accuracy(), cm:recall(c), cm:precision(c), print(cm)."},

@@ -7,6 +7,7 @@
 local core = require "nn.core"
 local compat = require "nn.compat"
 local progress = require "nn.progress"
+local distributed = require "nn.distributed"
 local clip = require "nn.clip"
 
 local train = {}
@@ -41,6 +42,13 @@ local function raise(err)
 end
 
 local function pack(...) return {n = select("#", ...), ...} end
+
+-- what distributed.lua needs to pass a rank's error to every rank
+local hooks = {
+   message = message,
+   argerror = function(msg) error(setmetatable({msg = msg}, ArgError), 0) end,
+   isargerror = function(err) return getmetatable(err) == ArgError end,
+}
 
 -- f as a public function: an ArgError inside is raised at its caller
 local function api(f)
@@ -211,33 +219,28 @@ local function buffer(set, M, rows)
    return b
 end
 
--- nn.batches(X [, Y], size [, {shuffle = false}]) -> iterator of xb, yb
--- (Y may be nil: then only xb).  Every row comes exactly once per pass;
--- the last batch holds the rest.  The batches are buffers reused on the
--- next pass: clone one to keep it.
-local function batches(X, Y, size, opts)
-   local fn = "nn.batches"
-   if compat.isint(Y) and size == nil or type(size) == "table" then
-      Y, size, opts = nil, Y, size
-   end
-   checkmatrix(X, fn, "X")
+-- A pass over X (and Y, if not nil) in batches of size rows, the order
+-- shuffled (the last pass's order shuffled again) or not: an iterator of
+-- xb, yb.  With dist (distributed.lua), every rank takes rank 0's order
+-- and its own shard of each batch of k rows: an iterator of k, xb, yb
+-- (xb and yb nil when the shard is empty), and with whole the batch's
+-- rows of Y too.
+local function pass(X, Y, size, shuffle, dist, whole)
    local n = X:shape()
-   if Y ~= nil then Y = targets(Y, n, fn) end
-   checksize(size, fn, "size")
-   opts = checkopts(opts, {shuffle = true}, fn)
    local xs, ys = take(X), Y and take(Y)
    local order = xs.order
    if not order or #order ~= n then
       order = {}
       xs.order = order
    end
-   if opts.shuffle then                            -- Fisher-Yates
+   if shuffle then                                 -- Fisher-Yates
       if #order ~= n then for i = 1, n do order[i] = i end end
       local random = core.random
       for i = n, 2, -1 do
          local j = random(i)
          order[i], order[j] = order[j], order[i]
       end
+      if dist then dist:agreeorder(order) end
    else
       for i = 1, n do order[i] = i end
    end
@@ -252,11 +255,32 @@ local function batches(X, Y, size, opts)
          return nil
       end
       local k = math.min(size, n - first + 1)
-      local xb = buffer(xs, X, k):gather(X, order, first, k)
-      local yb = Y and buffer(ys, Y, k):gather(Y, order, first, k)
+      local from, rows = first, k
+      local all = whole and buffer(ys, Y, k):gather(Y, order, first, k)
+      if dist then from, rows = dist:shard(first, k) end
+      local xb = rows > 0 and buffer(xs, X, rows):gather(X, order, from, rows) or nil
+      local yb = Y and rows > 0 and buffer(ys, Y, rows):gather(Y, order, from, rows) or nil
       first = first + k
+      if dist then return k, xb, yb, all end
       return xb, yb
    end
+end
+
+-- nn.batches(X [, Y], size [, {shuffle = false}]) -> iterator of xb, yb
+-- (Y may be nil: then only xb).  Every row comes exactly once per pass;
+-- the last batch holds the rest.  The batches are buffers reused on the
+-- next pass: clone one to keep it.
+local function batches(X, Y, size, opts)
+   local fn = "nn.batches"
+   if compat.isint(Y) and size == nil or type(size) == "table" then
+      Y, size, opts = nil, Y, size
+   end
+   checkmatrix(X, fn, "X")
+   local n = X:shape()
+   if Y ~= nil then Y = targets(Y, n, fn) end
+   checksize(size, fn, "size")
+   opts = checkopts(opts, {shuffle = true}, fn)
+   return pass(X, Y, size, opts.shuffle)
 end
 train.batches = api(batches)
 
@@ -283,30 +307,53 @@ local function sweep(net, X, Y, size, f)
 end
 
 -- the mean loss (and the fraction of correct classes, if acc) of net on
--- X, Y; labels (checktargets') are checked against the network's width
-local function evaluate(net, crit, X, Y, size, acc, labels, fn)
+-- X, Y; labels (checktargets') are checked against the network's width.
+-- Distributed (dist), each rank sweeps its part of the rows and the sums
+-- are summed over the ranks.
+local function evaluate(net, crit, X, Y, size, acc, labels, fn, dist)
    local sum = crit.reduction == "sum"
    local total, hits, counted = 0, 0, 0
    local ignore = classof(crit) and crit.ignoreIndex or nil
-   sweep(net, X, Y, size, function(out, _, yb, first, k)
-      if first == 1 then checkclasses(labels, select(2, out:shape()), fn) end
-      local L = crit:forward(out, yb)
-      total = total + (sum and L or L * k)
-      if acc then
-         local h, c = core.correct(out, yb, ignore)
-         hits, counted = hits + h, counted + c
-      end
-   end)
+   local function part(Xp, Yp)
+      sweep(net, Xp, Yp, size, function(out, _, yb, first, k)
+         if first == 1 then checkclasses(labels, select(2, out:shape()), fn) end
+         local L = crit:forward(out, yb)
+         total = total + (sum and L or L * k)
+         if acc then
+            local h, c = core.correct(out, yb, ignore)
+            hits, counted = hits + h, counted + c
+         end
+      end)
+   end
+   if dist then
+      local Xp, Yp = dist:part(X, Y)
+      if Xp then dist:run(part, Xp, Yp) end
+      total, hits, counted = compat.unpack(dist:sum({total, hits, counted},
+         {"real", "count", "count"}))
+   else
+      part(X, Y)
+   end
    local n = X:shape()
    return total / n, acc and hits / counted or nil
 end
 
--- nn.evaluate(net, crit, X, Y [, {batchSize = 1000, accuracy}]) -> mean
--- loss, accuracy (a fraction; nil unless the loss is a class loss or
--- accuracy = true)
+-- the distributed option (nn.mpi) checked, and the run's object
+local function newdist(mpi, fn)
+   if not distributed.ismpi(mpi) then
+      argerror("%s: distributed must be the nn.mpi module (require \"nn.mpi\", built by "
+         .. "make mpi), got %s", fn, type(mpi))
+   end
+   return distributed.new(mpi, hooks)
+end
+
+-- nn.evaluate(net, crit, X, Y [, {batchSize = 1000, accuracy,
+-- distributed}]) -> mean loss, accuracy (a fraction; nil unless the loss
+-- is a class loss or accuracy = true).  distributed = require "nn.mpi":
+-- each rank evaluates its part of the rows, and every rank gets the
+-- totals.
 train.evaluate = api(function(net, crit, X, Y, opts)
    local fn = "nn.evaluate"
-   opts = checkopts(opts, {batchSize = true, accuracy = true}, fn)
+   opts = checkopts(opts, {batchSize = true, accuracy = true, distributed = true}, fn)
    checkmodule(net, fn, "net", "a network (a layer or nn.Sequential)", true)
    checkmodule(crit, fn, "crit", "a loss (nn.CrossEntropyLoss(), ...)", true)
    checkmatrix(X, fn, "X")
@@ -315,7 +362,8 @@ train.evaluate = api(function(net, crit, X, Y, opts)
    local size = checksize(opts.batchSize or 1000, fn, "batchSize")
    local acc = opts.accuracy
    if acc == nil then acc = classof(crit) and true or false end
-   return evaluate(net, crit, X, Y, size, acc, labels, fn)
+   local dist = opts.distributed ~= nil and newdist(opts.distributed, fn) or nil
+   return evaluate(net, crit, X, Y, size, acc, labels, fn, dist)
 end)
 
 -- nn.predict(net, X [, batchSize]) -> n x 1 Matrix of class indices (the
@@ -354,10 +402,12 @@ end)
 -- new best), history (a table to record into, so finished epochs survive
 -- an error), clip (the gradients clipped before each step: a number is
 -- nn.clipGradNorm's maxNorm; {maxNorm, normType} the same, {value = v}
--- nn.clipGradValue's).  The monitored loss is the validation loss when there is
--- validation, the training loss otherwise.  history has lists loss,
--- accuracy, valLoss, valAccuracy, lr, time (one entry per epoch), and
--- best = {epoch, loss}, stopped (why training ended early, or nil).
+-- nn.clipGradValue's), distributed (require "nn.mpi": data-parallel over
+-- the ranks of mpirun; distributed.lua).  The monitored loss is the
+-- validation loss when there is validation, the training loss otherwise.
+-- history has lists loss, accuracy, valLoss, valAccuracy, lr, time (one
+-- entry per epoch), and best = {epoch, loss}, stopped (why training ended
+-- early, or nil).
 -- An error inside the loop (a NaN loss, Ctrl-C, a layer's error) is raised
 -- as "nn.fit: stopped at epoch E, batch B (...): ..."; history keeps every
 -- finished epoch.
@@ -367,6 +417,7 @@ local fitopts = {
    validationSplit = true, progress = true, onEpoch = true, accuracy = true,
    out = true, schedule = true, patience = true, minDelta = true,
    restoreBest = true, saveBest = true, history = true, clip = true,
+   distributed = true,
 }
 
 -- nn.fit's clip option as a function of the optimizer's gradients, or nil
@@ -416,7 +467,7 @@ local function fitoptions(net, crit, opt, X, opts, fn)
       validation = opts.validation, validationSplit = opts.validationSplit,
       accuracy = opts.accuracy, restoreBest = opts.restoreBest,
       clip = clipper(opts.clip, fn),
-      class = classof(crit),
+      class = classof(crit), distributed = opts.distributed,
    }
    if o.validation ~= nil and (type(o.validation) ~= "table" or isMatrix(o.validation)) then
       argerror("%s: validation must be a table {Xv, Yv}, got %s", fn, type(o.validation))
@@ -445,6 +496,7 @@ local function fitoptions(net, crit, opt, X, opts, fn)
    if o.history ~= nil and type(o.history) ~= "table" then
       argerror("%s: history must be a table, got %s", fn, type(o.history))
    end
+   if o.distributed ~= nil then o.dist = newdist(o.distributed, fn) end
    if o.restoreBest == nil then o.restoreBest = o.patience ~= nil end
    if o.accuracy == nil then o.accuracy = o.class and true or false end
    return o
@@ -487,30 +539,107 @@ local function fitdata(X, Y, o, fn)
    return X, Y, nil, nil, labels
 end
 
+-- What a mean loss divides by, for the targets yb: a class loss's class
+-- indices that are not its ignoreIndex (one a row, or one a step of a
+-- sequence), else the rows (the other losses divide by the element
+-- count, the rows times a fixed width).  nil for a sum.
+local function denominator(crit, yb)
+   if crit.reduction == "sum" then return nil end
+   if classloss[crit.typename] and (crit.sequence or select(2, yb:shape()) == 1) then
+      -- whole numbers: |y - ignore| clamped to 1 is 1 where y is not ignored
+      return (yb - (crit.ignoreIndex or -100)):abs():clamp(0, 1):sum()
+   end
+   return (yb:shape())
+end
+
+-- one batch's forward, loss (which must be finite) and backward; returns
+-- the loss and the output.  share (distributed: the part of the batch's
+-- mean a shard makes) scales dL/dout, and so every gradient.
+local function forwardbackward(net, crit, xb, yb, b, labels, fn, share)
+   local out = net:forward(xb)
+   if b == 1 then checkclasses(labels, select(2, out:shape()), fn) end
+   local L = crit:forward(out, yb)
+   if L ~= L or L == math.huge or L == -math.huge then
+      error(("the loss is %s; lower the learning rate or check the data")
+         :format(L ~= L and "nan" or tostring(L)), 0)
+   end
+   local gy = crit:backward(out, yb)
+   if share then gy:scale(share) end
+   net:backward(xb, gy, false)                       -- no dL/dx needed
+   return L, out
+end
+
 -- One pass over X, Y in shuffled batches: forward, loss, backward, step.
 -- Returns the epoch's stats; an error inside is raised as "nn.fit:
 -- stopped at epoch e, batch b ..." and recorded in history.stopped.
+-- Distributed (o.dist), each rank goes through its shard of every batch,
+-- the gradients are averaged over the ranks before the step, and the
+-- sums over the ranks make the stats (distributed.lua).
 local function trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
    local n = X:shape()
+   local dist = o.dist
    if net.training then net:training() end
    local bar = o.show and progress.new{total = math.floor((n + o.batchSize - 1) / o.batchSize),
                                        epoch = e, epochs = o.epochs, out = o.out}
    local sum = crit.reduction == "sum"
    local start = core.clock()
-   local total, hits, counted, seen, b = 0, 0, 0, 0, 0
+   local total, hits, counted, seen, b, seenk = 0, 0, 0, 0, 0, 0
    local ignore = o.class and o.class.ignore or nil
    local ok, err = pcall(function()
+      if dist then
+         local mine, L, out, xb, yb, rows, share = 0, nil, nil, nil, nil, 0, nil
+         local function after()               -- this rank's part after the allreduce
+            if o.clip then o.clip(opt.grads or select(2, net:parameters())) end
+            opt:step()
+            mine = mine + rows
+            if L then
+               total = total + (sum and L or L * (share and share * seenk or rows))
+               if o.accuracy then
+                  local h, c = core.correct(out, yb, ignore)
+                  hits, counted = hits + h, counted + c
+               end
+            end
+            if bar then bar:update(b, seen, total / math.max(mine, 1)) end
+         end
+         -- a class loss's mean counts the labels it does not ignore: where Y
+         -- has ignored ones, every rank counts the whole batch's (it has all
+         -- of Y) and its own
+         local counts = not sum and dist.size > 1 and classloss[crit.typename]
+            and (crit.sequence or select(2, Y:shape()) == 1)
+            and denominator(crit, Y) < Y:numel()
+         for k, xbr, ybr, yall in pass(X, Y, o.batchSize, o.shuffle, dist, counts) do
+            b, xb, yb, L, out, seenk = b + 1, xbr, ybr, nil, nil, k
+            rows = xb and xb:shape() or 0
+            seen = seen + k
+            opt:zeroGrad()
+            -- a mean loss's gradient, weighted by this shard's part of the
+            -- batch's mean: its rows / k, or its counted labels / the batch's
+            share = nil
+            if not sum and rows ~= k then
+               if counts then
+                  local D = denominator(crit, yall)
+                  share = D > 0 and (xb and denominator(crit, yb) or 0) / D or rows / k
+               else
+                  share = rows / k
+               end
+            end
+            -- (a shard whose labels are all ignored adds nothing, as one
+            -- process' batch would take nothing from them)
+            if xb and share ~= 0 then
+               L, out = dist:run(forwardbackward, net, crit, xb, yb, b, labels, fn, share)
+            end
+            dist:reducegrads()                      -- raises if a rank failed
+            dist:run(after)
+         end
+         total, hits, counted = compat.unpack(dist:sum({total, hits, counted},
+            {"real", "count", "count"}))
+         dist:syncbuffers()
+         return
+      end
       for xb, yb in batches(X, Y, o.batchSize, {shuffle = o.shuffle}) do
          b = b + 1
          opt:zeroGrad()
-         local out = net:forward(xb)
-         if b == 1 then checkclasses(labels, select(2, out:shape()), fn) end
-         local L = crit:forward(out, yb)
-         if L ~= L or L == math.huge or L == -math.huge then
-            error(("the loss is %s; lower the learning rate or check the data")
-               :format(L ~= L and "nan" or tostring(L)), 0)
-         end
-         net:backward(xb, crit:backward(out, yb), false)   -- no dL/dx needed
+         local L, out = forwardbackward(net, crit, xb, yb, b, labels, fn)
          if o.clip then o.clip(opt.grads or select(2, net:parameters())) end
          opt:step()
          local k = xb:shape()
@@ -622,11 +751,47 @@ local function summary(s, epochs)
    return table.concat(parts, "  ")
 end
 
+-- after an epoch: the history, the summary line, a plateau schedule,
+-- early stopping, onEpoch; returns whether to stop
+local function endepoch(e, stats, history, watch, o)
+   record(history, e, stats)
+   if o.show then (o.out or io.stdout):write(summary(stats, o.epochs), "\n") end
+   local monitored = stats.valLoss or stats.loss
+   if o.plateau then o.schedule(monitored) end
+   local stop = watch:epoch(e, monitored)
+   if o.onEpoch and o.onEpoch(e, stats) == false then
+      history.stopped = ("by onEpoch after epoch %d"):format(e)
+      return true
+   end
+   return stop
+end
+
+-- Distributed: rank 0's parameters and buffers on every rank; rank 0
+-- alone prints and saves (saveBest).  The line it prints first says how
+-- the batches are cut, and that BatchNorm sees each rank's own rows.
+local function startdist(dist, net, opt, o, X, Xv, fn)
+   local ok, err = pcall(dist.start, dist, net, opt, X, Xv)
+   if not ok then error(("%s: distributed: %s"):format(fn, message(err)), 0) end
+   if dist.rank ~= 0 then
+      o.show, o.saveBest = false, nil
+   elseif o.show and dist.size > 1 then
+      local per, out = o.batchSize / dist.size, o.out or io.stdout
+      out:write(("nn.fit: distributed over %d ranks: each takes %s rows of "
+         .. "every batch of %d%s\n"):format(dist.size, per == math.floor(per)
+         and ("%d"):format(per) or ("about %.1f"):format(per), o.batchSize,
+         dist.buffers and "; BatchNorm normalizes with each rank's own rows (as "
+         .. "PyTorch's DDP without SyncBatchNorm) and keeps rank 0's running statistics"
+         or ""))
+   end
+end
+
 train.fit = api(function(net, crit, opt, X, Y, opts)
    local fn = "nn.fit"
    local o = fitoptions(net, crit, opt, X, opts, fn)
    local Xv, Yv, labels, vlabels
    X, Y, Xv, Yv, labels, vlabels = fitdata(X, Y, o, fn)
+   local dist = o.dist
+   if dist then startdist(dist, net, opt, o, X, Xv, fn) end
    local history = newhistory(o.history)
    local watch = newwatch(net, o, history, fn)
    for e = 1, o.epochs do
@@ -634,16 +799,16 @@ train.fit = api(function(net, crit, opt, X, Y, opts)
       local stats = trainepoch(e, net, crit, opt, X, Y, o, labels, history, fn)
       if Xv then
          stats.valLoss, stats.valAccuracy = evaluate(net, crit, Xv, Yv, 1000, o.accuracy,
-            vlabels, fn)
+            vlabels, fn, dist)
       end
-      record(history, e, stats)
-      if o.show then (o.out or io.stdout):write(summary(stats, o.epochs), "\n") end
-      local monitored = stats.valLoss or stats.loss
-      if o.plateau then o.schedule(monitored) end
-      local stop = watch:epoch(e, monitored)
-      if o.onEpoch and o.onEpoch(e, stats) == false then
-         history.stopped = ("by onEpoch after epoch %d"):format(e)
-         break
+      local stop
+      if dist then         -- every rank stops if one does (onEpoch); errors reach all
+         stop = dist:any(dist:run(endepoch, e, stats, history, watch, o))
+         if stop and not history.stopped then
+            history.stopped = ("by onEpoch on another rank after epoch %d"):format(e)
+         end
+      else
+         stop = endepoch(e, stats, history, watch, o)
       end
       if stop then break end
    end
