@@ -291,20 +291,68 @@ static float *convscratch(Ctx *c, int g, float **tmp) {
   return cols;
 }
 
+/* the convolution's shapes for the direct kernels (k_direct.c) */
+static KConvShape convshape(const Ctx *c) {
+  const Module *m = c->m;
+  KConvShape s;
+  s.n = c->n;
+  s.C = m->in[0];
+  s.H = m->in[1];
+  s.W = m->in[2];
+  s.O = CWS(m)->outC;
+  s.OH = m->out[1];
+  s.OW = m->out[2];
+  s.w = window(m);
+  return s;
+}
+
 static void conv_forward(Ctx *c) {
   const Module *m = c->m;
   KWindow w = window(m);
-  int g = convgroup(c);
+  KConvShape s = convshape(c);
+  int g;
+  if (k_dconv_fits(&s)) {
+    size_t sh = k_dconv_shared(&s, 0);
+    float *scr = nn_scratch(c, UV_SCRATCH, sh + k_dconv_private(&s, 0), 1);
+    k_dconv_prepare(scr, c->p[0], &s, 0);
+    k_dconv_forward(c->out, c->x, c->p[1], scr, scr + sh, &s, 0, c->n);
+    return;
+  }
+  g = convgroup(c);
   float *tmp, *cols = convscratch(c, g, &tmp);
   k_conv2d_forward(c->out, c->x, c->p[0], c->p[1], cols, tmp, c->n, g,
                    m->in[0], m->in[1], m->in[2], CWS(m)->outC, &w, m->out[1],
                    m->out[2]);
 }
 
+/* dL/db: gb[o] += each image's sum of gy[o], image by image */
+static void convbias(float *gb, const float *gy, int n, int O, size_t P) {
+  int i, o;
+  for (i = 0; i < n; i++)
+    for (o = 0; o < O; o++)
+      gb[o] += (float)k_sum(gy + ((size_t)i * O + o) * P, P);
+}
+
 static void conv_backward(Ctx *c) {
   const Module *m = c->m;
   KWindow w = window(m);
-  int g = convgroup(c);
+  KConvShape s = convshape(c);
+  int g;
+  if (k_dconv_fits(&s)) {
+    size_t shx = k_dconv_shared(&s, 1), shw = k_dconv_shared(&s, 2);
+    size_t nx = shx + k_dconv_private(&s, 1), nw = shw + k_dconv_private(&s, 2);
+    float *scr = nn_scratch(c, UV_SCRATCH, nx > nw ? nx : nw, 1);
+    if (c->gx) {
+      k_dconv_prepare(scr, c->p[0], &s, 1);
+      k_dconv_backx(c->gx, c->gy, scr, scr + shx, &s, 0, c->n);
+    }
+    k_dconv_backw(c->g[0], scr, c->x, c->gy, scr + shw, &s, 0,
+                  k_dconv_wtiles(&s));
+    if (c->g[1])
+      convbias(c->g[1], c->gy, c->n, s.O, (size_t)s.OH * s.OW);
+    return;
+  }
+  g = convgroup(c);
   float *tmp, *cols = convscratch(c, g, &tmp);
   k_conv2d_backward(c->gx, c->g[0], c->g[1], c->x, c->p[0], c->gy, cols, tmp,
                     c->n, g, m->in[0], m->in[1], m->in[2], CWS(m)->outC, &w,

@@ -230,6 +230,38 @@ void k_conv2d_backward(float *gx, float *gw, float *gb,
                        const float *restrict gy, float *cols, float *tmp,
                        int n, int G, int C, int H, int W, int O,
                        const KWindow *w, int OH, int OW);
+/* ---- direct convolution of stride 1: k_direct.c ------------------------ */
+/* A convolution's shapes: n images x[n, C, H, W] through window w to
+** y[n, O, OH, OW] */
+typedef struct KConvShape {
+  int n, C, H, W, O, OH, OW;
+  KWindow w;
+} KConvShape;
+/* the direct kernels in use: 2 AVX-512, 1 AVX2+FMA, 0 none (then
+** k_dconv_fits is false) */
+int k_direct_isa(void);
+/* whether they take this convolution: stride 1, dilation 1, padding less
+** than the kernel, kw from 2 to 7 */
+int k_dconv_fits(const KConvShape *s);
+/* Scratch floats for dir 0 (forward), 1 (dL/dx), 2 (dL/dW): shared by
+** the parts of one call, and private to each part (each thread) */
+size_t k_dconv_shared(const KConvShape *s, int dir);
+size_t k_dconv_private(const KConvShape *s, int dir);
+/* fills the shared scratch of dir 0 or 1 from the weights wt[O, C kh kw] */
+void k_dconv_prepare(float *shared, const float *wt, const KConvShape *s,
+                     int dir);
+/* y = conv(x) + b (b may be NULL) for images i0..i1-1, after prepare 0 */
+void k_dconv_forward(float *y, const float *x, const float *b,
+                     const float *shared, float *priv, const KConvShape *s,
+                     int i0, int i1);
+/* gx = dL/dx from gy for images i0..i1-1, after prepare 1 */
+void k_dconv_backx(float *gx, const float *gy, const float *shared,
+                   float *priv, const KConvShape *s, int i0, int i1);
+/* dL/dW in k_dconv_wtiles tiles: tiles t0..t1-1 of gw[O, C kh kw] +=
+** the sums over all n images, in sums (the shared scratch of dir 2) */
+int k_dconv_wtiles(const KConvShape *s);
+void k_dconv_backw(float *gw, float *sums, const float *x, const float *gy,
+                   float *priv, const KConvShape *s, int t0, int t1);
 /* max over each window of each channel (NaN wins, as in PyTorch);
 ** backward gives each window's gy to its maximum, found again in x (y
 ** is forward's output for the same x): the last NaN, or the first of
