@@ -273,6 +273,11 @@ void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
                           const float *restrict y, const float *restrict gy,
                           int n, int C, int H, int W, const KWindow *w,
                           int OH, int OW);
+/* the same for a 2 x 2 window of stride 2 without padding, vectorized
+** (k_direct.c; H, W >= 2): 1 if done, 0 where these kernels do not run */
+int k_maxpool22_forward(float *y, const float *x, int planes, int H, int W);
+int k_maxpool22_backward(float *gx, const float *x, const float *y,
+                         const float *gy, int planes, int H, int W);
 /* mean over each window; inpad: the padding counts in the divisor
 ** (PyTorch's count_include_pad, its default) */
 void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
