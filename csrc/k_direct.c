@@ -667,8 +667,28 @@ int k_dconv_wtiles(const KConvShape *s) {
   return nrt * nog;
 }
 
-void k_dconv_backw(float *gw, float *sums, const float *x, const float *gy,
-                   float *priv, const KConvShape *s, int t0, int t1) {
+/* db[o] for o in o0 .. o1 - 1: each image's sum over its pixels, in
+** double, pixel by pixel from the transposed gy g[P, Op], added to gb */
+static AVX2 void biassums(float *gb, const float *g, int P, int Op, int o0,
+                          int o1, double *acc) {
+  int p, o = o0;
+  for (; o + 4 <= o1; o += 4) {
+    __m256d a = _mm256_setzero_pd();
+    for (p = 0; p < P; p++)
+      a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(g + (size_t)p * Op + o)));
+    _mm256_storeu_pd(acc, a);
+    for (p = 0; p < 4; p++) gb[o + p] += (float)acc[p];
+  }
+  for (; o < o1; o++) {
+    double a = 0;
+    for (p = 0; p < P; p++) a += g[(size_t)p * Op + o];
+    gb[o] += (float)a;
+  }
+}
+
+void k_dconv_backw(float *gw, float *gb, float *sums, const float *x,
+                   const float *gy, float *priv, const KConvShape *s, int t0,
+                   int t1, int o0, int o1) {
 #ifdef DIRECT_X86
   Geo g = geometry(s, 0);
   const int Op = opad(&g, s), P = s->OH * s->OW, kw = g.kw, kh = g.kh;
@@ -689,6 +709,10 @@ void k_dconv_backw(float *gw, float *sums, const float *x, const float *gy,
   for (i = 0; i < s->n; i++) {
     pad(xp, x + i * in, s->C, s->H, s->W, g.Hp, g.Wp, g.pt, g.pl);
     transpose(gt, gy + i * out, s->O, P, Op);
+    if (gb && o1 > o0) {
+      double acc[4];
+      biassums(gb, gt, P, Op, o0, o1, acc);
+    }
     for (t = t0; t < t1; t++) {
       int rt = t / nog, og = t % nog, r0 = rt * rows;
       int nr = nkr - r0 < rows ? nkr - r0 : rows;
@@ -711,7 +735,7 @@ void k_dconv_backw(float *gw, float *sums, const float *x, const float *gy,
         gw[(size_t)o * g.K + k] += sums[(size_t)k * Op + o];
   }
 #else
-  (void)gw; (void)sums; (void)x; (void)gy; (void)priv; (void)s; (void)t0;
-  (void)t1;
+  (void)gw; (void)gb; (void)sums; (void)x; (void)gy; (void)priv; (void)s;
+  (void)t0; (void)t1; (void)o0; (void)o1;
 #endif
 }

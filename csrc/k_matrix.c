@@ -214,6 +214,13 @@ void k_sum_rows(float *y, const float *a, int r, int c) {
   }
 }
 
+void k_sum_rows_add(float *restrict y, const float *restrict a, int r, int c,
+                    int lda) {
+  int i, j;
+  for (i = 0; i < r; i++, a += lda)
+    for (j = 0; j < c; j++) y[j] += a[j];
+}
+
 void k_sum_cols(float *y, const float *a, int r, int c) {
   int i;
   for (i = 0; i < r; i++) y[i] = (float)k_sum(a + (size_t)i * c, (size_t)c);

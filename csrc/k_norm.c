@@ -77,10 +77,11 @@ void k_batchnorm_forward(float *restrict y, const float *restrict x,
                          const float *gamma, const float *beta,
                          float *restrict rmean, float *restrict rvar,
                          float *restrict mean, float *restrict invstd, int n,
-                         int C, int S, float eps, float momentum, int train) {
+                         int C, int S, int c0, int c1, float eps,
+                         float momentum, int train) {
   size_t cs = (size_t)C * S, m = (size_t)n * S;
   int i, c;
-  for (c = 0; c < C; c++) {
+  for (c = c0; c < c1; c++) {
     const float *xc = x + (size_t)c * S;
     float *yc = y + (size_t)c * S;
     double mu, var;
@@ -114,11 +115,11 @@ void k_batchnorm_forward(float *restrict y, const float *restrict x,
 void k_batchnorm_backward(float *restrict gx, float *ggamma, float *gbeta,
                           const float *restrict x, const float *restrict gy,
                           const float *gamma, const float *mean,
-                          const float *invstd, int n, int C, int S,
-                          int train) {
+                          const float *invstd, int n, int C, int S, int c0,
+                          int c1, int train) {
   size_t cs = (size_t)C * S, m = (size_t)n * S;
   int i, c;
-  for (c = 0; c < C; c++) {
+  for (c = c0; c < c1; c++) {
     const float *xc = x + (size_t)c * S, *gc = gy + (size_t)c * S;
     double db = 0, dg = 0;
     float g = gamma ? gamma[c] : 1.0f, mu = mean[c], is = invstd[c];

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "module.h"
+#include "pool.h"
 
 static const LayerKind *const registry[] = {
   nn_dense_kinds, nn_activation_kinds, nn_conv_kinds, nn_norm_kinds
@@ -449,6 +450,7 @@ static void initctx(Ctx *c, lua_State *L, Module *m, const Matrix *x) {
   memset(c, 0, sizeof *c);
   c->L = L;
   c->m = m;
+  c->pool = nn_pool(L);
   c->n = x->rows;
   c->cols = x->cols;
   c->ycols = (int)outcols(m, x->cols);
