@@ -192,12 +192,23 @@ INLINE AVX512 void fwd512(const int rv, int K, const int *off, const float *wp,
       if (rv > 2) t[o][2] = _mm512_fmadd_ps(w, v2, t[o][2]);
     }
   }
-  for (o = 0; o < no; o++) {
-    __m512 bo = _mm512_set1_ps(b ? b[o] : 0.0f);
-#pragma GCC unroll 3
-    for (r = 0; r < rv; r++) {
-      __m512 v = b ? _mm512_add_ps(t[o][r], bo) : t[o][r];
-      _mm512_mask_storeu_ps(yr[r] + o * ys, lanes16(n[r]), v);
+  {
+    const __mmask16 m0 = lanes16(n[0]), m1 = lanes16(rv > 1 ? n[1] : 0);
+    const __mmask16 m2 = lanes16(rv > 2 ? n[2] : 0);
+    float *y0 = yr[0], *y1 = yr[rv > 1 ? 1 : 0], *y2 = yr[rv > 2 ? 2 : 0];
+    /* every channel's stores unrolled, the sums stay in registers */
+#pragma GCC unroll 8
+    for (o = 0; o < F5MO; o++) {
+      const __m512 bo = _mm512_set1_ps(b && o < no ? b[o] : 0.0f);
+      if (o >= no) break;
+      _mm512_mask_storeu_ps(y0 + o * ys, m0, b ? _mm512_add_ps(t[o][0], bo)
+                                                : t[o][0]);
+      if (rv > 1)
+        _mm512_mask_storeu_ps(y1 + o * ys, m1, b ? _mm512_add_ps(t[o][1], bo)
+                                                  : t[o][1]);
+      if (rv > 2)
+        _mm512_mask_storeu_ps(y2 + o * ys, m2, b ? _mm512_add_ps(t[o][2], bo)
+                                                  : t[o][2]);
     }
   }
 }
