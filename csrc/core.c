@@ -15,17 +15,16 @@
 
 /* nn.threads([n]): the threads this state's layers, losses and
 ** optimizers split their work across (pool.c), n - 1 of them started here
-** (nn.threads(1), the default, has none); with OpenBLAS also the threads
-** OpenBLAS runs the Matrix products on (per process).  Returns the count
-** in force for this state. */
+** (nn.threads(1), the default, has none).  Returns the count in force for
+** this state.  OpenBLAS's own threads, which the Matrix products run on
+** in that build, are left to OpenBLAS (OPENBLAS_NUM_THREADS): its count
+** is one per process, and two states setting it from two threads at once
+** would race inside OpenBLAS. */
 static int lib_threads(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
     lua_Integer n = luaL_checkinteger(L, 1);
     if (n < 1 || n > 1024)
       return luaL_error(L, "nn.threads: n must be from 1 to 1024, got %I", n);
-#ifndef NN_BLAS_NONE
-    openblas_set_num_threads((int)n);
-#endif
     nn_setthreads(L, (int)n);
   }
   lua_pushinteger(L, nn_poolsize(nn_pool(L)));
