@@ -336,6 +336,9 @@ $(BENCH_PEAK): bench/peak.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -std=c99 -Wall -Wextra -o $@ $<
 
+# OpenBLAS on one thread for the GEMM limit (the Matrix products keep
+# OpenBLAS's own count, per process; the layers run on nn.threads)
+bench: export OPENBLAS_NUM_THREADS ?= 1
 bench: test-deps $(CORE) $(BENCH_PEAK) data
 ifeq ($(BLAS),none)
 	@$(MAKE) --no-print-directory LUA=$(LUA) BLAS=openblas core

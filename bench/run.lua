@@ -312,7 +312,8 @@ if #cores == 0 then
       head[#head + 1] = "PyTorch / lua-nn"
    end
    for i = 2, #counts do head[#head + 1] = ("lua-nn %d / %d threads"):format(counts[1], counts[i]) end
-   head[#head + 1] = ("GEMM limit (%d)"):format(counts[1])
+   head[#head + 1] = ("GEMM limit (%s)"):format(blas == "none" and "own SGEMM, 1 thread"
+      or "OpenBLAS, OPENBLAS_NUM_THREADS " .. (os.getenv("OPENBLAS_NUM_THREADS") or "unset"))
    head[#head + 1] = "limit / lua-nn"
    for _, t in ipairs(counts) do head[#head + 1] = ("of peak (%d)"):format(t) end
    print("| " .. table.concat(head, " | ") .. " |")
