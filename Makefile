@@ -69,17 +69,17 @@ export NN_BLAS   := $(BLAS)
 # Debian packages the library needs to build and run, and those the tests
 # add (busted; PyTorch for the numerical cross-checks; Fashion-MNIST to
 # prove the loader on gzipped IDX files; every Lua, for the specs that run
-# children of each; LÖVE and Xvfb for the demo's spec; Chromium to render
+# children of each; LÖVE, Xvfb and zip for the demo's specs; Chromium to render
 # the charts and the report).
 DEBS      := $(LUA_DEBS) $(DEBS_BLAS) zlib1g-dev luarocks
 TESTDEBS  := lua-busted python3-torch dataset-fashion-mnist \
              lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev \
              lua5.4 liblua5.4-dev luajit libluajit-5.1-dev \
-             love xvfb xauth chromium
+             love xvfb xauth zip chromium
 
 MNIST_DIR := data/mnist
 
-.PHONY: all core cores embed-lib deps test-deps fengari test windows windows-deps check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
+.PHONY: all core cores embed-lib deps test-deps fengari test windows windows-deps love bench-shipping check-asan check-valgrind soak mnist cnn data embed rock-check rockspec docs install bench fuzz clean help
 
 all: $(CORE)
 
@@ -105,6 +105,9 @@ help:
 	@echo "make embed    build and run examples/embed/host.c, a C host embedding Lua and nn"
 	@echo "make embed-lib  build/<lua>/liblua-nn.a, lua-nn to link into a host (csrc/lua_nn.h)"
 	@echo "make windows  $(WIN_DLL) for LuaJIT's lua51.dll (LOVE on Windows), cross-built"
+	@echo "make love     dist/love-digit.love, the LOVE demo as a game, and dist/love-digit/"
+	@echo "              (what goes beside a fused executable): README's Shipping a game"
+	@echo "make bench-shipping  C core against nn.export's Lua on LuaJIT, per network size"
 	@echo "LUA=lua5.1|lua5.2|lua5.3|luajit  any target for another Lua (default lua5.4)"
 
 # Installs only what is missing; apt-get update only when something is.
@@ -194,6 +197,7 @@ TEST_THREADS    ?= 1
 WINE      := $(shell sh tools/windows.sh wine 2>/dev/null)
 
 test: test-deps cores $(CORE) $(EMBED_HOST) data $(if $(WINE),windows)
+	@$(MAKE) --no-print-directory love LOVE_PLATFORMS="$(LOVE_TEST_PLATFORMS)"
 	@NN_SWEEP_STRIDE=$(NN_SWEEP_STRIDE) OPENBLAS_NUM_THREADS=$(TEST_THREADS) \
 	  NN_EMBED_HOST="$(CURDIR)/$(EMBED_HOST)" sh tools/test.sh
 
@@ -225,8 +229,40 @@ $(WIN_DLL): $(SRCS) $(HDRS) $(WIN_LJ)/lua51.dll Makefile | windows-deps
 	@printf 'EXPORTS\n  luaopen_nn_core\n' > $(WIN_DIR)/core.def
 	$(WIN_CC) $(WIN_CFLAGS) -shared -o $@ $(SRCS) $(WIN_DIR)/core.def $(WIN_LIBS)
 	@sh tools/windows.sh check $@
+	@cp LICENSE THIRD-PARTY.txt $(dir $@)
 
 windows: windows-deps $(WIN_DLL)
+
+# ---- LÖVE ------------------------------------------------------------------
+# dist/love-digit.love: examples/love as a game to ship, with its model
+# (make mnist's, trained first if missing), lua-nn's Lua modules and each
+# platform's core inside, for nn.love (lua/nn/love.lua) to copy out into
+# the save directory; dist/love-digit/ holds what goes beside a fused
+# executable (tools/love.sh).  The cores are the BLAS=none ones: LuaJIT's
+# for Linux, $(WIN_DLL) for Windows.  make test builds it with the
+# Windows core only where it builds that (wine installed), and
+# spec/love_package_spec.lua runs it under Xvfb.
+LOVE_MODEL          := $(MNIST_DIR)/mnist_mlp.nn
+LOVE_LINUX_CORE     := build/luajit-noblas/nn/core.so
+LOVE_PLATFORMS      ?= linux-x86_64 windows-x86_64
+LOVE_TEST_PLATFORMS := linux-x86_64 $(if $(WINE),windows-x86_64)
+LOVE_CORES          := $(if $(filter linux-x86_64,$(LOVE_PLATFORMS)),linux-x86_64=$(LOVE_LINUX_CORE)) \
+                       $(if $(filter windows-x86_64,$(LOVE_PLATFORMS)),windows-x86_64=$(WIN_DLL))
+
+$(LOVE_MODEL):
+	@$(MAKE) --no-print-directory mnist
+
+love: $(LOVE_MODEL) $(if $(filter windows-x86_64,$(LOVE_PLATFORMS)),windows)
+	@$(MAKE) --no-print-directory LUA=luajit BLAS=none deps core
+	@sh tools/deps.sh zip
+	@sh tools/love.sh $(LOVE_MODEL) $(LOVE_CORES)
+
+# the trade-off the README's "Shipping a game" gives: one forward of three
+# network sizes on LuaJIT, the C cores against nn.export's file
+bench-shipping: test-deps
+	@$(MAKE) --no-print-directory LUA=luajit core
+	@$(MAKE) --no-print-directory LUA=luajit BLAS=none core
+	luajit bench/shipping.lua none='build/luajit-noblas/?.so' OpenBLAS='build/luajit/?.so'
 
 # The whole suite with the C core built under AddressSanitizer and UBSan
 # (the interpreter preloads their runtimes), with float-cast-overflow,

@@ -118,7 +118,7 @@ static int srcerror(lua_State *L, Src *s, const char *fn, int n) {
 ** are) unless plain.  nil, message if it cannot be opened or is not a
 ** regular file; an error if it is corrupt (a gzip stream that ends early
 ** or fails its check). */
-static int lib_readfile(lua_State *L) {
+static int readfile(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   lua_Integer max = luaL_optinteger(L, 2, LUA_MAXINTEGER);
   int plain = lua_toboolean(L, 3), n = 0;
@@ -143,6 +143,14 @@ static int lib_readfile(lua_State *L) {
   else srcclose(s);
   luaL_pushresult(&b);
   return 1;
+}
+
+static int lib_readfile(lua_State *L) {
+  const char *what;
+  lua_settop(L, 3);
+  what = lua_pushfstring(L, "the contents of %s", luaL_checkstring(L, 1));
+  lua_insert(L, 1);                      /* kept below the call */
+  return nn_protect(L, readfile, 3, 0, "readfile", what);
 }
 
 /* Matrix.fromfile(path, rows, cols [, offset [, scale]]): like frombytes
@@ -214,7 +222,7 @@ int mat_fromfile(lua_State *L) {
 
 /* nn.core.deflate(s [, level]) -> s compressed as a zlib stream (RFC 1950);
 ** level 0..9, default 6 (zlib's) */
-static int lib_deflate(lua_State *L) {
+static int deflate_body(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Integer level = luaL_optinteger(L, 2, 6);
@@ -231,6 +239,14 @@ static int lib_deflate(lua_State *L) {
                       rc == Z_MEM_ERROR ? "out of memory" : "bad input");
   luaL_pushresultsize(&b, out);
   return 1;
+}
+
+static int lib_deflate(lua_State *L) {
+  size_t len;
+  luaL_checklstring(L, 1, &len);
+  return nn_protect(L, deflate_body, lua_gettop(L),
+                    (size_t)compressBound((uLong)len), "deflate",
+                    "a compressed string");
 }
 
 /* nn.core.crc32(s [, i [, j]]) -> the CRC-32 (zlib's) of s:sub(i, j) */

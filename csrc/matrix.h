@@ -8,7 +8,7 @@
 
 #include "nn.h"
 
-/* matrix.c: construction, shape, access, views, copies, printing */
+/* matrix_basic.c: construction, shape, access, views, copies, printing */
 int mat_new(lua_State *L);                  /* nn.Matrix(...): __call */
 int lib_zeros(lua_State *L);
 int lib_ones(lua_State *L);

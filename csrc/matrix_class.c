@@ -9,7 +9,7 @@
 #include "matrix.h"
 
 static const luaL_Reg meth[] = {
-  /* matrix.c */
+  /* matrix_basic.c */
   {"shape", mat_shape}, {"numel", mat_numel}, {"get", mat_get},
   {"set", mat_set}, {"row", mat_row}, {"narrow", mat_narrow},
   {"reshape", mat_reshape}, {"isview", mat_isview}, {"clone", mat_clone},

@@ -44,6 +44,13 @@ Matrix *nn_newzeros(lua_State *L, int rows, int cols);
 ** naming fn, what and the size ("fn: what of n unit (X MB) refused: ...") */
 void *nn_newblock(lua_State *L, size_t n, size_t size, const char *fn,
                   const char *what, const char *unit);
+/* Runs body on the top nargs values in protected mode and returns the
+** count of its results (on the top); running out of memory there is an
+** error naming fn, what and the bytes it needs (0: not known before), any
+** other error goes on as it was.  For results built in a luaL_Buffer,
+** which cannot be made in protected mode on their own. */
+int nn_protect(lua_State *L, lua_CFunction body, int nargs, size_t bytes,
+               const char *fn, const char *what);
 Matrix *nn_view(lua_State *L, int parent, float *data, int rows, int cols);
 Matrix *nn_checkmatrix(lua_State *L, int arg);
 Matrix *nn_tomatrix(lua_State *L, int arg);                 /* NULL if not one */
@@ -58,6 +65,9 @@ void *nn_checkudata(lua_State *L, int arg, const char *tname, unsigned tag,
 float nn_checkfloat(lua_State *L, int arg, const char *fn, const char *what);
 int nn_isfloat32(double v);     /* |v| in float's normal range, 0 or not finite */
 int nn_checkdim(lua_State *L, int arg, const char *fn, const char *what);
+/* an index from 1 to n, for `what` ("fn: row 5 out of range 1..3") */
+int nn_checkindex(lua_State *L, int arg, int n, const char *fn,
+                  const char *what);
 /* a reduction's dim argument: 1 (down the rows) or 2 (along each row) */
 int nn_checkdimarg(lua_State *L, int arg, const char *fn);
 void nn_checkcount(lua_State *L, const char *fn, lua_Integer rows,

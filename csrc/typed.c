@@ -101,7 +101,7 @@ static int bigendian(void) {
 }
 
 /* A:tobytes() -> the elements as little-endian float32, row-major */
-int mat_tobytes(lua_State *L) {
+static int tobytes(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   size_t n = nn_numel(m), i;
   luaL_Buffer b;
@@ -117,9 +117,15 @@ int mat_tobytes(lua_State *L) {
   return 1;
 }
 
+int mat_tobytes(lua_State *L) {
+  Matrix *m = nn_checkmatrix(L, 1);
+  return nn_protect(L, tobytes, lua_gettop(L), nn_numel(m) * 4,
+                    "Matrix:tobytes", "a string");
+}
+
 /* A:quantize(lo, hi) -> one byte per element, row-major: lo maps to 0,
 ** hi to 255, values outside are clamped and NaN is 0 (8-bit pixels) */
-int mat_quantize(lua_State *L) {
+static int quantize(lua_State *L) {
   Matrix *m = nn_checkmatrix(L, 1);
   float lo = nn_checkfloat(L, 2, "Matrix:quantize", "lo");
   float hi = nn_checkfloat(L, 3, "Matrix:quantize", "hi");
@@ -132,6 +138,12 @@ int mat_quantize(lua_State *L) {
              (float)lo, (float)hi);
   luaL_pushresultsize(&b, n);
   return 1;
+}
+
+int mat_quantize(lua_State *L) {
+  Matrix *m = nn_checkmatrix(L, 1);
+  return nn_protect(L, quantize, lua_gettop(L), nn_numel(m),
+                    "Matrix:quantize", "a string");
 }
 
 /* Matrix.fromfloats(s, rows, cols [, offset]): rows*cols little-endian

@@ -3,28 +3,48 @@
 -- probabilities as bars, live as you draw.
 --
 --   make LUA=luajit && make mnist && love examples/love
+--   make love && love dist/love-digit.love      -- the packaged game
 --
 -- C (or Backspace) clears, W shows the first layer's weights as images,
 -- Esc quits.  NN_LOVE_MODEL names another model file.
 --
--- Scripted: love examples/love --replay N [--out shot.png] [--keys KEYS]
--- replays test digit N of data/mnist as mouse strokes, through the same
--- handlers the mouse calls, then presses KEYS (e.g. w), prints the
--- prediction, saves a screenshot and quits.
+-- Scripted: love examples/love --replay N [--data DIR] [--out shot.png]
+-- [--keys KEYS] replays test digit N of DIR (data/mnist of the checkout)
+-- as mouse strokes, through the same handlers the mouse calls, then
+-- presses KEYS (e.g. w), prints the prediction, saves a screenshot and
+-- quits.
 
--- lua-nn from this checkout: the Lua modules, and LuaJIT's core, which
--- `make LUA=luajit` puts in build/luajit (LÖVE runs LuaJIT), and
--- `make LUA=luajit BLAS=none` in build/luajit-noblas (NN_BLAS=none)
-local function here()
-   local src = love.filesystem.getSource()
-   if src:sub(1, 1) ~= "/" then src = (os.getenv("PWD") or ".") .. "/" .. src end
-   return src
+-- Two ways to run.  From the checkout (love examples/love): lua-nn's Lua
+-- modules from lua/, and LuaJIT's core, which `make LUA=luajit` puts in
+-- build/luajit (LÖVE runs LuaJIT), and `make LUA=luajit BLAS=none` in
+-- build/luajit-noblas (NN_BLAS=none).  Packaged (make love): the game
+-- carries nn/*.lua, the model and each platform's core, and nn.love finds
+-- the core (beside the game, or copied out of the .love).
+local PACKED = love.filesystem.getInfo("nn/init.lua") ~= nil
+local ROOT, CORE
+
+-- a real path given by the user (the environment, the command line):
+-- relative to the directory LÖVE was started in
+local function real(path)
+   if path:find("^[/\\]") or path:find("^%a:") then return path end
+   return (os.getenv("PWD") or ".") .. "/" .. path
 end
-local ROOT = here() .. "/../.."
-package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. here() .. "/?.lua;"
-   .. package.path
-package.cpath = ROOT .. "/build/luajit" .. (os.getenv("NN_BLAS") == "none" and "-noblas" or "")
-   .. "/?.so;" .. package.cpath
+
+if PACKED then
+   local where, how = require("nn.love").setup()
+   CORE = how .. (where and " " .. where or "")
+else
+   local function here()
+      local src = love.filesystem.getSource()
+      if src:sub(1, 1) ~= "/" then src = (os.getenv("PWD") or ".") .. "/" .. src end
+      return src
+   end
+   ROOT = here() .. "/../.."
+   package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. here() .. "/?.lua;"
+      .. package.path
+   package.cpath = ROOT .. "/build/luajit" .. (os.getenv("NN_BLAS") == "none" and "-noblas" or "")
+      .. "/?.so;" .. package.cpath
+end
 
 local nn = require "nn"
 local digit = require "digit"
@@ -46,7 +66,10 @@ local state = {
 -- ---- the model -----------------------------------------------------------
 
 local function loadmodel()
-   local path = os.getenv("NN_LOVE_MODEL") or ROOT .. "/data/mnist/mnist_mlp.nn"
+   -- packaged: the model inside the game, a love.filesystem path (nn.load
+   -- reads a relative path inside LÖVE with love.filesystem)
+   local path = os.getenv("NN_LOVE_MODEL")
+   path = path and real(path) or PACKED and "mnist_mlp.nn" or ROOT .. "/data/mnist/mnist_mlp.nn"
    local ok, net = pcall(nn.load, path)
    if not ok then
       state.message = ("No model: %s\nTrain one with `make mnist`."):format(net)
@@ -164,8 +187,10 @@ end
 
 -- ---- LÖVE's callbacks --------------------------------------------------------
 
-local USAGE = "usage: love examples/love [--replay N [--out shot.png] [--keys KEYS]]\n"
-   .. "  N: a test digit of data/mnist, from 1 (the first) to 10000"
+local USAGE = ("usage: love %s [--replay N [--data DIR] [--out shot.png] [--keys KEYS]]\n"
+   .. "  N: a test digit of DIR (%s), from 1 (the first) to 10000")
+   :format(PACKED and "love-digit.love" or "examples/love",
+      PACKED and "MNIST's IDX files; no default" or "default data/mnist")
 
 -- a command-line mistake: what was wrong and how to call it, then exit 2
 -- (not a traceback: it is the caller's mistake, not the demo's)
@@ -192,8 +217,12 @@ local function replayarg(args)
    if not k or k ~= math.floor(k) or k < 1 then
       usage("--replay takes a test digit's number, 1 (the first) or more; got %s", n)
    end
+   local data = option(args, "--data")
+   if data == false then usage("--data needs a directory") end
+   data = data and real(data) or not PACKED and ROOT .. "/data/mnist"
+   if not data then usage("--replay needs MNIST's test digits: give --data DIR") end
    local mnist = require "nn.mnist"
-   local ok, X, Y = pcall(mnist.load, ROOT .. "/data/mnist", "test")
+   local ok, X, Y = pcall(mnist.load, data, "test")
    if not ok then usage("--replay needs MNIST's test digits: %s (make data fetches them)", X) end
    local count = X:shape()
    if k > count then usage("--replay %s: there are %d test digits (1 to %d)", n, count, count) end
@@ -223,6 +252,7 @@ function love.load(args)
       state.replay, state.testX, state.testY = n, X, Y
       state.out = option(args, "--out") or os.getenv("NN_LOVE_OUT") or "love-digit.png"
       state.keys = option(args, "--keys") or ""
+      if CORE then print("love-digit: nn.core " .. CORE) end
    end
 end
 

@@ -68,11 +68,45 @@ function util.numel(shape)
    return count
 end
 
+-- Inside LÖVE (a global love with love.filesystem, looked up at each
+-- call), a relative path names a file of the game's filesystem: read with
+-- love.filesystem (the save directory first, then the game, a .love
+-- included), written into the save directory.  An absolute path ("/...",
+-- "\\...", "C:...") is a real file everywhere, read and written by the C
+-- core.  Outside LÖVE every path is a real file.
+local function lovefs(path)
+   local love = rawget(_G, "love")
+   if type(love) ~= "table" or type(love.filesystem) ~= "table" then return nil end
+   if path:find("^[/\\]") or path:find("^%a:") then return nil end
+   return love.filesystem
+end
+
+-- what a relative path means inside LÖVE, for the messages
+local LOVEPATHS = "a relative path inside LÖVE names a file of love.filesystem "
+   .. "(the save directory, then the game); an absolute path, any other file"
+
 -- read(fn, path [, max]) -> the bytes of the regular file at path (at most
 -- max); an error "fn: ..." at the caller of fn otherwise
 function util.read(fn, path, max)
    if type(path) ~= "string" then
       error(("%s: path must be a string, got %s"):format(fn, type(path)), 3)
+   end
+   local fs = lovefs(path)
+   if fs then
+      local info = fs.getInfo(path)
+      if not info then
+         error(("%s: cannot open %s: no such file in LÖVE's save directory or the game (%s)")
+            :format(fn, path, LOVEPATHS), 3)
+      end
+      if info.type ~= "file" then
+         error(("%s: cannot read %s: it is a %s in LÖVE's filesystem, not a file")
+            :format(fn, path, tostring(info.type)), 3)
+      end
+      local s, err = fs.read(path, max)
+      if type(s) ~= "string" then
+         error(("%s: cannot read %s: %s"):format(fn, path, tostring(err)), 3)
+      end
+      return s
    end
    local s, err = core.readfile(path, max, true)
    if not s then error(fn .. ": " .. err, 3) end
@@ -80,12 +114,24 @@ function util.read(fn, path, max)
 end
 
 -- write(fn, path, bytes): atomically (core.writefile); an error "fn: ..."
--- at the caller of fn if it cannot
+-- at the caller of fn if it cannot.  Inside LÖVE a relative path goes into
+-- the save directory, through the same atomic writer (love.filesystem.write
+-- truncates the old file first): createDirectory("") makes the save
+-- directory if the game has not written there yet.
 function util.write(fn, path, bytes)
    if type(path) ~= "string" then
       error(("%s: path must be a string, got %s"):format(fn, type(path)), 3)
    end
-   local ok, err = core.writefile(path, bytes)
+   local fs = lovefs(path)
+   local real = path
+   if fs then
+      if not fs.createDirectory("") then
+         error(("%s: cannot write %s: LÖVE's save directory %s cannot be made")
+            :format(fn, path, tostring(fs.getSaveDirectory())), 3)
+      end
+      real = fs.getSaveDirectory() .. "/" .. path
+   end
+   local ok, err = core.writefile(real, bytes)
    if not ok then error(fn .. ": " .. err, 3) end
    return true
 end
