@@ -122,7 +122,7 @@ end
 local cases = {{2, 2}, {5, 7}, {6, 33}, {3, 40}, {28, 28}, {14, 14}, {4, 2}}
 for _, c in ipairs(cases) do
    local Hh, W, planes = c[1], c[2], 3
-   local OH, OW = Hh // 2, W // 2
+   local OH, OW = math.floor(Hh / 2), math.floor(W / 2)
    local m = nn.MaxPool2d(2, {input = {planes, Hh, W}})
    for _, mix in ipairs{0.05, 0.5, 1} do   -- the share of awkward values
       local n = 2
