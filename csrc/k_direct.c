@@ -709,7 +709,9 @@ void k_dconv_backw(float *gw, float *gb, float *sums, const float *x,
   int rows, nov, nrt, nog, i, t, r, o, k;
   DwFn fn;
   wtiling(&g, s, &rows, &nov, &nrt, &nog);
-  fn = (g.isa == 2 ? dw512fn : dw256fn)[kw - 2][nov - 1];
+  /* each table indexed on its own: GCC's object-size check takes a row
+  ** of (a ? t1 : t2) for the whole and flags every later row */
+  fn = g.isa == 2 ? dw512fn[kw - 2][nov - 1] : dw256fn[kw - 2][nov - 1];
   for (t = t0; t < t1; t++) {                    /* the sums start at 0 */
     int rt = t / nog, og = t % nog, r0 = rt * rows;
     int nr = nkr - r0 < rows ? nkr - r0 : rows;
