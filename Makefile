@@ -113,7 +113,8 @@ help:
 	@echo "make check-asan  the suite with the C core under ASan and UBSan"
 	@echo "make check-valgrind  the specs under valgrind memcheck"
 	@echo "make soak     NN_SOAK_STEPS (200000) training steps; memory must stay flat"
-	@echo "make bench    benchmarks against PyTorch and the raw GEMM limit (BENCH_THREADS=1),"
+	@echo "make bench    benchmarks against PyTorch, the raw GEMM limit and the FMA peak,"
+	@echo "              on 1 and 2 threads (BENCH_THREADS=1,2), an epoch of the example CNN,"
 	@echo "              and nn.export's files on every Lua"
 	@echo "BLAS=none     any target on the own SGEMM instead of OpenBLAS (build/<lua>-noblas);"
 	@echo "              make bench BLAS=none times both builds side by side"
@@ -406,11 +407,23 @@ docs: $(CORE)
 install: deps
 	@sh tools/rock.sh install
 
-# BLAS=none: both builds side by side, each workload in a child process
-# per core, paired rounds (bench/run.lua)
-BENCH_THREADS ?= 1
+# Each workload on 1 and 2 threads side by side (BENCH_THREADS, a list),
+# the one-core FMA peak measured by bench/peak.c.  BLAS=none: both builds
+# side by side, each workload in a child process per core, paired rounds,
+# on the first count of BENCH_THREADS (bench/run.lua).
+BENCH_THREADS ?= 1,2
 OPENBLAS_CORE_DIR := build/$(LUA)
-bench: test-deps $(CORE)
+BENCH_PEAK := build/bench-peak
+export NN_PEAK := $(CURDIR)/$(BENCH_PEAK)
+
+$(BENCH_PEAK): bench/peak.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c99 -Wall -Wextra -o $@ $<
+
+# OpenBLAS on one thread for the GEMM limit (the Matrix products keep
+# OpenBLAS's own count, per process; the layers run on nn.threads)
+bench: export OPENBLAS_NUM_THREADS ?= 1
+bench: test-deps $(CORE) $(BENCH_PEAK) data
 ifeq ($(BLAS),none)
 	@$(MAKE) --no-print-directory LUA=$(LUA) BLAS=openblas core
 	$(LUA) bench/run.lua $(BENCH_THREADS) OpenBLAS='$(CURDIR)/$(OPENBLAS_CORE_DIR)/?.so' \

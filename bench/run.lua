@@ -1,20 +1,29 @@
--- Benchmarks: lua-nn against PyTorch (CPU, same thread count) and the raw
--- GEMM limit, in one run.  Every figure is the median of REPEATS timings.
--- The GEMM limit is the time of the bare matrix products a workload needs
--- (through C:gemm, so on the core's BLAS), the floor no library on that
--- BLAS can go under.
+-- Benchmarks: lua-nn against PyTorch (CPU, same thread count), the GEMM
+-- limit and the machine's peak, in one run.  Every figure is the median
+-- of REPEATS timings (3 for the epochs).  The GEMM limit is the time of
+-- the bare matrix products a workload needs (through C:gemm, so on the
+-- core's BLAS); the peak is one core's FMA loop (bench/peak.c, NN_PEAK
+-- names the program), and "of peak" is the workload's FLOPs over its
+-- time and the peak of as many cores as threads.
 --   lua5.4 bench/run.lua [threads]                     (make bench)
 --   lua5.4 bench/run.lua threads name=cpath name=cpath  (make bench BLAS=none)
--- With cores named, each workload runs in a child process per core, in
--- BENCH_ROUNDS (3) rounds (A B A B A B), and the table shows the cores side
--- by side: the median of the rounds, each a median of REPEATS.  Without,
--- the one core on LUA_CPATH runs them in this process.  BENCH_CLOCK=cpu
--- times lua-nn by the process's CPU time (os.clock) instead of the wall
--- clock: steadier on a shared machine, meaningful with 1 thread only.
+-- threads is a count or a list, "1,2" (the default): each workload on
+-- each count, side by side, and PyTorch the same.  With cores named, each
+-- workload runs in a child process per core, in BENCH_ROUNDS (3) rounds
+-- (A B A B A B), and the table shows the cores side by side: the median
+-- of the rounds, each a median of REPEATS.  Without, the one core on
+-- LUA_CPATH runs them in this process.  BENCH_CLOCK=cpu times lua-nn by
+-- the process's CPU time (os.clock) instead of the wall clock: steadier
+-- on a shared machine, meaningful with 1 thread only.  BENCH_ONLY=a,b
+-- runs only the workloads so named (train64, cnntrain64, epoch, ...).
 --   lua5.4 bench/run.lua --child workload threads      (one core's times)
 
 local child = arg and arg[1] == "--child"
-local threads = tonumber(arg and arg[child and 3 or 1]) or 1
+local counts = {}
+for n in tostring(arg and arg[child and 3 or 1] or "1,2"):gmatch("%d+") do
+   counts[#counts + 1] = tonumber(n)
+end
+if #counts == 0 then counts = {1, 2} end
 local REPEATS = 7
 local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 3
 local cores = {}
@@ -23,23 +32,25 @@ for i = 2, child and 0 or #arg do
    assert(name, "bench/run.lua: expected name=cpath, got " .. arg[i])
    cores[#cores + 1] = {name = name, cpath = cpath}
 end
+local only
+if os.getenv("BENCH_ONLY") then
+   only = {}
+   for w in os.getenv("BENCH_ONLY"):gmatch("[%w_]+") do only[w] = true end
+end
 
 local nn = #cores == 0 and require "nn"
 local clock = nn and (os.getenv("BENCH_CLOCK") == "cpu" and os.clock or nn.clock)
-if nn then
-   nn.threads(threads)
-   nn.seed(1)
-end
+if nn then nn.seed(1) end
 
 local function median(t)
    table.sort(t)
    return t[math.floor((#t + 1) / 2)]
 end
 
-local function time(f, n)
+local function time(f, n, repeats)
    f()
    local ts = {}
-   for r = 1, REPEATS do
+   for r = 1, repeats or REPEATS do
       local t0 = clock()
       for _ = 1, n do f() end
       ts[r] = (clock() - t0) / n
@@ -64,6 +75,14 @@ local function cnn()
       nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)}
 end
 
+-- examples/mnist_cnn.lua's network itself, for the epoch
+local function example()
+   return nn.Sequential{
+      nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.ReLU(), nn.MaxPool2d(2),
+      nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
+      nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10)}
+end
+
 local function train(make, batch, n, adam)
    local net, crit = make(), nn.CrossEntropyLoss()
    local opt = adam and nn.Adam(net, {lr = 1e-3}) or nn.SGD(net, {lr = 0.01, momentum = 0.9})
@@ -82,6 +101,39 @@ local function infer(make, batch, n)
    local net, x = make(), nn.rand(batch, 784)
    net:evaluate()
    return time(function() net:forward(x) end, n)
+end
+
+-- one Conv2d of the CNN on a batch: its forward, or its backward (dL/dW,
+-- dL/db, and dL/dx unless it is the first layer)
+local function conv(C, O, H, batch, n, backward)
+   local m = nn.Conv2d(C, O, 5, {padding = 2, input = {C, H, H}})
+   local x, gy = nn.rand(batch, C * H * H), nn.rand(batch, O * H * H)
+   m:forward(x)
+   if not backward then return time(function() m:forward(x) end, n) end
+   return time(function() m:backward(x, gy, C > 1) end, n)
+end
+
+-- one epoch of examples/mnist_cnn.lua's training (Adam, batch 64, the
+-- example's network, shuffled) on the first 10,000 MNIST training images
+local MNIST = os.getenv("BENCH_MNIST") or "data/mnist"
+local mnistdata
+local function epoch()
+   if not mnistdata then
+      local ok, X, Y = pcall(function() return (require "nn.mnist").load(MNIST, "train") end)
+      if not ok then return nil end
+      mnistdata = {X:narrow(1, 10000), Y:narrow(1, 10000)}
+   end
+   local ts = {}
+   for r = 1, 3 do
+      nn.seed(r)
+      local net, crit = example(), nn.CrossEntropyLoss()
+      local opt = nn.Adam(net, {lr = 1e-3})
+      local t0 = clock()
+      nn.fit(net, crit, opt, mnistdata[1], mnistdata[2],
+         {epochs = 1, batchSize = 64, progress = false})
+      ts[r] = clock() - t0
+   end
+   return median(ts)
 end
 
 -- the sgemm calls of one step: for each layer (nin -> nout), forward
@@ -107,8 +159,10 @@ end
 -- as one (O x K) by (K x batch*P) product over the whole batch, and for
 -- training its dW (O x batch*P by batch*P x K) and, but for the first, its
 -- dcols (K x O by O x batch*P); the dense layers as in gemm_limit.  No
--- im2col, pooling or activation: the floor under any im2col code.
-local function cnn_gemm_limit(batch, n, training)
+-- im2col, pooling or activation: the floor under any im2col code.  which
+-- picks one convolution (1 or 2) and one direction ("forward" or
+-- "backward") alone.
+local function cnn_gemm_limit(batch, n, training, which, dir)
    local ops = {}
    local function product(M, N, K, ta, tb)
       local A = ta and nn.rand(K, M) or nn.rand(M, K)
@@ -118,49 +172,63 @@ local function cnn_gemm_limit(batch, n, training)
    end
    for i, c in ipairs{{16, 25, 784}, {32, 400, 196}} do       -- O, K, P
       local O, K, P = c[1], c[2], c[3] * batch
-      product(O, P, K)
-      if training then
-         product(O, K, P, false, true)
-         if i > 1 then product(K, P, O, true, false) end
+      if not which or which == i then
+         if dir ~= "backward" then product(O, P, K) end
+         if training or dir == "backward" then
+            product(O, K, P, false, true)
+            if i > 1 then product(K, P, O, true, false) end
+         end
       end
    end
-   for i, l in ipairs{{1568, 128}, {128, 10}} do
-      product(batch, l[2], l[1], false, true)
-      if training then
-         product(l[2], l[1], batch, true, false)
-         product(batch, l[1], l[2])
+   if not which then
+      for _, l in ipairs{{1568, 128}, {128, 10}} do
+         product(batch, l[2], l[1], false, true)
+         if training then
+            product(l[2], l[1], batch, true, false)
+            product(batch, l[1], l[2])
+         end
       end
    end
    return time(function() for _, op in ipairs(ops) do op() end end, n)
 end
 
-local function torch_times()
-   local p = io.popen(("/usr/bin/python3 bench/torch_mlp.py %d %d 2>/dev/null")
-      :format(threads, REPEATS))
-   local out = p and p:read("*a") or ""
-   if p then p:close() end
-   local t = {}
-   for name, secs in out:gmatch("(%w+) ([%d.e-]+)") do t[name] = tonumber(secs) end
-   return t
-end
+-- FLOPs (2 per multiply-add) of the products, per image or sample
+local MLPF = 2 * (784 * 256 + 256 * 128 + 128 * 10)
+local MLPT = 2 * MLPF + 2 * (256 * 128 + 128 * 10)      -- dW all, dx but the first
+local C1, C2 = 2 * 16 * 25 * 784, 2 * 32 * 400 * 196
+local LIN = 2 * (1568 * 128 + 128 * 10)
+local CNNF = C1 + C2 + LIN
+local CNNT = 2 * C1 + 3 * C2 + 3 * LIN
 
 local workloads = {
    {"train64", "MLP train step, batch 64", function() return train(mlp, 64, 200) end,
-    function() return gemm_limit(64, 200, true) end},
+    function() return gemm_limit(64, 200, true) end, 64 * MLPT},
    {"adam64", "MLP train step with Adam, batch 64", function() return train(mlp, 64, 200, true) end,
-    function() return gemm_limit(64, 200, true) end},
+    function() return gemm_limit(64, 200, true) end, 64 * MLPT},
    {"train256", "MLP train step, batch 256", function() return train(mlp, 256, 60) end,
-    function() return gemm_limit(256, 60, true) end},
+    function() return gemm_limit(256, 60, true) end, 256 * MLPT},
    {"infer1", "MLP inference, 1 sample", function() return infer(mlp, 1, 2000) end,
-    function() return gemm_limit(1, 2000, false) end},
+    function() return gemm_limit(1, 2000, false) end, MLPF},
    {"infer1000", "MLP inference, batch 1000", function() return infer(mlp, 1000, 30) end,
-    function() return gemm_limit(1000, 30, false) end},
+    function() return gemm_limit(1000, 30, false) end, 1000 * MLPF},
    {"cnntrain64", "CNN train step, batch 64", function() return train(cnn, 64, 20) end,
-    function() return cnn_gemm_limit(64, 20, true) end},
+    function() return cnn_gemm_limit(64, 20, true) end, 64 * CNNT},
    {"cnninfer1", "CNN inference, 1 sample", function() return infer(cnn, 1, 500) end,
-    function() return cnn_gemm_limit(1, 500, false) end},
+    function() return cnn_gemm_limit(1, 500, false) end, CNNF},
    {"cnninfer64", "CNN inference, batch 64", function() return infer(cnn, 64, 30) end,
-    function() return cnn_gemm_limit(64, 30, false) end},
+    function() return cnn_gemm_limit(64, 30, false) end, 64 * CNNF},
+   {"conv1f", "Conv2d 1->16 5x5 28x28 forward, batch 64", function() return conv(1, 16, 28, 64, 50) end,
+    function() return cnn_gemm_limit(64, 50, false, 1, "forward") end, 64 * C1},
+   {"conv1b", "Conv2d 1->16 backward (dW, db), batch 64",
+    function() return conv(1, 16, 28, 64, 50, true) end,
+    function() return cnn_gemm_limit(64, 50, false, 1, "backward") end, 64 * C1},
+   {"conv2f", "Conv2d 16->32 5x5 14x14 forward, batch 64", function() return conv(16, 32, 14, 64, 20) end,
+    function() return cnn_gemm_limit(64, 20, false, 2, "forward") end, 64 * C2},
+   {"conv2b", "Conv2d 16->32 backward (dx, dW, db), batch 64",
+    function() return conv(16, 32, 14, 64, 20, true) end,
+    function() return cnn_gemm_limit(64, 20, false, 2, "backward") end, 2 * 64 * C2},
+   {"epoch", "CNN epoch (examples/mnist_cnn.lua: Adam, batch 64, dropout), 10,000 images",
+    function() return epoch() end, nil, 10000 * CNNT},
 }
 
 -- ---- the recurrent rows (issue #25 §1) --------------------------------------
@@ -221,31 +289,139 @@ local function lstm_gemm_limit(batch, T, n, training)
    return time(function() for _, op in ipairs(ops) do op() end end, n)
 end
 
+-- their products' floating-point operations: forward F (the input
+-- projection, the recurrence, the head), a train step 3F less the input's
+-- dL/dx
+local LSTM_F1 = 2 * 4 * LSTM_H * (LSTM_D + LSTM_H) + 2 * LSTM_C * LSTM_H
+local LSTM_TRAIN = 32 * LSTM_T * (3 * LSTM_F1 - 2 * 4 * LSTM_H * LSTM_D)
+
 workloads[#workloads + 1] = {"lstmtrain32",
    "LSTM train step, batch 32 x 32 steps, 256 -> 256, a Linear per step to 64",
-   function() return lstmtrain(32, 10) end, function() return lstm_gemm_limit(32, LSTM_T, 10, true) end}
+   function() return lstmtrain(32, 10) end, function() return lstm_gemm_limit(32, LSTM_T, 10, true) end, LSTM_TRAIN}
 workloads[#workloads + 1] = {"lstmgen1", "LSTM generation, one step of one sequence (and the Linear)",
-   function() return lstmgen(2000) end, function() return lstm_gemm_limit(1, 1, 2000, false) end}
+   function() return lstmgen(2000) end, function() return lstm_gemm_limit(1, 1, 2000, false) end, LSTM_F1}
 
-local function us(s) return s and ("%.1f us"):format(s * 1e6) or "n/a" end
+local function us(s)
+   if not s then return "n/a" end
+   if s >= 0.1 then return ("%.2f s"):format(s) end
+   return ("%.1f us"):format(s * 1e6)
+end
+
+local function selected(w) return not only or only[w[1]] end
 
 if child then
+   nn.threads(counts[1])
    for _, w in ipairs(workloads) do
       if w[1] == arg[2] then
-         print(("%s %.9g %.9g"):format(w[1], w[3](), w[4]()))
+         local ours = w[3]()
+         local limit = w[4] and w[4]()
+         print(("%s %.9g %s"):format(w[1], ours or 0 / 0, limit and ("%.9g"):format(limit) or "nan"))
          return
       end
    end
    error("bench/run.lua: no workload " .. tostring(arg[2]))
 end
 
+local function pipe(cmd)
+   local p = io.popen(cmd)
+   local out = p and p:read("*a") or ""
+   if p then p:close() end
+   return out
+end
+
+local function torch_times(threads)
+   local names = {}
+   for _, w in ipairs(workloads) do if selected(w) then names[#names + 1] = w[1] end end
+   local out = pipe(("BENCH_MNIST='%s' /usr/bin/python3 bench/torch_mlp.py %d %d %s 2>/dev/null")
+      :format(MNIST, threads, REPEATS, table.concat(names, ",")))
+   local t = {}
+   for name, secs in out:gmatch("(%w+) ([%d.e-]+)") do t[name] = tonumber(secs) end
+   return t
+end
+
+-- the machine: lscpu's model name and count of CPUs, the load, the peak
+local function machine()
+   local l = pipe("lscpu 2>/dev/null")
+   local model = l:match("Model name:%s*([^\n]+)") or "?"
+   local cpus = l:match("\nCPU%(s%):%s*(%d+)") or "?"
+   local hyp = l:match("Hypervisor vendor:%s*([^\n]+)")
+   local load = pipe("cat /proc/loadavg 2>/dev/null"):match("^(%S+)") or "?"
+   return ("%s, %s CPUs%s; load average %s"):format(model, cpus,
+      hyp and (", " .. hyp .. " guest") or "", load)
+end
+
+local function peak()
+   local prog = os.getenv("NN_PEAK") or "build/bench-peak"
+   local gf, what = pipe(prog .. " 2>/dev/null"):match("^(%S+) ([^\n]+)")
+   return tonumber(gf), what
+end
+
+local function ofpeak(flops, secs, threads, pk)
+   if not (flops and secs and pk and pk > 0) then return "n/a" end
+   return ("%.0f%%"):format(100 * flops / secs / 1e9 / (pk * threads))
+end
+
+local pk, pkwhat = peak()
+print(("Machine: %s"):format(machine()))
+print(("Peak: %s GFLOP/s a core (%s, bench/peak.c)"):format(pk and ("%.1f"):format(pk) or "n/a",
+   pkwhat or "not measured"))
+
+if #cores == 0 then
+   local blas, kernels = nn.blas()
+   print(("lua-nn (%s %s) vs PyTorch (CPU), medians of %d (epochs of 3); MLP 784-256-128-10, "
+      .. "SGD momentum unless named; CNN as examples/mnist_cnn.lua with batch norm, no dropout")
+      :format(blas, kernels, REPEATS))
+   print()
+   local torch = {}
+   for _, t in ipairs(counts) do torch[t] = torch_times(t) end
+   local head = {"workload"}
+   for _, t in ipairs(counts) do
+      local th = t == 1 and "1 thread" or t .. " threads"
+      head[#head + 1] = "lua-nn " .. th
+      head[#head + 1] = "PyTorch " .. th
+      head[#head + 1] = "PyTorch / lua-nn"
+   end
+   for i = 2, #counts do head[#head + 1] = ("lua-nn %d / %d threads"):format(counts[1], counts[i]) end
+   head[#head + 1] = ("GEMM limit (%s)"):format(blas == "none" and "own SGEMM, 1 thread"
+      or "OpenBLAS, OPENBLAS_NUM_THREADS " .. (os.getenv("OPENBLAS_NUM_THREADS") or "unset"))
+   head[#head + 1] = "limit / lua-nn"
+   for _, t in ipairs(counts) do head[#head + 1] = ("of peak (%d)"):format(t) end
+   print("| " .. table.concat(head, " | ") .. " |")
+   print(("|" .. (" --- |"):rep(#head)))
+   for _, w in ipairs(workloads) do
+      if selected(w) then
+         local row, ours = {w[2]}, {}
+         for i, t in ipairs(counts) do
+            nn.threads(t)
+            ours[i] = w[3]()
+            local theirs = torch[t][w[1]]
+            row[#row + 1] = us(ours[i])
+            row[#row + 1] = us(theirs)
+            row[#row + 1] = theirs and ours[i] and ("%.2fx"):format(theirs / ours[i]) or "n/a"
+         end
+         for i = 2, #counts do
+            row[#row + 1] = ours[1] and ours[i] and ("%.2fx"):format(ours[1] / ours[i]) or "n/a"
+         end
+         nn.threads(counts[1])
+         local limit = w[4] and w[4]()
+         row[#row + 1] = us(limit)
+         row[#row + 1] = limit and ours[1] and ("%.0f%%"):format(100 * limit / ours[1]) or "n/a"
+         for i, t in ipairs(counts) do row[#row + 1] = ofpeak(w[5], ours[i], t, pk) end
+         print("| " .. table.concat(row, " | ") .. " |")
+         io.stdout:flush()
+      end
+   end
+   print()
+   print(("Machine at the end: %s"):format(machine()))
+   return
+end
+
 -- one workload on one core, in a child: its time and its GEMM limit
+local threads = counts[1]
 local function run(core, name)
    local cmd = ("LUA_CPATH='%s;;' %s bench/run.lua --child %s %d"):format(core.cpath,
       arg[-1] or "lua5.4", name, threads)
-   local p = assert(io.popen(cmd))
-   local out = p:read("*a")
-   p:close()
+   local out = pipe(cmd)
    local ours, limit = out:match("^%S+ (%S+) (%S+)")
    assert(ours, ("bench/run.lua: %s on %s printed %q"):format(name, core.name, out))
    return tonumber(ours), tonumber(limit)
@@ -253,29 +429,14 @@ end
 
 -- each core's BLAS and kernels, as nn.blas() names them
 local function describe(core)
-   local p = assert(io.popen(("LUA_CPATH='%s;;' %s -e 'print((require \"nn\").blas())'")
-      :format(core.cpath, arg[-1] or "lua5.4")))
-   local out = p:read("*a"):gsub("%s+$", ""):gsub("%s+", " ")
-   p:close()
-   return out
-end
-
-local torch = torch_times()
-print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum unless named; CNN as examples/mnist_cnn.lua")
-   :format(torch.train64 and "(CPU)" or "(absent)", threads, threads > 1 and "s" or "", REPEATS))
-print()
-if #cores == 0 then
-   print("| workload | lua-nn | PyTorch | PyTorch time / lua-nn time | GEMM limit | limit / lua-nn |")
-   print("| --- | --- | --- | --- | --- | --- |")
-   for _, w in ipairs(workloads) do
-      local ours, limit, theirs = w[3](), w[4](), torch[w[1]]
-      print(("| %s | %s | %s | %s | %s | %.0f%% |"):format(w[2], us(ours), us(theirs),
-         theirs and ("%.2fx"):format(theirs / ours) or "n/a", us(limit), 100 * limit / ours))
-   end
-   return
+   return (pipe(("LUA_CPATH='%s;;' %s -e 'print((require \"nn\").blas())'")
+      :format(core.cpath, arg[-1] or "lua5.4")):gsub("%s+$", ""):gsub("%s+", " "))
 end
 
 -- two or more cores: the first is the reference, each other beside it
+local torch = torch_times(threads)
+print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum unless named; CNN as examples/mnist_cnn.lua")
+   :format(torch.train64 and "(CPU)" or "(absent)", threads, threads > 1 and "s" or "", REPEATS))
 local a = cores[1]
 for _, c in ipairs(cores) do print(("%s: %s (%s)"):format(c.name, c.cpath, describe(c))) end
 print(("each core in a child process, %d rounds (%s), the median of the rounds%s")
@@ -291,26 +452,31 @@ end
 for i = 2, #cores do head[#head + 1] = ("%s speed / %s"):format(cores[i].name, a.name) end
 head[#head + 1] = "PyTorch"
 head[#head + 1] = ("PyTorch time / %s time"):format(cores[#cores].name)
+head[#head + 1] = ("%s of peak"):format(cores[#cores].name)
 print("| " .. table.concat(head, " | ") .. " |")
 print(("|" .. (" --- |"):rep(#head)))
 for _, w in ipairs(workloads) do
-   local t, l = {}, {}
-   for i = 1, #cores do t[i], l[i] = {}, {} end
-   for r = 1, ROUNDS do
-      for i, c in ipairs(cores) do t[i][r], l[i][r] = run(c, w[1]) end
+   if selected(w) then
+      local t, l = {}, {}
+      for i = 1, #cores do t[i], l[i] = {}, {} end
+      for r = 1, ROUNDS do
+         for i, c in ipairs(cores) do t[i][r], l[i][r] = run(c, w[1]) end
+      end
+      local row, ours = {w[2]}, {}
+      for i = 1, #cores do
+         ours[i] = median(t[i])
+         local limit = median(l[i])
+         if limit ~= limit then limit = nil end
+         row[#row + 1] = us(ours[i])
+         row[#row + 1] = us(limit)
+         row[#row + 1] = limit and ("%.0f%%"):format(100 * limit / ours[i]) or "n/a"
+      end
+      for i = 2, #cores do row[#row + 1] = ("%.0f%%"):format(100 * ours[1] / ours[i]) end
+      local theirs = torch[w[1]]
+      row[#row + 1] = us(theirs)
+      row[#row + 1] = theirs and ("%.2fx"):format(theirs / ours[#cores]) or "n/a"
+      row[#row + 1] = ofpeak(w[5], ours[#cores], threads, pk)
+      print("| " .. table.concat(row, " | ") .. " |")
+      io.stdout:flush()
    end
-   local row, ours = {w[2]}, {}
-   for i = 1, #cores do
-      ours[i] = median(t[i])
-      local limit = median(l[i])
-      row[#row + 1] = us(ours[i])
-      row[#row + 1] = us(limit)
-      row[#row + 1] = ("%.0f%%"):format(100 * limit / ours[i])
-   end
-   for i = 2, #cores do row[#row + 1] = ("%.0f%%"):format(100 * ours[1] / ours[i]) end
-   local theirs = torch[w[1]]
-   row[#row + 1] = us(theirs)
-   row[#row + 1] = theirs and ("%.2fx"):format(theirs / ours[#cores]) or "n/a"
-   print("| " .. table.concat(row, " | ") .. " |")
-   io.stdout:flush()
 end

@@ -1,14 +1,19 @@
 """PyTorch's side of bench/run.lua: the same workloads, timed the same way.
 
-argv: threads repeats; prints one line per workload: name median_seconds
+argv: threads repeats [names]; prints one line per workload: name
+median_seconds (names: a comma-separated list, default all).  The epoch
+reads MNIST from $BENCH_MNIST (data/mnist).
 """
+import os
 import statistics
 import sys
 import time
 
+import numpy
 import torch
 
 threads, repeats = int(sys.argv[1]), int(sys.argv[2])
+wanted = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else None
 torch.set_num_threads(threads)
 torch.manual_seed(1)
 
@@ -20,10 +25,10 @@ def mlp():
         torch.nn.Linear(128, 10))
 
 
-def median_time(f, n):
+def median_time(f, n, reps=None):
     f()                                    # warm-up
     times = []
-    for _ in range(repeats):
+    for _ in range(reps or repeats):
         t = time.perf_counter()
         for _ in range(n):
             f()
@@ -69,17 +74,60 @@ def cnn():
         torch.nn.Linear(128, 10))
 
 
+def example():
+    """examples/mnist_cnn.lua's network"""
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 128), torch.nn.ReLU(),
+        torch.nn.Dropout(0.25), torch.nn.Linear(128, 10))
+
+
+def conv(c, o, h, batch, n, backward=False):
+    """one Conv2d: forward, or backward alone (dW, db, and dx but for the
+    first layer), the graph kept between the timings"""
+    m = torch.nn.Conv2d(c, o, 5, padding=2)
+    x = torch.rand(batch, c, h, h, requires_grad=c > 1)
+    if not backward:
+        with torch.no_grad():
+            return median_time(lambda: m(x), n)
+    y = m(x)
+    g = torch.rand_like(y)
+    return median_time(lambda: y.backward(g, retain_graph=True), n)
+
+
+def epoch():
+    """one epoch of the example's training on the first 10,000 MNIST
+    training images: Adam, batch 64, shuffled"""
+    d = os.environ.get("BENCH_MNIST", "data/mnist")
+    try:
+        with open(os.path.join(d, "train-images-idx3-ubyte"), "rb") as f:
+            raw = numpy.frombuffer(f.read(), dtype=numpy.uint8, offset=16)
+        with open(os.path.join(d, "train-labels-idx1-ubyte"), "rb") as f:
+            labels = numpy.frombuffer(f.read(), dtype=numpy.uint8, offset=8)
+    except OSError:
+        return None
+    X = torch.tensor(raw[:10000 * 784].reshape(10000, 1, 28, 28), dtype=torch.float32) / 255
+    Y = torch.tensor(labels[:10000], dtype=torch.int64)
+    times = []
+    for r in range(3):
+        torch.manual_seed(r)
+        net = example().train()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        crit = torch.nn.CrossEntropyLoss()
+        t = time.perf_counter()
+        perm = torch.randperm(10000)
+        for i in range(0, 10000, 64):
+            idx = perm[i:i + 64]
+            opt.zero_grad()
+            loss = crit(net(X[idx]), Y[idx])
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 IMAGE = (1, 28, 28)
-print("train64", train(mlp, 64, 200))
-print("adam64", train(mlp, 64, 200, adam=True))
-print("train256", train(mlp, 256, 60))
-print("infer1", infer(mlp, 1, 2000))
-print("infer1000", infer(mlp, 1000, 30))
-print("cnntrain64", train(cnn, 64, 20, shape=IMAGE))
-print("cnninfer1", infer(cnn, 1, 500, shape=IMAGE))
-print("cnninfer64", infer(cnn, 64, 30, shape=IMAGE))
-
-
 # the recurrent rows (bench/run.lua's lstmtrain32 and lstmgen1)
 LSTM_D, LSTM_H, LSTM_T, LSTM_C = 256, 256, 32, 64
 
@@ -121,5 +169,25 @@ def lstmgen(n):
     return median_time(f, n)
 
 
-print("lstmtrain32", lstmtrain(32, 10))
-print("lstmgen1", lstmgen(2000))
+workloads = [
+    ("train64", lambda: train(mlp, 64, 200)),
+    ("adam64", lambda: train(mlp, 64, 200, adam=True)),
+    ("train256", lambda: train(mlp, 256, 60)),
+    ("infer1", lambda: infer(mlp, 1, 2000)),
+    ("infer1000", lambda: infer(mlp, 1000, 30)),
+    ("cnntrain64", lambda: train(cnn, 64, 20, shape=IMAGE)),
+    ("cnninfer1", lambda: infer(cnn, 1, 500, shape=IMAGE)),
+    ("cnninfer64", lambda: infer(cnn, 64, 30, shape=IMAGE)),
+    ("conv1f", lambda: conv(1, 16, 28, 64, 50)),
+    ("conv1b", lambda: conv(1, 16, 28, 64, 50, backward=True)),
+    ("conv2f", lambda: conv(16, 32, 14, 64, 20)),
+    ("conv2b", lambda: conv(16, 32, 14, 64, 20, backward=True)),
+    ("epoch", epoch),
+    ("lstmtrain32", lambda: lstmtrain(32, 10)),
+    ("lstmgen1", lambda: lstmgen(2000)),
+]
+for name, f in workloads:
+    if wanted is None or name in wanted:
+        secs = f()
+        if secs is not None:
+            print(name, secs, flush=True)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "module.h"
+#include "pool.h"
 
 /* a pointwise kind's constant data: its kernels, and for the three with
 ** a parameter (the field, the first float of the settings) its default
@@ -37,14 +38,41 @@ static void act_init(lua_State *L, Module *m, const char *fn, int a) {
   NN_FIELD(m) = v;
 }
 
+/* elementwise, in ranges across the state's threads */
+typedef struct ActJob {
+  const Ctx *c;
+  float a;
+} ActJob;
+
+/* ranges of at least this many elements (about 10 us of the cheapest) */
+#define ACT_GRAIN 16384
+
+static void fpart(void *arg, size_t a, size_t b, int thread) {
+  const ActJob *j = (const ActJob *)arg;
+  const Ctx *c = j->c;
+  (void)thread;
+  ACT(c->m)->f(c->out + a, c->x + a, b - a, j->a);
+}
+
+static void dfpart(void *arg, size_t a, size_t b, int thread) {
+  const ActJob *j = (const ActJob *)arg;
+  const Ctx *c = j->c;
+  (void)thread;
+  ACT(c->m)->df(c->gx + a, c->x + a, c->y + a, c->gy + a, b - a, j->a);
+}
+
 static void act_forward(Ctx *c) {
-  const Module *m = c->m;
-  ACT(m)->f(c->out, c->x, (size_t)c->n * c->cols, NN_FIELD(m));
+  ActJob j;
+  j.c = c;
+  j.a = NN_FIELD(c->m);
+  nn_prange(c->pool, fpart, &j, (size_t)c->n * c->cols, ACT_GRAIN);
 }
 
 static void act_backward(Ctx *c) {
-  const Module *m = c->m;
-  ACT(m)->df(c->gx, c->x, c->y, c->gy, (size_t)c->n * c->cols, NN_FIELD(m));
+  ActJob j;
+  j.c = c;
+  j.a = NN_FIELD(c->m);
+  nn_prange(c->pool, dfpart, &j, (size_t)c->n * c->cols, ACT_GRAIN);
 }
 
 static const char *const gelu_options[] = {"approximate", NULL};

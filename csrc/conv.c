@@ -12,13 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#ifdef NN_BLAS_NONE
-#define openblas_get_num_threads() 1  /* the own SGEMM runs on one thread */
-#else
-#include <cblas.h>
-#endif
-
 #include "module.h"
+#include "pool.h"
 
 typedef struct WinSet {
   int inC, outC;              /* Conv2d's channels */
@@ -265,50 +260,214 @@ static void conv_reset(Rng *r, const Module *m, float *const *p,
                  CWS(m)->outC * k);
 }
 
-/* Images per GEMM: one on one thread; on more, as many as keep the
-** scratch (cols and the GEMM's output) within NN_CONVSCRATCH floats, at
-** least one (k_conv.c has the measurements) */
-#ifndef NN_CONVSCRATCH
-#define NN_CONVSCRATCH (4 << 20)
-#endif
+/* ---- the direct kernels on the state's threads ------------------------- */
 
-static int convgroup(const Ctx *c) {
-  const Module *m = c->m;
-  size_t per = (size_t)(CWS(m)->inC * CWS(m)->win[0] * CWS(m)->win[1] +
-                        CWS(m)->outC) * m->out[1] * m->out[2];
-  size_t g = NN_CONVSCRATCH / per;
-  if (openblas_get_num_threads() == 1) return 1;
-  return g < 1 ? 1 : g > (size_t)c->n ? c->n : (int)g;
+/* Forward and dL/dx split the images, in up to 4 parts a thread (parts
+** are taken as threads come free); dL/dW splits its tiles, and dL/db its
+** channels, one part a thread.  Each part writes outputs of its own, and
+** every sum runs in the same order on any number of threads, so the
+** results are the same bits on 1 thread or 16. */
+typedef struct ConvJob {
+  const KConvShape *s;
+  float *out, *gw, *gb;
+  const float *in, *wt, *b, *gy;
+  float *shared, *priv;
+  size_t npriv;               /* the private floats of each thread */
+  int nparts, ntiles;
+} ConvJob;
+
+/* the part's share [*a, *b) of n */
+static void share(int n, int part, int nparts, int *a, int *b) {
+  *a = (int)((long long)n * part / nparts);
+  *b = (int)((long long)n * (part + 1) / nparts);
 }
 
-/* the scratch for g images: cols, then the GEMM's output */
-static float *convscratch(Ctx *c, int g, float **tmp) {
+static void fwdpart(void *arg, int part, int thread) {
+  const ConvJob *j = (const ConvJob *)arg;
+  int i0, i1;
+  share(j->s->n, part, j->nparts, &i0, &i1);
+  k_dconv_forward(j->out, j->in, j->b, j->shared, j->priv + thread * j->npriv,
+                  j->s, i0, i1);
+}
+
+static void dxpart(void *arg, int part, int thread) {
+  const ConvJob *j = (const ConvJob *)arg;
+  int i0, i1;
+  share(j->s->n, part, j->nparts, &i0, &i1);
+  k_dconv_backx(j->out, j->gy, j->shared, j->priv + thread * j->npriv, j->s,
+                i0, i1);
+}
+
+/* dL/dW's tiles and dL/db's channels of this part */
+static void dwpart(void *arg, int part, int thread) {
+  const ConvJob *j = (const ConvJob *)arg;
+  int t0, t1, o0, o1;
+  share(j->ntiles, part, j->nparts, &t0, &t1);
+  share(j->s->O, part, j->nparts, &o0, &o1);
+  k_dconv_backw(j->gw, j->gb, j->shared, j->in, j->gy,
+                j->priv + thread * j->npriv, j->s, t0, t1, o0, o1);
+}
+
+/* the scratch of direction dir for nt threads: the shared part, then each
+** thread's */
+static float *directscratch(Ctx *c, const KConvShape *s, int dir, int nt,
+                            ConvJob *j) {
+  size_t sh = k_dconv_shared(s, dir);
+  float *scr;
+  j->npriv = k_dconv_private(s, dir);
+  scr = nn_scratch(c, UV_SCRATCH, sh + nt * j->npriv, 1);
+  j->shared = scr;
+  j->priv = scr + sh;
+  return scr;
+}
+
+static int imageparts(int n, int nt) {
+  return nt == 1 ? 1 : n < 4 * nt ? n : 4 * nt;
+}
+
+static void directforward(Ctx *c, const KConvShape *s) {
+  int nt = nn_poolsize(c->pool);
+  ConvJob j;
+  memset(&j, 0, sizeof j);
+  j.s = s;
+  directscratch(c, s, 0, nt, &j);
+  j.out = c->out;
+  j.in = c->x;
+  j.b = c->p[1];
+  j.nparts = imageparts(s->n, nt);
+  k_dconv_prepare(j.shared, c->p[0], s, 0);
+  nn_parallel(c->pool, fwdpart, &j, j.nparts);
+}
+
+static void directbackward(Ctx *c, const KConvShape *s) {
+  int nt = nn_poolsize(c->pool);
+  ConvJob j;
+  memset(&j, 0, sizeof j);
+  j.s = s;
+  j.gy = c->gy;
+  if (c->gx) {
+    directscratch(c, s, 1, nt, &j);
+    j.out = c->gx;
+    j.nparts = imageparts(s->n, nt);
+    k_dconv_prepare(j.shared, c->p[0], s, 1);
+    nn_parallel(c->pool, dxpart, &j, j.nparts);
+  }
+  directscratch(c, s, 2, nt, &j);
+  j.in = c->x;
+  j.gw = c->g[0];
+  j.gb = c->g[1];
+  j.ntiles = k_dconv_wtiles(s);
+  j.nparts = nt < j.ntiles ? nt : j.ntiles;
+  nn_parallel(c->pool, dwpart, &j, j.nparts);
+}
+
+/* ---- im2col + GEMM (k_conv.c) on the state's threads -------------------- */
+
+/* The same split: images for forward and dL/dx, the kernel's input
+** channels for dL/dW (as many parts as threads), dL/db's channels; each
+** thread unrolls into cols of its own (K x P floats) */
+static void colsfpart(void *arg, int part, int thread) {
+  const ConvJob *j = (const ConvJob *)arg;
+  const KConvShape *s = j->s;
+  int i0, i1;
+  share(s->n, part, j->nparts, &i0, &i1);
+  k_conv2d_forward(j->out, j->in, j->wt, j->b, j->priv + thread * j->npriv,
+                   i0, i1, s->C, s->H, s->W, s->O, &s->w, s->OH, s->OW);
+}
+
+static void colsxpart(void *arg, int part, int thread) {
+  const ConvJob *j = (const ConvJob *)arg;
+  const KConvShape *s = j->s;
+  int i0, i1;
+  share(s->n, part, j->nparts, &i0, &i1);
+  k_conv2d_backx(j->out, j->wt, j->gy, j->priv + thread * j->npriv, i0, i1,
+                 s->C, s->H, s->W, s->O, &s->w, s->OH, s->OW);
+}
+
+static void colswpart(void *arg, int part, int thread) {
+  const ConvJob *j = (const ConvJob *)arg;
+  const KConvShape *s = j->s;
+  size_t P = (size_t)s->OH * s->OW;
+  int c0, c1, o0, o1, i, o;
+  share(s->C, part, j->nparts, &c0, &c1);
+  if (c1 > c0)
+    k_conv2d_backw(j->gw, j->in, j->gy, j->priv + thread * j->npriv, s->n,
+                   c0, c1, s->C, s->H, s->W, s->O, &s->w, s->OH, s->OW);
+  if (!j->gb) return;
+  share(s->O, part, j->nparts, &o0, &o1);
+  for (i = 0; i < s->n; i++)
+    for (o = o0; o < o1; o++)
+      j->gb[o] += (float)k_sum(j->gy + ((size_t)i * s->O + o) * P, P);
+}
+
+/* cols for each thread */
+static void colsscratch(Ctx *c, const KConvShape *s, int nt, ConvJob *j) {
+  j->npriv = (size_t)s->C * s->w.kh * s->w.kw * s->OH * s->OW;
+  j->priv = nn_scratch(c, UV_SCRATCH, nt * j->npriv, 1);
+}
+
+static void colsforward(Ctx *c, const KConvShape *s) {
+  int nt = nn_poolsize(c->pool);
+  ConvJob j;
+  memset(&j, 0, sizeof j);
+  j.s = s;
+  colsscratch(c, s, nt, &j);
+  j.out = c->out;
+  j.in = c->x;
+  j.wt = c->p[0];
+  j.b = c->p[1];
+  j.nparts = imageparts(s->n, nt);
+  nn_parallel(c->pool, colsfpart, &j, j.nparts);
+}
+
+/* dL/dW splits the channels only where each part keeps two columns of gw
+** or more (a product of one column is summed in another order) and gw
+** has two rows or more, so the sums are the same on any count */
+static void colsbackward(Ctx *c, const KConvShape *s) {
+  int nt = nn_poolsize(c->pool), khw = s->w.kh * s->w.kw;
+  ConvJob j;
+  memset(&j, 0, sizeof j);
+  j.s = s;
+  colsscratch(c, s, nt, &j);
+  j.gy = c->gy;
+  j.wt = c->p[0];
+  if (c->gx) {
+    j.out = c->gx;
+    j.nparts = imageparts(s->n, nt);
+    nn_parallel(c->pool, colsxpart, &j, j.nparts);
+  }
+  j.in = c->x;
+  j.gw = c->g[0];
+  j.gb = c->g[1];
+  j.nparts = khw < 2 || s->O < 2 ? 1 : nt < s->C ? nt : s->C;
+  nn_parallel(c->pool, colswpart, &j, j.nparts);
+}
+
+/* the convolution's shapes for the direct kernels (k_direct.c) */
+static KConvShape convshape(const Ctx *c) {
   const Module *m = c->m;
-  size_t P = (size_t)m->out[1] * m->out[2] * g;
-  size_t nc = (size_t)CWS(m)->inC * CWS(m)->win[0] * CWS(m)->win[1] * P;
-  float *cols = nn_scratch(c, UV_SCRATCH, nc + (size_t)CWS(m)->outC * P, 1);
-  *tmp = cols + nc;
-  return cols;
+  KConvShape s;
+  s.n = c->n;
+  s.C = m->in[0];
+  s.H = m->in[1];
+  s.W = m->in[2];
+  s.O = CWS(m)->outC;
+  s.OH = m->out[1];
+  s.OW = m->out[2];
+  s.w = window(m);
+  return s;
 }
 
 static void conv_forward(Ctx *c) {
-  const Module *m = c->m;
-  KWindow w = window(m);
-  int g = convgroup(c);
-  float *tmp, *cols = convscratch(c, g, &tmp);
-  k_conv2d_forward(c->out, c->x, c->p[0], c->p[1], cols, tmp, c->n, g,
-                   m->in[0], m->in[1], m->in[2], CWS(m)->outC, &w, m->out[1],
-                   m->out[2]);
+  KConvShape s = convshape(c);
+  if (k_dconv_fits(&s)) directforward(c, &s);
+  else colsforward(c, &s);
 }
 
 static void conv_backward(Ctx *c) {
-  const Module *m = c->m;
-  KWindow w = window(m);
-  int g = convgroup(c);
-  float *tmp, *cols = convscratch(c, g, &tmp);
-  k_conv2d_backward(c->gx, c->g[0], c->g[1], c->x, c->p[0], c->gy, cols, tmp,
-                    c->n, g, m->in[0], m->in[1], m->in[2], CWS(m)->outC, &w,
-                    m->out[1], m->out[2]);
+  KConvShape s = convshape(c);
+  if (k_dconv_fits(&s)) directbackward(c, &s);
+  else colsbackward(c, &s);
 }
 
 static void conv_config(lua_State *L, const Module *m) {
@@ -351,33 +510,88 @@ static void pool_shape(lua_State *L, Module *m, const char *fn) {
   outsize(L, m, fn, m->in[0]);
 }
 
-static void maxpool_forward(Ctx *c) {
-  const Module *m = c->m;
-  KWindow w = window(m);
-  k_maxpool2d_forward(c->out, c->x, c->n, m->in[0], m->in[1], m->in[2], &w,
-                      m->out[1], m->out[2]);
+/* Pooling splits the planes (image and channel) across the state's
+** threads, each part a run of whole planes */
+typedef struct PoolJob {
+  const Ctx *c;
+  KWindow w;
+  int nparts;
+} PoolJob;
+
+/* the part's planes, [*a, *b) of n C; the plane sizes in and out */
+static void planes(const PoolJob *j, int part, int *a, int *b, size_t *in,
+                   size_t *out) {
+  const Module *m = j->c->m;
+  share(j->c->n * m->in[0], part, j->nparts, a, b);
+  *in = (size_t)m->in[1] * m->in[2];
+  *out = (size_t)m->out[1] * m->out[2];
 }
 
-static void maxpool_backward(Ctx *c) {
+static void maxfpart(void *arg, int part, int thread) {
+  const PoolJob *j = (const PoolJob *)arg;
+  const Ctx *c = j->c;
   const Module *m = c->m;
-  KWindow w = window(m);
-  k_maxpool2d_backward(c->gx, c->x, c->y, c->gy, c->n, m->in[0], m->in[1],
-                       m->in[2], &w, m->out[1], m->out[2]);
+  int a, b;
+  size_t in, out;
+  (void)thread;
+  planes(j, part, &a, &b, &in, &out);
+  k_maxpool2d_forward(c->out + a * out, c->x + a * in, 1, b - a, m->in[1],
+                      m->in[2], &j->w, m->out[1], m->out[2]);
 }
 
-static void avgpool_forward(Ctx *c) {
+static void maxbpart(void *arg, int part, int thread) {
+  const PoolJob *j = (const PoolJob *)arg;
+  const Ctx *c = j->c;
   const Module *m = c->m;
-  KWindow w = window(m);
-  k_avgpool2d_forward(c->out, c->x, c->n, m->in[0], m->in[1], m->in[2], &w,
-                      m->out[1], m->out[2], CWS(m)->inpad);
+  int a, b;
+  size_t in, out;
+  (void)thread;
+  planes(j, part, &a, &b, &in, &out);
+  k_maxpool2d_backward(c->gx + a * in, c->x + a * in, c->y + a * out,
+                       c->gy + a * out, 1, b - a, m->in[1], m->in[2], &j->w,
+                       m->out[1], m->out[2]);
 }
 
-static void avgpool_backward(Ctx *c) {
+static void avgfpart(void *arg, int part, int thread) {
+  const PoolJob *j = (const PoolJob *)arg;
+  const Ctx *c = j->c;
   const Module *m = c->m;
-  KWindow w = window(m);
-  k_avgpool2d_backward(c->gx, c->gy, c->n, m->in[0], m->in[1], m->in[2], &w,
-                       m->out[1], m->out[2], CWS(m)->inpad);
+  int a, b;
+  size_t in, out;
+  (void)thread;
+  planes(j, part, &a, &b, &in, &out);
+  k_avgpool2d_forward(c->out + a * out, c->x + a * in, 1, b - a, m->in[1],
+                      m->in[2], &j->w, m->out[1], m->out[2], CWS(m)->inpad);
 }
+
+static void avgbpart(void *arg, int part, int thread) {
+  const PoolJob *j = (const PoolJob *)arg;
+  const Ctx *c = j->c;
+  const Module *m = c->m;
+  int a, b;
+  size_t in, out;
+  (void)thread;
+  planes(j, part, &a, &b, &in, &out);
+  k_avgpool2d_backward(c->gx + a * in, c->gy + a * out, 1, b - a, m->in[1],
+                       m->in[2], &j->w, m->out[1], m->out[2], CWS(m)->inpad);
+}
+
+/* runs f over the planes: up to 4 parts a thread, one for little work */
+static void poolrun(const Ctx *c, nn_Task f) {
+  const Module *m = c->m;
+  int np = c->n * m->in[0], most = 4 * nn_poolsize(c->pool);
+  PoolJob j;
+  j.c = c;
+  j.w = window(m);
+  j.nparts = (size_t)np * m->in[1] * m->in[2] < 32768 ? 1
+             : np < most ? np : most;
+  nn_parallel(c->pool, f, &j, j.nparts);
+}
+
+static void maxpool_forward(Ctx *c) { poolrun(c, maxfpart); }
+static void maxpool_backward(Ctx *c) { poolrun(c, maxbpart); }
+static void avgpool_forward(Ctx *c) { poolrun(c, avgfpart); }
+static void avgpool_backward(Ctx *c) { poolrun(c, avgbpart); }
 
 static void pool_config(lua_State *L, const Module *m) {
   pushpair(L, CWS(m)->win);

@@ -1,7 +1,7 @@
 /*
 ** core.c: luaopen_nn_core, the C half of `require "nn"`, and what it asks
-** of the system: OpenBLAS's thread count, a monotonic clock, whether a
-** stream is a terminal.
+** of the system: the state's threads (pool.c) and OpenBLAS's, a monotonic
+** clock, whether a stream is a terminal.
 */
 #include <stdio.h>
 
@@ -11,20 +11,27 @@
 
 #include "nn.h"
 #include "platform.h"
+#include "pool.h"
 
-#ifdef NN_BLAS_NONE
-/* nn.threads([n]): the own SGEMM (k_gemm.c) runs on the calling thread
-** only, so the count in force is always 1; n is checked and ignored. */
+/* nn.threads([n]): the threads this state's layers, losses and
+** optimizers split their work across (pool.c), n - 1 of them started here
+** (nn.threads(1), the default, has none).  Returns the count in force for
+** this state.  OpenBLAS's own threads, which the Matrix products run on
+** in that build, are left to OpenBLAS (OPENBLAS_NUM_THREADS): its count
+** is one per process, and two states setting it from two threads at once
+** would race inside OpenBLAS. */
 static int lib_threads(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
     lua_Integer n = luaL_checkinteger(L, 1);
     if (n < 1 || n > 1024)
       return luaL_error(L, "nn.threads: n must be from 1 to 1024, got %I", n);
+    nn_setthreads(L, (int)n);
   }
-  lua_pushinteger(L, 1);
+  lua_pushinteger(L, nn_poolsize(nn_pool(L)));
   return 1;
 }
 
+#ifdef NN_BLAS_NONE
 /* nn.blas(): "none" and the own SGEMM's micro-kernel ("avx2", ...) */
 static int lib_blas(lua_State *L) {
   lua_pushliteral(L, "none");
@@ -32,19 +39,6 @@ static int lib_blas(lua_State *L) {
   return 2;
 }
 #else
-/* nn.threads([n]): sets OpenBLAS's thread count when n is given; returns
-** the count in force.  OpenBLAS keeps this per process, not per state. */
-static int lib_threads(lua_State *L) {
-  if (!lua_isnoneornil(L, 1)) {
-    lua_Integer n = luaL_checkinteger(L, 1);
-    if (n < 1 || n > 1024)
-      return luaL_error(L, "nn.threads: n must be from 1 to 1024, got %I", n);
-    openblas_set_num_threads((int)n);
-  }
-  lua_pushinteger(L, openblas_get_num_threads());
-  return 1;
-}
-
 /* nn.blas(): "openblas" and the kernels OpenBLAS chose ("Haswell", ...) */
 static int lib_blas(lua_State *L) {
   lua_pushliteral(L, "openblas");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "module.h"
+#include "pool.h"
 
 /* ---- Linear: y = x W^T + b ----------------------------------------------- */
 
@@ -77,16 +78,52 @@ static int linear_rows(const Ctx *c) {
   return c->n * (c->cols / LIN(c->m)->nin);
 }
 
+/* The products run on the own SGEMM (k_gemm.c) in either build, split
+** across the state's threads (pool.c); with OpenBLAS's sgemm they were
+** no faster on one thread (the README's "Performance"), and OpenBLAS
+** keeps its thread count per process. */
 static void linear_forward(Ctx *c) {
   const LinearSet *s = LIN(c->m);
-  k_linear_forward(c->out, c->x, c->p[0], s->bias ? c->p[1] : NULL,
-                   linear_rows(c), s->nin, s->nout);
+  int n = linear_rows(c), i;
+  const float *b = s->bias ? c->p[1] : NULL;
+  if (b)                        /* y = b in every row, then y += x W^T */
+    for (i = 0; i < n; i++)
+      memcpy(c->out + (size_t)i * s->nout, b, s->nout * sizeof(float));
+  nn_pgemm(c->pool, 0, 1, n, s->nout, s->nin, 1.0f, c->x, s->nin, c->p[0],
+           s->nin, b ? 1.0f : 0.0f, c->out, s->nout);
 }
 
+typedef struct BiasJob {
+  float *gb;
+  const float *gy;
+  int n, nout;
+} BiasJob;
+
+/* gb[j] += the sum of column j of gy, for columns a .. b - 1 */
+static void biaspart(void *arg, size_t a, size_t b, int thread) {
+  const BiasJob *j = (const BiasJob *)arg;
+  (void)thread;
+  k_sum_rows_add(j->gb + a, j->gy + a, j->n, (int)(b - a), j->nout);
+}
+
+/* dL/dW = gy^T x, dL/db = column sums of gy, dL/dx = gy W: for y = x W^T
+** + b, dL/dx_ik = sum_j dL/dy_ij W_jk and dL/dW_jk = sum_i dL/dy_ij x_ik */
 static void linear_backward(Ctx *c) {
   const LinearSet *s = LIN(c->m);
-  k_linear_backward(c->gx, c->g[0], s->bias ? c->g[1] : NULL, c->x, c->p[0],
-                    c->gy, linear_rows(c), s->nin, s->nout);
+  int n = linear_rows(c);
+  nn_pgemm(c->pool, 1, 0, s->nout, s->nin, n, 1.0f, c->gy, s->nout, c->x,
+           s->nin, 1.0f, c->g[0], s->nin);
+  if (s->bias) {
+    BiasJob j;
+    j.gb = c->g[1];
+    j.gy = c->gy;
+    j.n = n;
+    j.nout = s->nout;
+    nn_prange(c->pool, biaspart, &j, (size_t)s->nout, 64);
+  }
+  if (c->gx)
+    nn_pgemm(c->pool, 0, 0, n, s->nin, s->nout, 1.0f, c->gy, s->nout,
+             c->p[0], s->nin, 0.0f, c->gx, s->nin);
 }
 
 static void linear_config(lua_State *L, const Module *m) {

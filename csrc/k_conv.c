@@ -5,9 +5,10 @@
 ** Convolution is im2col + GEMM (Chellapilla et al. 2006, the way Caffe
 ** and PyTorch's CPU path do it): the receptive fields of one image are
 ** unrolled into the columns of a K x P matrix (K = C kh kw, P = OH OW),
-** and the layer is then one sgemm per image, Y = W cols + b, which
-** OpenBLAS runs near the machine's peak.  The backward pass is the same
-** two products transposed and col2im, the adjoint of im2col.
+** and the layer is then one sgemm per image, Y = W cols + b.  The
+** backward pass is the same two products transposed and col2im, the
+** adjoint of im2col.  k_direct.c does stride 1 without the K x P matrix
+** where the CPU has AVX2 or AVX-512; this file does every other case.
 */
 #include <math.h>
 #include <string.h>
@@ -96,101 +97,56 @@ void k_col2im(float *restrict x, const float *restrict cols, size_t ld,
       }
 }
 
-/* G images at a time: their cols side by side, K x (G P), so that one
-** GEMM has G P columns, and the GEMM's output, O x (G P), put in each
-** image's (O, P) order through tmp.  A per-image GEMM (O x P by K) is too
-** small for OpenBLAS to use two threads well; on one thread it is the
-** faster (no tmp, cols stay in cache), and G = 1 writes y directly.  On
-** the example CNN's training step (batch 64), measured: 1 thread, per
-** image 29.2 ms, grouped 34.3 ms; 2 threads, per image 35.3 ms, grouped
-** 29.2 ms.  The binding picks G from the thread count. */
-/* the cols of g images side by side, K x (g P); returns the row length */
-static size_t im2cols(float *cols, const float *x, int g, int C, int H, int W,
-                      const KWindow *w, int OH, int OW) {
-  size_t P = (size_t)OH * OW, ld = (size_t)g * P, in = (size_t)C * H * W;
-  int i;
-  for (i = 0; i < g; i++)
-    k_im2col(cols + i * P, ld, x + i * in, C, H, W, w, OH, OW);
-  return ld;
-}
-
-/* O rows of P floats, rows ldd apart in dst and lds apart in src: between
-** a grouped GEMM's O x (g P) matrix (rows g P apart, image i's columns
-** from i P) and one image's (O, P) plane (rows P apart).  Forward
-** scatters the GEMM's output to each image adding the bias (add: b[o],
-** 0 where b is NULL); backward gathers each image's gy into the group. */
-static void copyplanes(float *restrict dst, size_t ldd,
-                       const float *restrict src, size_t lds, int O,
-                       size_t P, const float *b, int add) {
-  int o;
-  for (o = 0; o < O; o++) {
-    float *d = dst + (size_t)o * ldd;
-    const float *t = src + (size_t)o * lds;
-    if (add) {
-      float bo = b ? b[o] : 0.0f;
-      K_FOR(p, P, d[p] = t[p] + bo);
-    } else {
-      memcpy(d, t, P * sizeof *d);
-    }
-  }
-}
-
+/* One image at a time: its cols (K x P) stay in cache, and the GEMM
+** writes the image's output in place.  The products are the own SGEMM's
+** (k_gemm.c) in either build: per image they are small, where it is the
+** faster, and it runs on whichever thread the layer's part runs on.
+** The parts: images i0 .. i1 - 1 for forward and dL/dx; for dL/dW the
+** kernel's input channels c0 .. c1 - 1 (the columns of gw, and the rows
+** of cols, they own) over every image, so that each sum runs in the same
+** order however the channels are split. */
 void k_conv2d_forward(float *restrict y, const float *restrict x,
-                      const float *wt, const float *b, float *cols,
-                      float *tmp, int n, int G, int C, int H, int W, int O,
-                      const KWindow *w, int OH, int OW) {
-  int K = C * w->kh * w->kw, P = OH * OW, i0, i, o;
+                      const float *wt, const float *b, float *cols, int i0,
+                      int i1, int C, int H, int W, int O, const KWindow *w,
+                      int OH, int OW) {
+  int K = C * w->kh * w->kw, P = OH * OW, i, o;
   size_t in = (size_t)C * H * W, out = (size_t)O * P;
-  for (i0 = 0; i0 < n; i0 += G) {
-    int g = n - i0 < G ? n - i0 : G;
-    size_t ld = im2cols(cols, x + i0 * in, g, C, H, W, w, OH, OW);
-    float *yi = y + i0 * out;
-    if (g == 1) {                 /* the GEMM's output is the image's */
-      k_gemm(0, 0, O, P, K, 1.0f, wt, K, cols, P, 0.0f, yi, P);
-      if (b)
-        for (o = 0; o < O; o++) {
-          float *yo = yi + (size_t)o * P, bo = b[o];
-          K_FOR(p, P, yo[p] += bo);
-        }
-      continue;
-    }
-    k_gemm(0, 0, O, (int)ld, K, 1.0f, wt, K, cols, (int)ld, 0.0f, tmp,
-           (int)ld);
-    for (i = 0; i < g; i++)
-      copyplanes(yi + i * out, (size_t)P, tmp + (size_t)i * P, ld, O,
-                 (size_t)P, b, 1);
+  for (i = i0; i < i1; i++) {
+    float *yi = y + i * out;
+    k_im2col(cols, (size_t)P, x + i * in, C, H, W, w, OH, OW);
+    k_sgemm(0, 0, O, P, K, 1.0f, wt, K, cols, P, 0.0f, yi, P);
+    if (b)
+      for (o = 0; o < O; o++) {
+        float *yo = yi + (size_t)o * P, bo = b[o];
+        K_FOR(p, P, yo[p] += bo);
+      }
   }
 }
 
-void k_conv2d_backward(float *gx, float *gw, float *gb,
-                       const float *restrict x, const float *wt,
-                       const float *restrict gy, float *cols, float *tmp,
-                       int n, int G, int C, int H, int W, int O,
-                       const KWindow *w, int OH, int OW) {
-  int K = C * w->kh * w->kw, P = OH * OW, i0, i, o;
+void k_conv2d_backx(float *gx, const float *wt, const float *restrict gy,
+                    float *cols, int i0, int i1, int C, int H, int W, int O,
+                    const KWindow *w, int OH, int OW) {
+  int K = C * w->kh * w->kw, P = OH * OW, i;
   size_t in = (size_t)C * H * W, out = (size_t)O * P;
-  for (i0 = 0; i0 < n; i0 += G) {
-    int g = n - i0 < G ? n - i0 : G;
-    size_t ld = im2cols(cols, x + i0 * in, g, C, H, W, w, OH, OW);
-    const float *gg = gy + i0 * out;      /* O x ld: one image's gy as is */
-    if (g > 1) {
-      for (i = 0; i < g; i++)
-        copyplanes(tmp + (size_t)i * P, ld, gy + (i0 + i) * out, (size_t)P, O,
-                   (size_t)P, NULL, 0);
-      gg = tmp;
-    }
-    /* dL/dW = gy cols^T; dL/db = gy's row sums */
-    k_gemm(0, 1, O, K, (int)ld, 1.0f, gg, (int)ld, cols, (int)ld, 1.0f, gw,
-           K);
-    if (gb)
-      for (o = 0; o < O; o++) gb[o] += (float)k_sum(gg + (size_t)o * ld, ld);
-    if (!gx) continue;
-    /* dL/dcols = W^T gy, then back to each image (cols is free now) */
-    k_gemm(1, 0, K, (int)ld, O, 1.0f, wt, K, gg, (int)ld, 0.0f, cols,
-           (int)ld);
-    for (i = 0; i < g; i++)
-      k_col2im(gx + (i0 + i) * in, cols + (size_t)i * P, ld, C, H, W, w, OH,
-               OW);
+  for (i = i0; i < i1; i++) {
+    /* dL/dcols = W^T gy, then back to the image */
+    k_sgemm(1, 0, K, P, O, 1.0f, wt, K, gy + i * out, P, 0.0f, cols, P);
+    k_col2im(gx + i * in, cols, (size_t)P, C, H, W, w, OH, OW);
+  }
+}
+
+void k_conv2d_backw(float *gw, const float *restrict x,
+                    const float *restrict gy, float *cols, int n, int c0,
+                    int c1, int C, int H, int W, int O, const KWindow *w,
+                    int OH, int OW) {
+  int khw = w->kh * w->kw, K = C * khw, P = OH * OW, i;
+  size_t in = (size_t)C * H * W, out = (size_t)O * P;
+  for (i = 0; i < n; i++) {
+    /* dL/dW = gy cols^T, the columns of these channels */
+    k_im2col(cols, (size_t)P, x + i * in + (size_t)c0 * H * W, c1 - c0, H, W,
+             w, OH, OW);
+    k_sgemm(0, 1, O, (c1 - c0) * khw, P, 1.0f, gy + i * out, P, cols, P, 1.0f,
+            gw + (size_t)c0 * khw, K);
   }
 }
 
@@ -237,11 +193,18 @@ static float windowmax(const float *xc, int W, int y0, int y1, int x0,
   return nan ? NAN : m;
 }
 
+/* the window k_maxpool22_* take: 2 x 2, stride 2, no padding */
+static int is22(const KWindow *w) {
+  return w->kh == 2 && w->kw == 2 && w->sh == 2 && w->sw == 2 && w->ph == 0 &&
+         w->pw == 0 && w->dh == 1 && w->dw == 1;
+}
+
 void k_maxpool2d_forward(float *restrict y, const float *restrict x, int n,
                          int C, int H, int W, const KWindow *w, int OH,
                          int OW) {
   size_t plane = (size_t)H * W;
   int c, oy, ox;
+  if (is22(w) && k_maxpool22_forward(y, x, n * C, H, W)) return;
   for (c = 0; c < n * C; c++) {
     const float *xc = x + (size_t)c * plane;
     for (oy = 0; oy < OH; oy++) {
@@ -281,6 +244,7 @@ void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
                           int OH, int OW) {
   size_t plane = (size_t)H * W;
   int c, oy, ox;
+  if (is22(w) && k_maxpool22_backward(gx, x, y, gy, n * C, H, W)) return;
   memset(gx, 0, (size_t)n * C * plane * sizeof *gx);
   for (c = 0; c < n * C; c++) {
     const float *xc = x + (size_t)c * plane;

@@ -1,37 +1,13 @@
 /*
-** k_dense.c: forward and backward of the dense layers (Linear, softmax and
-** log-softmax, dropout's mask), side by side.
+** k_dense.c: forward and backward of the dense layers (softmax and
+** log-softmax, dropout's mask, embedding), side by side; Linear is a
+** product (dense.c).
 ** Plain C on float arrays; see kernels.h for shapes.
 */
 #include <math.h>
 #include <string.h>
 
 #include "kernels.h"
-
-/* ---- Linear: y = x W^T + b --------------------------------------------- */
-
-void k_linear_forward(float *y, const float *x, const float *w,
-                      const float *b, int n, int nin, int nout) {
-  int i;
-  if (b) {                      /* y = b in every row, then y += x W^T */
-    for (i = 0; i < n; i++) memcpy(y + (size_t)i * nout, b, nout * sizeof *y);
-  }
-  k_gemm(0, 1, n, nout, nin, 1.0f, x, nin, w, nin, b ? 1.0f : 0.0f, y, nout);
-}
-
-/* dL/dW = gy^T x, dL/db = column sums of gy, dL/dx = gy W: for y = x W^T
-** + b, dL/dx_ik = sum_j dL/dy_ij W_jk and dL/dW_jk = sum_i dL/dy_ij x_ik */
-void k_linear_backward(float *gx, float *gw, float *restrict gb,
-                       const float *x, const float *w,
-                       const float *restrict gy, int n, int nin, int nout) {
-  int i, j;
-  k_gemm(1, 0, nout, nin, n, 1.0f, gy, nout, x, nin, 1.0f, gw, nin);
-  if (gb)
-    for (i = 0; i < n; i++)
-      for (j = 0; j < nout; j++) gb[j] += gy[(size_t)i * nout + j];
-  if (gx)
-    k_gemm(0, 0, n, nin, nout, 1.0f, gy, nout, w, nin, 0.0f, gx, nin);
-}
 
 /* ---- softmax and log-softmax over each row ----------------------------- */
 

@@ -4,6 +4,9 @@
 */
 #include <math.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #ifndef NN_BLAS_NONE
 #include <cblas.h>
@@ -176,11 +179,30 @@ void k_transpose(float *y, const float *a, int r, int c) {
 
 /* ---- reductions (accumulated in double) ------------------------------- */
 
+/* In double, in 8 running sums (one chain of additions waits 4 cycles
+** for each: 800,000 floats took 0.9 ms, a convolution's bias gradient),
+** added pairwise at the end */
 double k_sum(const float *a, size_t n) {
-  double s = 0;
-  size_t i;
-  for (i = 0; i < n; i++) s += a[i];
-  return s;
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t = 0;
+  size_t i = 0;
+  int u;
+#if defined(__SSE2__)                  /* the same sums, two to a register */
+  __m128d v[4];
+  for (u = 0; u < 4; u++) v[u] = _mm_setzero_pd();
+  for (; i + 8 <= n; i += 8) {
+    __m128 f0 = _mm_loadu_ps(a + i), f1 = _mm_loadu_ps(a + i + 4);
+    v[0] = _mm_add_pd(v[0], _mm_cvtps_pd(f0));
+    v[1] = _mm_add_pd(v[1], _mm_cvtps_pd(_mm_movehl_ps(f0, f0)));
+    v[2] = _mm_add_pd(v[2], _mm_cvtps_pd(f1));
+    v[3] = _mm_add_pd(v[3], _mm_cvtps_pd(_mm_movehl_ps(f1, f1)));
+  }
+  for (u = 0; u < 4; u++) _mm_storeu_pd(s + 2 * u, v[u]);
+#endif
+  for (; i + 8 <= n; i += 8)
+    for (u = 0; u < 8; u++) s[u] += a[i + u];
+  for (; i < n; i++) t += a[i];
+  return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])) +
+         t;
 }
 
 void k_sum_rows(float *y, const float *a, int r, int c) {
@@ -190,6 +212,13 @@ void k_sum_rows(float *y, const float *a, int r, int c) {
     for (i = 0; i < r; i++) s += a[(size_t)i * c + j];
     y[j] = (float)s;
   }
+}
+
+void k_sum_rows_add(float *restrict y, const float *restrict a, int r, int c,
+                    int lda) {
+  int i, j;
+  for (i = 0; i < r; i++, a += lda)
+    for (j = 0; j < c; j++) y[j] += a[j];
 }
 
 void k_sum_cols(float *y, const float *a, int r, int c) {

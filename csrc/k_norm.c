@@ -6,29 +6,91 @@
 
 #include "kernels.h"
 
+/* Sums over one plane of S floats, in float in 8 running sums (GCC keeps
+** them in registers), the plane's total returned as a double: the sum of
+** x, of (x - mu)^2, of g, of g (x - mu) */
+static double plane_sum(const float *restrict x, int S) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t = 0;
+  int i, u;
+  for (i = 0; i + 8 <= S; i += 8)
+    for (u = 0; u < 8; u++) s[u] += x[i + u];
+  for (; i < S; i++) t += x[i];
+  return (double)(((s[0] + s[4]) + (s[1] + s[5])) +
+                  ((s[2] + s[6]) + (s[3] + s[7])) + t);
+}
+
+static double plane_sq(const float *restrict x, int S, float mu) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t = 0;
+  int i, u;
+  for (i = 0; i + 8 <= S; i += 8)
+    for (u = 0; u < 8; u++) {
+      float d = x[i + u] - mu;
+      s[u] += d * d;
+    }
+  for (; i < S; i++) t += (x[i] - mu) * (x[i] - mu);
+  return (double)(((s[0] + s[4]) + (s[1] + s[5])) +
+                  ((s[2] + s[6]) + (s[3] + s[7])) + t);
+}
+
+static void plane_gsums(const float *restrict g, const float *restrict x,
+                        int S, float mu, double *sg, double *sgx) {
+  float a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  float ta = 0, tb = 0;
+  int i, u;
+  for (i = 0; i + 8 <= S; i += 8)
+    for (u = 0; u < 8; u++) {
+      a[u] += g[i + u];
+      b[u] += g[i + u] * (x[i + u] - mu);
+    }
+  for (; i < S; i++) {
+    ta += g[i];
+    tb += g[i] * (x[i] - mu);
+  }
+  *sg += (double)(((a[0] + a[4]) + (a[1] + a[5])) +
+                  ((a[2] + a[6]) + (a[3] + a[7])) + ta);
+  *sgx += (double)(((b[0] + b[4]) + (b[1] + b[5])) +
+                   ((b[2] + b[6]) + (b[3] + b[7])) + tb);
+}
+
+/* y = x a + b over one plane */
+static K_NOINLINE void plane_affine(float *restrict y, const float *restrict x,
+                                    int S, float a, float b) {
+  K_FOR(j, S, y[j] = x[j] * a + b);
+}
+
+/* gx = a (g - mb - (x - mu) c) over one plane */
+static K_NOINLINE void plane_grad(float *restrict o, const float *restrict g,
+                                  const float *restrict x, int S, float a,
+                                  float mb, float mu, float c) {
+  K_FOR(j, S, o[j] = a * (g[j] - mb - (x[j] - mu) * c));
+}
+
 /* Ioffe & Szegedy 2015, as PyTorch: in training each channel is
 ** normalized by its batch mean and biased variance, and the running
 ** statistics move by momentum toward the mean and the unbiased variance;
 ** in evaluation the running statistics are used.  mean and invstd keep
-** what was used, for backward. */
+** what was used, for backward.  Channel by channel, each normalized right
+** after its statistics, while its planes are still in cache; two passes
+** for the statistics (the mean, then the squares about it), each plane's
+** sum in float and the planes' in double. */
 void k_batchnorm_forward(float *restrict y, const float *restrict x,
                          const float *gamma, const float *beta,
                          float *restrict rmean, float *restrict rvar,
                          float *restrict mean, float *restrict invstd, int n,
-                         int C, int S, float eps, float momentum, int train) {
+                         int C, int S, int c0, int c1, float eps,
+                         float momentum, int train) {
   size_t cs = (size_t)C * S, m = (size_t)n * S;
   int i, c;
-  for (c = 0; c < C; c++) {
+  for (c = c0; c < c1; c++) {
+    const float *xc = x + (size_t)c * S;
+    float *yc = y + (size_t)c * S;
     double mu, var;
+    float a, b;
     if (train) {
       double s = 0, q = 0;
-      for (i = 0; i < n; i++) s += k_sum(x + i * cs + (size_t)c * S, S);
+      for (i = 0; i < n; i++) s += plane_sum(xc + i * cs, S);
       mu = s / m;
-      for (i = 0; i < n; i++) {
-        const float *xc = x + i * cs + (size_t)c * S;
-        int j;
-        for (j = 0; j < S; j++) q += (xc[j] - mu) * (xc[j] - mu);
-      }
+      for (i = 0; i < n; i++) q += plane_sq(xc + i * cs, S, (float)mu);
       var = q / m;
       rmean[c] = (float)((1 - momentum) * rmean[c] + momentum * mu);
       rvar[c] = (float)((1 - momentum) * rvar[c] +
@@ -39,54 +101,40 @@ void k_batchnorm_forward(float *restrict y, const float *restrict x,
     }
     mean[c] = (float)mu;
     invstd[c] = (float)(1 / sqrt(var + eps));
+    a = invstd[c] * (gamma ? gamma[c] : 1.0f);
+    b = (beta ? beta[c] : 0.0f) - mean[c] * a;
+    for (i = 0; i < n; i++) plane_affine(yc + i * cs, xc + i * cs, S, a, b);
   }
-  for (i = 0; i < n; i++)
-    for (c = 0; c < C; c++) {
-      const float *xc = x + i * cs + (size_t)c * S;
-      float *yc = y + i * cs + (size_t)c * S;
-      float a = invstd[c] * (gamma ? gamma[c] : 1.0f);
-      float b = (beta ? beta[c] : 0.0f) - mean[c] * a;
-      K_FOR(j, S, yc[j] = xc[j] * a + b);
-    }
 }
 
 /* With xhat = (x - mean) invstd: dL/dbeta = sum gy, dL/dgamma = sum gy
 ** xhat; in training dL/dx = gamma invstd (gy - dbeta/m - xhat
 ** dgamma/m), m = n S the count per channel; in evaluation gamma invstd
-** gy.  ggamma, gbeta and gx may be NULL. */
+** gy.  ggamma, gbeta and gx may be NULL.  Channel by channel, as
+** forward. */
 void k_batchnorm_backward(float *restrict gx, float *ggamma, float *gbeta,
                           const float *restrict x, const float *restrict gy,
                           const float *gamma, const float *mean,
-                          const float *invstd, int n, int C, int S,
-                          int train) {
+                          const float *invstd, int n, int C, int S, int c0,
+                          int c1, int train) {
   size_t cs = (size_t)C * S, m = (size_t)n * S;
-  int i, c, j;
-  for (c = 0; c < C; c++) {
+  int i, c;
+  for (c = c0; c < c1; c++) {
+    const float *xc = x + (size_t)c * S, *gc = gy + (size_t)c * S;
     double db = 0, dg = 0;
     float g = gamma ? gamma[c] : 1.0f, mu = mean[c], is = invstd[c];
-    for (i = 0; i < n; i++) {
-      const float *xc = x + i * cs + (size_t)c * S;
-      const float *gc = gy + i * cs + (size_t)c * S;
-      for (j = 0; j < S; j++) {
-        db += gc[j];
-        dg += (double)gc[j] * (xc[j] - mu) * is;
-      }
-    }
+    for (i = 0; i < n; i++) plane_gsums(gc + i * cs, xc + i * cs, S, mu, &db, &dg);
+    dg *= is;
     if (gbeta) gbeta[c] += (float)db;
     if (ggamma) ggamma[c] += (float)dg;
     if (!gx) continue;
     for (i = 0; i < n; i++) {
-      const float *xc = x + i * cs + (size_t)c * S;
-      const float *gc = gy + i * cs + (size_t)c * S;
       float *o = gx + i * cs + (size_t)c * S;
-      if (train) {
-        float a = g * is, mb = (float)(db / m), mg = (float)(dg / m);
-        for (j = 0; j < S; j++)
-          o[j] = a * (gc[j] - mb - (xc[j] - mu) * is * mg);
-      } else {
-        float a = g * is;
-        K_FOR(k, S, o[k] = a * gc[k]);
-      }
+      if (train)
+        plane_grad(o, gc + i * cs, xc + i * cs, S, g * is, (float)(db / m), mu,
+                   is * (float)(dg / m));
+      else
+        plane_affine(o, gc + i * cs, S, g * is, 0.0f);
     }
   }
 }

@@ -84,6 +84,9 @@ void k_transpose(float *y, const float *a, int r, int c); /* y[c,r] = a' */
 double k_sum(const float *a, size_t n);
 void k_sum_rows(float *y, const float *a, int r, int c);  /* y[1,c] */
 void k_sum_cols(float *y, const float *a, int r, int c);  /* y[r,1] */
+/* y[c] += the sums of the columns of a[r, c], rows lda apart, row by row */
+void k_sum_rows_add(float *restrict y, const float *restrict a, int r, int c,
+                    int lda);
 size_t k_argmax(const float *a, size_t n);  /* first max; NaN counts as max */
 size_t k_argmin(const float *a, size_t n);
 double k_dot(const float *a, const float *b, size_t n);
@@ -129,18 +132,6 @@ void k_sgemm(int ta, int tb, int M, int N, int K, float alpha,
              float *C, int ldc);
 /* the name of the micro-kernel k_sgemm runs now: "portable", "avx2", ... */
 const char *k_sgemm_kernel(void);
-
-/* ---- Linear: k_dense.c ----------------------------------------------- */
-
-/* Linear, y = x W^T + b (Goodfellow et al., Deep Learning, 6.5.4).
-** x[n,nin], w[nout,nin], b[1,nout] or NULL, y[n,nout] */
-void k_linear_forward(float *y, const float *x, const float *w,
-                      const float *b, int n, int nin, int nout);
-/* gw[nout,nin] += gy' x, gb[1,nout] += sum_rows gy, gx[n,nin] = gy w.
-** gx or gb may be NULL. */
-void k_linear_backward(float *gx, float *gw, float *restrict gb,
-                       const float *x, const float *w,
-                       const float *restrict gy, int n, int nin, int nout);
 
 /* ---- pointwise activations: k_act.c --------------------------------- */
 /* y = f(x) and gx = gy f'(x), n elements; y is the forward output for the
@@ -217,19 +208,57 @@ void k_im2col(float *restrict cols, size_t ld, const float *restrict x, int C,
               int H, int W, const KWindow *w, int OH, int OW);
 void k_col2im(float *restrict x, const float *restrict cols, size_t ld,
               int C, int H, int W, const KWindow *w, int OH, int OW);
-/* y[n, O*OH*OW] = conv(x[n, C*H*W], wt[O, C*kh*kw]) + b[O] (b may be NULL),
-** G images per GEMM; cols (C*kh*kw*G*OH*OW floats) and tmp (O*G*OH*OW)
-** are scratch */
+/* im2col + the own SGEMM, one image at a time, cols (C kh kw x OH OW
+** floats) the scratch.  y[n, O*OH*OW] = conv(x[n, C*H*W], wt[O, C*kh*kw])
+** + b[O] (b may be NULL) for images i0 .. i1 - 1 */
 void k_conv2d_forward(float *restrict y, const float *restrict x,
-                      const float *wt, const float *b, float *cols,
-                      float *tmp, int n, int G, int C, int H, int W, int O,
-                      const KWindow *w, int OH, int OW);
-/* gw[O, C*kh*kw] += dL/dW, gb[O] += dL/db (or NULL), gx = dL/dx (or NULL) */
-void k_conv2d_backward(float *gx, float *gw, float *gb,
-                       const float *restrict x, const float *wt,
-                       const float *restrict gy, float *cols, float *tmp,
-                       int n, int G, int C, int H, int W, int O,
-                       const KWindow *w, int OH, int OW);
+                      const float *wt, const float *b, float *cols, int i0,
+                      int i1, int C, int H, int W, int O, const KWindow *w,
+                      int OH, int OW);
+/* gx = dL/dx for images i0 .. i1 - 1 */
+void k_conv2d_backx(float *gx, const float *wt, const float *restrict gy,
+                    float *cols, int i0, int i1, int C, int H, int W, int O,
+                    const KWindow *w, int OH, int OW);
+/* gw[O, C*kh*kw] += dL/dW over all n images, the columns of input
+** channels c0 .. c1 - 1 */
+void k_conv2d_backw(float *gw, const float *restrict x,
+                    const float *restrict gy, float *cols, int n, int c0,
+                    int c1, int C, int H, int W, int O, const KWindow *w,
+                    int OH, int OW);
+/* ---- direct convolution of stride 1: k_direct.c ------------------------ */
+/* A convolution's shapes: n images x[n, C, H, W] through window w to
+** y[n, O, OH, OW] */
+typedef struct KConvShape {
+  int n, C, H, W, O, OH, OW;
+  KWindow w;
+} KConvShape;
+/* the direct kernels in use: 2 AVX-512, 1 AVX2+FMA, 0 none (then
+** k_dconv_fits is false) */
+int k_direct_isa(void);
+/* whether they take this convolution: stride 1, dilation 1, padding less
+** than the kernel, kw from 2 to 7 */
+int k_dconv_fits(const KConvShape *s);
+/* Scratch floats for dir 0 (forward), 1 (dL/dx), 2 (dL/dW): shared by
+** the parts of one call, and private to each part (each thread) */
+size_t k_dconv_shared(const KConvShape *s, int dir);
+size_t k_dconv_private(const KConvShape *s, int dir);
+/* fills the shared scratch of dir 0 or 1 from the weights wt[O, C kh kw] */
+void k_dconv_prepare(float *shared, const float *wt, const KConvShape *s,
+                     int dir);
+/* y = conv(x) + b (b may be NULL) for images i0..i1-1, after prepare 0 */
+void k_dconv_forward(float *y, const float *x, const float *b,
+                     const float *shared, float *priv, const KConvShape *s,
+                     int i0, int i1);
+/* gx = dL/dx from gy for images i0..i1-1, after prepare 1 */
+void k_dconv_backx(float *gx, const float *gy, const float *shared,
+                   float *priv, const KConvShape *s, int i0, int i1);
+/* dL/dW in k_dconv_wtiles tiles: tiles t0..t1-1 of gw[O, C kh kw] +=
+** the sums over all n images, in sums (the shared scratch of dir 2); and
+** gb[o] += dL/db for o in o0 .. o1 - 1 (gb may be NULL) */
+int k_dconv_wtiles(const KConvShape *s);
+void k_dconv_backw(float *gw, float *gb, float *sums, const float *x,
+                   const float *gy, float *priv, const KConvShape *s, int t0,
+                   int t1, int o0, int o1);
 /* max over each window of each channel (NaN wins, as in PyTorch);
 ** backward gives each window's gy to its maximum, found again in x (y
 ** is forward's output for the same x): the last NaN, or the first of
@@ -241,6 +270,11 @@ void k_maxpool2d_backward(float *restrict gx, const float *restrict x,
                           const float *restrict y, const float *restrict gy,
                           int n, int C, int H, int W, const KWindow *w,
                           int OH, int OW);
+/* the same for a 2 x 2 window of stride 2 without padding, vectorized
+** (k_direct.c; H, W >= 2): 1 if done, 0 where these kernels do not run */
+int k_maxpool22_forward(float *y, const float *x, int planes, int H, int W);
+int k_maxpool22_backward(float *gx, const float *x, const float *y,
+                         const float *gy, int planes, int H, int W);
 /* mean over each window; inpad: the padding counts in the divisor
 ** (PyTorch's count_include_pad, its default) */
 void k_avgpool2d_forward(float *restrict y, const float *restrict x, int n,
@@ -255,17 +289,19 @@ void k_avgpool2d_backward(float *restrict gx, const float *restrict gy,
 /* Batch normalization per channel of x[n, C, S] (S = H W for images, 1
 ** for features): y = gamma (x - mean) invstd + beta, gamma and beta [C]
 ** or NULL; train uses and records the batch's statistics (mean[C],
-** invstd[C] out) and moves rmean, rvar [C]; otherwise it reads them */
+** invstd[C] out) and moves rmean, rvar [C]; otherwise it reads them.
+** Channels c0 .. c1 - 1 only (each channel's arrays are its own) */
 void k_batchnorm_forward(float *restrict y, const float *restrict x,
                          const float *gamma, const float *beta,
                          float *restrict rmean, float *restrict rvar,
                          float *restrict mean, float *restrict invstd, int n,
-                         int C, int S, float eps, float momentum, int train);
+                         int C, int S, int c0, int c1, float eps,
+                         float momentum, int train);
 void k_batchnorm_backward(float *restrict gx, float *ggamma, float *gbeta,
                           const float *restrict x, const float *restrict gy,
                           const float *gamma, const float *mean,
-                          const float *invstd, int n, int C, int S,
-                          int train);
+                          const float *invstd, int n, int C, int S, int c0,
+                          int c1, int train);
 
 /* Layer normalization of x[m, D], each vector by its own mean and biased
 ** variance: y = gamma (x - mean) / sqrt(var + eps) + beta, gamma and beta

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "module.h"
+#include "pool.h"
 
 static const LayerKind *const registry[] = {
   nn_dense_kinds, nn_activation_kinds, nn_conv_kinds, nn_norm_kinds,
@@ -450,6 +451,7 @@ static void initctx(Ctx *c, lua_State *L, Module *m, const Matrix *x) {
   memset(c, 0, sizeof *c);
   c->L = L;
   c->m = m;
+  c->pool = nn_pool(L);
   c->n = x->rows;
   c->cols = x->cols;
   c->ycols = (int)outcols(m, x->cols);
@@ -533,10 +535,16 @@ static int mod_backward(lua_State *L) {
 
 /* ---- the rest of the contract ------------------------------------------ */
 
+static void zeropart(void *arg, size_t a, size_t b, int thread) {
+  (void)thread;
+  memset((float *)arg + a, 0, (b - a) * sizeof(float));
+}
+
+/* the gradients' block zeroed, in ranges across the state's threads */
 static int mod_zerograd(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *g = getblock(L, m, UV_GRADS);
-  if (g) k_fill(g->data, nn_numel(g), 0);
+  if (g) nn_prange(nn_pool(L), zeropart, g->data, nn_numel(g), 65536);
   lua_settop(L, 1);
   return 1;
 }

@@ -80,6 +80,7 @@ typedef struct Tensor {
 typedef struct Ctx {
   lua_State *L;
   Module *m;
+  struct Pool *pool;            /* the state's threads (pool.h), or NULL */
   int n, cols, ycols;           /* x is n x cols, y n x ycols */
   const float *x, *y, *gy;
   float *out, *gx;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "module.h"
+#include "pool.h"
 
 typedef struct BNSet {
   int C;                      /* features or channels */
@@ -109,31 +110,65 @@ static void bn_dims(const Ctx *c, int *C, int *S) {
   *S = c->cols / *C;
 }
 
+/* the channels split across the state's threads: each channel's
+** statistics, output and gradients are its own */
+typedef struct BNJob {
+  Ctx *c;
+  float *stats;
+  int C, S, nparts;
+} BNJob;
+
+static void bn_fpart(void *arg, int part, int thread) {
+  const BNJob *j = (const BNJob *)arg;
+  const Ctx *c = j->c;
+  int c0 = j->C * part / j->nparts, c1 = j->C * (part + 1) / j->nparts;
+  (void)thread;
+  k_batchnorm_forward(c->out, c->x, c->p[0], c->p[1], c->buf[0], c->buf[1],
+                      j->stats, j->stats + j->C, c->n, j->C, j->S, c0, c1,
+                      CBS(c->m)->eps, CBS(c->m)->momentum, c->m->train);
+}
+
+static void bn_bpart(void *arg, int part, int thread) {
+  const BNJob *j = (const BNJob *)arg;
+  const Ctx *c = j->c;
+  int c0 = j->C * part / j->nparts, c1 = j->C * (part + 1) / j->nparts;
+  (void)thread;
+  k_batchnorm_backward(c->gx, c->g[0], c->g[1], c->x, c->gy, c->p[0],
+                       j->stats, j->stats + j->C, c->n, j->C, j->S, c0, c1,
+                       c->m->train);
+}
+
+/* parts of whole channels, up to 4 a thread, when there is work to share */
+static int bn_parts(const Ctx *c, int C, int S) {
+  int most = 4 * nn_poolsize(c->pool);
+  if ((size_t)c->n * C * S < 32768) return 1;
+  return C < most ? C : most;
+}
+
 static void bn_forward(Ctx *c) {
   const Module *m = c->m;
-  int C, S;
-  float *stats;
-  bn_dims(c, &C, &S);
-  if (m->train && (size_t)c->n * S < 2)
+  BNJob j;
+  bn_dims(c, &j.C, &j.S);
+  if (m->train && (size_t)c->n * j.S < 2)
     luaL_error(c->L, "%s:forward: training needs more than one value per "
                "channel (a batch of 1); call evaluate() first",
                m->kind->name);
-  stats = nn_scratch(c, UV_SCRATCH, 2 * (size_t)C, 1);
-  k_batchnorm_forward(c->out, c->x, c->p[0], c->p[1], c->buf[0], c->buf[1],
-                      stats, stats + C, c->n, C, S, CBS(m)->eps,
-                      CBS(m)->momentum, m->train);
+  j.c = c;
+  j.stats = nn_scratch(c, UV_SCRATCH, 2 * (size_t)j.C, 1);
+  j.nparts = bn_parts(c, j.C, j.S);
+  nn_parallel(c->pool, bn_fpart, &j, j.nparts);
 }
 
 static void bn_backward(Ctx *c) {
   const Module *m = c->m;
-  int C, S;
-  float *stats;
-  bn_dims(c, &C, &S);
-  stats = nn_scratch(c, UV_SCRATCH, 2 * (size_t)C, 0);
-  if (!stats)
+  BNJob j;
+  bn_dims(c, &j.C, &j.S);
+  j.c = c;
+  j.stats = nn_scratch(c, UV_SCRATCH, 2 * (size_t)j.C, 0);
+  if (!j.stats)
     luaL_error(c->L, "%s:backward: call forward first", m->kind->name);
-  k_batchnorm_backward(c->gx, c->g[0], c->g[1], c->x, c->gy, c->p[0], stats,
-                       stats + C, c->n, C, S, m->train);
+  j.nparts = bn_parts(c, j.C, j.S);
+  nn_parallel(c->pool, bn_bpart, &j, j.nparts);
 }
 
 static void bn_config(lua_State *L, const Module *m) {

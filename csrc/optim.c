@@ -10,6 +10,7 @@
 **   gradnorm(g, p), clamp(g, v)
 */
 #include "nn.h"
+#include "pool.h"
 
 /* The Matrix at arg, of p's shape and sharing memory with none of the
 ** arguments 1..arg-1 (the kernels' arrays must not overlap); NULL if nil
@@ -36,44 +37,111 @@ static float num(lua_State *L, int arg) {
   return (float)luaL_checknumber(L, arg);
 }
 
+/* Each update is elementwise: ranges of the parameter split across the
+** state's threads (pool.c), the same bits on any number of them */
+typedef struct OptJob {
+  float *p, *s1, *s2, *s3, *s4;
+  const float *g;
+  float f[6];
+  int i[2];
+  int64_t t;
+} OptJob;
+
+#define OPT_GRAIN 16384
+
+static void sgdpart(void *arg, size_t a, size_t b, int thread) {
+  const OptJob *j = (const OptJob *)arg;
+  (void)thread;
+  k_sgd(j->p + a, j->g + a, j->s1 ? j->s1 + a : NULL, b - a, j->f[0],
+        j->f[1], j->f[2], j->f[3], j->i[0], j->i[1]);
+}
+
+static void adampart(void *arg, size_t a, size_t b, int thread) {
+  const OptJob *j = (const OptJob *)arg;
+  (void)thread;
+  k_adam(j->p + a, j->g + a, j->s1 + a, j->s2 + a, j->s3 ? j->s3 + a : NULL,
+         b - a, j->f[0], j->f[1], j->f[2], j->f[3], j->f[4], j->i[0], j->t);
+}
+
+static void rmspart(void *arg, size_t a, size_t b, int thread) {
+  const OptJob *j = (const OptJob *)arg;
+  (void)thread;
+  k_rmsprop(j->p + a, j->g + a, j->s1 + a, j->s2 ? j->s2 + a : NULL,
+            j->s3 ? j->s3 + a : NULL, b - a, j->f[0], j->f[1], j->f[2],
+            j->f[3], j->f[4]);
+}
+
+static void adagradpart(void *arg, size_t a, size_t b, int thread) {
+  const OptJob *j = (const OptJob *)arg;
+  (void)thread;
+  k_adagrad(j->p + a, j->g + a, j->s1 + a, b - a, j->f[0], j->f[1], j->f[2]);
+}
+
 static int lib_sgd(lua_State *L) {
   Matrix *p = nn_checkmatrix(L, 1);
-  const float *g = state(L, 2, p, "optim.sgd", 0);
-  float *buf = state(L, 3, p, "optim.sgd", 1);
-  k_sgd(p->data, g, buf, nn_numel(p), num(L, 4), num(L, 5), num(L, 6),
-        num(L, 7), lua_toboolean(L, 8), lua_toboolean(L, 9));
+  OptJob j;
+  j.p = p->data;
+  j.g = state(L, 2, p, "optim.sgd", 0);
+  j.s1 = state(L, 3, p, "optim.sgd", 1);
+  j.f[0] = num(L, 4);
+  j.f[1] = num(L, 5);
+  j.f[2] = num(L, 6);
+  j.f[3] = num(L, 7);
+  j.i[0] = lua_toboolean(L, 8);
+  j.i[1] = lua_toboolean(L, 9);
+  nn_prange(nn_pool(L), sgdpart, &j, nn_numel(p), OPT_GRAIN);
   return 0;
 }
 
 static int lib_adam(lua_State *L) {
   Matrix *p = nn_checkmatrix(L, 1);
-  const float *g = state(L, 2, p, "optim.adam", 0);
-  float *m = state(L, 3, p, "optim.adam", 0);
-  float *v = state(L, 4, p, "optim.adam", 0);
-  float *vmax = state(L, 5, p, "optim.adam", 1);
-  lua_Integer t = luaL_checkinteger(L, 12);
+  OptJob j;
+  lua_Integer t;
+  j.p = p->data;
+  j.g = state(L, 2, p, "optim.adam", 0);
+  j.s1 = state(L, 3, p, "optim.adam", 0);
+  j.s2 = state(L, 4, p, "optim.adam", 0);
+  j.s3 = state(L, 5, p, "optim.adam", 1);
+  t = luaL_checkinteger(L, 12);
   if (t < 1) return luaL_error(L, "optim.adam: step must be >= 1");
-  k_adam(p->data, g, m, v, vmax, nn_numel(p), num(L, 6), num(L, 7), num(L, 8),
-         num(L, 9), num(L, 10), lua_toboolean(L, 11), (int64_t)t);
+  j.f[0] = num(L, 6);
+  j.f[1] = num(L, 7);
+  j.f[2] = num(L, 8);
+  j.f[3] = num(L, 9);
+  j.f[4] = num(L, 10);
+  j.i[0] = lua_toboolean(L, 11);
+  j.t = (int64_t)t;
+  nn_prange(nn_pool(L), adampart, &j, nn_numel(p), OPT_GRAIN);
   return 0;
 }
 
 static int lib_rmsprop(lua_State *L) {
   Matrix *p = nn_checkmatrix(L, 1);
-  const float *g = state(L, 2, p, "optim.rmsprop", 0);
-  float *v = state(L, 3, p, "optim.rmsprop", 0);
-  float *ga = state(L, 4, p, "optim.rmsprop", 1);
-  float *buf = state(L, 5, p, "optim.rmsprop", 1);
-  k_rmsprop(p->data, g, v, ga, buf, nn_numel(p), num(L, 6), num(L, 7),
-            num(L, 8), num(L, 9), num(L, 10));
+  OptJob j;
+  j.p = p->data;
+  j.g = state(L, 2, p, "optim.rmsprop", 0);
+  j.s1 = state(L, 3, p, "optim.rmsprop", 0);
+  j.s2 = state(L, 4, p, "optim.rmsprop", 1);
+  j.s3 = state(L, 5, p, "optim.rmsprop", 1);
+  j.f[0] = num(L, 6);
+  j.f[1] = num(L, 7);
+  j.f[2] = num(L, 8);
+  j.f[3] = num(L, 9);
+  j.f[4] = num(L, 10);
+  nn_prange(nn_pool(L), rmspart, &j, nn_numel(p), OPT_GRAIN);
   return 0;
 }
 
 static int lib_adagrad(lua_State *L) {
   Matrix *p = nn_checkmatrix(L, 1);
-  const float *g = state(L, 2, p, "optim.adagrad", 0);
-  float *sum = state(L, 3, p, "optim.adagrad", 0);
-  k_adagrad(p->data, g, sum, nn_numel(p), num(L, 4), num(L, 5), num(L, 6));
+  OptJob j;
+  j.p = p->data;
+  j.g = state(L, 2, p, "optim.adagrad", 0);
+  j.s1 = state(L, 3, p, "optim.adagrad", 0);
+  j.f[0] = num(L, 4);
+  j.f[1] = num(L, 5);
+  j.f[2] = num(L, 6);
+  nn_prange(nn_pool(L), adagradpart, &j, nn_numel(p), OPT_GRAIN);
   return 0;
 }
 

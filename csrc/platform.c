@@ -15,10 +15,17 @@
 #include <time.h>
 
 #if defined(_WIN32)
+#if !defined(_WIN32_WINNT) || _WIN32_WINNT < 0x0600
+#undef _WIN32_WINNT
+#define _WIN32_WINNT 0x0600       /* SRW locks, condition variables */
+#endif
 #include <windows.h>
 #include <bcrypt.h>
 #include <io.h>
+#include <process.h>
 #else
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/random.h>
@@ -351,3 +358,132 @@ const char *nnp_strerror(int code, char *buf, size_t n) {
   snprintf(buf, n, "%s", s);
   return buf;
 }
+
+/* ---- threads -------------------------------------------------------------- */
+
+/* what a thread runs: fn(arg), from the system's entry point */
+typedef struct Start {
+  void (*fn)(void *);
+  void *arg;
+} Start;
+
+#if defined(_WIN32)
+
+typedef char nnp_win_fits[sizeof(HANDLE) <= sizeof(NnpThread) &&
+                          sizeof(SRWLOCK) <= sizeof(NnpMutex) &&
+                          sizeof(CONDITION_VARIABLE) <= sizeof(NnpCond)
+                              ? 1 : -1];
+
+static unsigned __stdcall entry(void *p) {
+  Start s = *(Start *)p;
+  free(p);
+  s.fn(s.arg);
+  return 0;
+}
+
+/* _beginthreadex rather than CreateThread: the C runtime's per-thread
+** state is set up for a thread that calls it */
+int nnp_thread_start(NnpThread *t, void (*fn)(void *), void *arg) {
+  Start *s = (Start *)malloc(sizeof *s);
+  uintptr_t h;
+  if (!s) return ENOMEM;
+  s->fn = fn;
+  s->arg = arg;
+  h = _beginthreadex(NULL, 0, entry, s, 0, NULL);
+  if (h == 0) {
+    int e = errno ? errno : EAGAIN;
+    free(s);
+    return e;
+  }
+  *(HANDLE *)(void *)t->b = (HANDLE)h;
+  return 0;
+}
+
+void nnp_thread_join(NnpThread *t) {
+  HANDLE h = *(HANDLE *)(void *)t->b;
+  WaitForSingleObject(h, INFINITE);
+  CloseHandle(h);
+}
+
+int nnp_mutex_init(NnpMutex *m) {
+  InitializeSRWLock((SRWLOCK *)(void *)m->b);
+  return 0;
+}
+void nnp_mutex_destroy(NnpMutex *m) { (void)m; }
+void nnp_mutex_lock(NnpMutex *m) {
+  AcquireSRWLockExclusive((SRWLOCK *)(void *)m->b);
+}
+void nnp_mutex_unlock(NnpMutex *m) {
+  ReleaseSRWLockExclusive((SRWLOCK *)(void *)m->b);
+}
+int nnp_cond_init(NnpCond *c) {
+  InitializeConditionVariable((CONDITION_VARIABLE *)(void *)c->b);
+  return 0;
+}
+void nnp_cond_destroy(NnpCond *c) { (void)c; }
+void nnp_cond_wait(NnpCond *c, NnpMutex *m) {
+  SleepConditionVariableSRW((CONDITION_VARIABLE *)(void *)c->b,
+                            (SRWLOCK *)(void *)m->b, INFINITE, 0);
+}
+void nnp_cond_broadcast(NnpCond *c) {
+  WakeAllConditionVariable((CONDITION_VARIABLE *)(void *)c->b);
+}
+void nnp_yield(void) { SwitchToThread(); }
+
+#else /* POSIX */
+
+typedef char nnp_posix_fits[sizeof(pthread_t) <= sizeof(NnpThread) &&
+                            sizeof(pthread_mutex_t) <= sizeof(NnpMutex) &&
+                            sizeof(pthread_cond_t) <= sizeof(NnpCond)
+                                ? 1 : -1];
+
+static void *entry(void *p) {
+  Start s = *(Start *)p;
+  free(p);
+  s.fn(s.arg);
+  return NULL;
+}
+
+int nnp_thread_start(NnpThread *t, void (*fn)(void *), void *arg) {
+  Start *s = (Start *)malloc(sizeof *s);
+  int e;
+  if (!s) return ENOMEM;
+  s->fn = fn;
+  s->arg = arg;
+  e = pthread_create((pthread_t *)(void *)t->b, NULL, entry, s);
+  if (e) free(s);
+  return e;
+}
+
+void nnp_thread_join(NnpThread *t) {
+  pthread_join(*(pthread_t *)(void *)t->b, NULL);
+}
+
+int nnp_mutex_init(NnpMutex *m) {
+  return pthread_mutex_init((pthread_mutex_t *)(void *)m->b, NULL);
+}
+void nnp_mutex_destroy(NnpMutex *m) {
+  pthread_mutex_destroy((pthread_mutex_t *)(void *)m->b);
+}
+void nnp_mutex_lock(NnpMutex *m) {
+  pthread_mutex_lock((pthread_mutex_t *)(void *)m->b);
+}
+void nnp_mutex_unlock(NnpMutex *m) {
+  pthread_mutex_unlock((pthread_mutex_t *)(void *)m->b);
+}
+int nnp_cond_init(NnpCond *c) {
+  return pthread_cond_init((pthread_cond_t *)(void *)c->b, NULL);
+}
+void nnp_cond_destroy(NnpCond *c) {
+  pthread_cond_destroy((pthread_cond_t *)(void *)c->b);
+}
+void nnp_cond_wait(NnpCond *c, NnpMutex *m) {
+  pthread_cond_wait((pthread_cond_t *)(void *)c->b,
+                    (pthread_mutex_t *)(void *)m->b);
+}
+void nnp_cond_broadcast(NnpCond *c) {
+  pthread_cond_broadcast((pthread_cond_t *)(void *)c->b);
+}
+void nnp_yield(void) { sched_yield(); }
+
+#endif

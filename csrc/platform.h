@@ -58,6 +58,36 @@ double nnp_clock(void);
 ** standard stream can be a console. */
 int nnp_isatty(FILE *f, int std);
 
+/* Threads, and the lock and condition they wait on: pthreads on POSIX,
+** Win32 threads on Windows (Vista on).  Each is storage the caller owns
+** (a field of its struct), of a size that holds either system's object;
+** init, start and the others take its address.  The start function and
+** the init functions return 0 or a code; the rest cannot fail once
+** those have succeeded.  NNP_THREADS is 0 where nn.core is built
+** without threads (NN_NO_THREADS, or a compiler without GCC's
+** atomics), and then none of these may be called. */
+#if defined(NN_NO_THREADS) || !(defined(__GNUC__) || defined(__clang__))
+#define NNP_THREADS 0
+#else
+#define NNP_THREADS 1
+#endif
+typedef union NnpThread { unsigned char b[16]; void *p; double d; } NnpThread;
+typedef union NnpMutex { unsigned char b[64]; void *p; double d; } NnpMutex;
+typedef union NnpCond { unsigned char b[64]; void *p; double d; } NnpCond;
+
+int nnp_thread_start(NnpThread *t, void (*fn)(void *), void *arg);
+void nnp_thread_join(NnpThread *t);
+int nnp_mutex_init(NnpMutex *m);
+void nnp_mutex_destroy(NnpMutex *m);
+void nnp_mutex_lock(NnpMutex *m);
+void nnp_mutex_unlock(NnpMutex *m);
+int nnp_cond_init(NnpCond *c);
+void nnp_cond_destroy(NnpCond *c);
+void nnp_cond_wait(NnpCond *c, NnpMutex *m);  /* m locked; may wake early */
+void nnp_cond_broadcast(NnpCond *c);
+/* gives the processor to another thread, if one is ready */
+void nnp_yield(void);
+
 /* the words for a code, in buf (n bytes) */
 const char *nnp_strerror(int code, char *buf, size_t n);
 

@@ -1,7 +1,8 @@
 -- examples/embed/host.c, built by the Makefile as build/<lua>/embed-host: a C
 -- program that embeds Lua and nn the way a game does.  It checks, and this
 -- spec requires, that states in separate threads train at once with the
--- same results as alone, that a host's memory budget gives a Lua error
+-- same results as alone, each with a pool of threads of its own too
+-- (nn.threads), that a host's memory budget gives a Lua error
 -- instead of an abort, that a per-frame forward allocates nothing, and that
 -- two states saving to one path from two threads never lose or mix a file.
 local H = require "helpers"
@@ -25,6 +26,9 @@ describe("embedding nn in a C host (examples/embed/host.c)", function()
       local ok, out = run("2 100")
       assert.is_true(ok, out)
       assert.truthy(out:find("threads: 2 networks trained at once, each bit-identical", 1, true), out)
+      -- two states, each with a pool of its own (nn.threads(2)), at once
+      assert.truthy(out:find("pools: 2 states trained at once, each on a pool of 2 threads of "
+         .. "its own, each bit-identical to its seed on 1 thread", 1, true), out)
       assert.truthy(out:find("budget: a 4 MB state asked for", 1, true), out)
       assert.truthy(out:find("not enough memory", 1, true), out)
       assert.truthy(out:find("0 bytes left after lua_close", 1, true), out)
@@ -39,6 +43,7 @@ describe("embedding nn in a C host (examples/embed/host.c)", function()
       local ok, out = run("4 30")
       assert.is_true(ok, out)
       assert.truthy(out:find("threads: 4 networks trained at once", 1, true), out)
+      assert.truthy(out:find("pools: 4 states trained at once", 1, true), out)
    end)
 
    it("refuses bad arguments with a usage line and exit code 2", function()

@@ -14,6 +14,11 @@
 ** It prints a line per check and exits 0 only if every check holds:
 **   threads  W threads train W networks at once, each bit-identical to
 **            the same seed trained alone on the main thread;
+**   pools    W threads train W convolutional networks at once, each state
+**            with a pool of 2 threads of its own (nn.threads(2)), each
+**            bit-identical to its seed trained alone on 1 thread, and
+**            every pool's threads joined by lua_close (where Linux counts
+**            the process's threads);
 **   budget   a state that asks for more than its budget gets a Lua error,
 **            goes on working, and leaves nothing allocated after lua_close;
 **   frame    a per-frame forward pass on the host's own floats (lua_nn.h:
@@ -230,6 +235,121 @@ static int check_threads(int w, lua_Integer steps) {
          "seed trained alone (loss %.3f -> %.3f); %.3f s together, %.3f s "
          "one after another\n", w, alone[0].first, alone[0].loss, t2 - t1,
          t1 - t0);
+  return 1;
+}
+
+/* What every pooled job runs: seed, steps, threads -> the CRC-32 of the
+** trained network, a convolutional one big enough that its layers split
+** their work across the state's pool */
+static const char POOLED[] =
+  "local nn = require 'nn'\n"
+  "local seed, steps, threads = ...\n"
+  "assert(nn.threads(threads) == threads)\n"
+  "nn.seed(seed)\n"
+  "local net = nn.Sequential{nn.Conv2d(1, 8, 5, {padding = 2, input = {1, 16, 16}}),\n"
+  "  nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2), nn.Linear(8 * 64, 64), nn.ReLU(),\n"
+  "  nn.Linear(64, 4)}\n"
+  "local crit, opt = nn.CrossEntropyLoss(), nn.Adam(net, {lr = 1e-3})\n"
+  "local X, Y = nn.randn(64, 256), {}\n"
+  "for i = 1, 64 do Y[i] = nn.random(4) end\n"
+  "for _ = 1, steps do\n"
+  "  opt:zeroGrad()\n"
+  "  local out = net:forward(X)\n"
+  "  crit:forward(out, Y)\n"
+  "  net:backward(X, crit:backward(out, Y), false)\n"
+  "  opt:step()\n"
+  "end\n"
+  "return require('nn.core').crc32(nn.serialize(net))\n";
+
+typedef struct Pooled {
+  lua_Integer seed, steps, threads, crc;
+  Budget budget;
+  char err[512];
+} Pooled;
+
+static void *pooled(void *arg) {
+  Pooled *j = arg;
+  lua_State *L = newstate(&j->budget, (size_t)64 << 20, j->err, sizeof j->err);
+  if (L == NULL) return NULL;
+  if (luaL_loadbuffer(L, POOLED, sizeof POOLED - 1, "=pooled") == LUA_OK) {
+    lua_pushinteger(L, j->seed);
+    lua_pushinteger(L, j->steps);
+    lua_pushinteger(L, j->threads);
+    if (lua_pcall(L, 3, 1, 0) == LUA_OK) {
+      j->crc = lua_tointeger(L, -1);
+      lua_close(L);
+      return NULL;
+    }
+  }
+  snprintf(j->err, sizeof j->err, "%s", lua_tostring(L, -1));
+  lua_close(L);
+  return NULL;
+}
+
+/* the process's threads, where Linux shows them; -1 elsewhere */
+static int threadcount(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int n = -1;
+  if (f == NULL) return -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "Threads: %d", &n) == 1) break;
+  fclose(f);
+  return n;
+}
+
+/* W pooled jobs on 1 thread, one after another; then W at once, each
+** state with 2 threads of its own: the same bits, and the threads gone
+** once every state is closed */
+static int check_pools(int w, lua_Integer steps) {
+  Pooled alone[MAXWORKERS], together[MAXWORKERS];
+  pthread_t tid[MAXWORKERS];
+  int i, before, after;
+  double t0;
+  memset(alone, 0, sizeof alone);
+  memset(together, 0, sizeof together);
+  for (i = 0; i < w; i++) {
+    alone[i].seed = together[i].seed = 100 + i;
+    alone[i].steps = together[i].steps = steps;
+    alone[i].threads = 1;
+    together[i].threads = 2;
+    pooled(&alone[i]);
+    if (alone[i].err[0]) {
+      printf("pools: FAILED: job %d alone: %s\n", i + 1, alone[i].err);
+      return 0;
+    }
+  }
+  before = threadcount();
+  t0 = now();
+  for (i = 0; i < w; i++)
+    if (pthread_create(&tid[i], NULL, pooled, &together[i]) != 0) {
+      printf("pools: FAILED: pthread_create\n");
+      while (i-- > 0) pthread_join(tid[i], NULL);
+      return 0;
+    }
+  for (i = 0; i < w; i++) pthread_join(tid[i], NULL);
+  after = threadcount();
+  for (i = 0; i < w; i++) {
+    if (together[i].err[0]) {
+      printf("pools: FAILED: thread %d: %s\n", i + 1, together[i].err);
+      return 0;
+    }
+    if (together[i].crc != alone[i].crc) {
+      printf("pools: FAILED: thread %d, on 2 threads of its own, differs from "
+             "its seed alone on 1 (crc %08llx vs %08llx)\n", i + 1,
+             (unsigned long long)together[i].crc,
+             (unsigned long long)alone[i].crc);
+      return 0;
+    }
+  }
+  if (before != after) {
+    printf("pools: FAILED: %d threads before, %d after every state closed\n",
+           before, after);
+    return 0;
+  }
+  printf("pools: %d states trained at once, each on a pool of 2 threads of its "
+         "own, each bit-identical to its seed on 1 thread; %d threads before "
+         "and after (%.3f s)\n", w, before, now() - t0);
   return 1;
 }
 
@@ -572,6 +692,7 @@ int main(int argc, char **argv) {
     lua_close(L);
   }
   ok = check_threads(w, steps);
+  ok = check_pools(w, steps / 10 + 1) && ok;
   ok = check_budget() && ok;
   ok = check_frame(steps) && ok;
   ok = check_api() && ok;

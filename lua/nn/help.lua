@@ -21,7 +21,7 @@ local entries = {
    {"nn.rand", "nn.rand(r, c [, lo, hi])", "Uniform on [lo, hi), default [0, 1), from nn's generator."},
    {"nn.randn", "nn.randn(r, c [, std [, mean]])", "Normal with the given std (1) and mean (0)."},
    {"nn.seed", "nn.seed(n)", "Seeds the state's generator: the same seed gives the same numbers."},
-   {"nn.threads", "nn.threads([n])", "Sets OpenBLAS's thread count (per process) and returns the count in force; 1 in a BLAS=none build (the own SGEMM runs on the calling thread)."},
+   {"nn.threads", "nn.threads([n])", "Sets the threads this state's layers, losses and optimizers split their work across (its own pool; 1, the default, starts none) and returns the count in force; results are the same bits on any count."},
    {"nn.blas", "nn.blas()", "The build's BLAS and its kernels: \"openblas\" and OpenBLAS's core name, or \"none\" and the own SGEMM's micro-kernel (\"avx512\", \"avx2\", \"portable\")."},
    {"nn.Matrix.frombytes", "nn.Matrix.frombytes(s, r, c [, offset [, scale]])",
     "Unsigned bytes of s from byte offset (0-based), times scale, as an r x c matrix."},

@@ -310,6 +310,35 @@ test("nn.threads answers", function()
    assert(type(n) == "number" and n >= 1, tostring(n))
 end)
 
+-- the state's pool on Win32 threads (platform.c): a convolutional step
+-- on 2 and 3 threads gives 1 thread's bits, and the count goes back to 1
+test("nn.threads: Win32 threads give 1 thread's bits", function()
+   local function run(threads)
+      assert(nn.threads(threads) == threads)
+      nn.seed(5)
+      local net = nn.Sequential{nn.Conv2d(2, 8, 3, {padding = 1, input = {2, 12, 12}}),
+         nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+         nn.Conv2d(8, 8, 3, {stride = 2, padding = 1}), nn.ReLU(),
+         nn.Linear(8 * 3 * 3, 64), nn.Tanh(), nn.Linear(64, 4)}
+      local crit, opt = nn.CrossEntropyLoss(), nn.Adam(net, {lr = 1e-3})
+      local x, y = nn.randn(48, 288), {}
+      for i = 1, 48 do y[i] = i % 4 + 1 end
+      for _ = 1, 5 do
+         opt:zeroGrad()
+         local out = net:forward(x)
+         crit:forward(out, y)
+         net:backward(x, crit:backward(out, y))
+         opt:step()
+      end
+      return net:forward(x):clone()
+   end
+   local one = run(1)
+   for _, t in ipairs{2, 3} do
+      assert(run(t):equal(one), t .. " threads differ from 1")
+   end
+   assert(nn.threads(1) == 1)
+end)
+
 print(("%d values compared, %d bit-identical; largest relative difference %.3g (%s)")
    :format(values, exact, worst, worstat))
 print(("%d passed, %d failed"):format(passed, failed))

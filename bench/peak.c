@@ -1,0 +1,116 @@
+/*
+** peak.c: one core's floating-point peak, for bench/run.lua's "% of
+** peak" columns.  A tight loop of fused multiply-adds on independent
+** registers, with the widest vectors the CPU has (AVX-512, else AVX2 with
+** FMA, else 4-float vectors of plain multiply-add), timed by the thread's
+** CPU time (the machine may be shared); the best of several runs.
+** Prints: GFLOP/s, then the vectors' name.
+**   cc -O2 -o build/bench-peak bench/peak.c && build/bench-peak
+*/
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <time.h>
+
+static double cputime(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* the 16 (12) chains: enough to hide an FMA latency of 4 cycles on 2
+** ports with room to spare; the asm keeps GCC from folding the loop */
+#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+__attribute__((target("avx512f"))) static double avx512(long n) {
+  __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+#define D(i) __m512 a##i = _mm512_set1_ps((float)i);
+  CHAINS(D) __m512 a12 = x, a13 = y, a14 = x, a15 = y;
+#undef D
+  double t0 = cputime();
+  long k;
+  for (k = 0; k < n; k++) {
+#define F(i) a##i = _mm512_fmadd_ps(a##i, x, y);
+    CHAINS(F) F(12) F(13) F(14) F(15)
+#undef F
+    __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4),
+                     "+v"(a5), "+v"(a6), "+v"(a7));
+    __asm__ volatile("" : "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11),
+                     "+v"(a12), "+v"(a13), "+v"(a14), "+v"(a15));
+  }
+  return (double)n * 16 * 16 * 2 / (cputime() - t0) / 1e9;
+}
+
+__attribute__((target("avx2,fma"))) static double avx2(long n) {
+  __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+#define D(i) __m256 a##i = _mm256_set1_ps((float)i);
+  CHAINS(D)
+#undef D
+  double t0 = cputime();
+  long k;
+  for (k = 0; k < n; k++) {
+#define F(i) a##i = _mm256_fmadd_ps(a##i, x, y);
+    CHAINS(F)
+#undef F
+    __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4),
+                     "+x"(a5), "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9),
+                     "+x"(a10), "+x"(a11));
+  }
+  return (double)n * 12 * 8 * 2 / (cputime() - t0) / 1e9;
+}
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+typedef float V4 __attribute__((vector_size(16)));
+static double vec4(long n) {
+  V4 x = {0.999999f, 0.999999f, 0.999999f, 0.999999f}, y = x * 1e-7f;
+#define D(i) V4 a##i = x + (float)i;
+  CHAINS(D)
+#undef D
+  double t0 = cputime();
+  long k;
+  for (k = 0; k < n; k++) {
+#define F(i) a##i = a##i * x + y;
+    CHAINS(F)
+#undef F
+    __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4),
+                     "+x"(a5), "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9),
+                     "+x"(a10), "+x"(a11));
+  }
+  return (double)n * 12 * 4 * 2 / (cputime() - t0) / 1e9;
+}
+#endif
+
+int main(void) {
+  double (*f)(long) = NULL, best = 0;
+  const char *name = "scalar";
+  int r;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) {
+    f = avx512;
+    name = "AVX-512 FMA, 16 floats";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    f = avx2;
+    name = "AVX2 FMA, 8 floats";
+  }
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+  if (!f) {
+    f = vec4;
+    name = "4-float multiply-add";
+  }
+#endif
+  if (!f) {
+    printf("0 none\n");
+    return 0;
+  }
+  for (r = 0; r < 7; r++) {
+    double g = f(20000000);
+    if (g > best) best = g;
+  }
+  printf("%.1f %s\n", best, name);
+  return 0;
+}

@@ -1,0 +1,41 @@
+/*
+** pool.h: the threads of one lua_State (pool.c), for the kernels the
+** layers, losses and optimizers split: nn_parallel runs parts 0 ..
+** nparts - 1 of a task, each once, on the state's threads, and returns
+** when all are done.  A part's outputs must not depend on which thread
+** runs it; thread (0 .. nn_poolsize - 1) is for picking the scratch that
+** thread may write.
+*/
+#ifndef NN_POOL_H
+#define NN_POOL_H
+
+#include <stddef.h>
+
+#include "compat.h"
+
+typedef struct Pool Pool;
+typedef void (*nn_Task)(void *arg, int part, int thread);
+
+/* the state's pool, NULL while it runs one thread (nn.threads(1)) */
+Pool *nn_pool(lua_State *L);
+/* its threads, the caller's included: 1 for NULL */
+int nn_poolsize(const Pool *p);
+void nn_parallel(Pool *p, nn_Task fn, void *arg, int nparts);
+/* fn(arg, a, b, thread) over [a, b) ranges that cover [0, n): up to 4
+** parts a thread, none shorter than grain (a multiple of 16 elements,
+** but for the last), one part if n is short */
+typedef void (*nn_RangeTask)(void *arg, size_t a, size_t b, int thread);
+void nn_prange(Pool *p, nn_RangeTask fn, void *arg, size_t n, size_t grain);
+/* k_sgemm (the own SGEMM) on the pool: C's columns (or rows, when it has
+** more) split in blocks of whole micro-tiles, each computed as the whole
+** product computes it, so the result is the same on any number of
+** threads; a product below about a megaflop runs on the caller */
+void nn_pgemm(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb, float beta,
+              float *C, int ldc);
+/* makes the state's pool n threads (n >= 1; 1: none), the old one's
+** threads joined; returns the count in force (1 where built without
+** threads) */
+int nn_setthreads(lua_State *L, int n);
+
+#endif

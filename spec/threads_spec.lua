@@ -1,0 +1,176 @@
+-- nn.threads: the state's own pool of threads (csrc/pool.c).  The count
+-- asked for is the count in force; nn.threads(1), the default, has no
+-- thread at all; a changed count joins the old pool's threads; and every
+-- layer, loss and optimizer gives the same bits on any number of threads
+-- (each output is written by one part, each sum runs in one order).  Two
+-- states in two threads, each with a pool of its own: spec/embed_spec.lua
+-- (the embedding host's "pools" check).
+local nn = require "nn"
+local H = require "helpers"
+
+-- the threads of this process, where Linux shows them (nil elsewhere)
+local COUNT = [[
+   local function threads()
+      local f = io.open("/proc/self/status")
+      if not f then return nil end
+      local s = f:read("*a")
+      f:close()
+      return tonumber(s:match("Threads:%s*(%d+)"))
+   end
+]]
+
+describe("nn.threads", function()
+   it("gives the count asked for, 1 to 1024, and refuses the rest by name", function()
+      local was = nn.threads()
+      assert.are.equal(3, nn.threads(3))
+      assert.are.equal(3, nn.threads())
+      assert.are.equal(1, nn.threads(1))
+      assert.are.equal(1, nn.threads())
+      for _, bad in ipairs{0, -1, 1025} do
+         assert.has_error(function() nn.threads(bad) end,
+            ("nn.threads: n must be from 1 to 1024, got %d"):format(bad))
+      end
+      nn.threads(was)
+   end)
+
+   it("starts no thread at 1 (the default), n - 1 at n, and joins them when the count changes", function()
+      local ok, out = H.child(COUNT .. [[
+         local base = threads()
+         if not base then print("no /proc") return end
+         local nn = require "nn"
+         local net = nn.Sequential{nn.Conv2d(1, 4, 3, {padding = 1, input = {1, 12, 12}}),
+                                   nn.ReLU(), nn.Linear(4 * 144, 3)}
+         local x = nn.randn(32, 144)
+         local function step() net:backward(x, net:forward(x):clone()) end
+         step()
+         local counts = {nn.threads(), threads() - base}
+         nn.threads(1)
+         step()
+         counts[#counts + 1] = threads() - base
+         nn.threads(4)
+         step()
+         counts[#counts + 1] = threads() - base
+         nn.threads(2)
+         step()
+         counts[#counts + 1] = threads() - base
+         nn.threads(1)
+         counts[#counts + 1] = threads() - base
+         print(table.concat(counts, " "))
+      ]], "OPENBLAS_NUM_THREADS=1 ", nil, 60)
+      assert.is_true(ok, out)
+      if out:find("no /proc", 1, true) then
+         pending("no /proc/self/status here to count threads")
+         return
+      end
+      -- the default 1, no thread; 1: none; 4: 3 workers; 2: 1; 1: none
+      assert.truthy(out:find("^1 0 0 3 1 0\n"), out)
+   end)
+
+   it("joins the pool's threads when the state closes", function()
+      local ok, out = H.child([[
+         local nn = require "nn"
+         nn.threads(3)
+         local x = nn.randn(64, 256)
+         nn.Sequential{nn.Linear(256, 256), nn.ReLU()}:forward(x)
+         print("closing")
+         os.exit(0, true)          -- 5.1 and LuaJIT: the state is not closed
+      ]], "OPENBLAS_NUM_THREADS=1 ", nil, 60)
+      assert.is_true(ok, out)
+      assert.truthy(out:find("closing", 1, true), out)
+   end)
+end)
+
+-- three steps of training, the outputs and parameters after them
+local function train(threads, make, optimizer, x, y, steps)
+   nn.threads(threads)
+   nn.seed(11)
+   local net, crit = make(), nn.CrossEntropyLoss()
+   local opt = optimizer(net)
+   for _ = 1, steps or 3 do
+      opt:zeroGrad()
+      local out = net:forward(x)
+      crit:forward(out, y)
+      net:backward(x, crit:backward(out, y))
+      opt:step()
+   end
+   local p = net:parameters()
+   local got = {net:forward(x):clone()}
+   for i, m in ipairs(p) do got[i + 1] = m:clone() end
+   for i, m in ipairs(net.modules) do
+      if m.gradInput then got[#got + 1] = m.gradInput:clone() end
+      local _ = i
+   end
+   return got
+end
+
+describe("the layers on any number of threads", function()
+   local nets = {
+      {"an MLP, SGD with momentum", 784, function()
+         return nn.Sequential{nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                              nn.Linear(128, 10)}
+      end, function(net) return nn.SGD(net, {lr = 0.01, momentum = 0.9}) end},
+      {"the bench's CNN, Adam", 784, function()
+         return nn.Sequential{
+            nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.BatchNorm2d(16), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5, {padding = 2}), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)}
+      end, function(net) return nn.Adam(net, {lr = 1e-3}) end},
+      -- im2col (stride 2, dilation), average pooling, a 3x3 max pool,
+      -- BatchNorm1d, other activations, RMSprop
+      {"im2col convolutions, other layers, RMSprop", 3 * 20 * 20, function()
+         return nn.Sequential{
+            nn.Conv2d(3, 8, 3, {stride = 2, padding = 1, input = {3, 20, 20}}), nn.Tanh(),
+            nn.Conv2d(8, 12, 3, {dilation = 2, padding = 2}), nn.LeakyReLU(0.1),
+            nn.AvgPool2d(2), nn.MaxPool2d(3, {stride = 1, padding = 1}),
+            nn.Linear(12 * 5 * 5, 300), nn.BatchNorm1d(300), nn.Sigmoid(), nn.Linear(300, 10)}
+      end, function(net) return nn.RMSprop(net, {lr = 1e-3, momentum = 0.5}) end},
+      {"odd sizes (7 channels, 13 x 11 images), Adagrad", 2 * 13 * 11, function()
+         return nn.Sequential{
+            nn.Conv2d(2, 7, {3, 4}, {padding = {2, 1}, input = {2, 13, 11}}), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Conv2d(7, 33, 3, {padding = 1}), nn.ELU(),
+            nn.Linear(33 * 7 * 5, 17), nn.Linear(17, 10)}
+      end, function(net) return nn.Adagrad(net, {lr = 0.01}) end},
+   }
+   for _, c in ipairs(nets) do
+      it("give the same bits on 1, 2, 3 and 5 threads: " .. c[1], function()
+         nn.seed(5)
+         local batch = 64
+         local x, y = nn.rand(batch, c[2]), {}
+         for i = 1, batch do y[i] = nn.random(10) end
+         local was = nn.threads()
+         local one = train(1, c[3], c[4], x, y)
+         for _, t in ipairs{2, 3, 5} do
+            local got = train(t, c[3], c[4], x, y)
+            assert.are.equal(#one, #got)
+            for i = 1, #one do
+               assert.is_true(one[i]:equal(got[i]),
+                  ("%d threads: tensor %d differs by %g"):format(t, i,
+                     one[i]:clone():add(got[i], -1):abs():max()))
+            end
+         end
+         nn.threads(was)
+      end)
+   end
+
+   it("allocate nothing in a steady training loop on 2 threads", function()
+      local was = nn.threads()
+      nn.threads(2)
+      local net = nn.Sequential{nn.Conv2d(1, 8, 5, {padding = 2, input = {1, 16, 16}}),
+         nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2), nn.Linear(8 * 64, 64), nn.ReLU(),
+         nn.Linear(64, 10)}
+      local crit, opt = nn.CrossEntropyLoss(), nn.Adam(net, {lr = 1e-3})
+      local x, t = nn.randn(64, 256), {}
+      for i = 1, 64 do t[i] = i % 10 + 1 end
+      local function step()
+         opt:zeroGrad()
+         local out = net:forward(x)
+         crit:forward(out, t)
+         net:backward(x, crit:backward(out, t))
+         opt:step()
+      end
+      local grown = H.growthnojit(step)
+      nn.threads(was)
+      assert.is_true(grown < 1, ("grew %.2f KB over 200 steps"):format(grown))
+   end)
+end)
