@@ -1,7 +1,9 @@
 /*
 ** module.c: the layers as userdata of one type, "nn.Module".  What a kind
 ** does is in its descriptor (module.h); this file checks arguments, finds
-** buffers and calls the descriptor, the same way for every kind.
+** buffers and calls the descriptor, the same way for every kind.  The
+** kinds and the making of layers are registry.c's; what descriptors share,
+** descriptor.c's.
 **
 ** The contract (Torch7's nn): y = m:forward(x); gx = m:backward(x, gy)
 ** accumulates parameter gradients and returns dL/dx; m:zeroGrad();
@@ -16,338 +18,9 @@
 #include "module.h"
 #include "pool.h"
 
-static const LayerKind *const registry[] = {
-  nn_dense_kinds, nn_activation_kinds, nn_conv_kinds, nn_norm_kinds,
-  nn_rnn_kinds
-};
-#define NGROUPS (sizeof registry / sizeof registry[0])
-
-static const LayerKind *findkind(const char *name) {
-  size_t g;
-  const LayerKind *k;
-  for (g = 0; g < NGROUPS; g++)
-    for (k = registry[g]; k->name; k++)
-      if (strcmp(k->name, name) == 0) return k;
-  return NULL;
-}
-
 static Module *checkmodule(lua_State *L, int arg) {
   return (Module *)nn_checkudata(L, arg, NN_MODULE, NN_TAG_MODULE,
                                  sizeof(Module));
-}
-
-/* ---- helpers for descriptors -------------------------------------------- */
-
-/* Constructor arguments are read strictly: a number must be a number, not
-** a string Lua would convert ("2" is refused, as PyTorch refuses it). */
-
-const char *nn_argdesc(lua_State *L, int idx) {
-  size_t len;
-  const char *s;
-  switch (lua_type(L, idx)) {
-  case LUA_TSTRING:
-    s = lua_tolstring(L, idx, &len);
-    if (len <= 40) return lua_pushfstring(L, "string '%s'", s);
-    lua_pushlstring(L, s, 37);
-    return lua_pushfstring(L, "string '%s...'", lua_tostring(L, -1));
-  case LUA_TNUMBER:
-    return luaL_tolstring(L, idx, NULL);
-  default:
-    return luaL_typename(L, idx);
-  }
-}
-
-lua_Integer nn_checkwhole(lua_State *L, int idx, const char *fn,
-                          const char *what, lua_Integer lo, lua_Integer hi) {
-  int isint = 0;
-  lua_Integer n = 0;
-  if (lua_type(L, idx) == LUA_TNUMBER) n = lua_tointegerx(L, idx, &isint);
-  if (!isint || n < lo || n > hi)
-    luaL_error(L, "%s: %s must be a whole number from %I to %I, got %s", fn,
-               what, lo, hi, nn_argdesc(L, idx));
-  return n;
-}
-
-float nn_optfloat(lua_State *L, int arg, float def, const char *fn,
-                  const char *what) {
-  lua_Number v;
-  if (lua_isnoneornil(L, arg)) return def;
-  v = lua_type(L, arg) == LUA_TNUMBER ? lua_tonumber(L, arg) : NAN;
-  /* finite as float32, as the model loader will check it */
-  if (!isfinite(v) || fabs(v) > FLT_MAX)
-    luaL_error(L, "%s: %s must be a finite float32 number, got %s", fn, what,
-               nn_argdesc(L, arg));
-  return (float)v;
-}
-
-void nn_noargs(lua_State *L, const char *fn, int a) {
-  if (lua_gettop(L) >= a) luaL_error(L, "%s: takes no arguments", fn);
-}
-
-float *nn_scratch(Ctx *c, int slot, size_t n, int make) {
-  lua_State *L = c->L;
-  size_t need = n > (size_t)-1 / sizeof(float) ? (size_t)-1  /* refused */
-                                               : (n ? n : 1) * sizeof(float);
-  if (lua_getiuservalue(L, 1, slot) == LUA_TUSERDATA &&
-      lua_rawlen(L, -1) >= need) {
-    float *p = (float *)lua_touserdata(L, -1);
-    lua_pop(L, 1);            /* the module keeps it alive */
-    return p;
-  }
-  lua_pop(L, 1);
-  if (!make) return NULL;
-  {
-    char fn[48];
-    float *p;
-    snprintf(fn, sizeof fn, "%s:%s", c->m->kind->name,
-             c->gy ? "backward" : "forward");
-    p = (float *)nn_newblock(L, n ? n : 1, sizeof(float), fn, "scratch",
-                             "floats");
-    lua_setiuservalue(L, 1, slot);      /* the module keeps it alive */
-    return p;
-  }
-}
-
-void nn_tensor(Tensor *t, const char *name, const char *torch, int rows,
-               int cols) {
-  snprintf(t->name, sizeof t->name, "%s", name);
-  snprintf(t->torch, sizeof t->torch, "%s", torch ? torch : name);
-  t->rows = rows;
-  t->cols = cols;
-  nn_torchshape(t, 2, rows, cols, 0, 0);
-}
-
-void nn_torchshape(Tensor *t, int ndim, int d0, int d1, int d2, int d3) {
-  t->ndim = ndim;
-  t->dims[0] = d0;
-  t->dims[1] = d1;
-  t->dims[2] = d2;
-  t->dims[3] = d3;
-}
-
-void nn_setint(lua_State *L, int i, lua_Integer v) {
-  lua_pushinteger(L, v);
-  lua_rawseti(L, -2, i);
-}
-
-void nn_setnum(lua_State *L, int i, lua_Number v) {
-  lua_pushnumber(L, v);
-  lua_rawseti(L, -2, i);
-}
-
-int nn_checkinit(lua_State *L, int idx, const char *fn) {
-  static const char *const schemes[] = {"kaiming", "xavier", "uniform",
-                                        "zeros", NULL};   /* NN_INIT_* */
-  return nn_optchoice(L, idx, fn, "init", schemes);
-}
-
-/* kaiming: He et al. 2015, uniform with gain sqrt(2); xavier: Glorot &
-** Bengio 2010; uniform: PyTorch's default, bias included; zeros: draws
-** nothing from the generator */
-void nn_initweights(Rng *r, int init, float *w, size_t nw, float *b,
-                    size_t nb, int fanin, int fanout) {
-  float bound = 0, bbound = 0;
-  switch (init) {
-  case NN_INIT_KAIMING: bound = sqrtf(6.0f / fanin); break;
-  case NN_INIT_XAVIER: bound = sqrtf(6.0f / ((float)fanin + fanout)); break;
-  case NN_INIT_UNIFORM: bbound = bound = 1.0f / sqrtf((float)fanin); break;
-  }
-  if (bound > 0) k_rand(r, w, nw, -bound, bound);
-  if (b && bbound > 0) k_rand(r, b, nb, -bbound, bbound);
-}
-
-void nn_pushentry(lua_State *L, const char *name, const char *sig,
-                  const char *doc) {
-  lua_createtable(L, 0, 6);
-  lua_pushstring(L, name);
-  lua_setfield(L, -2, "name");
-  lua_pushstring(L, sig);
-  lua_setfield(L, -2, "sig");
-  lua_pushstring(L, doc);
-  lua_setfield(L, -2, "doc");
-}
-
-/* ---- construction ------------------------------------------------------ */
-
-/* the parameters (buf 0) or buffers (buf 1) of m into t; the count */
-static int tensorsof(lua_State *L, const Module *m, int buf, Tensor *t) {
-  int n = m->kind->tensors ? m->kind->tensors(m, buf, t) : 0;
-  if (n < 0 || n > NN_MAXTENSORS)           /* a descriptor's mistake */
-    luaL_error(L, "%s: %d %s, at most %d", m->kind->name, n,
-               buf ? "buffers" : "parameters", NN_MAXTENSORS);
-  return n;
-}
-
-/* the user values of m's gradient i and buffer i */
-static int uvgrad(const Module *m, int i) { return UV_P0 + m->np + i; }
-static int uvbuf(const Module *m, int i) { return UV_P0 + 2 * m->np + i; }
-
-/* Is the list at idx n matrices of these shapes?  Checked before anything
-** is allocated, so a model file cannot make the loader allocate more than
-** it holds. */
-static void checksaved(lua_State *L, const Module *m, int idx,
-                       const Tensor *t, int n, const char *what) {
-  int i;
-  if ((int)lua_rawlen(L, idx) != n)
-    luaL_error(L, "%s has %d %ss, the file holds %d", m->kind->name, n, what,
-               (int)lua_rawlen(L, idx));
-  for (i = 0; i < n; i++) {
-    Matrix *q;
-    lua_rawgeti(L, idx, i + 1);
-    q = nn_tomatrix(L, -1);
-    if (!q)
-      luaL_error(L, "%s: saved %s %d is %s, expected a %d x %d matrix",
-                 m->kind->name, what, i + 1, luaL_typename(L, -1), t[i].rows,
-                 t[i].cols);
-    if (q->rows != t[i].rows || q->cols != t[i].cols)
-      luaL_error(L, "%s: saved %s %d is %d x %d, expected %d x %d",
-                 m->kind->name, what, i + 1, q->rows, q->cols, t[i].rows,
-                 t[i].cols);
-    lua_pop(L, 1);
-  }
-}
-
-/* Makes n matrices of these shapes in user values uv, uv + 1, ... of the
-** module at mi: views of one block (in user value block, if not 0) when
-** the parameters' gradients are to be zeroed or stepped at once, or each
-** its own.  ptr gets their data; from (if not 0) is a list to copy. */
-static void makeset(lua_State *L, int mi, const Tensor *t, int n, int uv,
-                    int block, float **ptr, int from) {
-  size_t total = 0, off = 0;
-  float *base = NULL;
-  int i;
-  for (i = 0; i < n; i++) total += (size_t)t[i].rows * t[i].cols;
-  if (block) {
-    nn_checkcount(L, "nn.Module", 1, (lua_Integer)total);
-    base = nn_newzeros(L, 1, (int)total)->data;
-    lua_setiuservalue(L, mi, block);
-  }
-  for (i = 0; i < n; i++) {
-    Matrix *v = block ? nn_view(L, mi, base + off, t[i].rows, t[i].cols)
-                      : nn_newzeros(L, t[i].rows, t[i].cols);
-    ptr[i] = v->data;
-    off += nn_numel(v);
-    lua_setiuservalue(L, mi, uv + i);
-    if (from) {
-      lua_rawgeti(L, from, i + 1);
-      memcpy(ptr[i], nn_tomatrix(L, -1)->data, nn_numel(v) * sizeof(float));
-      lua_pop(L, 1);
-    }
-  }
-}
-
-/* Makes a module of kind k from the constructor's arguments at a..top and
-** pushes it.  With saved (and bufs) not 0, the parameters (and buffers)
-** are the lists of matrices there, and nothing is drawn at random. */
-static Module *newlayer(lua_State *L, const LayerKind *k, int a, int saved,
-                        int bufs) {
-  Module m0, *m;
-  char fn[48];
-  Tensor pt[NN_MAXTENSORS], bt[NN_MAXTENSORS];
-  int np, nb, i, mi;
-  float *p[NN_MAXTENSORS] = {NULL}, *g[NN_MAXTENSORS] = {NULL};
-  float *b[NN_MAXTENSORS] = {NULL};
-  memset(&m0, 0, sizeof m0);
-  m0.tag = NN_TAG_MODULE;
-  m0.kind = k;
-  m0.train = 1;
-  snprintf(fn, sizeof fn, "nn.%s", k->name);
-  k->init(L, &m0, fn, a);
-  np = tensorsof(L, &m0, 0, pt);
-  nb = tensorsof(L, &m0, 1, bt);
-  for (i = 0; i < np; i++) nn_checkcount(L, fn, pt[i].rows, pt[i].cols);
-  for (i = 0; i < nb; i++) nn_checkcount(L, fn, bt[i].rows, bt[i].cols);
-  if (saved) {
-    m0.init = NN_INIT_ZEROS;
-    checksaved(L, &m0, saved, pt, np, "parameter");
-    if (nb && !bufs)
-      luaL_error(L, "%s has %d buffers, the file holds none", k->name, nb);
-    if (nb) checksaved(L, &m0, bufs, bt, nb, "buffer");
-  }
-  m0.np = np;
-  m0.nb = nb;
-  m = (Module *)lua_newuserdatauv(L, sizeof(Module), UV_P0 - 1 + 2 * np + nb);
-  *m = m0;
-  luaL_setmetatable(L, NN_MODULE);
-  mi = lua_gettop(L);
-  makeset(L, mi, pt, np, UV_P0, np ? UV_PARAMS : 0, p, saved);
-  makeset(L, mi, pt, np, uvgrad(m, 0), np ? UV_GRADS : 0, g, 0);
-  makeset(L, mi, bt, nb, uvbuf(m, 0), 0, b, bufs);
-  if (k->reset && !saved) k->reset(nn_rng(L), m, p, b);
-  return m;
-}
-
-/* nn.<Kind>(...): the kind is upvalue 1 */
-static int lib_newlayer(lua_State *L) {
-  newlayer(L, (const LayerKind *)lua_touserdata(L, lua_upvalueindex(1)), 1,
-           0, 0);
-  return 1;
-}
-
-/* core.build(name, config, params [, buffers]): the model loader's way to
-** make a layer, from data only; errors name what does not fit */
-static int lib_build(lua_State *L) {
-  const char *name = luaL_checkstring(L, 1);
-  const LayerKind *k = findkind(name);
-  int n, i;
-  if (!k) return luaL_error(L, "unknown layer type '%s'", name);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  luaL_checktype(L, 3, LUA_TTABLE);
-  if (!lua_isnoneornil(L, 4)) luaL_checktype(L, 4, LUA_TTABLE);
-  lua_settop(L, 4);
-  n = (int)lua_rawlen(L, 2);
-  if (n > 8) return luaL_error(L, "%s takes at most 8 arguments", name);
-  for (i = 1; i <= n; i++) lua_rawgeti(L, 2, i);          /* at 5.. */
-  newlayer(L, k, 5, 3, lua_isnil(L, 4) ? 0 : 4);
-  return 1;
-}
-
-static void setstr(lua_State *L, const char *k, const char *v) {
-  if (!v) return;
-  lua_pushstring(L, v);
-  lua_setfield(L, -2, k);
-}
-
-static void setbool(lua_State *L, const char *k, int v) {
-  lua_pushboolean(L, v);
-  lua_setfield(L, -2, k);
-}
-
-/* core.layers() -> a list of {name, sig, doc, field, image, config,
-** params, buffers (the docs' text), torchcount, examples = {{lua, torch,
-** cols, ids}, ...}}, one per kind, in registration order */
-static int lib_layers(lua_State *L) {
-  size_t g;
-  const LayerKind *k;
-  int n = 0, i;
-  lua_newtable(L);
-  for (g = 0; g < NGROUPS; g++)
-    for (k = registry[g]; k->name; k++) {
-      nn_pushentry(L, k->name, k->sig, k->doc);
-      setstr(L, "field", k->field);
-      setbool(L, "image", k->shape != NULL);
-      setstr(L, "config", k->configdoc);
-      setstr(L, "params", k->paramsdoc);
-      setstr(L, "buffers", k->buffersdoc);
-      setstr(L, "torchcount", k->torchcount);
-      lua_newtable(L);
-      for (i = 0; i < NN_MAXEXAMPLES && k->examples[i].lua; i++) {
-        const LayerExample *e = &k->examples[i];
-        lua_createtable(L, 0, 4);
-        setstr(L, "lua", e->lua);
-        setstr(L, "torch", e->torch);
-        lua_pushinteger(L, e->cols);
-        lua_setfield(L, -2, "cols");
-        if (e->ids) {
-          lua_pushinteger(L, e->ids);
-          lua_setfield(L, -2, "ids");
-        }
-        lua_rawseti(L, -2, i + 1);
-      }
-      lua_setfield(L, -2, "examples");
-      lua_rawseti(L, -2, ++n);
-    }
-  return 1;
 }
 
 /* ---- forward and backward --------------------------------------------- */
@@ -385,12 +58,12 @@ enum { SET_PARAMS, SET_GRADS, SET_BUFFERS };
 
 static int setslot(const Module *m, int set, int i) {
   return set == SET_PARAMS ? UV_P0 + i
-         : set == SET_GRADS ? uvgrad(m, i) : uvbuf(m, i);
+         : set == SET_GRADS ? nn_uvgrad(m, i) : nn_uvbuf(m, i);
 }
 
 static void getset(lua_State *L, const Module *m, int set, float **ptr) {
   Tensor t[NN_MAXTENSORS];
-  int buf = set == SET_BUFFERS, n = tensorsof(L, m, buf, t), i;
+  int buf = set == SET_BUFFERS, n = nn_tensorsof(L, m, buf, t), i;
   if (n != (buf ? m->nb : m->np))           /* a descriptor's mistake */
     luaL_error(L, "%s: the layer's %s count changed from %d to %d",
                m->kind->name, buf ? "buffer" : "parameter",
@@ -411,7 +84,7 @@ static void getset(lua_State *L, const Module *m, int set, float **ptr) {
 /* the flat block of parameters or gradients (NULL if none), on the stack */
 static Matrix *getblock(lua_State *L, const Module *m, int uv) {
   Tensor t[NN_MAXTENSORS];
-  int n = tensorsof(L, m, 0, t), i;
+  int n = nn_tensorsof(L, m, 0, t), i;
   size_t total = 0;
   Matrix *b;
   if (n == 0) return NULL;
@@ -429,7 +102,7 @@ static int overlapsbuf(lua_State *L, const Module *m, const Matrix *x) {
   int i, hit = 0;
   for (i = 0; i < m->nb; i++) {
     Matrix *b;
-    lua_getiuservalue(L, 1, uvbuf(m, i));
+    lua_getiuservalue(L, 1, nn_uvbuf(m, i));
     b = nn_tomatrix(L, -1);           /* getset says if it is not one */
     hit |= b && nn_overlaps(b, x);
     lua_pop(L, 1);
@@ -559,7 +232,7 @@ static int mod_parameters(lua_State *L) {
   for (i = 0; i < m->np; i++) {
     lua_getiuservalue(L, 1, UV_P0 + i);
     lua_rawseti(L, 2, i + 1);
-    lua_getiuservalue(L, 1, uvgrad(m, i));
+    lua_getiuservalue(L, 1, nn_uvgrad(m, i));
     lua_rawseti(L, 3, i + 1);
   }
   return 2;
@@ -573,7 +246,7 @@ static int mod_buffers(lua_State *L) {
   lua_settop(L, 1);
   lua_createtable(L, m->nb, 0);
   for (i = 0; i < m->nb; i++) {
-    lua_getiuservalue(L, 1, uvbuf(m, i));
+    lua_getiuservalue(L, 1, nn_uvbuf(m, i));
     lua_rawseti(L, 2, i + 1);
   }
   return 1;
@@ -596,26 +269,26 @@ static int mod_tensors(lua_State *L) {
   lua_settop(L, 1);
   lua_newtable(L);                                           /* at 2 */
   for (buf = 0; buf < 2; buf++) {
-    n = tensorsof(L, m, buf, t);
+    n = nn_tensorsof(L, m, buf, t);
     if (n != (buf ? m->nb : m->np))
       return luaL_error(L, "%s: the layer's tensor count changed",
                         m->kind->name);
     for (i = 0; i < n; i++) {
       lua_createtable(L, 0, 7);
-      setstr(L, "name", t[i].name);
-      setstr(L, "torch", t[i].torch);
+      nn_setstr(L, "name", t[i].name);
+      nn_setstr(L, "torch", t[i].torch);
       pushdims(L, &t[i]);
       lua_setfield(L, -2, "shape");
-      lua_getiuservalue(L, 1, buf ? uvbuf(m, i) : UV_P0 + i);
+      lua_getiuservalue(L, 1, buf ? nn_uvbuf(m, i) : UV_P0 + i);
       lua_setfield(L, -2, "value");
       if (buf) {
-        setbool(L, "buffer", 1);
+        nn_setbool(L, "buffer", 1);
       } else {
         char g[NN_NAMELEN + 4];
         snprintf(g, sizeof g, "grad%c%s", toupper((unsigned char)t[i].name[0]),
                  t[i].name + 1);
-        setstr(L, "grad", g);
-        lua_getiuservalue(L, 1, uvgrad(m, i));
+        nn_setstr(L, "grad", g);
+        lua_getiuservalue(L, 1, nn_uvgrad(m, i));
         lua_setfield(L, -2, "gradient");
       }
       lua_rawseti(L, 2, ++k);
@@ -623,8 +296,8 @@ static int mod_tensors(lua_State *L) {
   }
   if (m->kind->torchcount) {
     lua_createtable(L, 0, 2);
-    setstr(L, "torch", m->kind->torchcount);
-    setbool(L, "count", 1);
+    nn_setstr(L, "torch", m->kind->torchcount);
+    nn_setbool(L, "count", 1);
     lua_rawseti(L, 2, ++k);
   }
   return 1;
@@ -728,7 +401,7 @@ static void pushshape(lua_State *L, const int *s) {
 ** 0 if none; *set says which set it is in */
 static int slotof(lua_State *L, const Module *m, const char *k, int *set) {
   Tensor t[NN_MAXTENSORS];
-  int n = tensorsof(L, m, 0, t), i;
+  int n = nn_tensorsof(L, m, 0, t), i;
   for (i = 0; i < n && i < m->np; i++) {
     const char *nm = t[i].name;
     if (strcmp(k, nm) == 0) {
@@ -738,14 +411,14 @@ static int slotof(lua_State *L, const Module *m, const char *k, int *set) {
     if (strncmp(k, "grad", 4) == 0 && nm[0] &&
         k[4] == toupper((unsigned char)nm[0]) && strcmp(k + 5, nm + 1) == 0) {
       *set = SET_GRADS;
-      return uvgrad(m, i);
+      return nn_uvgrad(m, i);
     }
   }
-  n = tensorsof(L, m, 1, t);
+  n = nn_tensorsof(L, m, 1, t);
   for (i = 0; i < n && i < m->nb; i++)
     if (strcmp(k, t[i].name) == 0) {
       *set = SET_BUFFERS;
-      return uvbuf(m, i);
+      return nn_uvbuf(m, i);
     }
   return 0;
 }
@@ -845,33 +518,13 @@ static const luaL_Reg metameth[] = {
   {"__tostring", mod_tostring}, {NULL, NULL}
 };
 
-static const luaL_Reg lib[] = {
-  {"build", lib_build}, {"layers", lib_layers}, {NULL, NULL}
-};
-
-/* The Module metatable; into the table on top, nn.<Kind> for every kind
-** (lib_newlayer with the kind as upvalue), build and layers. */
+/* The Module metatable; into the table on top, the constructors and the
+** registry's functions (registry.c) */
 void nn_module_open(lua_State *L) {
-  size_t g;
-  const LayerKind *k;
   luaL_newmetatable(L, NN_MODULE);
   luaL_newlib(L, meth);
-  lua_newtable(L);
-  for (g = 0; g < NGROUPS; g++)
-    for (k = registry[g]; k->name; k++)
-      if (k->methods) {
-        lua_pushlightuserdata(L, (void *)k);
-        lua_newtable(L);
-        luaL_setfuncs(L, k->methods, 0);
-        lua_rawset(L, -3);
-      }
+  nn_pushkindmethods(L);
   luaL_setfuncs(L, metameth, 2);
   lua_pop(L, 1);
-  for (g = 0; g < NGROUPS; g++)
-    for (k = registry[g]; k->name; k++) {
-      lua_pushlightuserdata(L, (void *)k);
-      lua_pushcclosure(L, lib_newlayer, 1);
-      lua_setfield(L, -2, k->name);
-    }
-  luaL_setfuncs(L, lib, 0);
+  nn_registry_open(L);
 }

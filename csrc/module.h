@@ -194,5 +194,22 @@ void nn_torchshape(Tensor *t, int ndim, int d0, int d1, int d2, int d3);
 /* config list helpers: t[i] = v */
 void nn_setint(lua_State *L, int i, lua_Integer v);
 void nn_setnum(lua_State *L, int i, lua_Number v);
+/* table fields: t.k = v (nothing for a NULL v), t.k = boolean v */
+void nn_setstr(lua_State *L, const char *k, const char *v);
+void nn_setbool(lua_State *L, const char *k, int v);
+
+/* registry.c: the parameters (buf 0) or buffers (buf 1) of m into t; the
+** count.  The user values of m's gradient i and buffer i. */
+int nn_tensorsof(lua_State *L, const Module *m, int buf, Tensor *t);
+static inline int nn_uvgrad(const Module *m, int i) {
+  return UV_P0 + m->np + i;
+}
+static inline int nn_uvbuf(const Module *m, int i) {
+  return UV_P0 + 2 * m->np + i;
+}
+/* the table kind -> its own methods; nn.<Kind>, build and layers into the
+** table on top */
+void nn_pushkindmethods(lua_State *L);
+void nn_registry_open(lua_State *L);
 
 #endif
