@@ -95,7 +95,7 @@ build = {
             "csrc/matrix_basic.c", "csrc/matrix_class.c",
             "csrc/matrix_math.c", "csrc/matrix_ops.c", "csrc/module.c",
             "csrc/norm.c", "csrc/optim.c", "csrc/platform.c", "csrc/rng.c",
-            "csrc/rnn.c", "csrc/typed.c",
+            "csrc/rnn.c", "csrc/rnn_run.c", "csrc/typed.c",
          },
          incdirs = { "csrc", "$(OPENBLAS_INCDIR)", "$(ZLIB_INCDIR)" },
          libdirs = { "$(OPENBLAS_LIBDIR)", "$(ZLIB_LIBDIR)" },
