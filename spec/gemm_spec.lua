@@ -33,8 +33,8 @@ describe("k_sgemm", function()
    local built, out = false, "under valgrind"
    if H.sanitized ~= "valgrind" then
       -- not the compiler under make check-asan's preloaded sanitizers
-      built, out = H.run(("env -u LD_PRELOAD %s %s -std=c99 -Wall -Wextra -Werror -I%s/csrc -o %s %s/spec/tools/gemm_check.c %s/csrc/k_gemm.c -lm")
-         :format(cc, flags, H.top, exe, H.top, H.top))
+      built, out = H.run(("env -u LD_PRELOAD %s %s -std=c99 -Wall -Wextra -Werror -I%s/csrc -o %s %s/spec/tools/gemm_check.c %s/csrc/k_gemm.c %s/csrc/k_gemm_kernels.c -lm")
+         :format(cc, flags, H.top, exe, H.top, H.top, H.top))
    end
    local test = built and it or pending
 

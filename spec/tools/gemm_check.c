@@ -1,7 +1,7 @@
 /*
 ** gemm_check.c: csrc/k_gemm.c's k_sgemm against a naive triple loop in
-** double, for spec/gemm_spec.lua (which compiles it with k_gemm.c alone
-** and runs it once per micro-kernel, through NN_GEMM).
+** double, for spec/gemm_spec.lua (which compiles it with k_gemm.c and
+** k_gemm_kernels.c alone and runs it once per micro-kernel, through NN_GEMM).
 **
 **   gemm_check [step]     every step-th size of the list for N and K
 **
