@@ -8,20 +8,6 @@
 -- kernels are tested on an AVX-512 machine too.
 local H = require "helpers"
 
--- the kernel sets this machine runs, as gemm_spec finds them
-local function kernels()
-   local ks = {"portable"}
-   local f = io.open("/proc/cpuinfo")
-   local info = f and f:read("*a") or ""
-   if f then f:close() end
-   local flags = " " .. (info:match("\nflags%s*:([^\n]*)") or "") .. " "
-   if flags:find(" avx2 ", 1, true) and flags:find(" fma ", 1, true) then
-      ks[#ks + 1] = "avx2"
-      if flags:find(" avx512f ", 1, true) then ks[#ks + 1] = "avx512" end
-   end
-   return ks
-end
-
 local CONV = [==[
 local nn = require "nn"
 nn.seed(21)
@@ -180,7 +166,7 @@ print(("%s: pooling agrees"):format(select(2, nn.blas())))
 ]==]
 
 describe("Conv2d's direct kernels and 2 x 2 max pooling", function()
-   for _, k in ipairs(kernels()) do
+   for _, k in ipairs(H.kernels()) do
       it("agree with plain Lua, kernel set " .. k, function()
          -- the sets run the im2col path where the CPU has no AVX2: the
          -- same answers

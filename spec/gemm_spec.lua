@@ -6,21 +6,6 @@
 local nn = require "nn"
 local H = require "helpers"
 
--- the micro-kernels this machine runs, best last: the portable one
--- everywhere, AVX2+FMA and AVX-512 where /proc/cpuinfo says so
-local function kernels()
-   local ks = {"portable"}
-   local f = io.open("/proc/cpuinfo")
-   local info = f and f:read("*a") or ""
-   if f then f:close() end
-   local flags = " " .. (info:match("\nflags%s*:([^\n]*)") or "") .. " "
-   if flags:find(" avx2 ", 1, true) and flags:find(" fma ", 1, true) then
-      ks[#ks + 1] = "avx2"
-      if flags:find(" avx512f ", 1, true) then ks[#ks + 1] = "avx512" end
-   end
-   return ks
-end
-
 describe("k_sgemm", function()
    local exe = os.tmpname()
    local cc = os.getenv("CC") or "cc"
@@ -38,7 +23,7 @@ describe("k_sgemm", function()
    end
    local test = built and it or pending
 
-   for _, k in ipairs(kernels()) do
+   for _, k in ipairs(H.kernels()) do
       test("matches a naive product on awkward shapes, kernel " .. k, function()
          local ok, res = H.run(("NN_GEMM=%s %s 2"):format(k, exe))
          assert.truthy(res:find("kernel " .. k .. "\n", 1, true), res)
@@ -48,7 +33,7 @@ describe("k_sgemm", function()
    end
 
    test("picks the best kernel the CPU has unless told", function()
-      local ks = kernels()
+      local ks = H.kernels()
       local _, res = H.run(("env -u NN_GEMM %s 9"):format(exe))
       assert.truthy(res:find("kernel " .. ks[#ks] .. "\n", 1, true), res)
       -- a kernel the CPU lacks, or a misspelt one, falls back to the best
@@ -135,7 +120,7 @@ describe("nn.blas and nn.threads", function()
       assert.are.equal(H.blas, blas)
       assert.is_string(kernel)
       if blas == "none" then
-         local ks = kernels()
+         local ks = H.kernels()
          assert.are.equal(os.getenv("NN_GEMM") or ks[#ks], kernel)
          -- the state's own threads (pool.c) run the own SGEMM's parts:
          -- the count asked for is the count in force, as with OpenBLAS

@@ -235,6 +235,22 @@ function H.xvfb(display)
       .. "sh -c '\"$@\"; echo \"@@xstatus $?\"' sh"):format(display)
 end
 
+-- The micro-kernels this machine runs (NN_GEMM's values; k_direct.c
+-- follows the same choice), best last: the portable one everywhere,
+-- AVX2+FMA and AVX-512 where /proc/cpuinfo says so
+function H.kernels()
+   local ks = {"portable"}
+   local f = io.open("/proc/cpuinfo")
+   local info = f and f:read("*a") or ""
+   if f then f:close() end
+   local flags = " " .. (info:match("\nflags%s*:([^\n]*)") or "") .. " "
+   if flags:find(" avx2 ", 1, true) and flags:find(" fma ", 1, true) then
+      ks[#ks + 1] = "avx2"
+      if flags:find(" avx512f ", 1, true) then ks[#ks + 1] = "avx512" end
+   end
+   return ks
+end
+
 function H.tmpdir()
    local d = os.tmpname()
    os.remove(d)
