@@ -1,7 +1,7 @@
 """PyTorch's side of spec/recurrent_spec.lua's state-dict round trip: a
 seeded torch.nn.LSTM(5, 7, num_layers=2, bidirectional=True,
 batch_first=True), its state dict as safetensors (json and struct only,
-as spec/xcheck/torch_weights.py), and its outputs.
+through spec/xcheck/safetensors_io.py), and its outputs.
 
   torch_lstm_weights.py make DIR   DIR/torch.safetensors, DIR/x.npy (4
       sequences of 6 steps of 5, one a row), DIR/y_torch.npy (n x 6*14),
@@ -11,46 +11,17 @@ as spec/xcheck/torch_weights.py), and its outputs.
       LSTM (strict), runs DIR/x.npy and prints the largest difference
       from DIR/y_lua.npy: "maxdiff <float>"
 """
-import json
-import struct
 import sys
 
 import numpy as np
 import torch
 
+from safetensors_io import load, save
+
 torch.manual_seed(11)
 torch.set_num_threads(1)
 mode, d = sys.argv[1], sys.argv[2]
 net = torch.nn.LSTM(5, 7, num_layers=2, bidirectional=True, batch_first=True)
-
-
-def save(path, state):
-    header, blobs, at = {}, [], 0
-    for k in sorted(state):
-        t = state[k].detach().contiguous()
-        b = struct.pack("<%df" % t.numel(), *t.flatten().tolist())
-        header[k] = {"dtype": "F32", "shape": list(t.shape),
-                     "data_offsets": [at, at + len(b)]}
-        blobs.append(b)
-        at += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def load(path):
-    b = open(path, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    header = json.loads(b[8:8 + n])
-    state = {}
-    for k, e in header.items():
-        if k == "__metadata__":
-            continue
-        lo, hi = e["data_offsets"]
-        vals = struct.unpack("<%df" % ((hi - lo) // 4), b[8 + n + lo:8 + n + hi])
-        state[k] = torch.tensor(vals, dtype=torch.float32).reshape(e["shape"])
-    return state
 
 
 def states(t):

@@ -1,5 +1,6 @@
 """PyTorch's side of spec/weights_spec.lua: safetensors written and read
-with json and struct only (the safetensors package is not in Debian).
+with json and struct only (spec/xcheck/safetensors_io.py: the safetensors
+package is not in Debian).
 
   torch_weights.py make DIR ARCH   a seeded torch.nn.Sequential (mlp or
       cnn), BatchNorm statistics moved by a few training batches, then in
@@ -9,12 +10,12 @@ with json and struct only (the safetensors package is not in Debian).
       architecture (strict), runs DIR/x.npy and prints the largest
       difference from DIR/y_lua.npy: "maxdiff <float>"
 """
-import json
-import struct
 import sys
 
 import numpy as np
 import torch
+
+from safetensors_io import load, save
 
 torch.manual_seed(7)
 torch.set_num_threads(1)
@@ -34,41 +35,6 @@ def network():
 
 def inputs():
     return torch.randn(9, 20) if arch == "mlp" else torch.randn(9, 2, 8, 8)
-
-
-FMT = {"F32": ("f", torch.float32, 4), "I64": ("q", torch.int64, 8)}
-
-
-def save(path, state):
-    header, blobs, at = {}, [], 0
-    for k in sorted(state):
-        t = state[k].detach().contiguous()
-        name = "I64" if t.dtype == torch.int64 else "F32"
-        fmt = FMT[name][0]
-        b = struct.pack("<%d%s" % (t.numel(), fmt), *t.flatten().tolist())
-        header[k] = {"dtype": name, "shape": list(t.shape),
-                     "data_offsets": [at, at + len(b)]}
-        blobs.append(b)
-        at += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
-def load(path):
-    b = open(path, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    header = json.loads(b[8:8 + n])
-    state = {}
-    for k, e in header.items():
-        if k == "__metadata__":
-            continue
-        fmt, dtype, w = FMT[e["dtype"]]
-        lo, hi = e["data_offsets"]
-        vals = struct.unpack("<%d%s" % ((hi - lo) // w, fmt), b[8 + n + lo:8 + n + hi])
-        state[k] = torch.tensor(vals, dtype=dtype).reshape(e["shape"])
-    return state
 
 
 net = network()
