@@ -91,7 +91,7 @@ build = {
             "csrc/activations.c", "csrc/api.c", "csrc/conv.c",
             "csrc/core.c", "csrc/dense.c", "csrc/descriptor.c",
             "csrc/file.c", "csrc/k_act.c", "csrc/k_conv.c",
-            "csrc/k_dense.c", "csrc/k_direct.c", "csrc/k_gemm.c",
+            "csrc/k_dense.c", "csrc/k_direct.c", "csrc/k_direct_dw.c", "csrc/k_gemm.c",
             "csrc/k_gemm_kernels.c", "csrc/k_loss.c", "csrc/k_matrix.c",
             "csrc/k_norm.c", "csrc/k_optim.c", "csrc/k_pool22.c",
             "csrc/k_rnn.c", "csrc/k_typed.c", "csrc/loss.c",

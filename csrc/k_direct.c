@@ -18,11 +18,6 @@
 **  - dL/dx is the same product, "full" convolution of gy (padded by kh -
 **    1 - ph, kw - 1 - pw) with the kernel flipped and its channels
 **    swapped: W'[c, (o, ki, kj)] = W[o, c, kh-1-ki, kw-1-kj].
-**  - dL/dW: vectors along the output channels (gy transposed to P x Opad
-**    per image, Opad = O rounded up to the vector), a tile of R kernel
-**    rows (c, ki) by kw taps by NOV channel vectors in registers, and for
-**    each output pixel NOV loads of gy and one broadcast of x per tap:
-**    the sum over pixels runs in registers, and no lane is wasted.
 **
 ** Every sum runs in one fixed order (forward and dL/dx: taps in order;
 ** dL/dW: images, then pixels in order, from 0), whatever the caller
@@ -31,30 +26,21 @@
 **
 ** The kernels are chosen as k_gemm.c's (NN_GEMM=portable or avx2 holds
 ** the choice down); k_direct_isa says which.  No allocation: the caller
-** gives the scratch, sized by the functions below.
+** gives the scratch, sized by the functions below.  dL/dW and dL/db are
+** in k_direct_dw.c, and what both files share in k_direct.h.
 */
-#include <math.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "k_direct.h"
 
-/* ---- what both instruction sets share ------------------------------------ */
-
-enum { SLACK = 64 };                 /* floats past a plane's end */
-
-/* the kernel rows per dL/dW tile: as many as keep R KW NOV sums within
-** acc registers (25 of AVX-512's 32, 12 of AVX2's 16), at most 6 */
-#define DWROWS(acc, KW, NOV) \
-  ((acc) / ((KW) * (NOV)) < 1 ? 1 : (acc) / ((KW) * (NOV)) > 6 ? 6 \
-                                  : (acc) / ((KW) * (NOV)))
+/* ---- what both directions share ------------------------------------------ */
 
 /* One image x[C, H, W] into xp[C, Hp, Wp] at row pt, column pl, zeros
 ** around, and SLACK zeros after: the vector loads of the last row reach
 ** past its end (into lanes never stored, or masked). */
-static void pad(float *restrict xp, const float *restrict x, int C, int H,
-                int W, int Hp, int Wp, int pt, int pl) {
+void k_dpad(float *restrict xp, const float *restrict x, int C, int H,
+            int W, int Hp, int Wp, int pt, int pl) {
   int c, r;
   for (c = 0; c < C; c++)
     for (r = 0; r < Hp; r++) {
@@ -106,59 +92,7 @@ static void packw(float *wp, const float *wt, int O, int K, int mo, int flip,
 
 /* ---- the instruction sets ------------------------------------------------ */
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(NN_GEMM_PORTABLE)
-#define DIRECT_X86 1
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
-
-/* gy[O, P] to g[P, Opad], zeros in columns O..Opad-1: blocks of 8 x 8
-** through registers (8 loads, 24 shuffles, 8 stores), the edges one by
-** one */
-static AVX2 void transpose(float *restrict g, const float *restrict gy,
-                           int O, int P, int Opad) {
-  int o0, p0, o, p;
-  for (p0 = 0; p0 + 8 <= P; p0 += 8) {
-    float *d = g + (size_t)p0 * Opad;
-    for (o0 = 0; o0 + 8 <= O; o0 += 8) {
-      const float *s = gy + (size_t)o0 * P + p0;
-      __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + P);
-      __m256 r2 = _mm256_loadu_ps(s + 2 * (size_t)P);
-      __m256 r3 = _mm256_loadu_ps(s + 3 * (size_t)P);
-      __m256 r4 = _mm256_loadu_ps(s + 4 * (size_t)P);
-      __m256 r5 = _mm256_loadu_ps(s + 5 * (size_t)P);
-      __m256 r6 = _mm256_loadu_ps(s + 6 * (size_t)P);
-      __m256 r7 = _mm256_loadu_ps(s + 7 * (size_t)P);
-      __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-      __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-      __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-      __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-      __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-      __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-      __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
-      __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
-      float *q = d + o0;
-      _mm256_storeu_ps(q, _mm256_permute2f128_ps(u0, u4, 0x20));
-      _mm256_storeu_ps(q + Opad, _mm256_permute2f128_ps(u1, u5, 0x20));
-      _mm256_storeu_ps(q + 2 * (size_t)Opad, _mm256_permute2f128_ps(u2, u6, 0x20));
-      _mm256_storeu_ps(q + 3 * (size_t)Opad, _mm256_permute2f128_ps(u3, u7, 0x20));
-      _mm256_storeu_ps(q + 4 * (size_t)Opad, _mm256_permute2f128_ps(u0, u4, 0x31));
-      _mm256_storeu_ps(q + 5 * (size_t)Opad, _mm256_permute2f128_ps(u1, u5, 0x31));
-      _mm256_storeu_ps(q + 6 * (size_t)Opad, _mm256_permute2f128_ps(u2, u6, 0x31));
-      _mm256_storeu_ps(q + 7 * (size_t)Opad, _mm256_permute2f128_ps(u3, u7, 0x31));
-    }
-    for (p = 0; p < 8; p++)
-      for (o = o0; o < Opad; o++)
-        d[(size_t)p * Opad + o] = o < O ? gy[(size_t)o * P + p0 + p] : 0.0f;
-  }
-  for (p = p0; p < P; p++)
-    for (o = 0; o < Opad; o++)
-      g[(size_t)p * Opad + o] = o < O ? gy[(size_t)o * P + p] : 0.0f;
-}
-
+#ifdef DIRECT_X86
 /* Forward tiles: MO channels by RV row vectors.  xr[r] is row vector r's
 ** first input element (its tap (0, 0, 0)), yr[r] its first output, ys
 ** the output's channel stride, n[r] its valid lanes, no the valid
@@ -283,82 +217,6 @@ static AVX2 void fwd256_3(int K, const int *off, const float *wp,
   fwd256(3, K, off, wp, xr, yr, ys, n, no, b);
 }
 
-/* dL/dW tiles: R kernel rows by KW taps by NOV channel vectors.  xr[r] is
-** kernel row r's tap (c, ki, 0) at output pixel (0, 0); g the first
-** pixel's gy (its channel vector), Opad apart; acc[(r KW + kj) Opad +
-** vector] the running sums, nr of the R rows real. */
-#define DW_BODY(VEC, VL, LOAD, STORE, BCAST, FMA)                             \
-  VEC t[6][7][2];                 /* R x KW x NOV of it, in registers */      \
-  int r, j, v, oy, ox;                                                        \
-  _Pragma("GCC unroll 6") for (r = 0; r < R; r++)                             \
-  _Pragma("GCC unroll 7") for (j = 0; j < KW; j++)                            \
-  _Pragma("GCC unroll 2") for (v = 0; v < NOV; v++)                           \
-    t[r][j][v] = LOAD(acc + (size_t)(r < nr ? r * KW + j : j) * Opad +        \
-                      v * VL);                                                \
-  for (oy = 0; oy < OH; oy++) {                                               \
-    const float *xo[6];                                                       \
-    _Pragma("GCC unroll 6") for (r = 0; r < R; r++)                           \
-      xo[r] = xr[r] + (size_t)oy * Wp;                                        \
-    for (ox = 0; ox < OW; ox++, g += Opad) {                                  \
-      VEC g0 = LOAD(g), g1 = NOV > 1 ? LOAD(g + VL) : g0;                     \
-      _Pragma("GCC unroll 6") for (r = 0; r < R; r++) {                       \
-        /* opaque to GCC, which would otherwise keep the taps shared by   \
-        ** the next pixel in registers and broadcast them on the FMA port */ \
-        const float *xq = xo[r] + ox;                                         \
-        __asm__("" : "+r"(xq));                                               \
-        _Pragma("GCC unroll 7") for (j = 0; j < KW; j++) {                    \
-          VEC xv = BCAST(xq + j);                                             \
-          t[r][j][0] = FMA(xv, g0, t[r][j][0]);                               \
-          if (NOV > 1) t[r][j][1] = FMA(xv, g1, t[r][j][1]);                  \
-        }                                                                     \
-      }                                                                       \
-    }                                                                         \
-  }                                                                           \
-  _Pragma("GCC unroll 6") for (r = 0; r < R; r++)                             \
-  _Pragma("GCC unroll 7") for (j = 0; j < KW; j++)                            \
-  _Pragma("GCC unroll 2") for (v = 0; v < NOV; v++)                           \
-    if (r < nr) STORE(acc + (size_t)(r * KW + j) * Opad + v * VL, t[r][j][v]);
-
-#define BC512(p) _mm512_set1_ps(*(p))
-
-INLINE AVX512 void dw512(const int R, const int KW, const int NOV,
-                         const float *const *xr, const float *g, int Opad,
-                         int OH, int OW, int Wp, float *acc, int nr) {
-  DW_BODY(__m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, BC512,
-          _mm512_fmadd_ps)
-}
-
-INLINE AVX2 void dw256(const int R, const int KW, const int NOV,
-                       const float *const *xr, const float *g, int Opad,
-                       int OH, int OW, int Wp, float *acc, int nr) {
-  DW_BODY(__m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_broadcast_ss,
-          _mm256_fmadd_ps)
-}
-
-typedef void (*DwFn)(const float *const *xr, const float *g, int Opad, int OH,
-                     int OW, int Wp, float *acc, int nr);
-
-#define DW_INST(isa, ACC, KW, NOV)                                            \
-  static isa void dw##ACC##_##KW##_##NOV(const float *const *xr,              \
-                                         const float *g, int Opad, int OH,    \
-                                         int OW, int Wp, float *acc, int nr) {\
-    dw##ACC(DWROWS(ACC == 512 ? 25 : 12, KW, NOV), KW, NOV, xr, g, Opad, OH,  \
-            OW, Wp, acc, nr);                                                 \
-  }
-#define DW_ALL(isa, ACC)                                                      \
-  DW_INST(isa, ACC, 2, 1) DW_INST(isa, ACC, 2, 2) DW_INST(isa, ACC, 3, 1)     \
-  DW_INST(isa, ACC, 3, 2) DW_INST(isa, ACC, 4, 1) DW_INST(isa, ACC, 4, 2)     \
-  DW_INST(isa, ACC, 5, 1) DW_INST(isa, ACC, 5, 2) DW_INST(isa, ACC, 6, 1)     \
-  DW_INST(isa, ACC, 6, 2) DW_INST(isa, ACC, 7, 1) DW_INST(isa, ACC, 7, 2)
-DW_ALL(AVX512, 512)
-DW_ALL(AVX2, 256)
-
-static const DwFn dw512fn[6][2] = {
-  {dw512_2_1, dw512_2_2}, {dw512_3_1, dw512_3_2}, {dw512_4_1, dw512_4_2},
-  {dw512_5_1, dw512_5_2}, {dw512_6_1, dw512_6_2}, {dw512_7_1, dw512_7_2}};
-static const DwFn dw256fn[6][2] = {
-  {dw256_2_1, dw256_2_2}, {dw256_3_1, dw256_3_2}, {dw256_4_1, dw256_4_2},
-  {dw256_5_1, dw256_5_2}, {dw256_6_1, dw256_6_2}, {dw256_7_1, dw256_7_2}};
 #endif
 
 /* ---- the choice, the geometry ------------------------------------------- */
@@ -372,16 +230,7 @@ int k_direct_isa(void) {
   return 0;
 }
 
-/* One direct product in either direction: nc input channels of ih x iw,
-** placed at row pt, column pl of planes Hp x Wp; no output channels of oh
-** x ow; kh x kw taps, K = nc kh kw of them */
-typedef struct Geo {
-  int isa, vl, mo;
-  int nc, ih, iw, pt, pl, Hp, Wp;
-  int no, oh, ow, kh, kw, K;
-} Geo;
-
-static Geo geometry(const KConvShape *s, int dx) {
+Geo k_dgeo(const KConvShape *s, int dx) {
   Geo g;
   g.isa = k_direct_isa();
   g.vl = g.isa == 2 ? 16 : 8;
@@ -419,31 +268,29 @@ static size_t packedsize(const Geo *g) {
   return (size_t)((g->no + g->mo - 1) / g->mo) * g->mo * g->K;
 }
 
-static size_t planesize(const Geo *g) {
+size_t k_dplane(const Geo *g) {
   return (size_t)g->nc * g->Hp * g->Wp + SLACK;
 }
 
-/* dL/dW's channels, rounded up to whole vectors */
-static int opad(const Geo *g, const KConvShape *s) {
-  return (s->O + g->vl - 1) / g->vl * g->vl;
-}
+/* both in whole lines of 16 floats: a part that starts on a line leaves
+** the next on one too */
+#define LINES(n) (((n) + 15) / 16 * 16)
 
 size_t k_dconv_shared(const KConvShape *s, int dir) {
-  Geo g = geometry(s, dir == 1);
-  if (dir == 2) return (size_t)g.K * opad(&g, s);            /* the sums */
-  return packedsize(&g) + (size_t)g.K;           /* weights and offsets */
+  Geo g = k_dgeo(s, dir == 1);
+  if (dir == 2) return LINES(k_dw_shared(s));
+  return LINES(packedsize(&g) + (size_t)g.K);    /* weights and offsets */
 }
 
 size_t k_dconv_private(const KConvShape *s, int dir) {
-  Geo g = geometry(s, dir == 1);
-  if (dir == 2)                     /* x padded, gy transposed */
-    return planesize(&g) + (size_t)s->OH * s->OW * opad(&g, s);
-  return planesize(&g);
+  Geo g = k_dgeo(s, dir == 1);
+  if (dir == 2) return LINES(k_dw_private(s));
+  return LINES(k_dplane(&g));
 }
 
 void k_dconv_prepare(float *shared, const float *wt, const KConvShape *s,
                      int dir) {
-  Geo g = geometry(s, dir == 1);
+  Geo g = k_dgeo(s, dir == 1);
   packw(shared, wt, g.no, g.K, g.mo, dir == 1, s->C, g.kh, g.kw);
   offsets((int *)(void *)(shared + packedsize(&g)), g.nc, g.kh, g.kw, g.Hp,
           g.Wp);
@@ -493,7 +340,7 @@ static void direct(const Geo *g, float *y, const float *x, const float *b,
   size_t in = (size_t)g->nc * g->ih * g->iw, out = (size_t)g->no * g->oh * g->ow;
   int i;
   for (i = i0; i < i1; i++) {
-    pad(xp, x + i * in, g->nc, g->ih, g->iw, g->Hp, g->Wp, g->pt, g->pl);
+    k_dpad(xp, x + i * in, g->nc, g->ih, g->iw, g->Hp, g->Wp, g->pt, g->pl);
     tiles(g, y + i * out, xp, wp, off, b);
   }
 #else
@@ -505,107 +352,13 @@ static void direct(const Geo *g, float *y, const float *x, const float *b,
 void k_dconv_forward(float *y, const float *x, const float *b,
                      const float *shared, float *priv, const KConvShape *s,
                      int i0, int i1) {
-  Geo g = geometry(s, 0);
+  Geo g = k_dgeo(s, 0);
   direct(&g, y, x, b, shared, priv, i0, i1);
 }
 
 void k_dconv_backx(float *gx, const float *gy, const float *shared,
                    float *priv, const KConvShape *s, int i0, int i1) {
-  Geo g = geometry(s, 1);
+  Geo g = k_dgeo(s, 1);
   direct(&g, gx, gy, NULL, shared, priv, i0, i1);
 }
 
-/* ---- dL/dW ---------------------------------------------------------------- */
-
-/* the tiles of dL/dW: kernel rows (c, ki) in groups of dwrows, by groups
-** of nov channel vectors */
-static void wtiling(const Geo *g, const KConvShape *s, int *rows, int *nov,
-                    int *nrt, int *nog) {
-  int acc = g->isa == 2 ? 25 : 12, nv = opad(g, s) / g->vl;
-  *nov = nv % 2 == 0 && g->kw * 2 <= acc ? 2 : 1;
-  *rows = DWROWS(acc, g->kw, *nov);
-  *nrt = (s->C * g->kh + *rows - 1) / *rows;
-  *nog = nv / *nov;
-}
-
-int k_dconv_wtiles(const KConvShape *s) {
-  Geo g = geometry(s, 0);
-  int rows, nov, nrt, nog;
-  wtiling(&g, s, &rows, &nov, &nrt, &nog);
-  return nrt * nog;
-}
-
-/* db[o] for o in o0 .. o1 - 1: each image's sum over its pixels, in
-** double, pixel by pixel from the transposed gy g[P, Op], added to gb */
-static AVX2 void biassums(float *gb, const float *g, int P, int Op, int o0,
-                          int o1, double *acc) {
-  int p, o = o0;
-  for (; o + 4 <= o1; o += 4) {
-    __m256d a = _mm256_setzero_pd();
-    for (p = 0; p < P; p++)
-      a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(g + (size_t)p * Op + o)));
-    _mm256_storeu_pd(acc, a);
-    for (p = 0; p < 4; p++) gb[o + p] += (float)acc[p];
-  }
-  for (; o < o1; o++) {
-    double a = 0;
-    for (p = 0; p < P; p++) a += g[(size_t)p * Op + o];
-    gb[o] += (float)a;
-  }
-}
-
-void k_dconv_backw(float *gw, float *gb, float *sums, const float *x,
-                   const float *gy, float *priv, const KConvShape *s, int t0,
-                   int t1, int o0, int o1) {
-#ifdef DIRECT_X86
-  Geo g = geometry(s, 0);
-  const int Op = opad(&g, s), P = s->OH * s->OW, kw = g.kw, kh = g.kh;
-  const int nkr = s->C * kh;                     /* kernel rows (c, ki) */
-  const size_t in = (size_t)s->C * s->H * s->W, out = (size_t)s->O * P;
-  float *xp = priv, *gt = priv + planesize(&g);
-  int rows, nov, nrt, nog, i, t, r, o, k;
-  DwFn fn;
-  wtiling(&g, s, &rows, &nov, &nrt, &nog);
-  /* each table indexed on its own: GCC's object-size check takes a row
-  ** of (a ? t1 : t2) for the whole and flags every later row */
-  fn = g.isa == 2 ? dw512fn[kw - 2][nov - 1] : dw256fn[kw - 2][nov - 1];
-  for (t = t0; t < t1; t++) {                    /* the sums start at 0 */
-    int rt = t / nog, og = t % nog, r0 = rt * rows;
-    int nr = nkr - r0 < rows ? nkr - r0 : rows;
-    for (k = r0 * kw; k < (r0 + nr) * kw; k++)
-      memset(sums + (size_t)k * Op + og * nov * g.vl, 0,
-             (size_t)nov * g.vl * sizeof *sums);
-  }
-  for (i = 0; i < s->n; i++) {
-    pad(xp, x + i * in, s->C, s->H, s->W, g.Hp, g.Wp, g.pt, g.pl);
-    transpose(gt, gy + i * out, s->O, P, Op);
-    if (gb && o1 > o0) {
-      double acc[4];
-      biassums(gb, gt, P, Op, o0, o1, acc);
-    }
-    for (t = t0; t < t1; t++) {
-      int rt = t / nog, og = t % nog, r0 = rt * rows;
-      int nr = nkr - r0 < rows ? nkr - r0 : rows;
-      const float *xr[6];
-      for (r = 0; r < rows; r++) {
-        int kr = r < nr ? r0 + r : r0, c = kr / kh, ki = kr % kh;
-        xr[r] = xp + ((size_t)c * g.Hp + ki) * g.Wp;
-      }
-      fn(xr, gt + og * nov * g.vl, Op, s->OH, s->OW, g.Wp,
-         sums + (size_t)r0 * kw * Op + og * nov * g.vl, nr);
-    }
-  }
-  /* gw[o, k] += sums[k, o] over this part's tiles */
-  for (t = t0; t < t1; t++) {
-    int rt = t / nog, og = t % nog, r0 = rt * rows;
-    int nr = nkr - r0 < rows ? nkr - r0 : rows;
-    int oe = (og + 1) * nov * g.vl < s->O ? (og + 1) * nov * g.vl : s->O;
-    for (o = og * nov * g.vl; o < oe; o++)
-      for (k = r0 * kw; k < (r0 + nr) * kw; k++)
-        gw[(size_t)o * g.K + k] += sums[(size_t)k * Op + o];
-  }
-#else
-  (void)gw; (void)gb; (void)sums; (void)x; (void)gy; (void)priv; (void)s;
-  (void)t0; (void)t1; (void)o0; (void)o1;
-#endif
-}

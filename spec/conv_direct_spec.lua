@@ -93,6 +93,30 @@ for ci, c in ipairs(cases) do
       check(gb[o + 1], rgb[o], ("gb[%d]"):format(o + 1))
    end
 end
+-- dL/dW by pixel vectors computes lanes that are no pixel (the columns
+-- past a row's end): an infinity in x where only those lanes reach must
+-- not turn the taps that never touch it into NaN
+for _, c in ipairs{{1, 16, 28}, {2, 17, 30}} do
+   local C, O, Wd = c[1], c[2], c[3]
+   local m = nn.Conv2d(C, O, 5, {padding = 2, input = {C, 6, Wd}})
+   local X, G = nn.rand(2, C * 6 * Wd), nn.Matrix(2, O * 6 * Wd):fill(1)
+   for ch = 0, C - 1 do X:set(1, ch * 6 * Wd + Wd, math.huge) end   -- x[0, ch, 0, W - 1]
+   m:zeroGrad()
+   m:forward(X)
+   m:backward(X, G)
+   local gw = m.gradWeight:totable()
+   for o = 1, O do
+      for k = 1, C * 25 do
+         local kj = (k - 1) % 5
+         local v = gw[o][k]
+         -- tap kj reaches column W - 1 only for kj >= 2 (padding 2)
+         if kj < 2 then
+            assert(v == v and v > -math.huge and v < math.huge,
+               ("edge case %d->%d: gw[%d][%d] is %s, want finite"):format(C, O, o, k, v))
+         end
+      end
+   end
+end
 print(("%s: %d cases agree (%.2g)"):format(select(2, nn.blas()), #cases, worst))
 ]==]
 
