@@ -195,6 +195,28 @@ describe("optimizers", function()
       end
    end)
 
+   -- A dead unit's momentum decays through the subnormal range, where x86
+   -- arithmetic is some 100 times slower: the updates flush subnormal
+   -- state to zero (csrc/k_optim.c), and leave the caller's floating-point
+   -- mode as it was.
+   it("flush subnormal state to zero and leave the FP mode alone", function()
+      local tiny = 1e-39                          -- subnormal as a float
+      for _, c in ipairs{{"SGD", {lr = 1, momentum = 0.9}}, {"Adam", {lr = 1}},
+                         {"RMSprop", {lr = 1, momentum = 0.5}}} do
+         local P, G = nn.Matrix(1, 9), nn.Matrix(1, 9):fill(tiny)
+         local opt = nn[c[1]]({P}, {G}, c[2])
+         opt:step()
+         G:fill(0)
+         for _ = 1, 3 do opt:step() end
+         for j = 1, 9 do
+            assert.are.equal(0, P:get(1, j), c[1] .. " element " .. j)
+         end
+      end
+      -- Lua's own doubles still go subnormal (not folded: computed here)
+      local half = tonumber("0.5")
+      assert.is_true(2.2250738585072014e-308 * half > 0)
+   end)
+
    it("print their settings", function()
       local opt = nn.SGD({nn.Matrix(1, 1)}, {nn.Matrix(1, 1)}, {lr = 0.5, momentum = 0.9})
       assert.are.equal("nn.SGD{dampening = 0, lr = 0.5, momentum = 0.9, nesterov = false, weightDecay = 0}",
