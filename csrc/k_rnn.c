@@ -33,6 +33,16 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
+/* the products: the caller's, or k_gemm */
+static void gemm(const KRnn *s, int ta, int tb, int M, int N, int K,
+                 float alpha, const float *A, int lda, const float *B,
+                 int ldb, float beta, float *C, int ldc) {
+  if (s->gemm)
+    s->gemm(s->gctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else
+    k_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 int k_rnn_gates(int cell) {
   return cell == K_LSTM ? 4 : cell == K_GRU ? 3 : 1;
 }
@@ -176,11 +186,11 @@ void k_rnn_forward(const KRnn *s, const float *x, const float *wih,
   ** straight into the states' slots (T n contiguous rows either way) */
   if (s->cell == K_RNN_TANH || s->cell == K_RNN_RELU) {
     float *out = hs + (s->rev ? 0 : (size_t)n * H);
-    k_gemm(0, 1, (int)rows, H, D, 1.0f, x, D, wih, D, 0.0f, out, H);
+    gemm(s, 0, 1, (int)rows, H, D, 1.0f, x, D, wih, D, 0.0f, out, H);
     for (step = 0; step < T; step++) {
       int t = s->rev ? T - 1 - step : step;
       float *h = hs + slotafter(s, t);
-      k_gemm(0, 1, n, H, H, 1.0f, hs + slotbefore(s, t), H, whh, H, 1.0f, h,
+      gemm(s, 0, 1, n, H, H, 1.0f, hs + slotbefore(s, t), H, whh, H, 1.0f, h,
              H);
       for (b = 0; b < n; b++) {
         if (s->cell == K_RNN_TANH) rnn_tanh_row(h + (size_t)b * H, bias, H);
@@ -189,7 +199,7 @@ void k_rnn_forward(const KRnn *s, const float *x, const float *wih,
     }
     return;
   }
-  k_gemm(0, 1, (int)rows, GH, D, 1.0f, x, D, wih, D, 0.0f, g, GH);
+  gemm(s, 0, 1, (int)rows, GH, D, 1.0f, x, D, wih, D, 0.0f, g, GH);
   for (step = 0; step < T; step++) {
     int t = s->rev ? T - 1 - step : step;
     float *gt = g + (size_t)t * n * GH;
@@ -198,7 +208,7 @@ void k_rnn_forward(const KRnn *s, const float *x, const float *wih,
     if (s->cell == K_LSTM) {
       const float *cp = cs + slotbefore(s, t);
       float *c = cs + slotafter(s, t);
-      k_gemm(0, 1, n, GH, H, 1.0f, hp, H, whh, H, 1.0f, gt, GH);
+      gemm(s, 0, 1, n, GH, H, 1.0f, hp, H, whh, H, 1.0f, gt, GH);
       for (b = 0; b < n; b++) {
         float *r = gt + (size_t)b * GH;
         size_t o = (size_t)b * H;
@@ -207,7 +217,7 @@ void k_rnn_forward(const KRnn *s, const float *x, const float *wih,
       }
     } else {                                            /* GRU */
       float *hnt = hn + (size_t)t * n * H;
-      k_gemm(0, 1, n, GH, H, 1.0f, hp, H, whh, H, 0.0f, hh, GH);
+      gemm(s, 0, 1, n, GH, H, 1.0f, hp, H, whh, H, 0.0f, hh, GH);
       for (b = 0; b < n; b++) {
         float *r = gt + (size_t)b * GH;
         size_t o = (size_t)b * H;
@@ -341,15 +351,15 @@ void k_rnn_backward(const KRnn *s, const float *x, const float *wih,
       }
     }
     /* dL/dh' through W_hh: GRU adds it to z dh, the others replace */
-    k_gemm(0, 0, n, H, GH, 1.0f, dhead + (size_t)t * n * GH, GH, whh, H,
+    gemm(s, 0, 0, n, H, GH, 1.0f, dhead + (size_t)t * n * GH, GH, whh, H,
            s->cell == K_GRU ? 1.0f : 0.0f, dh0, H);
   }
   /* the weights' gradients, each one GEMM over every step */
-  k_gemm(1, 0, GH, D, (int)rows, 1.0f, dg, GH, x, D, 1.0f, dwih, D);
-  k_gemm(1, 0, GH, H, (int)rows, 1.0f, dhead, GH, hprev, H, 1.0f, dwhh, H);
+  gemm(s, 1, 0, GH, D, (int)rows, 1.0f, dg, GH, x, D, 1.0f, dwih, D);
+  gemm(s, 1, 0, GH, H, (int)rows, 1.0f, dhead, GH, hprev, H, 1.0f, dwhh, H);
   if (dbih) colsums(dbih, dg, rows, GH);
   if (dbhh) colsums(dbhh, dhead, rows, GH);
   if (dx)
-    k_gemm(0, 0, (int)rows, D, GH, 1.0f, dg, GH, wih, D, accx ? 1.0f : 0.0f,
+    gemm(s, 0, 0, (int)rows, D, GH, 1.0f, dg, GH, wih, D, accx ? 1.0f : 0.0f,
            dx, D);
 }

@@ -325,10 +325,17 @@ void k_layernorm_backward(float *restrict gx, float *ggamma, float *gbeta,
 ** outputs are slots 1..T (forward) or 0..T-1 (reverse): T n rows, in time
 ** order either way. */
 enum { K_RNN_TANH, K_RNN_RELU, K_LSTM, K_GRU };
+/* C = alpha op(A) op(B) + beta C as k_gemm computes it, on whatever the
+** caller's ctx gives it (the state's threads) */
+typedef void (*KGemm)(void *ctx, int ta, int tb, int M, int N, int K,
+                      float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, float *C, int ldc);
 typedef struct KRnn {
   int cell;                   /* K_RNN_TANH, K_RNN_RELU, K_LSTM or K_GRU */
   int T, n, D, H;             /* steps, batch, input size, hidden size */
   int rev;                    /* the reverse direction */
+  KGemm gemm;                 /* the products; NULL: k_gemm */
+  void *gctx;
 } KRnn;
 int k_rnn_gates(int cell);    /* G */
 /* Forward, h0 (and c0) in their slots: fills every other slot; g[T, n,

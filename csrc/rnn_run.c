@@ -10,7 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pool.h"
 #include "rnn.h"
+
+/* The products on the state's threads: the own SGEMM, split as the
+** Linear layers' are (pool.c), so the bits are the same on any count */
+static void poolgemm(void *ctx, int ta, int tb, int M, int N, int K,
+                     float alpha, const float *A, int lda, const float *B,
+                     int ldb, float beta, float *C, int ldc) {
+  nn_pgemm((Pool *)ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
 /* ---- the run's table: saved arrays, scratch and states ------------------ */
 
@@ -252,6 +261,8 @@ void nn_rnn_forward(Ctx *c) {
       ks.D = l ? Hd : D;
       ks.H = H;
       ks.rev = d;
+      ks.gemm = poolgemm;
+      ks.gctx = c->pool;
       /* h0 (c0) into its slot: rows of the state's block k */
       if (h0) k_copy2d(w.hs[k] + slot0(d, T, n, H), (size_t)H,
                        h0->data + (size_t)k * H, (size_t)LdH, n, H);
@@ -354,6 +365,8 @@ void nn_rnn_backward(Ctx *c) {
       ks.D = l ? Hd : D;
       ks.H = H;
       ks.rev = d;
+      ks.gemm = poolgemm;
+      ks.gctx = c->pool;
       k_rnn_backward(&ks, in, p[0], p[1], w.hs[k], w.cs[k], w.g[k], w.hn[k],
                      dout + (size_t)d * H, Hd, wantdx ? dx : NULL, d > 0,
                      g[0], g[1], s->bias ? g[2] : NULL,

@@ -131,6 +131,12 @@ describe("the layers on any number of threads", function()
             nn.MaxPool2d(2), nn.Conv2d(7, 33, 3, {padding = 1}), nn.ELU(),
             nn.Linear(33 * 7 * 5, 17), nn.Linear(17, 10)}
       end, function(net) return nn.Adagrad(net, {lr = 0.01}) end},
+      -- the recurrent layers' products run on the pool too (rnn_run.c)
+      {"LSTM (2 layers, both ways) and GRU, SGD", 16 * 16, function()
+         return nn.Sequential{
+            nn.LSTM(16, 96, {layers = 2, bidirectional = true}),
+            nn.GRU(192, 64, {returns = "last"}), nn.Linear(64, 10)}
+      end, function(net) return nn.SGD(net, {lr = 0.05, momentum = 0.9}) end},
    }
    for _, c in ipairs(nets) do
       it("give the same bits on 1, 2, 3 and 5 threads: " .. c[1], function()
