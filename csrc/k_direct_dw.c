@@ -199,10 +199,23 @@ static const DwFn dw256fn[6][2] = {
 /* x's taps from two loads a vector, the others shifted out of them
 ** (valignd): a load at tap j > 0 would mostly cross a cache line */
 #define X512(p) _mm512_loadu_ps(p)
-#define TAP512(xq, j, lo, hi, k)                                              \
-  ((j) == 0 ? (lo)                                                            \
-            : _mm512_castsi512_ps(_mm512_alignr_epi32(                        \
-                  _mm512_castps_si512(hi), _mm512_castps_si512(lo), (j))))
+#define ALIGN512(hi, lo, j)                                                   \
+  _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(hi),            \
+                                          _mm512_castps_si512(lo), j))
+/* lanes j .. j + 15 of lo:hi; a switch so that the shift is an immediate
+** even where the taps' loop is not unrolled (-O1, -O0) */
+INLINE AVX512 __m512 shift512(__m512 lo, __m512 hi, int j) {
+  switch (j) {
+  case 1: return ALIGN512(hi, lo, 1);
+  case 2: return ALIGN512(hi, lo, 2);
+  case 3: return ALIGN512(hi, lo, 3);
+  case 4: return ALIGN512(hi, lo, 4);
+  case 5: return ALIGN512(hi, lo, 5);
+  case 6: return ALIGN512(hi, lo, 6);
+  default: return lo;
+  }
+}
+#define TAP512(xq, j, lo, hi, k) shift512(lo, hi, j)
 #define MASKAT(mk, q) (mk)[q]
 #define FMA512(x, g, t, k) _mm512_mask3_fmadd_ps(x, g, t, k)
 
