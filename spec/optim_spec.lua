@@ -198,8 +198,9 @@ describe("optimizers", function()
    -- A dead unit's momentum decays through the subnormal range, where x86
    -- arithmetic is some 100 times slower: the updates flush subnormal
    -- state to zero (csrc/k_optim.c), and leave the caller's floating-point
-   -- mode as it was.
-   it("flush subnormal state to zero and leave the FP mode alone", function()
+   -- mode as it was.  (valgrind does not model FTZ and DAZ: not there.)
+   local flushes = H.sanitized == "valgrind" and pending or it
+   flushes("flush subnormal state to zero and leave the FP mode alone", function()
       local tiny = 1e-39                          -- subnormal as a float
       for _, c in ipairs{{"SGD", {lr = 1, momentum = 0.9}}, {"Adam", {lr = 1}},
                          {"RMSprop", {lr = 1, momentum = 0.5}}} do
