@@ -228,6 +228,9 @@ INLINE AVX512 void dwp512(const int MP, const int KW, const float *xr,
 }
 #undef MASKAT
 
+/* AVX2 has no shift across its two halves in one instruction: every tap
+** is a load of its own (lo and hi stay unused), anded with the lanes that
+** are pixels */
 #define X256(p) _mm256_setzero_ps()
 #define TAP256(xq, j, lo, hi, k) _mm256_and_ps(_mm256_loadu_ps((xq) + (j)), k)
 #define FMA256(x, g, t, k) _mm256_fmadd_ps(x, g, t)
