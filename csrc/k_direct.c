@@ -99,10 +99,6 @@ static void packw(float *wp, const float *wt, int O, int K, int mo, int flip,
 ** channels, b the bias (or NULL). */
 enum { F5MO = 8, F5RV = 3, F2MO = 4, F2RV = 3 };
 
-INLINE AVX512 __mmask16 lanes16(int n) {
-  return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
-
 INLINE AVX512 void fwd512(const int rv, int K, const int *off, const float *wp,
                           const float *const *xr, float *const *yr, size_t ys,
                           const int *n, int no, const float *b) {
@@ -145,11 +141,6 @@ INLINE AVX512 void fwd512(const int rv, int K, const int *off, const float *wp,
                                                   : t[o][2]);
     }
   }
-}
-
-INLINE AVX2 __m256i lanes8(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 INLINE AVX2 void fwd256(const int rv, int K, const int *off, const float *wp,

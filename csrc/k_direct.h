@@ -21,6 +21,16 @@ enum { SLACK = 64 };                 /* floats past a plane's end */
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define INLINE static inline __attribute__((always_inline))
+
+/* the first n lanes of 16 (a mask register) or 8 (a vector for maskload
+** and maskstore), n from below 0 to above the width */
+INLINE AVX512 __mmask16 lanes16(int n) {
+  return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
+}
+INLINE AVX2 __m256i lanes8(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 #endif
 
 /* One direct product in either direction: nc input channels of ih x iw,

@@ -245,12 +245,6 @@ INLINE AVX2 void dwp256(const int MP, const int KW, const float *xr,
   (void)lo;
 }
 
-/* the first n of 8 lanes, as a mask for maskload */
-INLINE AVX2 __m256i lanes8(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 typedef void (*DwpFn)(const float *xr, const float *g, size_t gst, int nvec,
                       const void *mk, float *acc, int nm, const char *pf);
 
@@ -489,14 +483,12 @@ static float *line(float *p) {
     }                                                                         \
   }
 
-#define LANES16(n) ((n) >= 16 ? (__mmask16)0xffff : (n) <= 0 ? (__mmask16)0 \
-                    : (__mmask16)((1u << (n)) - 1))
 #define LOADZ512(p, m) _mm512_maskz_loadu_ps(m, p)       /* no fault past m */
 
 static AVX512 void flatten512(float *restrict g, const float *restrict gy,
                               float *gb, const KConvShape *s, const Geo *geo,
                               size_t plane, int c0, int c1, int o0, int o1) {
-  FLATTEN_BODY(16, __m512, __mmask16, LANES16, LOADZ512, _mm512_storeu_ps,
+  FLATTEN_BODY(16, __m512, __mmask16, lanes16, LOADZ512, _mm512_storeu_ps,
                _mm512_add_ps, _mm512_setzero_ps())
 }
 

@@ -8,20 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "kernels.h"
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
-    !defined(NN_GEMM_PORTABLE)
-#define DIRECT_X86 1
-#include <immintrin.h>
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
-
-/* the first n of 16 lanes (as k_direct.c's) */
-INLINE AVX512 __mmask16 lanes16(int n) {
-  return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
-#endif
+#include "k_direct.h"            /* the instruction sets, lanes16 */
 
 /* Output row oy from input rows 2 oy and 2 oy + 1, 16 outputs at a time:
 ** each input row's 32 floats split into even and odd columns, so that
