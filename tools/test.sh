@@ -43,17 +43,26 @@ for f in $files; do
 done | xargs -P "$jobs" -L 1 sh -c '
   eval "${BUSTED:-busted --lua=$lua} $opts \"\$1\"" > "$logs/$0.log" 2>&1' 
 
-# every file's output in order, and the counts added up
+# every file's output in order, and the counts added up; what failed is
+# gathered into $logs/recap and printed again just above the count line,
+# because CI keeps only the end of a long output (a failure in the middle
+# of 470 tests was once reported with no name)
 passed=0 failed=0 skipped=0 reports=0 i=0
+: > "$logs/recap"
 for f in $files; do
   i=$((i + 1))
   log="$logs/$i.log"
   cat "$log"
+  # busted's "Failure -> file @ line" / "Error -> ..." and the test's name
+  # and first lines of its message
+  awk '/^(Failure|Error) -> /{n = 8} n > 0 {print substr($0, 1, 200); n--}' \
+    "$log" >> "$logs/recap"
   # a sanitizer or valgrind report anywhere fails the run
   r=$(grep -cE '^==[0-9]+==ERROR|runtime error:|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' "$log")
   summary=$(grep -E '^[0-9]+ successe?s? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$log" | tail -n 1)
   if [ -z "$summary" ]; then
     echo "busted did not finish $f (crash or load error)"
+    { echo "busted did not finish $f:"; tail -n 5 "$log" | cut -c1-200; } >> "$logs/recap"
     failed=$((failed + 1))
     continue
   fi
@@ -62,5 +71,10 @@ for f in $files; do
   reports=$((reports + r))
 done
 [ "$reports" -gt 0 ] && echo "$reports sanitizer or valgrind report(s) above"
+if [ -s "$logs/recap" ]; then
+  echo "---- what failed ($lua${NN_BLAS:+, NN_BLAS=$NN_BLAS}), again:"
+  cat "$logs/recap"
+  echo "----"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
