@@ -41,6 +41,8 @@ typedef struct Geo {
   int isa, vl, mo;
   int nc, ih, iw, pt, pl, Hp, Wp;
   int no, oh, ow, kh, kw, K;
+  int cv, cvi;               /* channel-vector tiles' width (0: row-vector
+                                tiles), its kernels' index */
 } Geo;
 
 /* forward and dL/dW (dx 0), or dL/dx (dx 1) */
