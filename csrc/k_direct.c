@@ -497,19 +497,19 @@ static void tiles(const Geo *g, float *y, const float *xp, const float *wp,
   const int rvmax = g->isa == 2 ? F5RV : F2RV;
   const FwdFn *fn = g->isa == 2 ? fwd512fn : fwd256fn;
   const size_t ys = (size_t)g->oh * g->ow;
-  int ob, r0, r;
+  int ob, r0, r, oy, v;
   for (ob = 0; ob < g->no; ob += g->mo) {
     const float *w = wp + (size_t)ob * g->K;
     int no = g->no - ob < g->mo ? g->no - ob : g->mo;
-    for (r0 = 0; r0 < rows; r0 += rvmax) {
+    for (r0 = 0, oy = 0, v = 0; r0 < rows; r0 += rvmax) {
       const float *xr[3];
       float *yr[3];
       int n[3], rv = rows - r0 < rvmax ? rows - r0 : rvmax;
-      for (r = 0; r < rv; r++) {
-        int oy = (r0 + r) / nv, v = (r0 + r) % nv;
+      for (r = 0; r < rv; r++) {     /* row vector r0 + r: (oy, v) */
         xr[r] = xp + (size_t)oy * g->Wp + v * vl;
         yr[r] = y + (size_t)ob * ys + (size_t)oy * g->ow + v * vl;
         n[r] = g->ow - v * vl;
+        if (++v == nv) { v = 0; oy++; }
       }
       fn[rv - 1](g->K, off, w, xr, yr, ys, n, no, b ? b + ob : NULL);
     }
