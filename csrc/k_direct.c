@@ -273,65 +273,47 @@ INLINE AVX2 void tr8(__m256 *r) {           /* r[i][j] -> r[j][i] */
   for (i = 0; i < 8; i++) r[i] = t[i];
 }
 
+/* one body for both instruction sets: BIAS the block's biases (no of
+** them), TILE the masked store of a channel's np pixels */
+#define CV_BODY(VL, VEC, ZERO, LOADU, BCAST, FMA, BIAS, TR, MASKT, MASK,      \
+                TILE)                                                         \
+  VEC a[VL], wv[7];                                                           \
+  const VEC b0 = b ? BIAS : ZERO;                                             \
+  int c, ki, j, p, o;                                                         \
+  _Pragma("GCC unroll 16") for (p = 0; p < VL; p++)                           \
+    a[p] = p < P ? b0 : ZERO;                                                 \
+  for (c = 0; c < nc; c++)                                                    \
+    for (ki = 0; ki < kh; ki++, w += KW * VL) {                               \
+      const float *xr = x + c * plane + (size_t)ki * Wp;                      \
+      _Pragma("GCC unroll 7") for (j = 0; j < KW; j++)                        \
+        wv[j] = LOADU(w + j * VL);                                            \
+      _Pragma("GCC unroll 7") for (j = 0; j < KW; j++)                        \
+      _Pragma("GCC unroll 16") for (p = 0; p < P; p++)                        \
+        a[p] = FMA(BCAST(xr + p + j), wv[j], a[p]);                           \
+    }                                                                         \
+  TR(a);                                                                      \
+  {                                                                           \
+    const MASKT m = MASK;                                                     \
+    _Pragma("GCC unroll 16") for (o = 0; o < VL; o++) {                       \
+      if (o >= no) break;                                                     \
+      TILE;                                                                   \
+    }                                                                         \
+  }
+
 INLINE AVX512 void cv512(const int P, const int KW, int nc, int kh,
                          size_t plane, int Wp, const float *x, const float *w,
                          float *y, size_t ys, int np, int no, const float *b) {
-  __m512 a[16], wv[7];
-  const __m512 b0 = b ? _mm512_maskz_loadu_ps(lanes16(no), b)
-                      : _mm512_setzero_ps();
-  int c, ki, j, p, o;
-#pragma GCC unroll 16
-  for (p = 0; p < 16; p++) a[p] = p < P ? b0 : _mm512_setzero_ps();
-  for (c = 0; c < nc; c++)
-    for (ki = 0; ki < kh; ki++, w += KW * 16) {
-      const float *xr = x + c * plane + (size_t)ki * Wp;
-#pragma GCC unroll 7
-      for (j = 0; j < KW; j++) wv[j] = _mm512_loadu_ps(w + j * 16);
-#pragma GCC unroll 7
-      for (j = 0; j < KW; j++)
-#pragma GCC unroll 16
-        for (p = 0; p < P; p++)
-          a[p] = _mm512_fmadd_ps(_mm512_set1_ps(xr[p + j]), wv[j], a[p]);
-    }
-  tr16(a);
-  {
-    const __mmask16 m = lanes16(np);
-#pragma GCC unroll 16
-    for (o = 0; o < 16; o++) {
-      if (o >= no) break;
-      _mm512_mask_storeu_ps(y + o * ys, m, a[o]);
-    }
-  }
+  CV_BODY(16, __m512, _mm512_setzero_ps(), _mm512_loadu_ps, BC512,
+          _mm512_fmadd_ps, _mm512_maskz_loadu_ps(lanes16(no), b), tr16,
+          __mmask16, lanes16(np), _mm512_mask_storeu_ps(y + o * ys, m, a[o]))
 }
 
 INLINE AVX2 void cv256(const int P, const int KW, int nc, int kh,
                        size_t plane, int Wp, const float *x, const float *w,
                        float *y, size_t ys, int np, int no, const float *b) {
-  __m256 a[8], wv[7];
-  const __m256 b0 = b ? _mm256_maskload_ps(b, lanes8(no)) : _mm256_setzero_ps();
-  int c, ki, j, p, o;
-#pragma GCC unroll 8
-  for (p = 0; p < 8; p++) a[p] = p < P ? b0 : _mm256_setzero_ps();
-  for (c = 0; c < nc; c++)
-    for (ki = 0; ki < kh; ki++, w += KW * 8) {
-      const float *xr = x + c * plane + (size_t)ki * Wp;
-#pragma GCC unroll 7
-      for (j = 0; j < KW; j++) wv[j] = _mm256_loadu_ps(w + j * 8);
-#pragma GCC unroll 7
-      for (j = 0; j < KW; j++)
-#pragma GCC unroll 8
-        for (p = 0; p < P; p++)
-          a[p] = _mm256_fmadd_ps(_mm256_broadcast_ss(xr + p + j), wv[j], a[p]);
-    }
-  tr8(a);
-  {
-    const __m256i m = lanes8(np);
-#pragma GCC unroll 8
-    for (o = 0; o < 8; o++) {
-      if (o >= no) break;
-      _mm256_maskstore_ps(y + o * ys, m, a[o]);
-    }
-  }
+  CV_BODY(8, __m256, _mm256_setzero_ps(), _mm256_loadu_ps, _mm256_broadcast_ss,
+          _mm256_fmadd_ps, _mm256_maskload_ps(b, lanes8(no)), tr8, __m256i,
+          lanes8(np), _mm256_maskstore_ps(y + o * ys, m, a[o]))
 }
 
 typedef void (*CvFn)(int nc, int kh, size_t plane, int Wp, const float *x,

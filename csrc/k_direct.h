@@ -27,6 +27,8 @@ enum { SLACK = 64 };                 /* floats past a plane's end */
 INLINE AVX512 __mmask16 lanes16(int n) {
   return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
 }
+/* a float broadcast from memory, as _mm256_broadcast_ss takes it */
+#define BC512(p) _mm512_set1_ps(*(p))
 INLINE AVX2 __m256i lanes8(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

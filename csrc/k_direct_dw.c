@@ -114,8 +114,6 @@ static AVX2 void transpose(float *restrict g, const float *restrict gy,
   _Pragma("GCC unroll 2") for (v = 0; v < NOV; v++)                           \
     if (r < nr) STORE(acc + (size_t)(r * KW + j) * Opad + v * VL, t[r][j][v]);
 
-#define BC512(p) _mm512_set1_ps(*(p))
-
 INLINE AVX512 void dw512(const int R, const int KW, const int NOV,
                          const float *const *xr, const float *g, int Opad,
                          int OH, int OW, int Wp, float *acc, int nr) {
