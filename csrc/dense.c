@@ -86,11 +86,15 @@ static void linear_forward(Ctx *c) {
   const LinearSet *s = LIN(c->m);
   int n = linear_rows(c), i;
   const float *b = s->bias ? c->p[1] : NULL;
+  /* a large batch: W's packed blocks kept for every block of rows (the
+  ** scratch, reused) instead of packed again for each */
+  size_t nws = nn_pgemm_wsize(c->pool, n, s->nout, s->nin);
+  float *ws = nws ? nn_scratch(c, UV_SCRATCH, nws, 1) : NULL;
   if (b)                        /* y = b in every row, then y += x W^T */
     for (i = 0; i < n; i++)
       memcpy(c->out + (size_t)i * s->nout, b, s->nout * sizeof(float));
-  nn_pgemm(c->pool, 0, 1, n, s->nout, s->nin, 1.0f, c->x, s->nin, c->p[0],
-           s->nin, b ? 1.0f : 0.0f, c->out, s->nout);
+  nn_pgemm_ws(c->pool, 0, 1, n, s->nout, s->nin, 1.0f, c->x, s->nin,
+              c->p[0], s->nin, b ? 1.0f : 0.0f, c->out, s->nout, ws, nws);
 }
 
 typedef struct BiasJob {

@@ -62,27 +62,48 @@ static float *aligned(float *p) {
   return p + (ALIGN - ((uintptr_t)p / sizeof(float)) % ALIGN) % ALIGN;
 }
 
+/* The depth of the packed blocks for K: equal chunks of at most im->kc
+** (less if the stack is short, so that a sliver of each fits), no thin
+** last chunk */
+static int depth(const Impl *im, int K) {
+  int kmax = im->kc < STACK_FLOATS / (im->mr + im->nr)
+                 ? im->kc : STACK_FLOATS / (im->mr + im->nr);
+  int nk = (K + kmax - 1) / kmax;
+  return (K + nk - 1) / nk;
+}
+
+/* rows of A a block when the stack also holds a B sliver of depth kb, in
+** whole slivers of mr */
+static int ablock(const Impl *im, int kb) {
+  return (STACK_FLOATS - kb * im->nr) / kb / im->mr * im->mr;
+}
+
+/* ws: NULL, or room for every sliver of B's block (k_sgemm_wsize), packed
+** once a block of K instead of once for every block of A's rows */
 static void blocked(const Impl *im, int ta, int tb, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B,
-                    int ldb, float beta, float *C, int ldc) {
+                    int ldb, float beta, float *C, int ldc, float *ws) {
   float buf[STACK_FLOATS + 2 * ALIGN];
-  const int mr = im->mr, nr = im->nr;
-  /* K in equal chunks of at most im->kc (less if the stack is short, so
-  ** that a sliver of each fits): no thin last chunk */
-  int kmax = im->kc < STACK_FLOATS / (mr + nr) ? im->kc
-                                               : STACK_FLOATS / (mr + nr);
-  int nk = (K + kmax - 1) / kmax, kc = (K + nk - 1) / nk;
+  const int mr = im->mr, nr = im->nr, kc = depth(im, K);
   int pc;
   for (pc = 0; pc < K; pc += kc) {
-    int kb = K - pc < kc ? K - pc : kc, ic;
+    int kb = K - pc < kc ? K - pc : kc, ic, jc;
     float be = pc == 0 ? beta : 1;
-    /* the B sliver first, then as many rows of A as the rest holds, in
-    ** equal blocks of whole slivers */
-    float *bp = aligned(buf), *ap = aligned(bp + (size_t)kb * nr);
-    int mc = (STACK_FLOATS - kb * nr) / kb / mr * mr, nm = (M + mc - 1) / mc;
+    /* the B sliver (or ws) first, then as many rows of A as the rest
+    ** holds, in equal blocks of whole slivers */
+    float *bp = aligned(ws ? ws : buf);
+    float *ap = aligned(ws ? buf : bp + (size_t)kb * nr);
+    int mc = ws ? STACK_FLOATS / kb / mr * mr : ablock(im, kb);
+    int nm = (M + mc - 1) / mc;
     mc = ((M + nm - 1) / nm + mr - 1) / mr * mr;
+    for (jc = 0; ws && jc < N; jc += nr) {
+      int nb = N - jc < nr ? N - jc : nr, r = nb <= im->nr2 ? im->nr2 : nr;
+      float *b = bp + (size_t)(jc / nr) * kb * nr;
+      if (tb) im->packt(B + (size_t)jc * ldb + pc, ldb, nb, r, kb, b);
+      else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, r, kb, b);
+    }
     for (ic = 0; ic < M; ic += mc) {
-      int mb = M - ic < mc ? M - ic : mc, jc, s;
+      int mb = M - ic < mc ? M - ic : mc, s;
       for (s = 0; s < mb; s += mr) {
         int m = mb - s < mr ? mb - s : mr;
         float *a = ap + (size_t)s * kb;
@@ -93,11 +114,12 @@ static void blocked(const Impl *im, int ta, int tb, int M, int N, int K,
         int nb = N - jc < nr ? N - jc : nr, ir;
         int narrow = nb <= im->nr2, r = narrow ? im->nr2 : nr;
         Kern kern = narrow ? im->kern2 : im->kern;
-        float *c = C + (size_t)ic * ldc + jc;
-        if (tb) im->packt(B + (size_t)jc * ldb + pc, ldb, nb, r, kb, bp);
-        else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, r, kb, bp);
+        float *c = C + (size_t)ic * ldc + jc, *b = bp;
+        if (ws) b = bp + (size_t)(jc / nr) * kb * nr;
+        else if (tb) im->packt(B + (size_t)jc * ldb + pc, ldb, nb, r, kb, b);
+        else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, r, kb, b);
         for (ir = 0; ir < mb; ir += mr)
-          kern(kb, ap + (size_t)ir * kb, bp, c + (size_t)ir * ldc, ldc, alpha,
+          kern(kb, ap + (size_t)ir * kb, b, c + (size_t)ir * ldc, ldc, alpha,
                be, mb - ir < mr ? mb - ir : mr, nb);
       }
     }
@@ -159,8 +181,22 @@ const char *k_sgemm_kernel(void) {
   return choose()->name;
 }
 
-void k_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-             int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+/* The floats of the workspace that spares the product from packing each
+** sliver of B again for every block of A's rows: 0 where A's rows fit
+** one block (or the product is a matrix-vector one) and there is nothing
+** to spare.  A 1000 x 784 by 784 x 256 product packed B 8 times. */
+size_t k_sgemm_wsize(int M, int N, int K) {
+  const Impl *im = choose();
+  int kc;
+  if (M <= 1 || N <= 1 || K <= 0) return 0;
+  kc = depth(im, K);
+  if (M <= ablock(im, kc)) return 0;
+  return (size_t)kc * ((N + im->nr - 1) / im->nr * im->nr) + ALIGN;
+}
+
+void k_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc, float *ws, size_t nws) {
   const Impl *im;
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == 0) {        /* as the reference BLAS: A, B unread */
@@ -172,6 +208,14 @@ void k_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
     gemv(im, tb, N, K, alpha, B, ldb, A, ta ? lda : 1, beta, C, 1);
   else if (N == 1)                   /* c = op(A) b, b = op(B)'s column */
     gemv(im, !ta, M, K, alpha, A, lda, B, tb ? 1 : ldb, beta, C, ldc);
-  else
-    blocked(im, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  else {
+    size_t need = k_sgemm_wsize(M, N, K);   /* a short ws is not used */
+    blocked(im, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc,
+            ws && need && nws >= need ? ws : NULL);
+  }
+}
+
+void k_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+             int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+  k_sgemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0);
 }

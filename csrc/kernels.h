@@ -130,6 +130,14 @@ void k_fromtyped(float *restrict y, const unsigned char *restrict s,
 void k_sgemm(int ta, int tb, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta,
              float *C, int ldc);
+/* k_sgemm with a workspace of nws floats (ws NULL: none): where it holds
+** k_sgemm_wsize(M, N, K) floats (0: none would help), each block of B is
+** packed once instead of once for every block of A's rows; the same bits
+** either way */
+size_t k_sgemm_wsize(int M, int N, int K);
+void k_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc, float *ws, size_t nws);
 /* the name of the micro-kernel k_sgemm runs now: "portable", "avx2", ... */
 const char *k_sgemm_kernel(void);
 

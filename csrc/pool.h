@@ -33,6 +33,12 @@ void nn_prange(Pool *p, nn_RangeTask fn, void *arg, size_t n, size_t grain);
 void nn_pgemm(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
+/* nn_pgemm with a workspace (k_sgemm_ws) of nws floats for all its parts:
+** nn_pgemm_wsize floats (0: none would help) */
+size_t nn_pgemm_wsize(const Pool *p, int M, int N, int K);
+void nn_pgemm_ws(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb, float beta,
+                 float *C, int ldc, float *ws, size_t nws);
 /* makes the state's pool n threads (n >= 1; 1: none), the old one's
 ** threads joined; returns the count in force (1 where built without
 ** threads) */

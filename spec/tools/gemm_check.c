@@ -12,7 +12,8 @@
 ** with, and nothing outside the M x N window may change.  Then the edge
 ** cases: alpha 0 reads neither A nor B (NaN there stays out), K = 0,
 ** M or N = 0.  Prints the kernel, one line per failure (the first 20), and
-** "N cases, N bad"; exits non-zero on any failure.
+** "N cases, N bad"; exits non-zero on any failure.  Each product is
+** also taken with k_sgemm_ws's workspace, which must give the same bits.
 */
 #include <math.h>
 #include <stdio.h>
@@ -59,6 +60,24 @@ static void check(int M, int N, int K, int ta, int tb, float alpha,
   for (i = 0; i < M * ldc; i++) C0[i] = beta == 0 ? NAN : rnd();
   memcpy(C, C0, sizeof(float) * M * ldc);
   k_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  {     /* with the workspace, and with one a float short (unused): the
+        ** same bits, pads included */
+    size_t nws = k_sgemm_wsize(M, N, K), w;
+    float *ws = xmalloc(sizeof(float) * (nws + 1));
+    float *C1 = xmalloc(sizeof(float) * M * ldc);
+    for (w = 0; w < 2; w++) {
+      memcpy(C1, C0, sizeof(float) * M * ldc);
+      k_sgemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc,
+                 nws ? ws + w : NULL, nws - w);
+      for (i = 0; i < M * ldc; i++)
+        if (memcmp(&C1[i], &C[i], sizeof *C)) {
+          fail(w ? "short workspace differs" : "workspace differs", M, N, K,
+               ta, tb, i / ldc, i % ldc, C1[i], C[i]);
+          break;
+        }
+    }
+    free(ws); free(C1);
+  }
   for (i = 0; i < M; i++)
     for (j = 0; j < ldc; j++) {
       double s = 0, mag = 0, want;
