@@ -208,18 +208,7 @@ static AVX2 void fwd256_3(int K, const int *off, const float *wp,
   fwd256(3, K, off, wp, xr, yr, ys, n, no, b);
 }
 
-
-/* Channel-vector tiles (g->cv): P output pixels of one row by the VL
-** channels of one block, a vector per pixel.  For each input channel and
-** kernel row the KW weight vectors stay in registers and each of the P +
-** KW - 1 inputs the row's taps read is broadcast once, into every
-** accumulator it meets: KW P multiply-adds for P + KW - 1 broadcasts and
-** KW loads, so the FMA units, not the loads, set the pace, and every lane
-** is an output (a row vector of 28 fills 28 of 32).  The sums start from
-** the bias and go out through a transpose, a row of P pixels per channel.
-** x: the tile's first input (channel 0, kernel row 0, tap 0); w: the
-** block's weights, w[k][VL]; y: channel 0's first output, ys the channel
-** stride; np valid pixels, no valid channels, b the block's bias or NULL. */
+/* the transposes that end the channel-vector tiles (below) */
 INLINE AVX512 void tr16(__m512 *r) {        /* r[i][j] -> r[j][i] */
   __m512 t[16];
   int i;
@@ -273,6 +262,17 @@ INLINE AVX2 void tr8(__m256 *r) {           /* r[i][j] -> r[j][i] */
   for (i = 0; i < 8; i++) r[i] = t[i];
 }
 
+/* Channel-vector tiles (g->cv): P output pixels of one row by the VL
+** channels of one block, a vector per pixel.  For each input channel and
+** kernel row the KW weight vectors stay in registers and each of the P +
+** KW - 1 inputs the row's taps read is broadcast once, into every
+** accumulator it meets: KW P multiply-adds for P + KW - 1 broadcasts and
+** KW loads, so the FMA units, not the loads, set the pace, and every lane
+** is an output (a row vector of 28 fills 28 of 32).  The sums start from
+** the bias and go out through a transpose, a row of P pixels per channel.
+** x: the tile's first input (channel 0, kernel row 0, tap 0); w: the
+** block's weights, w[k][VL]; y: channel 0's first output, ys the channel
+** stride; np valid pixels, no valid channels, b the block's bias or NULL. */
 /* one body for both instruction sets: BIAS the block's biases (no of
 ** them), TILE the masked store of a channel's np pixels */
 #define CV_BODY(VL, VEC, ZERO, LOADU, BCAST, FMA, BIAS, TR, MASKT, MASK,      \
