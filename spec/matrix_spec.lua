@@ -29,17 +29,24 @@ describe("nn.Matrix construction", function()
       assert.are.same({{1, 0, 0}, {0, 1, 0}}, nn.eye(2, 3):totable())
    end)
 
+   -- Seeded, with bounds of 5 to 6 standard errors.  Unseeded (the state
+   -- starts from random bytes) and with randn's mean within 0.03, 2.6
+   -- standard errors of 2 / sqrt(30000), it failed for 38 of seeds 1 to
+   -- 3000; CI runs this file nine times, and it failed a CI run
    it("draws rand in [0,1) and randn with mean 0 and the given std", function()
+      nn.seed(17)
       local U = nn.rand(200, 100)
       local lo, hi = U:min(), U:max()
       assert.is_true(lo >= 0 and hi < 1)
-      assert.is_true(math.abs(U:mean() - 0.5) < 0.01)
+      -- the mean's standard error: sqrt(1/12) / sqrt(20000) = 0.002
+      assert.is_true(math.abs(U:mean() - 0.5) < 0.012)
       local R = nn.rand(100, 100, -2, 3)
       assert.is_true(R:min() >= -2 and R:max() < 3)
+      -- the mean's: 2 / sqrt(30000) = 0.0115; the std's: 2 / sqrt(60000)
       local N = nn.randn(300, 100, 2)
-      assert.is_true(math.abs(N:mean()) < 0.03)
+      assert.is_true(math.abs(N:mean()) < 0.06)
       local var = (N:norm() ^ 2) / N:numel()
-      assert.is_true(math.abs(math.sqrt(var) - 2) < 0.03)
+      assert.is_true(math.abs(math.sqrt(var) - 2) < 0.045)
    end)
 
    it("repeats the same numbers for the same seed", function()
