@@ -78,6 +78,13 @@ static int ablock(const Impl *im, int kb) {
   return (STACK_FLOATS - kb * im->nr) / kb / im->mr * im->mr;
 }
 
+/* op(B)'s sliver of nb <= r columns from jc, depth kb from pc, into b */
+static void packb(const Impl *im, int tb, const float *B, int ldb, int pc,
+                  int jc, int nb, int r, int kb, float *b) {
+  if (tb) im->packt(B + (size_t)jc * ldb + pc, ldb, nb, r, kb, b);
+  else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, r, kb, b);
+}
+
 /* ws: NULL, or room for every sliver of B's block (k_sgemm_wsize), packed
 ** once a block of K instead of once for every block of A's rows */
 static void blocked(const Impl *im, int ta, int tb, int M, int N, int K,
@@ -98,9 +105,8 @@ static void blocked(const Impl *im, int ta, int tb, int M, int N, int K,
     mc = ((M + nm - 1) / nm + mr - 1) / mr * mr;
     for (jc = 0; ws && jc < N; jc += nr) {
       int nb = N - jc < nr ? N - jc : nr, r = nb <= im->nr2 ? im->nr2 : nr;
-      float *b = bp + (size_t)(jc / nr) * kb * nr;
-      if (tb) im->packt(B + (size_t)jc * ldb + pc, ldb, nb, r, kb, b);
-      else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, r, kb, b);
+      packb(im, tb, B, ldb, pc, jc, nb, r, kb,
+            bp + (size_t)(jc / nr) * kb * nr);
     }
     for (ic = 0; ic < M; ic += mc) {
       int mb = M - ic < mc ? M - ic : mc, s;
@@ -116,8 +122,7 @@ static void blocked(const Impl *im, int ta, int tb, int M, int N, int K,
         Kern kern = narrow ? im->kern2 : im->kern;
         float *c = C + (size_t)ic * ldc + jc, *b = bp;
         if (ws) b = bp + (size_t)(jc / nr) * kb * nr;
-        else if (tb) im->packt(B + (size_t)jc * ldb + pc, ldb, nb, r, kb, b);
-        else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, r, kb, b);
+        else packb(im, tb, B, ldb, pc, jc, nb, r, kb, b);
         for (ir = 0; ir < mb; ir += mr)
           kern(kb, ap + (size_t)ir * kb, b, c + (size_t)ir * ldc, ldc, alpha,
                be, mb - ir < mr ? mb - ir : mr, nb);

@@ -316,10 +316,6 @@ static void gemmpart(void *arg, int part, int thread) {
 ** whole of the operand it shares (A for a split of columns): more parts
 ** than threads would pack it again for nothing (a batch-64 MLP step on 2
 ** threads in 8 parts: 1.24 times the speed of 1 thread). */
-size_t nn_pgemm_wsize(const Pool *p, int M, int N, int K) {
-  return (size_t)nn_poolsize(p) * k_sgemm_wsize(M, N, K);
-}
-
 void nn_pgemm(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc) {
@@ -349,6 +345,10 @@ void nn_pgemm_ws(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
   g.step = per * unit;
   g.nparts = (len / unit + per - 1) / per;  /* the last takes the rest */
   nn_parallel(p, gemmpart, &g, g.nparts);
+}
+
+size_t nn_pgemm_wsize(const Pool *p, int M, int N, int K) {
+  return (size_t)nn_poolsize(p) * k_sgemm_wsize(M, N, K);
 }
 
 Pool *nn_pool(lua_State *L) {
