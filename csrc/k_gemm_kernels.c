@@ -155,6 +155,41 @@ INLINE AVX2 void t4x8(const float *const *p, int k, float *out, int r) {
   _mm_storeu_ps(out + 7 * r, _mm256_extractf128_ps(o3, 1));
 }
 
+/* 6 rows by 8 columns, the AVX2 kernel's sliver of A: the 8 x 8
+** transpose of t8x8 with two rows of zeros, each column stored 8 wide
+** over the next one's start (the stores run in order), the last 4 + 2.
+** The rows past 4 went a float at a time before: a third of A's floats
+** and most of the packing, 14% of the MLP's inference at batch 1000. */
+INLINE AVX2 void t6x8(const float *const *p, int k, float *out) {
+  const __m256 z = _mm256_setzero_ps();
+  __m256 r0 = _mm256_loadu_ps(p[0] + k), r1 = _mm256_loadu_ps(p[1] + k);
+  __m256 r2 = _mm256_loadu_ps(p[2] + k), r3 = _mm256_loadu_ps(p[3] + k);
+  __m256 r4 = _mm256_loadu_ps(p[4] + k), r5 = _mm256_loadu_ps(p[5] + k);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  /* u0: columns 0, 4 of rows 0-3; u1: 1, 5; u2: 2, 6; u3: 3, 7; v*: the
+  ** same of rows 4, 5 and two zeros */
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44);
+  __m256 u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44);
+  __m256 u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  __m256 v0 = _mm256_shuffle_ps(t4, z, 0x44);
+  __m256 v1 = _mm256_shuffle_ps(t4, z, 0xee);
+  __m256 v2 = _mm256_shuffle_ps(t5, z, 0x44);
+  __m256 v3 = _mm256_shuffle_ps(t5, z, 0xee);
+  __m256 c7 = _mm256_permute2f128_ps(u3, v3, 0x31);
+  _mm256_storeu_ps(out, _mm256_permute2f128_ps(u0, v0, 0x20));
+  _mm256_storeu_ps(out + 6, _mm256_permute2f128_ps(u1, v1, 0x20));
+  _mm256_storeu_ps(out + 12, _mm256_permute2f128_ps(u2, v2, 0x20));
+  _mm256_storeu_ps(out + 18, _mm256_permute2f128_ps(u3, v3, 0x20));
+  _mm256_storeu_ps(out + 24, _mm256_permute2f128_ps(u0, v0, 0x31));
+  _mm256_storeu_ps(out + 30, _mm256_permute2f128_ps(u1, v1, 0x31));
+  _mm256_storeu_ps(out + 36, _mm256_permute2f128_ps(u2, v2, 0x31));
+  _mm_storeu_ps(out + 42, _mm256_castps256_ps128(c7));
+  _mm_storel_pi((__m64 *)(void *)(out + 46), _mm256_extractf128_ps(c7, 1));
+}
+
 static AVX2 void packt_avx2(const float *src, int ld, int m, int r, int kb,
                             float *out) {
   const float *p[32];               /* r <= 32 */
@@ -162,6 +197,10 @@ static AVX2 void packt_avx2(const float *src, int ld, int m, int r, int kb,
   for (i = 0; i < r; i++) p[i] = i < m ? src + (size_t)i * ld : zeros;
   for (k = 0; k + 8 <= kb; k += 8) {
     float *o = out + (size_t)k * r;
+    if (r == 6) {
+      t6x8(p, k, o);
+      continue;
+    }
     for (i = 0; i + 8 <= r; i += 8) t8x8(p + i, k, o + i, r);
     if (i + 4 <= r) { t4x8(p + i, k, o + i, r); i += 4; }
     for (; i < r; i++)
