@@ -328,23 +328,6 @@ INLINE AVX2 void cv256(const int P, const int KW, int nc, int kh,
 ** valid channels (at most 16); b the block's 16 biases or NULL. */
 enum { CWP = 6 };
 
-/* the first n < 8 floats of v to p: 4, 2, 1 at a time (a masked store
-** is slow on AMD) */
-INLINE AVX2 void storen(float *p, __m256 v, int n) {
-  __m128 h = _mm256_castps256_ps128(v);
-  if (n & 4) {
-    _mm_storeu_ps(p, h);
-    p += 4;
-    h = _mm256_extractf128_ps(v, 1);
-  }
-  if (n & 2) {
-    _mm_storel_pi((__m64 *)(void *)p, h);
-    p += 2;
-    h = _mm_movehl_ps(h, h);
-  }
-  if (n & 1) _mm_store_ss(p, h);
-}
-
 INLINE AVX2 void cw256(const int KW, int nc, int kh, size_t plane, int Wp,
                        const float *x, const int *po, const float *w,
                        float *y, size_t ys, int np, int no, const float *b) {

@@ -33,6 +33,22 @@ INLINE AVX2 __m256i lanes8(int n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
+/* the first n < 8 floats of v to p, 4, 2, 1 at a time: a masked store
+** (vmaskmovps) is slow on AMD */
+INLINE AVX2 void storen(float *p, __m256 v, int n) {
+  __m128 h = _mm256_castps256_ps128(v);
+  if (n & 4) {
+    _mm_storeu_ps(p, h);
+    p += 4;
+    h = _mm256_extractf128_ps(v, 1);
+  }
+  if (n & 2) {
+    _mm_storel_pi((__m64 *)(void *)p, h);
+    p += 2;
+    h = _mm_movehl_ps(h, h);
+  }
+  if (n & 1) _mm_store_ss(p, h);
+}
 #endif
 
 /* One direct product in either direction: nc input channels of ih x iw,
