@@ -171,8 +171,7 @@ INLINE AVX2 void fwd256(const int rv, int K, const int *off, const float *wp,
 #pragma GCC unroll 3
     for (r = 0; r < rv; r++) {
       __m256 v = b ? _mm256_add_ps(t[o][r], bo) : t[o][r];
-      if (n[r] >= 8) _mm256_storeu_ps(yr[r] + o * ys, v);
-      else _mm256_maskstore_ps(yr[r] + o * ys, lanes8(n[r]), v);
+      store8n(yr[r] + o * ys, v, n[r]);
     }
   }
 }
@@ -312,8 +311,8 @@ INLINE AVX2 void cv256(const int P, const int KW, int nc, int kh,
                        size_t plane, int Wp, const float *x, const float *w,
                        float *y, size_t ys, int np, int no, const float *b) {
   CV_BODY(8, __m256, _mm256_setzero_ps(), _mm256_loadu_ps, _mm256_broadcast_ss,
-          _mm256_fmadd_ps, _mm256_maskload_ps(b, lanes8(no)), tr8, __m256i,
-          lanes8(np), _mm256_maskstore_ps(y + o * ys, m, a[o]))
+          _mm256_fmadd_ps, _mm256_maskload_ps(b, lanes8(no)), tr8, int,
+          np, store8n(y + o * ys, a[o], m))
 }
 
 /* AVX2 has 16 vector registers, too few for cv256's weights and a

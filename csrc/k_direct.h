@@ -16,39 +16,10 @@ enum { SLACK = 64 };                 /* floats past a plane's end */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(NN_GEMM_PORTABLE)
 #define DIRECT_X86 1
-#include <immintrin.h>
+#include "k_x86.h"
 
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
-
-/* the first n lanes of 16 (a mask register) or 8 (a vector for maskload
-** and maskstore), n from below 0 to above the width */
-INLINE AVX512 __mmask16 lanes16(int n) {
-  return n >= 16 ? 0xffff : n <= 0 ? 0 : (__mmask16)((1u << n) - 1);
-}
 /* a float broadcast from memory, as _mm256_broadcast_ss takes it */
 #define BC512(p) _mm512_set1_ps(*(p))
-INLINE AVX2 __m256i lanes8(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-/* the first n < 8 floats of v to p, 4, 2, 1 at a time: a masked store
-** (vmaskmovps) is slow on AMD */
-INLINE AVX2 void storen(float *p, __m256 v, int n) {
-  __m128 h = _mm256_castps256_ps128(v);
-  if (n & 4) {
-    _mm_storeu_ps(p, h);
-    p += 4;
-    h = _mm256_extractf128_ps(v, 1);
-  }
-  if (n & 2) {
-    _mm_storel_pi((__m64 *)(void *)p, h);
-    p += 2;
-    h = _mm_movehl_ps(h, h);
-  }
-  if (n & 1) _mm_store_ss(p, h);
-}
 #endif
 
 /* One direct product in either direction: nc input channels of ih x iw,

@@ -106,11 +106,7 @@ const Impl k_gemm_portable = {"portable", PMR, PNR, NN_GEMM_KC, kern_c, 0,
 /* ---- x86-64: AVX2 and AVX-512 -------------------------------------------- */
 
 #ifdef GEMM_X86
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
+#include "k_x86.h"
 
 /* the transposing pack with AVX: 8 rows by 8 columns at a time, each pair
 ** of 4-float halves loaded into one register so that 16 shuffles
@@ -331,10 +327,9 @@ INLINE AVX2 void avx2_body(const int m, const int nv, int kc, const float *a,
   }
   {
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-    const __m256i j0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i mk[2];
-    mk[0] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), j0);
-    mk[1] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8), j0);
+    mk[0] = lanes8(n);
+    mk[1] = lanes8(n - 8);
 #pragma GCC unroll 6
     for (i = 0; i < m; i++, c += ldc)
 #pragma GCC unroll 2
@@ -346,7 +341,7 @@ INLINE AVX2 void avx2_body(const int m, const int nv, int kc, const float *a,
         } else {
           if (beta != 0)
             x = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c + 8 * j, mk[j]), x);
-          _mm256_maskstore_ps(c + 8 * j, mk[j], x);
+          store8n(c + 8 * j, x, n - 8 * j);
         }
       }
   }

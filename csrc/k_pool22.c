@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "k_direct.h"            /* the instruction sets, lanes16 */
+#include "k_direct.h"            /* DIRECT_X86, k_x86.h */
 
 /* Output row oy from input rows 2 oy and 2 oy + 1, 16 outputs at a time
 ** (AVX2: 8): each input row's 32 floats split into even and odd columns,
@@ -127,7 +127,7 @@ static AVX512 void pool22b512(float *restrict gx, const float *restrict x,
   }
 }
 /* AVX2: the same, 8 outputs at a time; whole vectors load and store
-** plainly, a last part of a row loads masked and stores by storen (a
+** plainly, a last part of a row loads masked and stores by store8n (a
 ** masked store is slow on AMD: 7-wide rows made the backward 4.8% of
 ** the CNN's training step) */
 INLINE AVX2 void split256(const float *r, int n, __m256 *ev, __m256 *od) {
@@ -151,11 +151,6 @@ INLINE AVX2 __m256 load8(const float *p, int n) {
   return n == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lanes8(n));
 }
 
-INLINE AVX2 void store8(float *p, int n, __m256 v) {
-  if (n == 8) _mm256_storeu_ps(p, v);
-  else storen(p, v, n);
-}
-
 static AVX2 void pool22f256(float *restrict y, const float *restrict x,
                             int planes, int H, int W, int OH, int OW) {
   const __m256 qnan = _mm256_set1_ps(NAN);
@@ -174,7 +169,7 @@ static AVX2 void pool22f256(float *restrict y, const float *restrict x,
         m = _mm256_max_ps(d, m);
         nan = _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_UNORD_Q),
                            _mm256_cmp_ps(cc, d, _CMP_UNORD_Q));
-        store8(y + ox, n, _mm256_blendv_ps(m, qnan, nan));
+        store8n(y + ox, _mm256_blendv_ps(m, qnan, nan), n);
       }
     }
   }
@@ -185,11 +180,8 @@ INLINE AVX2 void merge256(float *r, int n, __m256 ga, __m256 gb) {
   __m256 lo = _mm256_unpacklo_ps(ga, gb), hi = _mm256_unpackhi_ps(ga, gb);
   __m256 o0 = _mm256_permute2f128_ps(lo, hi, 0x20);
   __m256 o1 = _mm256_permute2f128_ps(lo, hi, 0x31);
-  if (n >= 4) {
-    _mm256_storeu_ps(r, o0);
-    if (n == 8) _mm256_storeu_ps(r + 8, o1);
-    else if (n > 4) storen(r + 8, o1, 2 * n - 8);
-  } else storen(r, o0, 2 * n);
+  store8n(r, o0, 2 * n);
+  store8n(r + 8, o1, 2 * n - 8);
 }
 
 #define EQ(u, v) _mm256_cmp_ps(u, v, _CMP_EQ_OQ)
