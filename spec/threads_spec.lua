@@ -103,6 +103,31 @@ local function train(threads, make, optimizer, x, y, steps)
    return got
 end
 
+describe("Matrix:fill and :zero on threads", function()
+   it("fill every element of large and odd-sized matrices, -0.0 kept", function()
+      local was = nn.threads()
+      for _, t in ipairs{1, 2, 3} do
+         nn.threads(t)
+         -- below, at and past the 64K-float grain, and an odd count
+         for _, n in ipairs{1000, 65536, 65537 * 3, 1000003} do
+            local m = nn.rand(1, n)
+            m:fill(-2.5)
+            assert.are.equal(-2.5, m:min())
+            assert.are.equal(-2.5, m:max())
+            m:fill(-0.0)
+            assert.are.equal(0, m:abs():max())
+            assert.are.equal(-math.huge, 1 / m:get(1, n))
+            assert.are.equal(-math.huge, 1 / m:get(1, 1))
+            m:fill(1)
+            m:zero()
+            assert.are.equal(0, m:abs():max())
+            assert.are.equal(math.huge, 1 / m:get(1, n))
+         end
+      end
+      nn.threads(was)
+   end)
+end)
+
 describe("the layers on any number of threads", function()
    local nets = {
       {"an MLP, SGD with momentum", 784, function()
