@@ -329,7 +329,8 @@ check-asan: test-deps cores data $(ASAN_CORE) $(ASAN_HOST)
 # byte fails it.  Left out: the examples spec trains full MNIST networks,
 # and the figures spec draws charts pixel by pixel in Lua (the same C code
 # paths as other specs, at a size memcheck would take an hour over).
-# memcheck runs a program some 50 times slower, so the sweep tries every
+# memcheck runs Lua some 50 times slower and the AVX2 kernels some 500
+# (a small CNN's step: 2.2 ms, 1.7 s under it), so the sweep tries every
 # 40th pair (ASan tries them all) and the soak spec 1000 steps, not 5000;
 # VALGRIND_HEAVY lists the files that take longest under it (measured:
 # 100 to 300 s each), started first so that two at a time end together.

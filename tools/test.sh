@@ -8,8 +8,8 @@
 # Arguments: busted options (starting with -) and spec files; no files
 # means every spec/*_spec.lua.  The files run NN_TEST_JOBS at a time (the
 # machine's processor count by default), one busted per file, the costly
-# ones first (below); each file's output
-# is printed whole, in the order given, and the counts are added up.
+# ones first (below); each file's output is printed whole, in that order,
+# and the counts are added up.
 # NN_TEST_JOBS=1 runs them one after another.
 lua=${NN_LUA:-lua5.4}
 opts="" files=""
