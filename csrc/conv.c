@@ -263,17 +263,20 @@ static void conv_reset(Rng *r, const Module *m, float *const *p,
 /* ---- the direct kernels on the state's threads ------------------------- */
 
 /* Forward and dL/dx split the images, in up to 4 parts a thread (parts
-** are taken as threads come free); dL/dW splits its tiles, and dL/db its
-** channels, one part a thread.  Each part writes outputs of its own, and
-** every sum runs in the same order on any number of threads, so the
-** results are the same bits on 1 thread or 16. */
+** are taken as threads come free).  dL/dW and dL/db go in two jobs: the
+** first sums each chunk of images (k_dconv_wchunks, fixed by the shape)
+** into sums of its own, a part a chunk, or a part a chunk and group of
+** tiles where there are fewer chunks than threads; the second adds the
+** chunks in order, split by tiles.  Each part writes outputs of its
+** own, and every sum runs in the same order on any number of threads,
+** so the results are the same bits on 1 thread or 16. */
 typedef struct ConvJob {
   const KConvShape *s;
   float *out, *gw, *gb;
   const float *in, *wt, *b, *gy;
   float *shared, *priv;
   size_t npriv;               /* the private floats of each thread */
-  int nparts, ntiles;
+  int nparts, ntiles, ngroups; /* ngroups: dL/dW's tile groups a chunk */
 } ConvJob;
 
 /* the part's share [*a, *b) of n */
@@ -298,14 +301,24 @@ static void dxpart(void *arg, int part, int thread) {
                 i0, i1);
 }
 
-/* dL/dW's tiles and dL/db's channels of this part */
+/* dL/dW's tiles and dL/db's channels of this part: group part % ngroups
+** of chunk part / ngroups */
 static void dwpart(void *arg, int part, int thread) {
   const ConvJob *j = (const ConvJob *)arg;
+  int t0, t1, o0, o1, grp = part % j->ngroups;
+  share(j->ntiles, grp, j->ngroups, &t0, &t1);
+  share(j->s->O, grp, j->ngroups, &o0, &o1);
+  k_dconv_backw(j->shared, j->in, j->gy, j->priv + thread * j->npriv, j->s,
+                part / j->ngroups, t0, t1, o0, o1, j->gb != NULL);
+}
+
+static void dwreduce(void *arg, int part, int thread) {
+  const ConvJob *j = (const ConvJob *)arg;
   int t0, t1, o0, o1;
+  (void)thread;
   share(j->ntiles, part, j->nparts, &t0, &t1);
   share(j->s->O, part, j->nparts, &o0, &o1);
-  k_dconv_backw(j->gw, j->gb, j->shared, j->in, j->gy,
-                j->priv + thread * j->npriv, j->s, t0, t1, o0, o1);
+  k_dconv_wreduce(j->gw, j->gb, j->shared, j->s, t0, t1, o0, o1);
 }
 
 /* the scratch of direction dir for nt threads: the shared part, then each
@@ -340,7 +353,7 @@ static void directforward(Ctx *c, const KConvShape *s) {
 }
 
 static void directbackward(Ctx *c, const KConvShape *s) {
-  int nt = nn_poolsize(c->pool);
+  int nt = nn_poolsize(c->pool), nch;
   ConvJob j;
   memset(&j, 0, sizeof j);
   j.s = s;
@@ -357,8 +370,12 @@ static void directbackward(Ctx *c, const KConvShape *s) {
   j.gw = c->g[0];
   j.gb = c->g[1];
   j.ntiles = k_dconv_wtiles(s);
+  nch = k_dconv_wchunks(s);
+  j.ngroups = nch >= nt ? 1 : (nt + nch - 1) / nch;
+  if (j.ngroups > j.ntiles) j.ngroups = j.ntiles;
+  nn_parallel(c->pool, dwpart, &j, nch * j.ngroups);
   j.nparts = nt < j.ntiles ? nt : j.ntiles;
-  nn_parallel(c->pool, dwpart, &j, j.nparts);
+  nn_parallel(c->pool, dwreduce, &j, j.nparts);
 }
 
 /* ---- im2col + GEMM (k_conv.c) on the state's threads -------------------- */

@@ -499,13 +499,9 @@ size_t k_dplane(const Geo *g) {
   return (size_t)g->nc * g->Hp * g->Wp + SLACK;
 }
 
-/* both in whole lines of 16 floats: a part that starts on a line leaves
-** the next on one too */
-#define LINES(n) (((n) + 15) / 16 * 16)
-
 size_t k_dconv_shared(const KConvShape *s, int dir) {
   Geo g = k_dgeo(s, dir == 1);
-  if (dir == 2) return LINES(k_dw_shared(s));
+  if (dir == 2) return k_dw_shared(s);
   return LINES(packedsize(&g) + (size_t)g.K);    /* weights and offsets */
 }
 

@@ -13,6 +13,10 @@
 
 enum { SLACK = 64 };                 /* floats past a plane's end */
 
+/* n floats in whole lines of 16: a part of the scratch that starts on a
+** line leaves the next on one too */
+#define LINES(n) (((n) + 15) / 16 * 16)
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
     !defined(NN_GEMM_PORTABLE)
 #define DIRECT_X86 1

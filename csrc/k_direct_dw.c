@@ -18,9 +18,15 @@
 **    pixels for 5 x 5 taps on 28 x 28) and a copy of gy in that layout.
 **
 ** dL/db is summed in the same pass over each image's gy, while it is in
-** cache.  Every sum runs in one fixed order (images, then pixels in
-** order), whatever the caller splits among threads: callers that split
-** tiles get the same bits on any number of threads.
+** cache.  The images go in chunks (k_dconv_wchunks: 8 images a chunk,
+** fewer chunks where their sums would pass 4 MB), each chunk summed from
+** zero into its own sums, then added to gw and gb in chunk order.  The
+** chunks depend on the shape alone, never on the threads, and every sum
+** runs in one fixed order (a chunk's images, then pixels, in order): a
+** caller that splits chunks and tiles among threads gets the same bits
+** on any number of them.  Why chunks: split by tiles alone, every part
+** padded every image and transposed its gy, which for the first layer
+** of a CNN (5 tiles) cost as much as the part's own FMAs.
 */
 #include <stdint.h>
 #include <string.h>
@@ -365,11 +371,29 @@ int k_dconv_wtiles(const KConvShape *s) {
   return w.nrt * w.nog;
 }
 
-size_t k_dw_shared(const KConvShape *s) {                      /* the sums */
+/* a chunk's floats: its tiles' sums, then dL/db's O sums, each in whole
+** lines */
+static size_t chunkfloats(const Geo *g, const Wt *w, const KConvShape *s) {
+  size_t t = w->pix ? (size_t)w->nrt * w->nog * w->per
+                    : (size_t)g->K * opad(g, s);
+  return LINES(t) + LINES((size_t)s->O);
+}
+
+enum { CHUNK = 8, CHUNKBUDGET = 1 << 20 };  /* images; floats of sums */
+
+int k_dconv_wchunks(const KConvShape *s) {
   Geo g = k_dgeo(s, 0);
   Wt w = wtiling(&g, s);
-  if (w.pix) return (size_t)w.nrt * w.nog * w.per;
-  return (size_t)g.K * opad(&g, s);
+  size_t most = CHUNKBUDGET / chunkfloats(&g, &w, s);
+  int n = (s->n + CHUNK - 1) / CHUNK;
+  if ((size_t)n > most) n = (int)most;
+  return n < 1 ? 1 : n;
+}
+
+size_t k_dw_shared(const KConvShape *s) {      /* every chunk's sums */
+  Geo g = k_dgeo(s, 0);
+  Wt w = wtiling(&g, s);
+  return chunkfloats(&g, &w, s) * k_dconv_wchunks(s);
 }
 
 /* x padded (whole lines: gy's copy after it is aligned as the scratch is),
@@ -385,13 +409,13 @@ size_t k_dw_private(const KConvShape *s) {
 }
 
 #ifdef DIRECT_X86
-/* What a part of dL/dW does: its tiles t0 .. t1 - 1 (gw), its channels
-** o0 .. o1 - 1 of dL/db (gb, or NULL), over every image: each image's gy
-** is read once while it is in cache. */
+/* What a part of dL/dW does: its tiles t0 .. t1 - 1 (sums), its
+** channels o0 .. o1 - 1 of dL/db (db, or NULL), over images i0 .. i1 - 1,
+** each from zero: each image's gy is read once while it is in cache. */
 typedef struct DwPart {
-  float *gw, *gb, *sums, *priv;
+  float *sums, *db, *priv;
   const float *x, *gy;
-  int t0, t1, o0, o1;
+  int i0, i1, t0, t1, o0, o1;
 } DwPart;
 
 /* the channel tiles, then gw[o, k] += sums[k, o] over them */
@@ -402,7 +426,7 @@ static void bychannels(const Geo *g, const Wt *w, const KConvShape *s,
   const size_t in = (size_t)s->C * s->H * s->W, out = (size_t)s->O * P;
   float *xp = d->priv, *gt = d->priv + (k_dplane(g) + 15) / 16 * 16;
   float *sums = d->sums;
-  int i, t, r, o, k;
+  int i, t, r, k;
   /* each table indexed on its own: GCC's object-size check takes a row
   ** of (a ? t1 : t2) for the whole and flags every later row */
   DwFn fn = g->isa == 2 ? dw512fn[kw - 2][w->nov - 1]
@@ -413,9 +437,9 @@ static void bychannels(const Geo *g, const Wt *w, const KConvShape *s,
     for (k = r0 * kw; k < (r0 + nr) * kw; k++)
       memset(sums + (size_t)k * Op + og * cv, 0, (size_t)cv * sizeof *sums);
   }
-  for (i = 0; i < s->n; i++) {
+  for (i = d->i0; i < d->i1; i++) {
     const float *gy = d->gy + i * out;
-    if (d->gb) planesums(d->gb, gy, P, d->o0, d->o1);
+    if (d->db) planesums(d->db, gy, P, d->o0, d->o1);
     if (d->t1 <= d->t0) continue;
     k_dpad(xp, d->x + i * in, s->C, s->H, s->W, g->Hp, g->Wp, g->pt, g->pl);
     transpose(gt, gy, s->O, P, Op);
@@ -430,14 +454,6 @@ static void bychannels(const Geo *g, const Wt *w, const KConvShape *s,
       fn(xr, gt + og * cv, Op, s->OH, s->OW, g->Wp,
          sums + (size_t)r0 * kw * Op + og * cv, nr);
     }
-  }
-  for (t = d->t0; t < d->t1; t++) {
-    int r0 = t / nog * rows, og = t % nog;
-    int nr = nkr - r0 < rows ? nkr - r0 : rows;
-    int oe = (og + 1) * cv < s->O ? (og + 1) * cv : s->O;
-    for (o = og * cv; o < oe; o++)
-      for (k = r0 * kw; k < (r0 + nr) * kw; k++)
-        d->gw[(size_t)o * g->K + k] += sums[(size_t)k * Op + o];
   }
 }
 
@@ -504,7 +520,7 @@ static AVX2 void flatten256(float *restrict g, const float *restrict gy,
 static void bypixels(const Geo *g, const Wt *w, const KConvShape *s,
                      const DwPart *d) {
   const int P = s->OH * s->OW, kw = g->kw, kh = g->kh, nog = w->nog;
-  const int mp = w->mp, vl = g->vl, nrt = w->nrt;
+  const int mp = w->mp, nrt = w->nrt;
   const size_t in = (size_t)s->C * s->H * s->W, out = (size_t)s->O * P;
   float *xp = d->priv, *gq = line(d->priv + (k_dplane(g) + 15) / 16 * 16);
   float *mk = gq + (size_t)nog * mp * w->plane, *sums = d->sums;
@@ -514,25 +530,25 @@ static void bypixels(const Geo *g, const Wt *w, const KConvShape *s,
   const int c0 = d->t1 > d->t0 ? d->t0 / nrt * mp : 0;
   const int c1 = d->t1 > d->t0 ? imin((d->t1 - 1) / nrt * mp + mp, s->O) : 0;
   const int b0 = imax(d->o0, c0), b1 = imin(d->o1, c1);
-  int i, t, m, j, l;
+  int i, t;
   memset(sums + (size_t)d->t0 * w->per, 0,
          (size_t)(d->t1 - d->t0) * w->per * sizeof *sums);
   /* the channels past O, up to whole tiles: zeros, which flatten leaves */
   memset(gq + (size_t)s->O * w->plane, 0,
          (size_t)(nog * mp - s->O) * w->plane * sizeof *gq);
   lanemasks(mk, g->isa, w->nvec, s->OH, s->OW, g->Wp);
-  for (i = 0; i < s->n; i++) {
+  for (i = d->i0; i < d->i1; i++) {
     const float *gy = d->gy + i * out;
-    if (d->gb) {                     /* dL/db's channels that are not read */
-      planesums(d->gb, gy, P, d->o0, imin(d->o1, c0));
-      planesums(d->gb, gy, P, imax(d->o0, c1), d->o1);
+    if (d->db) {                     /* dL/db's channels that are not read */
+      planesums(d->db, gy, P, d->o0, imin(d->o1, c0));
+      planesums(d->db, gy, P, imax(d->o0, c1), d->o1);
     }
     if (d->t1 <= d->t0) continue;
     k_dpad(xp, d->x + i * in, s->C, s->H, s->W, g->Hp, g->Wp, g->pt, g->pl);
     if (g->isa == 2)
-      flatten512(gq, gy, d->gb, s, g, w->plane, c0, c1, b0, b1);
+      flatten512(gq, gy, d->db, s, g, w->plane, c0, c1, b0, b1);
     else
-      flatten256(gq, gy, d->gb, s, g, w->plane, c0, c1, b0, b1);
+      flatten256(gq, gy, d->db, s, g, w->plane, c0, c1, b0, b1);
     for (t = d->t0; t < d->t1; t++) {
       int kr = t % nrt, o0 = t / nrt * mp, nm = imin(s->O - o0, mp);
       const char *pf = (const char *)(gy + out + (size_t)c0 * P) +
@@ -542,33 +558,66 @@ static void bypixels(const Geo *g, const Wt *w, const KConvShape *s,
          sums + (size_t)t * w->per, nm, pf);
     }
   }
-  for (t = d->t0; t < d->t1; t++) {
-    int kr = t % nrt, o0 = t / nrt * mp, nm = imin(s->O - o0, mp);
-    for (m = 0; m < nm; m++)
-      for (j = 0; j < kw; j++) {
-        const float *a = sums + (size_t)t * w->per + (size_t)(m * kw + j) * vl;
-        double sum = 0;
-        for (l = 0; l < vl; l++) sum += a[l];
-        d->gw[(size_t)(o0 + m) * g->K + (size_t)kr * kw + j] += (float)sum;
-      }
-  }
 }
 #endif
 
-void k_dconv_backw(float *gw, float *gb, float *sums, const float *x,
-                   const float *gy, float *priv, const KConvShape *s, int t0,
-                   int t1, int o0, int o1) {
+void k_dconv_backw(float *shared, const float *x, const float *gy,
+                   float *priv, const KConvShape *s, int ch, int t0, int t1,
+                   int o0, int o1, int db) {
 #ifdef DIRECT_X86
   Geo g = k_dgeo(s, 0);
   Wt w = wtiling(&g, s);
+  size_t cf = chunkfloats(&g, &w, s);
+  int nch = k_dconv_wchunks(s);
   DwPart d;
-  d.gw = gw; d.gb = gb; d.sums = sums; d.priv = priv; d.x = x; d.gy = gy;
+  d.sums = shared + cf * ch;
+  d.db = db ? d.sums + cf - LINES((size_t)s->O) : NULL;
+  d.priv = priv; d.x = x; d.gy = gy;
   d.t0 = t0; d.t1 = t1; d.o0 = o0; d.o1 = o1;
-  if (t1 <= t0 && (!gb || o1 <= o0)) return;
+  d.i0 = (int)((long long)s->n * ch / nch);           /* chunk ch's images */
+  d.i1 = (int)((long long)s->n * (ch + 1) / nch);
+  if (t1 <= t0 && (!db || o1 <= o0)) return;
+  if (d.db) memset(d.db + o0, 0, (size_t)(o1 - o0) * sizeof *d.db);
   if (w.pix) bypixels(&g, &w, s, &d);
   else bychannels(&g, &w, s, &d);
 #else
-  (void)gw; (void)gb; (void)sums; (void)x; (void)gy; (void)priv; (void)s;
-  (void)t0; (void)t1; (void)o0; (void)o1;
+  (void)shared; (void)x; (void)gy; (void)priv; (void)s; (void)ch;
+  (void)t0; (void)t1; (void)o0; (void)o1; (void)db;
 #endif
+}
+
+/* gw += each chunk's sums of tiles t0 .. t1 - 1 in chunk order (a pixel
+** tile's sums are vectors: their lanes are added in order in double
+** first); gb[o] += each chunk's dL/db for o in o0 .. o1 - 1 */
+void k_dconv_wreduce(float *gw, float *gb, const float *shared,
+                     const KConvShape *s, int t0, int t1, int o0, int o1) {
+  Geo g = k_dgeo(s, 0);
+  Wt w = wtiling(&g, s);
+  const size_t cf = chunkfloats(&g, &w, s);
+  const int nch = k_dconv_wchunks(s), kw = g.kw, Op = opad(&g, s);
+  int ch, t, o, k, m, l;
+  for (ch = 0; ch < nch; ch++) {
+    const float *sums = shared + cf * ch;
+    if (gb)
+      for (o = o0; o < o1; o++) gb[o] += sums[cf - LINES((size_t)s->O) + o];
+    for (t = t0; t < t1; t++)
+      if (w.pix) {
+        int kr = t % w.nrt, c0 = t / w.nrt * w.mp, nm = s->O - c0;
+        for (m = 0; m < (nm < w.mp ? nm : w.mp); m++)
+          for (k = 0; k < kw; k++) {
+            const float *a = sums + (size_t)t * w.per +
+                             (size_t)(m * kw + k) * g.vl;
+            double sum = 0;
+            for (l = 0; l < g.vl; l++) sum += a[l];
+            gw[(size_t)(c0 + m) * g.K + (size_t)kr * kw + k] += (float)sum;
+          }
+      } else {
+        int r0 = t / w.nog * w.rows, cv = w.nov * g.vl, og = t % w.nog;
+        int nr = s->C * g.kh - r0 < w.rows ? s->C * g.kh - r0 : w.rows;
+        int oe = (og + 1) * cv < s->O ? (og + 1) * cv : s->O;
+        for (o = og * cv; o < oe; o++)
+          for (k = r0 * kw; k < (r0 + nr) * kw; k++)
+            gw[(size_t)o * g.K + k] += sums[(size_t)k * Op + o];
+      }
+  }
 }

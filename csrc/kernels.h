@@ -260,13 +260,20 @@ void k_dconv_forward(float *y, const float *x, const float *b,
 /* gx = dL/dx from gy for images i0..i1-1, after prepare 1 */
 void k_dconv_backx(float *gx, const float *gy, const float *shared,
                    float *priv, const KConvShape *s, int i0, int i1);
-/* dL/dW in k_dconv_wtiles tiles: tiles t0..t1-1 of gw[O, C kh kw] +=
-** the sums over all n images, in sums (the shared scratch of dir 2); and
-** gb[o] += dL/db for o in o0 .. o1 - 1 (gb may be NULL) */
+/* dL/dW in k_dconv_wtiles tiles over k_dconv_wchunks chunks of images
+** (a count of the shape alone): backw sums chunk ch's images for tiles
+** t0..t1-1, and for dL/db's channels o0..o1-1 if db, from zero into its
+** region of the shared scratch of dir 2; then wreduce adds every chunk's
+** sums of tiles t0..t1-1 to gw[O, C kh kw], and of channels o0..o1-1 to
+** gb (may be NULL), in chunk order: the same bits however the chunks
+** and tiles are split among threads */
 int k_dconv_wtiles(const KConvShape *s);
-void k_dconv_backw(float *gw, float *gb, float *sums, const float *x,
-                   const float *gy, float *priv, const KConvShape *s, int t0,
-                   int t1, int o0, int o1);
+int k_dconv_wchunks(const KConvShape *s);
+void k_dconv_backw(float *shared, const float *x, const float *gy,
+                   float *priv, const KConvShape *s, int ch, int t0, int t1,
+                   int o0, int o1, int db);
+void k_dconv_wreduce(float *gw, float *gb, const float *shared,
+                     const KConvShape *s, int t0, int t1, int o0, int o1);
 /* max over each window of each channel (NaN wins, as in PyTorch);
 ** backward gives each window's gy to its maximum, found again in x (y
 ** is forward's output for the same x): the last NaN, or the first of

@@ -169,6 +169,14 @@ describe("the layers on any number of threads", function()
             nn.MaxPool2d(2), nn.Conv2d(7, 33, 3, {padding = 1}), nn.ELU(),
             nn.Linear(33 * 7 * 5, 17), nn.Linear(17, 10)}
       end, function(net) return nn.Adagrad(net, {lr = 0.01}) end},
+      -- dL/dW sums chunks of 8 images: at batch 12 two chunks, fewer than
+      -- 3 or 5 threads, which then split each chunk's tiles too
+      {"the CNN's convolutions at batch 12, SGD", 784, function()
+         return nn.Sequential{
+            nn.Conv2d(1, 16, 5, {padding = 2, input = {1, 28, 28}}), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Linear(32 * 7 * 7, 10)}
+      end, function(net) return nn.SGD(net, {lr = 0.01}) end, 12},
       -- the recurrent layers' products run on the pool too (rnn_run.c)
       -- (H 48: each step's 64 x 192 x 48 product is over pool.c's megaflop)
       {"LSTM (2 layers, both ways) and GRU, SGD", 8 * 16, function()
@@ -187,7 +195,7 @@ describe("the layers on any number of threads", function()
    for _, c in ipairs(nets) do
       it(("give the same bits on 1 and %s threads: %s"):format(tried, c[1]), function()
          nn.seed(5)
-         local batch = 64
+         local batch = c[5] or 64
          local x, y = nn.rand(batch, c[2]), {}
          for i = 1, batch do y[i] = nn.random(10) end
          local was = nn.threads()
