@@ -363,7 +363,7 @@ INLINE AVX2 void cw256(const int KW, int nc, int kh, size_t plane, int Wp,
     for (o = 0; o < 8; o++) {
       float *yo = y + (size_t)(8 * v + o) * ys;
       if (8 * v + o >= no) break;
-      if (np == CWP) {
+      if (np == CWP) {          /* storen's 4 + 2, without its tests */
         _mm_storeu_ps(yo, _mm256_castps256_ps128(r[o]));
         _mm_storel_pi((__m64 *)(void *)(yo + 4),
                       _mm256_extractf128_ps(r[o], 1));
