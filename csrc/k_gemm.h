@@ -14,6 +14,12 @@
 typedef void (*Kern)(int kc, const float *a, const float *b, float *c,
                      int ldc, float alpha, float beta, int m, int n);
 
+/* The same reading A unpacked: a[i*lda + k], rows i < m of a row-major
+** op(A), where a packed sliver would cost more than the kernel saves */
+typedef void (*KernA)(int kc, const float *a, int lda, const float *b,
+                      float *c, int ldc, float alpha, float beta, int m,
+                      int n);
+
 /* A packing routine: out[k*r + i] for k < kb, i < r from the m <= r
 ** vectors at src, ld apart, zeros for i >= m.  Transposing (packt): the
 ** vectors are rows along k, out[k*r + i] = src[i*ld + k].  Not (packn):
@@ -34,6 +40,7 @@ typedef struct {
   Kern kern;
   int nr2;           /* a narrower kernel for a last sliver of nr2 or less */
   Kern kern2;
+  KernA kerna, kerna2;    /* A unpacked (NULL: none), nr and nr2 wide */
   Pack packt, packn;
   Gemv dot, axpy;
 } Impl;

@@ -101,7 +101,8 @@ static void axpy_c(int no, int kb, const float *X, int ldx, const float *v,
 }
 
 const Impl k_gemm_portable = {"portable", PMR, PNR, NN_GEMM_KC, kern_c, 0,
-                             NULL, packt_c, packn_c, dot_c, axpy_c};
+                             NULL, NULL, NULL, packt_c, packn_c, dot_c,
+                             axpy_c};
 
 /* ---- x86-64: AVX2 and AVX-512 -------------------------------------------- */
 
@@ -304,9 +305,9 @@ static AVX2 void axpy_avx2(int no, int kb, const float *X, int ldx,
 ** tile stays in registers. */
 enum { A2MR = 6, A2NR = 16 };
 
-INLINE AVX2 void avx2_body(const int m, const int nv, int kc, const float *a,
-                           const float *b, float *c, int ldc, float alpha,
-                           float beta, int n) {
+INLINE AVX2 void avx2_tile(const int m, const int nv, int kc, const float *a,
+                           const int ks, const size_t is, const float *b,
+                           float *c, int ldc, float alpha, float beta, int n) {
   __m256 t[A2MR][2];
   int i, j, k;
 #pragma GCC unroll 6
@@ -316,11 +317,11 @@ INLINE AVX2 void avx2_body(const int m, const int nv, int kc, const float *a,
 #pragma GCC unroll 2
     for (j = 0; j < nv; j++) t[i][j] = _mm256_setzero_ps();
   }
-  for (k = 0; k < kc; k++, a += A2MR, b += 8 * nv) {
+  for (k = 0; k < kc; k++, a += ks, b += 8 * nv) {
     __m256 b0 = _mm256_load_ps(b), b1 = nv > 1 ? _mm256_load_ps(b + 8) : b0;
 #pragma GCC unroll 6
     for (i = 0; i < m; i++) {
-      __m256 ai = _mm256_broadcast_ss(a + i);
+      __m256 ai = _mm256_broadcast_ss(a + i * is);
       t[i][0] = _mm256_fmadd_ps(ai, b0, t[i][0]);
       if (nv > 1) t[i][1] = _mm256_fmadd_ps(ai, b1, t[i][1]);
     }
@@ -347,6 +348,16 @@ INLINE AVX2 void avx2_body(const int m, const int nv, int kc, const float *a,
   }
 }
 
+INLINE AVX2 void avx2_body(const int m, const int nv, int kc, const float *a,
+                           const float *b, float *c, int ldc, float alpha,
+                           float beta, int n) {
+  avx2_tile(m, nv, kc, a, A2MR, 1, b, c, ldc, alpha, beta, n);
+}
+
+/* A unpacked: row i's element k at a[i lda + k], one stream a row */
+#define AVX2_ROWS(m, nv, kc, a, b, c, ldc, alpha, beta, n)                 \
+  avx2_tile(m, nv, kc, a, 1, (size_t)lda, b, c, ldc, alpha, beta, n)
+
 #define ROWS6(body, nv)                                                    \
   switch (m) {                                                            \
   case 1: body(1, nv, kc, a, b, c, ldc, alpha, beta, n); break;           \
@@ -368,8 +379,20 @@ static AVX2 void kern_avx2_8(int kc, const float *a, const float *b,
   ROWS6(avx2_body, 1)
 }
 
+static AVX2 void kerna_avx2(int kc, const float *a, int lda, const float *b,
+                            float *c, int ldc, float alpha, float beta, int m,
+                            int n) {
+  ROWS6(AVX2_ROWS, 2)
+}
+
+static AVX2 void kerna_avx2_8(int kc, const float *a, int lda,
+                              const float *b, float *c, int ldc, float alpha,
+                              float beta, int m, int n) {
+  ROWS6(AVX2_ROWS, 1)
+}
+
 const Impl k_gemm_avx2 = {"avx2", A2MR, A2NR, NN_GEMM_KC, kern_avx2,
-                          8, kern_avx2_8,
+                          8, kern_avx2_8, kerna_avx2, kerna_avx2_8,
                           packt_avx2, packn_avx2, dot_avx2, axpy_avx2};
 
 /* AVX-512: a 12 x 32 tile in 24 of the 32 zmm registers; 12 x 16 for a
@@ -559,6 +582,7 @@ static AVX512 void axpy_avx512(int no, int kb, const float *X, int ldx,
 }
 
 const Impl k_gemm_avx512 = {"avx512", A5MR, A5NR, NN_GEMM_KC,
-                            kern_avx512, 16, kern_avx512_16, packt_avx2,
+                            kern_avx512, 16, kern_avx512_16, NULL, NULL,
+                            packt_avx2,
                             packn_avx512, dot_avx512, axpy_avx512};
 #endif
