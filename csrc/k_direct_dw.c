@@ -418,7 +418,8 @@ typedef struct DwPart {
   int i0, i1, t0, t1, o0, o1;
 } DwPart;
 
-/* the channel tiles, then gw[o, k] += sums[k, o] over them */
+/* the channel tiles' sums over the part's images: sums[k Opad + o] for
+** dL/dW[o, k] (k_dconv_wreduce adds them to gw) */
 static void bychannels(const Geo *g, const Wt *w, const KConvShape *s,
                        const DwPart *d) {
   const int Op = opad(g, s), P = s->OH * s->OW, kw = g->kw, kh = g->kh;
@@ -515,8 +516,8 @@ static AVX2 void flatten256(float *restrict g, const float *restrict gy,
                _mm256_add_ps, _mm256_setzero_ps())
 }
 
-/* the pixel tiles, then gw[o, k] += each sum's lanes, added in order in
-** double */
+/* the pixel tiles' sums over the part's images: a vector of lanes each
+** (k_dconv_wreduce adds the lanes in order in double, then to gw) */
 static void bypixels(const Geo *g, const Wt *w, const KConvShape *s,
                      const DwPart *d) {
   const int P = s->OH * s->OW, kw = g->kw, kh = g->kh, nog = w->nog;
