@@ -39,6 +39,10 @@
   ((acc) / ((KW) * (NOV)) < 1 ? 1 : (acc) / ((KW) * (NOV)) > 6 ? 6 \
                                   : (acc) / ((KW) * (NOV)))
 
+/* channels a tile: MP KW sums within 21 of AVX-512's 32 registers, 12 of
+** AVX2's 16 (MP of gy and one x beside them), 1 to 4 */
+#define DWPCH(acc, KW) ((acc) / (KW) > 4 ? 4 : (acc) / (KW) < 1 ? 1 : (acc) / (KW))
+
 #ifdef DIRECT_X86
 /* gy[O, P] to g[P, Opad], zeros in columns O..Opad-1: blocks of 8 x 8
 ** through registers (8 loads, 24 shuffles, 8 stores), the edges one by
@@ -252,9 +256,6 @@ INLINE AVX2 void dwp256(const int MP, const int KW, const float *xr,
 typedef void (*DwpFn)(const float *xr, const float *g, size_t gst, int nvec,
                       const void *mk, float *acc, int nm, const char *pf);
 
-/* channels a tile: MP KW sums within 21 of AVX-512's 32 registers, 12 of
-** AVX2's 16 (MP of gy and one x beside them), 1 to 4 */
-#define DWPCH(acc, KW) ((acc) / (KW) > 4 ? 4 : (acc) / (KW) < 1 ? 1 : (acc) / (KW))
 #define DWP_INST(isa, ACC, KW)                                                \
   static isa void dwp##ACC##_##KW(const float *xr, const float *g,            \
                                   size_t gst, int nvec, const void *mk,       \
@@ -381,19 +382,23 @@ static size_t chunkfloats(const Geo *g, const Wt *w, const KConvShape *s) {
 
 enum { CHUNK = 8, CHUNKBUDGET = 1 << 20 };  /* images; floats of sums */
 
-int k_dconv_wchunks(const KConvShape *s) {
-  Geo g = k_dgeo(s, 0);
-  Wt w = wtiling(&g, s);
-  size_t most = CHUNKBUDGET / chunkfloats(&g, &w, s);
+static int chunks(const Geo *g, const Wt *w, const KConvShape *s) {
+  size_t most = CHUNKBUDGET / chunkfloats(g, w, s);
   int n = (s->n + CHUNK - 1) / CHUNK;
   if ((size_t)n > most) n = (int)most;
   return n < 1 ? 1 : n;
 }
 
+int k_dconv_wchunks(const KConvShape *s) {
+  Geo g = k_dgeo(s, 0);
+  Wt w = wtiling(&g, s);
+  return chunks(&g, &w, s);
+}
+
 size_t k_dw_shared(const KConvShape *s) {      /* every chunk's sums */
   Geo g = k_dgeo(s, 0);
   Wt w = wtiling(&g, s);
-  return chunkfloats(&g, &w, s) * k_dconv_wchunks(s);
+  return chunkfloats(&g, &w, s) * chunks(&g, &w, s);
 }
 
 /* x padded (whole lines: gy's copy after it is aligned as the scratch is),
@@ -569,7 +574,7 @@ void k_dconv_backw(float *shared, const float *x, const float *gy,
   Geo g = k_dgeo(s, 0);
   Wt w = wtiling(&g, s);
   size_t cf = chunkfloats(&g, &w, s);
-  int nch = k_dconv_wchunks(s);
+  int nch = chunks(&g, &w, s);
   DwPart d;
   d.sums = shared + cf * ch;
   d.db = db ? d.sums + cf - LINES((size_t)s->O) : NULL;
@@ -595,7 +600,7 @@ void k_dconv_wreduce(float *gw, float *gb, const float *shared,
   Geo g = k_dgeo(s, 0);
   Wt w = wtiling(&g, s);
   const size_t cf = chunkfloats(&g, &w, s);
-  const int nch = k_dconv_wchunks(s), kw = g.kw, Op = opad(&g, s);
+  const int nch = chunks(&g, &w, s), kw = g.kw, Op = opad(&g, s);
   int ch, t, o, k, m, l;
   for (ch = 0; ch < nch; ch++) {
     const float *sums = shared + cf * ch;

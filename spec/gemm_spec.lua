@@ -153,3 +153,34 @@ describe("the BLAS=none core", function()
       assert.is_true(size < 1024 * 1024, ("%d bytes"):format(size))
    end)
 end)
+
+-- The core as it builds where there are no x86 kernels (ARM, wasm, MSVC:
+-- NN_GEMM_PORTABLE compiles them out): a macro the x86 part defined and
+-- a shared function used left it loading with "undefined symbol: DWPCH",
+-- unseen on x86, where every build has them.  Built for lua5.4 at -O0
+-- (seconds), warnings as errors; a convolution trains on it.
+describe("the core without the x86 kernels", function()
+   local test = H.sanitized and pending or it
+   test("builds without a warning, loads and trains a Conv2d", function()
+      local dir = H.tmpdir()
+      local cc = os.getenv("CC") or "cc"
+      local ok, out = H.run(("mkdir -p %s/nn && env -u LD_PRELOAD %s -O0 -std=c99 -Wall -Wextra -Werror -fPIC -shared -DNN_GEMM_PORTABLE -DNN_BLAS_NONE -I/usr/include/lua5.4 -I%s/csrc -o %s/nn/core.so %s/csrc/*.c -lz -lm")
+         :format(dir, cc, H.top, dir, H.top))
+      assert.is_true(ok, out)
+      local code = [[
+local nn = require "nn"
+assert(select(2, nn.blas()) == "portable", select(2, nn.blas()))
+local m = nn.Conv2d(2, 16, 5, {padding = 2, input = {2, 9, 9}})
+local x = nn.randn(10, 162)
+local y = m:forward(x)
+m:backward(x, nn.ones(y:shape()))
+local s = m.gradWeight:sum()
+assert(s == s, "gradient NaN")
+print("trained")
+]]
+      ok, out = H.run(("cd %s && LUA_CPATH='%s/?.so;;' LUA_PATH='lua/?.lua;lua/?/init.lua;;' lua5.4 -e %q")
+         :format(H.top, dir, code))
+      assert.is_true(ok, out)
+      assert.truthy(out:find("trained", 1, true), out)
+   end)
+end)
