@@ -109,53 +109,113 @@ static void rowsblock(const Impl *im, int M, int N, int kb, float alpha,
   }
 }
 
+/* the padded width of op(B)'s packed blocks: whole slivers */
+static int npad(const Impl *im, int N) {
+  return (N + im->nr - 1) / im->nr * im->nr;
+}
+
+/* every sliver of op(B)'s block of depth kb from pc into bp, sliver jc at
+** bp + (jc / nr) kb nr, a narrow last one nr2 wide */
+static void packblock(const Impl *im, int tb, int N, const float *B,
+                      int ldb, int pc, int kb, float *bp) {
+  const int nr = im->nr;
+  int jc;
+  for (jc = 0; jc < N; jc += nr) {
+    int nb = N - jc < nr ? N - jc : nr, r = nb <= im->nr2 ? im->nr2 : nr;
+    packb(im, tb, B, ldb, pc, jc, nb, r, kb, bp + (size_t)(jc / nr) * kb * nr);
+  }
+}
+
+/* op(A)'s rows ic .. ic + mb - 1, depth kb, in slivers of mr into ap; A is
+** at the block's first column of op(A) */
+static void packa(const Impl *im, int ta, const float *A, int lda, int ic,
+                  int mb, int kb, float *ap) {
+  const int mr = im->mr;
+  int s;
+  for (s = 0; s < mb; s += mr) {
+    int m = mb - s < mr ? mb - s : mr;
+    if (ta) im->packn(A + ic + s, lda, m, mr, kb, ap + (size_t)s * kb);
+    else im->packt(A + (size_t)(ic + s) * lda, lda, m, mr, kb,
+                   ap + (size_t)s * kb);
+  }
+}
+
+/* C (+)= alpha op(A) times a block of op(B) packed whole in bp (depth kb,
+** every sliver of N, as packblock lays it out), A at the block's first
+** column of op(A): A's rows read in place where that pays (rowsblock),
+** else packed a block at a time on the stack */
+static void withblock(const Impl *im, int ta, int M, int N, int kb,
+                      float alpha, const float *A, int lda, const float *bp,
+                      float be, float *C, int ldc) {
+  float buf[STACK_FLOATS + ALIGN];
+  const int mr = im->mr, nr = im->nr;
+  float *ap = aligned(buf);
+  int mc = STACK_FLOATS / kb / mr * mr, nm, ic;
+  if (!ta && im->kerna && (size_t)kb * npad(im, N) <= ROWS_L2) {
+    rowsblock(im, M, N, kb, alpha, A, lda, bp, be, C, ldc);
+    return;
+  }
+  nm = (M + mc - 1) / mc;                      /* equal blocks */
+  mc = ((M + nm - 1) / nm + mr - 1) / mr * mr;
+  for (ic = 0; ic < M; ic += mc) {
+    int mb = M - ic < mc ? M - ic : mc, jc;
+    packa(im, ta, A, lda, ic, mb, kb, ap);
+    for (jc = 0; jc < N; jc += nr) {
+      int nb = N - jc < nr ? N - jc : nr, ir;
+      Kern kern = nb <= im->nr2 ? im->kern2 : im->kern;
+      const float *b = bp + (size_t)(jc / nr) * kb * nr;
+      float *c = C + (size_t)ic * ldc + jc;
+      for (ir = 0; ir < mb; ir += mr)
+        kern(kb, ap + (size_t)ir * kb, b, c + (size_t)ir * ldc, ldc, alpha,
+             be, mb - ir < mr ? mb - ir : mr, nb);
+    }
+  }
+}
+
+/* C (+)= alpha op(A) op(B)'s block of depth kb from pc, packing a sliver
+** of B at a time (beside as many rows of A as the rest of the stack
+** holds, in equal blocks of whole slivers) for every block of A's rows */
+static void slivers(const Impl *im, int ta, int tb, int M, int N, int pc,
+                    int kb, float alpha, const float *A, int lda,
+                    const float *B, int ldb, float be, float *C, int ldc) {
+  float buf[STACK_FLOATS + 2 * ALIGN];
+  const int mr = im->mr, nr = im->nr;
+  float *bp = aligned(buf), *ap = aligned(bp + (size_t)kb * nr);
+  int mc = ablock(im, kb), nm = (M + mc - 1) / mc, ic;
+  mc = ((M + nm - 1) / nm + mr - 1) / mr * mr;
+  for (ic = 0; ic < M; ic += mc) {
+    int mb = M - ic < mc ? M - ic : mc, jc;
+    packa(im, ta, A, lda, ic, mb, kb, ap);
+    for (jc = 0; jc < N; jc += nr) {
+      int nb = N - jc < nr ? N - jc : nr, ir;
+      int narrow = nb <= im->nr2, r = narrow ? im->nr2 : nr;
+      Kern kern = narrow ? im->kern2 : im->kern;
+      float *c = C + (size_t)ic * ldc + jc;
+      packb(im, tb, B, ldb, pc, jc, nb, r, kb, bp);
+      for (ir = 0; ir < mb; ir += mr)
+        kern(kb, ap + (size_t)ir * kb, bp, c + (size_t)ir * ldc, ldc, alpha,
+             be, mb - ir < mr ? mb - ir : mr, nb);
+    }
+  }
+}
+
 /* ws: NULL, or room for every sliver of B's block (k_sgemm_wsize), packed
 ** once a block of K instead of once for every block of A's rows */
 static void blocked(const Impl *im, int ta, int tb, int M, int N, int K,
                     float alpha, const float *A, int lda, const float *B,
                     int ldb, float beta, float *C, int ldc, float *ws) {
-  float buf[STACK_FLOATS + 2 * ALIGN];
-  const int mr = im->mr, nr = im->nr, kc = depth(im, K);
+  const int kc = depth(im, K);
   int pc;
   for (pc = 0; pc < K; pc += kc) {
-    int kb = K - pc < kc ? K - pc : kc, ic, jc;
+    int kb = K - pc < kc ? K - pc : kc;
     float be = pc == 0 ? beta : 1;
-    /* the B sliver (or ws) first, then as many rows of A as the rest
-    ** holds, in equal blocks of whole slivers */
-    float *bp = aligned(ws ? ws : buf);
-    float *ap = aligned(ws ? buf : bp + (size_t)kb * nr);
-    int mc = ws ? STACK_FLOATS / kb / mr * mr : ablock(im, kb);
-    int nm = (M + mc - 1) / mc;
-    mc = ((M + nm - 1) / nm + mr - 1) / mr * mr;
-    for (jc = 0; ws && jc < N; jc += nr) {
-      int nb = N - jc < nr ? N - jc : nr, r = nb <= im->nr2 ? im->nr2 : nr;
-      packb(im, tb, B, ldb, pc, jc, nb, r, kb,
-            bp + (size_t)(jc / nr) * kb * nr);
-    }
-    if (ws && !ta && im->kerna &&
-        (size_t)kb * ((N + nr - 1) / nr * nr) <= ROWS_L2) {
-      rowsblock(im, M, N, kb, alpha, A + pc, lda, bp, be, C, ldc);
-      continue;
-    }
-    for (ic = 0; ic < M; ic += mc) {
-      int mb = M - ic < mc ? M - ic : mc, s;
-      for (s = 0; s < mb; s += mr) {
-        int m = mb - s < mr ? mb - s : mr;
-        float *a = ap + (size_t)s * kb;
-        if (ta) im->packn(A + (size_t)pc * lda + ic + s, lda, m, mr, kb, a);
-        else im->packt(A + (size_t)(ic + s) * lda + pc, lda, m, mr, kb, a);
-      }
-      for (jc = 0; jc < N; jc += nr) {
-        int nb = N - jc < nr ? N - jc : nr, ir;
-        int narrow = nb <= im->nr2, r = narrow ? im->nr2 : nr;
-        Kern kern = narrow ? im->kern2 : im->kern;
-        float *c = C + (size_t)ic * ldc + jc, *b = bp;
-        if (ws) b = bp + (size_t)(jc / nr) * kb * nr;
-        else packb(im, tb, B, ldb, pc, jc, nb, r, kb, b);
-        for (ir = 0; ir < mb; ir += mr)
-          kern(kb, ap + (size_t)ir * kb, b, c + (size_t)ir * ldc, ldc, alpha,
-               be, mb - ir < mr ? mb - ir : mr, nb);
-      }
+    const float *a = ta ? A + (size_t)pc * lda : A + pc;
+    if (ws) {
+      float *bp = aligned(ws);
+      packblock(im, tb, N, B, ldb, pc, kb, bp);
+      withblock(im, ta, M, N, kb, alpha, a, lda, bp, be, C, ldc);
+    } else {
+      slivers(im, ta, tb, M, N, pc, kb, alpha, a, lda, B, ldb, be, C, ldc);
     }
   }
 }
@@ -252,4 +312,53 @@ void k_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
 void k_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
              int lda, const float *B, int ldb, float beta, float *C, int ldc) {
   k_sgemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, 0);
+}
+
+/* ---- op(B) packed once, for many products -------------------------------- */
+
+/* op(B)'s blocks one after another: the block of depth kb from pc at
+** pc npad(N) floats from the aligned start, as blocked packs it in ws */
+size_t k_sgemm_packsize(int N, int K) {
+  const Impl *im = choose();
+  if (N <= 0 || K <= 0) return ALIGN;
+  return (size_t)K * npad(im, N) + ALIGN;
+}
+
+void k_sgemm_pack(int tb, int N, int K, const float *B, int ldb, float *bp) {
+  const Impl *im = choose();
+  const int kc = depth(im, K);
+  float *base = aligned(bp);
+  int pc;
+  if (N <= 0) return;
+  for (pc = 0; pc < K; pc += kc)
+    packblock(im, tb, N, B, ldb, pc, K - pc < kc ? K - pc : kc,
+              base + (size_t)pc * npad(im, N));
+}
+
+void k_sgemm_packed(int ta, int M, int N, int K, float alpha, const float *A,
+                    int lda, const float *bp, int bn, int j0, float beta,
+                    float *C, int ldc) {
+  const Impl *im;
+  const float *base;
+  int kc, pc;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0) {
+    scale(M, N, beta, C, ldc);
+    return;
+  }
+  im = choose();
+  kc = depth(im, K);
+  /* bp is read only: aligned() gives the start k_sgemm_pack wrote at */
+  base = aligned((float *)(uintptr_t)bp);
+  for (pc = 0; pc < K; pc += kc) {
+    int kb = K - pc < kc ? K - pc : kc;
+    withblock(im, ta, M, N, kb, alpha, ta ? A + (size_t)pc * lda : A + pc,
+              lda, base + (size_t)pc * npad(im, bn) +
+                       (size_t)(j0 / im->nr) * kb * im->nr,
+              pc == 0 ? beta : 1, C, ldc);
+  }
+}
+
+int k_sgemm_rows(void) {
+  return choose()->mr;
 }

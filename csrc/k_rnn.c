@@ -15,7 +15,12 @@
 ** (h', c': the state before the step).  Everything is time-major inside:
 ** the rows of a step are the n rows of the batch, contiguous, so that the
 ** inputs of all steps are one (T n) x D matrix: x W_ih^T for every step is
-** one GEMM, then h' W_hh^T is one GEMM per step, for the whole batch.  The
+** one GEMM, then h' W_hh^T is one GEMM per step, for the whole batch,
+** with W_hh packed once for the pass (k_sgemm_pack) and not again each
+** step.  With threads a step is one job in parts of the batch's rows,
+** each part its rows' product and then their gates.  Before, packing
+** took 16% of the bench's LSTM step (batch 32, H 256) and the gates ran
+** on the caller alone: a second thread gave 1.3x, now 1.3-1.8x.  The
 ** backward pass keeps dL/d(pre-activation) of every step and turns it into
 ** the weight gradients with one GEMM each (dW_ih += dG^T x, dW_hh += dG^T
 ** h'), as llm.c does.
@@ -174,57 +179,132 @@ static void biases(const KRnn *s, const float *bih, const float *bhh,
   }
 }
 
+/* ---- a step in parts of the batch's rows --------------------------------- */
+
+/* What a step's parts share: the arrays of k_rnn_forward's or
+** k_rnn_backward's call, the step, and the rows of a part */
+typedef struct Step {
+  const KRnn *s;
+  int t, per;
+  const float *bias, *g, *dy;
+  float *hs, *cs, *gw, *hh, *hn, *dg, *dgh, *dh0, *dc0;
+  int ldy;
+} Step;
+
+size_t k_rnn_packsize(int cell, int H, int grad) {
+  int GH = k_rnn_gates(cell) * H;
+  return grad ? k_sgemm_packsize(H, GH) : k_sgemm_packsize(GH, H);
+}
+
+/* the parts of a step whose product is n x N x K: whole micro-tiles of
+** rows, at most s->parts; one without wp or par, or where the product
+** is short of a megaflop (a hand-over would cost more than it saves) */
+static int splitrows(const KRnn *s, int N, int K, int *per) {
+  int mr = k_sgemm_rows(), tiles = (s->n + mr - 1) / mr;
+  int parts = s->parts < tiles ? s->parts : tiles;
+  *per = s->n;
+  if (!s->wp || !s->par || parts < 2 || 2.0 * s->n * N * K < 1e6) return 1;
+  *per = (tiles + parts - 1) / parts * mr;
+  return (s->n + *per - 1) / *per;
+}
+
+static void runstep(const KRnn *s, KTask fn, Step *st, int N, int K) {
+  int nparts = splitrows(s, N, K, &st->per);
+  if (nparts > 1) s->par(s->pctx, fn, st, nparts);
+  else fn(st, 0, 0);
+}
+
+/* forward, rows r0 .. r1 - 1 of step t: h' W_hh^T (with wp; else the
+** caller's product did it for every row), then the gates */
+static void fwdrows(const Step *st, int r0, int r1) {
+  const KRnn *s = st->s;
+  int n = s->n, H = s->H, GH = k_rnn_gates(s->cell) * H, t = st->t, b;
+  int m = r1 - r0;
+  const float *hp = st->hs + slotbefore(s, t);
+  float *h = st->hs + slotafter(s, t);
+  if (s->cell == K_RNN_TANH || s->cell == K_RNN_RELU) {
+    if (s->wp)
+      k_sgemm_packed(0, m, H, H, 1.0f, hp + (size_t)r0 * H, H, s->wp, H, 0,
+                     1.0f, h + (size_t)r0 * H, H);
+    for (b = r0; b < r1; b++) {
+      if (s->cell == K_RNN_TANH) rnn_tanh_row(h + (size_t)b * H, st->bias, H);
+      else rnn_relu_row(h + (size_t)b * H, st->bias, H);
+    }
+  } else if (s->cell == K_LSTM) {
+    float *gt = st->gw + (size_t)t * n * GH;
+    const float *cp = st->cs + slotbefore(s, t);
+    float *c = st->cs + slotafter(s, t);
+    if (s->wp)
+      k_sgemm_packed(0, m, GH, H, 1.0f, hp + (size_t)r0 * H, H, s->wp, GH, 0,
+                     1.0f, gt + (size_t)r0 * GH, GH);
+    for (b = r0; b < r1; b++) {
+      float *r = gt + (size_t)b * GH;
+      size_t o = (size_t)b * H;
+      lstm_row(r, r + H, r + 2 * H, r + 3 * H, st->bias, cp + o, c + o,
+               h + o, H);
+    }
+  } else {                                              /* GRU */
+    float *gt = st->gw + (size_t)t * n * GH;
+    float *hnt = st->hn + (size_t)t * n * H;
+    if (s->wp)
+      k_sgemm_packed(0, m, GH, H, 1.0f, hp + (size_t)r0 * H, H, s->wp, GH, 0,
+                     0.0f, st->hh + (size_t)r0 * GH, GH);
+    for (b = r0; b < r1; b++) {
+      float *r = gt + (size_t)b * GH;
+      size_t o = (size_t)b * H;
+      gru_row(r, r + H, r + 2 * H, st->hh + (size_t)b * GH, st->bias,
+              st->bias + GH, hp + o, hnt + o, h + o, H);
+    }
+  }
+}
+
+static void fwdpart(void *arg, int part, int thread) {
+  const Step *st = (const Step *)arg;
+  int r0 = part * st->per, r1 = r0 + st->per;
+  (void)thread;
+  fwdrows(st, r0, r1 < st->s->n ? r1 : st->s->n);
+}
+
 void k_rnn_forward(const KRnn *s, const float *x, const float *wih,
                    const float *whh, const float *bih, const float *bhh,
                    float *hs, float *cs, float *g, float *hn, float *tmp) {
   int T = s->T, n = s->n, D = s->D, H = s->H, G = k_rnn_gates(s->cell);
-  int GH = G * H, step, b;
+  int GH = G * H, step, rnn = s->cell == K_RNN_TANH || s->cell == K_RNN_RELU;
   size_t rows = (size_t)T * n;
-  float *bias = tmp, *hh = tmp + 2 * (size_t)GH;
+  float *bias = tmp;
+  Step st;
+  memset(&st, 0, sizeof st);
+  st.s = s;
+  st.bias = bias;
+  st.hs = hs;
+  st.cs = cs;
+  st.gw = g;
+  st.hn = hn;
+  st.hh = tmp + 2 * (size_t)GH;
   biases(s, bih, bhh, bias);
   /* the input's part of every step at once: into the gates, or for RNN
   ** straight into the states' slots (T n contiguous rows either way) */
-  if (s->cell == K_RNN_TANH || s->cell == K_RNN_RELU) {
-    float *out = hs + (s->rev ? 0 : (size_t)n * H);
-    gemm(s, 0, 1, (int)rows, H, D, 1.0f, x, D, wih, D, 0.0f, out, H);
-    for (step = 0; step < T; step++) {
-      int t = s->rev ? T - 1 - step : step;
-      float *h = hs + slotafter(s, t);
-      gemm(s, 0, 1, n, H, H, 1.0f, hs + slotbefore(s, t), H, whh, H, 1.0f, h,
-             H);
-      for (b = 0; b < n; b++) {
-        if (s->cell == K_RNN_TANH) rnn_tanh_row(h + (size_t)b * H, bias, H);
-        else rnn_relu_row(h + (size_t)b * H, bias, H);
-      }
-    }
-    return;
-  }
-  gemm(s, 0, 1, (int)rows, GH, D, 1.0f, x, D, wih, D, 0.0f, g, GH);
+  if (rnn)
+    gemm(s, 0, 1, (int)rows, H, D, 1.0f, x, D, wih, D, 0.0f,
+         hs + (s->rev ? 0 : (size_t)n * H), H);
+  else
+    gemm(s, 0, 1, (int)rows, GH, D, 1.0f, x, D, wih, D, 0.0f, g, GH);
+  if (s->wp) k_sgemm_pack(1, GH, H, whh, H, s->wp);
   for (step = 0; step < T; step++) {
     int t = s->rev ? T - 1 - step : step;
-    float *gt = g + (size_t)t * n * GH;
-    const float *hp = hs + slotbefore(s, t);
-    float *h = hs + slotafter(s, t);
-    if (s->cell == K_LSTM) {
-      const float *cp = cs + slotbefore(s, t);
-      float *c = cs + slotafter(s, t);
-      gemm(s, 0, 1, n, GH, H, 1.0f, hp, H, whh, H, 1.0f, gt, GH);
-      for (b = 0; b < n; b++) {
-        float *r = gt + (size_t)b * GH;
-        size_t o = (size_t)b * H;
-        lstm_row(r, r + H, r + 2 * H, r + 3 * H, bias, cp + o, c + o, h + o,
-                 H);
-      }
-    } else {                                            /* GRU */
-      float *hnt = hn + (size_t)t * n * H;
-      gemm(s, 0, 1, n, GH, H, 1.0f, hp, H, whh, H, 0.0f, hh, GH);
-      for (b = 0; b < n; b++) {
-        float *r = gt + (size_t)b * GH;
-        size_t o = (size_t)b * H;
-        gru_row(r, r + H, r + 2 * H, hh + (size_t)b * GH, bias, bias + GH,
-                hp + o, hnt + o, h + o, H);
-      }
+    st.t = t;
+    if (!s->wp) {                       /* the step's product, every row */
+      const float *hp = hs + slotbefore(s, t);
+      if (rnn)
+        gemm(s, 0, 1, n, H, H, 1.0f, hp, H, whh, H, 1.0f,
+             hs + slotafter(s, t), H);
+      else if (s->cell == K_LSTM)
+        gemm(s, 0, 1, n, GH, H, 1.0f, hp, H, whh, H, 1.0f,
+             g + (size_t)t * n * GH, GH);
+      else
+        gemm(s, 0, 1, n, GH, H, 1.0f, hp, H, whh, H, 0.0f, st.hh, GH);
     }
+    runstep(s, fwdpart, &st, GH, H);
   }
 }
 
@@ -294,14 +374,110 @@ static K_NOINLINE void gru_back(float *restrict dr, float *restrict dz,
         dhn[j] = dh * z);
 }
 
-/* db[c] += the column sums of d[rows, c] */
-static void colsums(float *restrict db, const float *restrict d, size_t rows,
-                    int c) {
-  size_t i;
-  for (i = 0; i < rows; i++) {
-    const float *r = d + i * c;
-    K_FOR(j, c, db[j] += r[j]);
+/* db[j] (and db2[j], unless NULL) += the sum of d[i c + j] over the
+** rows i, for columns c0 .. c1 - 1: summed apart, then added */
+static K_NOINLINE void colsums(float *restrict db, float *restrict db2,
+                               const float *restrict d, size_t rows, int c,
+                               int c0, int c1) {
+  float acc[256];
+  int j0;
+  for (j0 = c0; j0 < c1; j0 += 256) {
+    int w = c1 - j0 < 256 ? c1 - j0 : 256;
+    size_t i;
+    memset(acc, 0, (size_t)w * sizeof *acc);
+    for (i = 0; i < rows; i++) {
+      const float *r = d + i * c + j0;
+      K_FOR(j, w, acc[j] += r[j]);
+    }
+    K_FOR(j, w, db[j0 + j] += acc[j]);
+    if (db2) K_FOR(j, w, db2[j0 + j] += acc[j]);
   }
+}
+
+typedef struct Sums {
+  float *db, *db2;
+  const float *d;
+  size_t rows;
+  int c, per;
+} Sums;
+
+static void sumspart(void *arg, int part, int thread) {
+  const Sums *u = (const Sums *)arg;
+  int c0 = part * u->per, c1 = c0 + u->per;
+  (void)thread;
+  colsums(u->db, u->db2, u->d, u->rows, u->c, c0, c1 < u->c ? c1 : u->c);
+}
+
+/* the bias gradients: column sums of d[rows, c], split by columns in
+** whole vectors where there are threads (each column summed the same way
+** on any number) */
+static void biasgrads(const KRnn *s, float *db, float *db2, const float *d,
+                      size_t rows, int c) {
+  Sums u;
+  int nparts = s->par && s->parts > 1 && rows * (size_t)c >= 65536
+                   ? s->parts : 1;
+  u.db = db;
+  u.db2 = db2;
+  u.d = d;
+  u.rows = rows;
+  u.c = c;
+  u.per = ((c + nparts - 1) / nparts + 15) / 16 * 16;
+  nparts = (c + u.per - 1) / u.per;
+  if (nparts > 1) s->par(s->pctx, sumspart, &u, nparts);
+  else sumspart(&u, 0, 0);
+}
+
+/* backward, rows r0 .. r1 - 1 of step t: dL/d(pre-activation), then
+** dL/dh' through W_hh (with wp; else the caller's product does it for
+** every row): GRU adds it to z dh, the others replace */
+static void bwdrows(const Step *st, int r0, int r1) {
+  const KRnn *s = st->s;
+  int n = s->n, H = s->H, GH = k_rnn_gates(s->cell) * H, t = st->t, b;
+  const float *dyt = st->dy + (size_t)t * n * st->ldy;
+  float *dgt = st->dg + (size_t)t * n * GH;
+  const float *h = st->hs + slotafter(s, t), *hp = st->hs + slotbefore(s, t);
+  float *dh0 = st->dh0, *dc0 = st->dc0;
+  for (b = r0; b < r1; b++) {
+    size_t o = (size_t)b * H, go = (size_t)b * GH;
+    const float *dyb = dyt + (size_t)b * st->ldy;
+    switch (s->cell) {
+    case K_RNN_TANH:
+      rnn_tanh_back(dgt + go, h + o, dyb, dh0 + o, H);
+      break;
+    case K_RNN_RELU:
+      rnn_relu_back(dgt + go, h + o, dyb, dh0 + o, H);
+      break;
+    case K_LSTM: {
+      const float *gt = st->g + (size_t)t * n * GH + go;
+      float *d = dgt + go;
+      lstm_back(d, d + H, d + 2 * H, d + 3 * H, gt, gt + H, gt + 2 * H,
+                gt + 3 * H, st->cs + slotbefore(s, t) + o,
+                st->cs + slotafter(s, t) + o, dyb, dh0 + o, dc0 + o, H);
+      break;
+    }
+    default: {                                 /* GRU */
+      const float *gt = st->g + (size_t)t * n * GH + go;
+      float *d = dgt + go, *e = st->dgh + (size_t)t * n * GH + go;
+      gru_back(d, d + H, d + 2 * H, e, e + H, e + 2 * H, gt, gt + H,
+               gt + 2 * H, st->hn + (size_t)t * n * H + o, hp + o, dyb,
+               dh0 + o, H);
+      break;
+    }
+    }
+  }
+  if (s->wp) {
+    const float *dhead = s->cell == K_GRU ? st->dgh : st->dg;
+    k_sgemm_packed(0, r1 - r0, H, GH, 1.0f,
+                   dhead + ((size_t)t * n + r0) * GH, GH, s->wp, H, 0,
+                   s->cell == K_GRU ? 1.0f : 0.0f, dh0 + (size_t)r0 * H, H);
+  }
+}
+
+static void bwdpart(void *arg, int part, int thread) {
+  const Step *st = (const Step *)arg;
+  int r0 = part * st->per, r1 = r0 + st->per;
+  (void)thread;
+  bwdrows(st, r0, r1 < st->s->n ? r1 : st->s->n);
 }
 
 void k_rnn_backward(const KRnn *s, const float *x, const float *wih,
@@ -311,54 +487,43 @@ void k_rnn_backward(const KRnn *s, const float *x, const float *wih,
                     float *dbih, float *dbhh, float *dh0, float *dc0,
                     float *dg, float *dgh) {
   int T = s->T, n = s->n, D = s->D, H = s->H, G = k_rnn_gates(s->cell);
-  int GH = G * H, step, b;
+  int GH = G * H, step;
   size_t rows = (size_t)T * n, nH = (size_t)n * H;
   const float *hprev = hs + (s->rev ? nH : 0);   /* h' of every step */
   float *dhead = s->cell == K_GRU ? dgh : dg;    /* what W_hh's side gets */
+  Step st;
+  memset(&st, 0, sizeof st);
+  st.s = s;
+  st.g = g;
+  st.cs = (float *)(uintptr_t)cs;     /* read only, as hs and hn */
+  st.dy = dy;
+  st.ldy = ldy;
+  st.hs = (float *)(uintptr_t)hs;
+  st.hn = (float *)(uintptr_t)hn;
+  st.dg = dg;
+  st.dgh = dgh;
+  st.dh0 = dh0;
+  st.dc0 = dc0;
   memset(dh0, 0, nH * sizeof *dh0);              /* dL/dh of step T + 1 */
   if (dc0) memset(dc0, 0, nH * sizeof *dc0);
+  if (s->wp) k_sgemm_pack(0, H, GH, whh, H, s->wp);
   for (step = 0; step < T; step++) {
     int t = s->rev ? step : T - 1 - step;        /* back from the last */
-    const float *dyt = dy + (size_t)t * n * ldy;
-    float *dgt = dg + (size_t)t * n * GH;
-    const float *h = hs + slotafter(s, t), *hp = hs + slotbefore(s, t);
-    for (b = 0; b < n; b++) {
-      size_t o = (size_t)b * H, go = (size_t)b * GH;
-      const float *dyb = dyt + (size_t)b * ldy;
-      switch (s->cell) {
-      case K_RNN_TANH:
-        rnn_tanh_back(dgt + go, h + o, dyb, dh0 + o, H);
-        break;
-      case K_RNN_RELU:
-        rnn_relu_back(dgt + go, h + o, dyb, dh0 + o, H);
-        break;
-      case K_LSTM: {
-        const float *gt = g + (size_t)t * n * GH + go;
-        float *d = dgt + go;
-        lstm_back(d, d + H, d + 2 * H, d + 3 * H, gt, gt + H, gt + 2 * H,
-                  gt + 3 * H, cs + slotbefore(s, t) + o,
-                  cs + slotafter(s, t) + o, dyb, dh0 + o, dc0 + o, H);
-        break;
-      }
-      default: {                                 /* GRU */
-        const float *gt = g + (size_t)t * n * GH + go;
-        float *d = dgt + go, *e = dgh + (size_t)t * n * GH + go;
-        gru_back(d, d + H, d + 2 * H, e, e + H, e + 2 * H, gt, gt + H,
-                 gt + 2 * H, hn + (size_t)t * nH + o, hp + o, dyb, dh0 + o,
-                 H);
-        break;
-      }
-      }
-    }
-    /* dL/dh' through W_hh: GRU adds it to z dh, the others replace */
-    gemm(s, 0, 0, n, H, GH, 1.0f, dhead + (size_t)t * n * GH, GH, whh, H,
+    st.t = t;
+    runstep(s, bwdpart, &st, H, GH);
+    if (!s->wp)
+      gemm(s, 0, 0, n, H, GH, 1.0f, dhead + (size_t)t * n * GH, GH, whh, H,
            s->cell == K_GRU ? 1.0f : 0.0f, dh0, H);
   }
   /* the weights' gradients, each one GEMM over every step */
   gemm(s, 1, 0, GH, D, (int)rows, 1.0f, dg, GH, x, D, 1.0f, dwih, D);
   gemm(s, 1, 0, GH, H, (int)rows, 1.0f, dhead, GH, hprev, H, 1.0f, dwhh, H);
-  if (dbih) colsums(dbih, dg, rows, GH);
-  if (dbhh) colsums(dbhh, dhead, rows, GH);
+  if (dhead == dg && dbih && dbhh)               /* the same sums for both */
+    biasgrads(s, dbih, dbhh, dg, rows, GH);
+  else {
+    if (dbih) biasgrads(s, dbih, NULL, dg, rows, GH);
+    if (dbhh) biasgrads(s, dbhh, NULL, dhead, rows, GH);
+  }
   if (dx)
     gemm(s, 0, 0, (int)rows, D, GH, 1.0f, dg, GH, wih, D, accx ? 1.0f : 0.0f,
            dx, D);

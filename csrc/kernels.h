@@ -138,6 +138,19 @@ size_t k_sgemm_wsize(int M, int N, int K);
 void k_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc, float *ws, size_t nws);
+/* op(B) [K, N] packed once for many products with it (an RNN's W_hh, one
+** product a step): k_sgemm_pack writes it into bp, k_sgemm_packsize(N, K)
+** floats; k_sgemm_packed is then C[M, N] = alpha op(A) op(B)[:, j0 ..
+** j0 + N - 1] + beta C, op(B) being bn columns wide and j0 a multiple of
+** 32.  Always the blocked kernels (no matrix-vector path for M or N of
+** 1), so each row of C has the same bits whichever rows are asked for.
+** k_sgemm_rows: the rows of a micro-tile, for splitting M. */
+size_t k_sgemm_packsize(int N, int K);
+void k_sgemm_pack(int tb, int N, int K, const float *B, int ldb, float *bp);
+void k_sgemm_packed(int ta, int M, int N, int K, float alpha, const float *A,
+                    int lda, const float *bp, int bn, int j0, float beta,
+                    float *C, int ldc);
+int k_sgemm_rows(void);
 /* the name of the micro-kernel k_sgemm runs now: "portable", "avx2", ... */
 const char *k_sgemm_kernel(void);
 
@@ -345,13 +358,27 @@ enum { K_RNN_TANH, K_RNN_RELU, K_LSTM, K_GRU };
 typedef void (*KGemm)(void *ctx, int ta, int tb, int M, int N, int K,
                       float alpha, const float *A, int lda, const float *B,
                       int ldb, float beta, float *C, int ldc);
+/* parts 0 .. nparts - 1 of a task, each once, on whatever threads ctx
+** has, returning when all are done (pool.h's nn_parallel) */
+typedef void (*KTask)(void *arg, int part, int thread);
+typedef void (*KPar)(void *ctx, KTask fn, void *arg, int nparts);
 typedef struct KRnn {
   int cell;                   /* K_RNN_TANH, K_RNN_RELU, K_LSTM or K_GRU */
   int T, n, D, H;             /* steps, batch, input size, hidden size */
   int rev;                    /* the reverse direction */
   KGemm gemm;                 /* the products; NULL: k_gemm */
   void *gctx;
+  /* wp: NULL, or scratch of k_rnn_packsize floats for W_hh packed once a
+  ** pass (k_sgemm_pack), each step then one job of par's in parts of
+  ** the batch's rows: the step's product and its gates, row by row, so
+  ** the same bits for any number of parts, at most parts of them */
+  float *wp;
+  KPar par;
+  void *pctx;
+  int parts;
 } KRnn;
+/* the floats of wp for forward (grad 0) or backward (grad 1) */
+size_t k_rnn_packsize(int cell, int H, int grad);
 int k_rnn_gates(int cell);    /* G */
 /* Forward, h0 (and c0) in their slots: fills every other slot; g[T, n,
 ** G H] (LSTM, GRU; NULL for RNN) gets the gates' activations and hn[T, n,

@@ -21,6 +21,11 @@ static void poolgemm(void *ctx, int ta, int tb, int M, int N, int K,
   nn_pgemm((Pool *)ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+/* a step's parts on the state's threads */
+static void poolpar(void *ctx, KTask fn, void *arg, int nparts) {
+  nn_parallel((Pool *)ctx, fn, arg, nparts);
+}
+
 /* ---- the run's table: saved arrays, scratch and states ------------------ */
 
 /* pushes the module's table (at 1), made the first time */
@@ -85,9 +90,15 @@ typedef struct Work {
   size_t total, gtotal;
   float *x0, *xl[NN_MAXTENSORS], *mask[NN_MAXTENSORS];
   float *hs[NN_MAXTENSORS], *cs[NN_MAXTENSORS], *g[NN_MAXTENSORS];
-  float *hn[NN_MAXTENSORS], *tmp;
-  float *da, *db, *dg, *dgh, *dh0, *dc0;
+  float *hn[NN_MAXTENSORS], *tmp, *wp;
+  float *da, *db, *dg, *dgh, *dh0, *dc0, *gwp;
 } Work;
+
+/* W_hh is packed once a pass (KRnn's wp) unless the pass is one step of
+** one row, a matrix-vector product that reads W_hh once anyway */
+static int packs(int T, int n) {
+  return (size_t)T * n > 1;
+}
 
 typedef struct Layout {
   size_t off;
@@ -131,6 +142,8 @@ static size_t layout(const RNNSet *s, int T, int n, int drop, int grad,
       region(&lo, &at[i++], s->cell == K_GRU ? S : 0, H, 1);      /* hn */
     }
     region(&lo, &at[i++], (2 + (size_t)n) * G, H, 1);       /* tmp */
+    region(&lo, &at[i++], packs(T, n) ? k_rnn_packsize(s->cell, H, 0) : 0,
+           1, 1);                                           /* wp */
   } else {
     region(&lo, &at[i++], S, wide, 1);                      /* da */
     region(&lo, &at[i++], S, wide, 1);                      /* db */
@@ -138,6 +151,8 @@ static size_t layout(const RNNSet *s, int T, int n, int drop, int grad,
     region(&lo, &at[i++], s->cell == K_GRU ? S : 0, G, H);  /* dgh */
     region(&lo, &at[i++], (size_t)Ld, (size_t)n, H);        /* dh0 */
     region(&lo, &at[i++], isLSTM(s) ? (size_t)Ld : 0, (size_t)n, H);
+    region(&lo, &at[i++], packs(T, n) ? k_rnn_packsize(s->cell, H, 1) : 0,
+           1, 1);                                           /* gwp */
   }
   if (!lo.ok || lo.off > (size_t)-1 / sizeof(float))
     luaL_error(L, "%s: %d steps of a batch of %d need more memory than "
@@ -150,7 +165,7 @@ static size_t layout(const RNNSet *s, int T, int n, int drop, int grad,
 static float *forwardwork(lua_State *L, int tbl, const RNNSet *s, int T,
                           int n, int drop, Work *w, int make,
                           const char *fn) {
-  size_t at[4 * NN_MAXTENSORS + 2 * NN_MAXTENSORS + 2];
+  size_t at[4 * NN_MAXTENSORS + 2 * NN_MAXTENSORS + 3];
   int Ld = s->L * s->dirs, l, k, i = 0;
   float *b;
   w->total = layout(s, T, n, drop, 0, at, L, fn);
@@ -170,7 +185,8 @@ static float *forwardwork(lua_State *L, int tbl, const RNNSet *s, int T,
     w->hn[k] = s->cell == K_GRU ? b + at[i] : NULL;
     i++;
   }
-  w->tmp = b + at[i];
+  w->tmp = b + at[i++];
+  w->wp = packs(T, n) ? b + at[i] : NULL;
   return b;
 }
 
@@ -186,6 +202,7 @@ static void backwardwork(lua_State *L, int tbl, const RNNSet *s, int T,
   w->dgh = s->cell == K_GRU ? b + at[3] : NULL;
   w->dh0 = b + at[4];
   w->dc0 = isLSTM(s) ? b + at[5] : NULL;
+  w->gwp = packs(T, n) ? b + at[6] : NULL;
 }
 
 /* the slot of h0 of direction d, and of its final state (k_rnn.c) */
@@ -263,6 +280,10 @@ void nn_rnn_forward(Ctx *c) {
       ks.rev = d;
       ks.gemm = poolgemm;
       ks.gctx = c->pool;
+      ks.wp = w.wp;
+      ks.par = poolpar;
+      ks.pctx = c->pool;
+      ks.parts = nn_poolsize(c->pool);
       /* h0 (c0) into its slot: rows of the state's block k */
       if (h0) k_copy2d(w.hs[k] + slot0(d, T, n, H), (size_t)H,
                        h0->data + (size_t)k * H, (size_t)LdH, n, H);
@@ -367,6 +388,10 @@ void nn_rnn_backward(Ctx *c) {
       ks.rev = d;
       ks.gemm = poolgemm;
       ks.gctx = c->pool;
+      ks.wp = w.gwp;
+      ks.par = poolpar;
+      ks.pctx = c->pool;
+      ks.parts = nn_poolsize(c->pool);
       k_rnn_backward(&ks, in, p[0], p[1], w.hs[k], w.cs[k], w.g[k], w.hn[k],
                      dout + (size_t)d * H, Hd, wantdx ? dx : NULL, d > 0,
                      g[0], g[1], s->bias ? g[2] : NULL,

@@ -177,13 +177,20 @@ describe("the layers on any number of threads", function()
             nn.Conv2d(16, 32, 5, {padding = 2}), nn.ReLU(), nn.MaxPool2d(2),
             nn.Linear(32 * 7 * 7, 10)}
       end, function(net) return nn.SGD(net, {lr = 0.01}) end, 12},
-      -- the recurrent layers' products run on the pool too (rnn_run.c)
-      -- (H 48: each step's 64 x 192 x 48 product is over pool.c's megaflop)
+      -- the recurrent layers run each step in parts of the batch's rows,
+      -- whole micro-tiles of them, once its product passes a megaflop
+      -- (k_rnn.c): 64 x 192 x 48 for the LSTM, 64 x 192 x 64 for the GRU,
+      -- 64 x 96 x 96 for the RNNs; parts of uneven sizes on 2, 3, 5
       {"LSTM (2 layers, both ways) and GRU, SGD", 8 * 16, function()
          return nn.Sequential{
             nn.LSTM(16, 48, {layers = 2, bidirectional = true}),
-            nn.GRU(96, 32, {returns = "last"}), nn.Linear(32, 10)}
+            nn.GRU(96, 64, {returns = "last"}), nn.Linear(64, 10)}
       end, function(net) return nn.SGD(net, {lr = 0.05, momentum = 0.9}) end},
+      {"RNNs, ReLU and tanh, SGD", 8 * 16, function()
+         return nn.Sequential{
+            nn.RNN(16, 96, {nonlinearity = "relu"}),
+            nn.RNN(96, 96, {returns = "last"}), nn.Linear(96, 10)}
+      end, function(net) return nn.SGD(net, {lr = 0.01}) end},
    }
    -- memcheck runs these kernels some 500 times slower (AVX2 arithmetic
    -- is its costliest kind): this file took 27 minutes under it.  There

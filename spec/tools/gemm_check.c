@@ -13,7 +13,11 @@
 ** cases: alpha 0 reads neither A nor B (NaN there stays out), K = 0,
 ** M or N = 0.  Prints the kernel, one line per failure (the first 20), and
 ** "N cases, N bad"; exits non-zero on any failure.  Each product is
-** also taken with k_sgemm_ws's workspace, which must give the same bits.
+** also taken with k_sgemm_ws's workspace, which must give the same bits,
+** and with op(B) packed once (k_sgemm_pack, into a buffer one float off
+** the alignment): k_sgemm_packed must be as right, and the same bits when
+** asked for in four pieces (two blocks of rows by columns 0 .. 31 and
+** the rest), as the recurrent layers' steps ask for it.
 */
 #include <math.h>
 #include <stdio.h>
@@ -54,7 +58,7 @@ static void check(int M, int N, int K, int ta, int tb, float alpha,
   float *A = xmalloc(sizeof(float) * ar * lda);
   float *B = xmalloc(sizeof(float) * br * ldb);
   float *C = xmalloc(sizeof(float) * M * ldc);
-  float *C0 = xmalloc(sizeof(float) * M * ldc);
+  float *C0 = xmalloc(sizeof(float) * M * ldc), *Cp, *Cq;
   for (i = 0; i < ar * lda; i++) A[i] = rnd();
   for (i = 0; i < br * ldb; i++) B[i] = rnd();
   for (i = 0; i < M * ldc; i++) C0[i] = beta == 0 ? NAN : rnd();
@@ -78,13 +82,40 @@ static void check(int M, int N, int K, int ta, int tb, float alpha,
     }
     free(ws); free(C1);
   }
+  {     /* op(B) packed once: all of C, then in pieces */
+    float *bp = xmalloc(sizeof(float) * (k_sgemm_packsize(N, K) + 1));
+    int m0 = M / 2, n0 = N < 32 ? N : 32, q;
+    Cp = xmalloc(sizeof(float) * M * ldc);
+    Cq = xmalloc(sizeof(float) * M * ldc);
+    memcpy(Cp, C0, sizeof(float) * M * ldc);
+    memcpy(Cq, C0, sizeof(float) * M * ldc);
+    k_sgemm_pack(tb, N, K, B, ldb, bp + 1);
+    k_sgemm_packed(ta, M, N, K, alpha, A, lda, bp + 1, N, 0, beta, Cp, ldc);
+    for (q = 0; q < 4; q++) {
+      int r0 = q & 1 ? m0 : 0, r1 = q & 1 ? M : m0;
+      int c0 = q & 2 ? n0 : 0, c1 = q & 2 ? N : n0;
+      k_sgemm_packed(ta, r1 - r0, c1 - c0, K, alpha,
+                     ta ? A + r0 : A + (size_t)r0 * lda, lda, bp + 1, N, c0,
+                     beta, Cq + (size_t)r0 * ldc + c0, ldc);
+    }
+    for (i = 0; i < M * ldc; i++)
+      if (memcmp(&Cq[i], &Cp[i], sizeof *C)) {
+        fail("packed in pieces differs", M, N, K, ta, tb, i / ldc, i % ldc,
+             Cq[i], Cp[i]);
+        break;
+      }
+    free(bp);
+  }
   for (i = 0; i < M; i++)
     for (j = 0; j < ldc; j++) {
       double s = 0, mag = 0, want;
-      float got = C[i * ldc + j];
+      float got = C[i * ldc + j], gotp = Cp[i * ldc + j];
       if (j >= N) {           /* the pad: untouched, NaN or not */
         if (memcmp(&got, &C0[i * ldc + j], sizeof got))
           fail("pad written", M, N, K, ta, tb, i, j, got, C0[i * ldc + j]);
+        if (memcmp(&gotp, &C0[i * ldc + j], sizeof got))
+          fail("packed: pad written", M, N, K, ta, tb, i, j, gotp,
+               C0[i * ldc + j]);
         continue;
       }
       for (k = 0; k < K; k++) {
@@ -97,9 +128,11 @@ static void check(int M, int N, int K, int ta, int tb, float alpha,
       /* float accumulation over K terms: a few ulps of the magnitude */
       if (!(fabs(got - want) <= 1e-6 * (8 + K) * (fabs(alpha) * mag + 1)))
         fail("wrong", M, N, K, ta, tb, i, j, got, want);
+      if (!(fabs(gotp - want) <= 1e-6 * (8 + K) * (fabs(alpha) * mag + 1)))
+        fail("packed: wrong", M, N, K, ta, tb, i, j, gotp, want);
     }
   cases++;
-  free(A); free(B); free(C); free(C0);
+  free(A); free(B); free(C); free(C0); free(Cp); free(Cq);
 }
 
 /* alpha 0 or K 0: C = beta C exactly, A and B unread (NaN) */
