@@ -1,6 +1,12 @@
 -- Benchmarks: lua-nn against PyTorch (CPU, same thread count), the GEMM
 -- limit and the machine's peak, in one run.  Every figure is the median
--- of REPEATS timings (3 for the epochs).  The GEMM limit is the time of
+-- of REPEATS rounds (3 for the epochs).  A round of a workload times
+-- lua-nn and PyTorch (bench/torch_mlp.py, a process that answers through
+-- two named pipes) in turn on each thread count, one timing each, and
+-- each ratio is the median of the rounds' ratios: on a shared machine
+-- the speed drifts for seconds at a time, and timings taken side by side
+-- keep their ratio where blocks of them taken minutes apart do not.
+-- The GEMM limit is the time of
 -- the bare matrix products a workload needs (through C:gemm, so on the
 -- core's BLAS); the peak is one core's FMA loop (bench/peak.c, NN_PEAK
 -- names the program), and "of peak" is the workload's FLOPs over its
@@ -47,14 +53,17 @@ local function median(t)
    return t[math.floor((#t + 1) / 2)]
 end
 
-local function time(f, n, repeats)
-   f()
+-- one timing: n calls of f(round), after one more to warm up unless cold
+local function once(f, n, cold, round)
+   if not cold then f(round) end
+   local t0 = clock()
+   for _ = 1, n do f(round) end
+   return (clock() - t0) / n
+end
+
+local function time(f, n, repeats, cold)
    local ts = {}
-   for r = 1, repeats or REPEATS do
-      local t0 = clock()
-      for _ = 1, n do f() end
-      ts[r] = (clock() - t0) / n
-   end
+   for r = 1, repeats or REPEATS do ts[r] = once(f, n, cold or r > 1, r) end
    return median(ts)
 end
 
@@ -88,19 +97,19 @@ local function train(make, batch, n, adam)
    local opt = adam and nn.Adam(net, {lr = 1e-3}) or nn.SGD(net, {lr = 0.01, momentum = 0.9})
    local x, y = nn.rand(batch, 784), nn.Matrix(batch, 1)
    for i = 1, batch do y:set(i, 1, nn.random(10)) end
-   return time(function()
+   return function()
       opt:zeroGrad()
       local out = net:forward(x)
       crit:forward(out, y)
       net:backward(x, crit:backward(out, y), false)
       opt:step()
-   end, n)
+   end, n
 end
 
 local function infer(make, batch, n)
    local net, x = make(), nn.rand(batch, 784)
    net:evaluate()
-   return time(function() net:forward(x) end, n)
+   return function() net:forward(x) end, n
 end
 
 -- one Conv2d of the CNN on a batch: its forward, or its backward (dL/dW,
@@ -109,31 +118,24 @@ local function conv(C, O, H, batch, n, backward)
    local m = nn.Conv2d(C, O, 5, {padding = 2, input = {C, H, H}})
    local x, gy = nn.rand(batch, C * H * H), nn.rand(batch, O * H * H)
    m:forward(x)
-   if not backward then return time(function() m:forward(x) end, n) end
-   return time(function() m:backward(x, gy, C > 1) end, n)
+   if not backward then return function() m:forward(x) end, n end
+   return function() m:backward(x, gy, C > 1) end, n
 end
 
 -- one epoch of examples/mnist_cnn.lua's training (Adam, batch 64, the
--- example's network, shuffled) on the first 10,000 MNIST training images
+-- example's network, shuffled) on the first 10,000 MNIST training images,
+-- a new network seeded with the round's number; cold: no warm-up epoch
 local MNIST = os.getenv("BENCH_MNIST") or "data/mnist"
-local mnistdata
 local function epoch()
-   if not mnistdata then
-      local ok, X, Y = pcall(function() return (require "nn.mnist").load(MNIST, "train") end)
-      if not ok then return nil end
-      mnistdata = {X:narrow(1, 10000), Y:narrow(1, 10000)}
-   end
-   local ts = {}
-   for r = 1, 3 do
+   local ok, X, Y = pcall(function() return (require "nn.mnist").load(MNIST, "train") end)
+   if not ok then return nil end
+   X, Y = X:narrow(1, 10000), Y:narrow(1, 10000)
+   return function(r)
       nn.seed(r)
       local net, crit = example(), nn.CrossEntropyLoss()
       local opt = nn.Adam(net, {lr = 1e-3})
-      local t0 = clock()
-      nn.fit(net, crit, opt, mnistdata[1], mnistdata[2],
-         {epochs = 1, batchSize = 64, progress = false})
-      ts[r] = clock() - t0
-   end
-   return median(ts)
+      nn.fit(net, crit, opt, X, Y, {epochs = 1, batchSize = 64, progress = false})
+   end, 1, true
 end
 
 -- the sgemm calls of one step: for each layer (nin -> nout), forward
@@ -247,13 +249,13 @@ local function lstmtrain(batch, n)
    for i = 1, batch do
       for t = 1, LSTM_T do y:set(i, t, nn.random(LSTM_C)) end
    end
-   return time(function()
+   return function()
       opt:zeroGrad()
       local out = net:forward(x)
       crit:forward(out, y)
       net:backward(x, crit:backward(out, y), false)
       opt:step()
-   end, n)
+   end, n
 end
 
 local function lstmgen(n)
@@ -261,7 +263,7 @@ local function lstmgen(n)
    lstm:evaluate()
    local x = nn.randn(1, LSTM_D)
    lstm:setState()
-   return time(function() head:forward(lstm:step(x)) end, n)
+   return function() head:forward(lstm:step(x)) end, n
 end
 
 -- the products: x W_ih^T for every step at once, h W_hh^T a step, the
@@ -313,7 +315,8 @@ if child then
    nn.threads(counts[1])
    for _, w in ipairs(workloads) do
       if w[1] == arg[2] then
-         local ours = w[3]()
+         local f, n, cold = w[3]()
+         local ours = f and time(f, n, cold and 3 or REPEATS, cold)
          local limit = w[4] and w[4]()
          print(("%s %.9g %s"):format(w[1], ours or 0 / 0, limit and ("%.9g"):format(limit) or "nan"))
          return
@@ -329,14 +332,68 @@ local function pipe(cmd)
    return out
 end
 
-local function torch_times(threads)
-   local names = {}
-   for _, w in ipairs(workloads) do if selected(w) then names[#names + 1] = w[1] end end
-   local out = pipe(("BENCH_MNIST='%s' /usr/bin/python3 bench/torch_mlp.py %d %d %s 2>/dev/null")
-      :format(MNIST, threads, REPEATS, table.concat(names, ",")))
+-- PyTorch's side: bench/torch_mlp.py started on two named pipes, or
+-- nil where Python has no torch
+local function torch_start()
+   local ok = os.execute("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1")
+   if ok ~= true and ok ~= 0 then return nil end
+   local dir = pipe("mktemp -d 2>/dev/null"):gsub("%s+$", "")
+   ok = dir ~= "" and os.execute(("mkfifo '%s/cmd' '%s/res'"):format(dir, dir))
+   if ok ~= true and ok ~= 0 then return nil end
+   os.execute(("BENCH_MNIST='%s' /usr/bin/python3 bench/torch_mlp.py '%s/cmd' '%s/res' "
+      .. "</dev/null >/dev/null 2>&1 &"):format(MNIST, dir, dir))
+   -- each open waits for the other side's, in the same order
+   local cmd = io.open(dir .. "/cmd", "w")
+   local res = cmd and io.open(dir .. "/res", "r")
+   return res and {cmd = cmd, res = res, dir = dir}
+end
+
+-- one timing of workload name on threads, round r: seconds, or nil
+local function torch_time(py, name, threads, r)
+   if not py or py.dead then return nil end
+   py.cmd:write(("%s %d %d\n"):format(name, threads, r))
+   py.cmd:flush()
+   local line = py.res:read("l")
+   if not line then py.dead = true end
+   return line and tonumber(line)             -- "nan": nil
+end
+
+local function torch_stop(py)
+   if not py then return end
+   if not py.dead then
+      py.cmd:write("quit\n")
+      py.cmd:flush()
+   end
+   py.cmd:close()
+   py.res:close()
+   os.execute(("rm -rf '%s'"):format(py.dir))
+end
+
+-- PyTorch's medians of REPEATS timings on threads
+local function torch_times(py, threads)
    local t = {}
-   for name, secs in out:gmatch("(%w+) ([%d.e-]+)") do t[name] = tonumber(secs) end
+   for _, w in ipairs(workloads) do
+      if selected(w) then
+         local ts = {}
+         for r = 1, w[1] == "epoch" and 3 or REPEATS do ts[#ts + 1] = torch_time(py, w[1], threads, r) end
+         t[w[1]] = #ts > 0 and median(ts) or nil
+      end
+   end
    return t
+end
+
+-- the median of a[r] / b[r] over the rounds where both are there (false
+-- where one is not)
+local function ratio(a, b)
+   local q = {}
+   for r = 1, #a do if a[r] and b[r] then q[#q + 1] = a[r] / b[r] end end
+   return #q > 0 and median(q) or nil
+end
+
+local function mediannil(t)
+   local v = {}
+   for r = 1, #t do if t[r] then v[#v + 1] = t[r] end end
+   return #v > 0 and median(v) or nil
 end
 
 -- the machine: lscpu's model name and count of CPUs, the load, the peak
@@ -368,12 +425,12 @@ print(("Peak: %s GFLOP/s a core (%s, bench/peak.c)"):format(pk and ("%.1f"):form
 
 if #cores == 0 then
    local blas, kernels = nn.blas()
-   print(("lua-nn (%s %s) vs PyTorch (CPU), medians of %d (epochs of 3); MLP 784-256-128-10, "
-      .. "SGD momentum unless named; CNN as examples/mnist_cnn.lua with batch norm, no dropout")
-      :format(blas, kernels, REPEATS))
+   local py = torch_start()
+   print(("lua-nn (%s %s) vs PyTorch (%s), medians of %d rounds (epochs: 3), each timing lua-nn "
+      .. "and PyTorch in turn on each thread count, the ratios medians of the rounds' ratios; "
+      .. "MLP 784-256-128-10, SGD momentum unless named; CNN as examples/mnist_cnn.lua with "
+      .. "batch norm, no dropout"):format(blas, kernels, py and "CPU" or "absent", REPEATS))
    print()
-   local torch = {}
-   for _, t in ipairs(counts) do torch[t] = torch_times(t) end
    local head = {"workload"}
    for _, t in ipairs(counts) do
       local th = t == 1 and "1 thread" or t .. " threads"
@@ -390,17 +447,28 @@ if #cores == 0 then
    print(("|" .. (" --- |"):rep(#head)))
    for _, w in ipairs(workloads) do
       if selected(w) then
-         local row, ours = {w[2]}, {}
-         for i, t in ipairs(counts) do
-            nn.threads(t)
-            ours[i] = w[3]()
-            local theirs = torch[t][w[1]]
+         local row, ours, mine, theirs = {w[2]}, {}, {}, {}
+         local f, n, cold = w[3]()
+         for i = 1, #counts do mine[i], theirs[i] = {}, {} end
+         for r = 1, f and (cold and 3 or REPEATS) or 0 do
+            for i, t in ipairs(counts) do
+               nn.threads(t)
+               mine[i][r] = once(f, n, cold, r)
+               theirs[i][r] = torch_time(py, w[1], t, r) or false
+            end
+         end
+         f = nil
+         collectgarbage()
+         for i = 1, #counts do
+            ours[i] = mediannil(mine[i])
+            local q = ratio(theirs[i], mine[i])
             row[#row + 1] = us(ours[i])
-            row[#row + 1] = us(theirs)
-            row[#row + 1] = theirs and ours[i] and ("%.2fx"):format(theirs / ours[i]) or "n/a"
+            row[#row + 1] = us(mediannil(theirs[i]))
+            row[#row + 1] = q and ("%.2fx"):format(q) or "n/a"
          end
          for i = 2, #counts do
-            row[#row + 1] = ours[1] and ours[i] and ("%.2fx"):format(ours[1] / ours[i]) or "n/a"
+            local q = ratio(mine[1], mine[i])
+            row[#row + 1] = q and ("%.2fx"):format(q) or "n/a"
          end
          nn.threads(counts[1])
          local limit = w[4] and w[4]()
@@ -411,6 +479,7 @@ if #cores == 0 then
          io.stdout:flush()
       end
    end
+   torch_stop(py)
    print()
    print(("Machine at the end: %s"):format(machine()))
    return
@@ -434,7 +503,9 @@ local function describe(core)
 end
 
 -- two or more cores: the first is the reference, each other beside it
-local torch = torch_times(threads)
+local py = torch_start()
+local torch = torch_times(py, threads)
+torch_stop(py)
 print(("lua-nn vs PyTorch %s, %d thread%s, median of %d; MLP 784-256-128-10, SGD momentum unless named; CNN as examples/mnist_cnn.lua")
    :format(torch.train64 and "(CPU)" or "(absent)", threads, threads > 1 and "s" or "", REPEATS))
 local a = cores[1]

@@ -1,20 +1,21 @@
-"""PyTorch's side of bench/run.lua: the same workloads, timed the same way.
+"""PyTorch's side of bench/run.lua: the same workloads, timed the same way,
+one timing at a time as bench/run.lua asks, so that its timings and these
+alternate (the machine's speed drifts over seconds; pairs taken close
+together keep their ratio).
 
-argv: threads repeats [names]; prints one line per workload: name
-median_seconds (names: a comma-separated list, default all).  The epoch
-reads MNIST from $BENCH_MNIST (data/mnist).
+argv: cmd res, two named pipes.  Each line read from cmd, "name threads
+round", is answered on res with one line: the seconds of one call of the
+workload (the mean of its n calls, after one call to warm up), or "nan"
+where it cannot run (no MNIST for the epoch).  "quit" ends it.  The
+epoch reads MNIST from $BENCH_MNIST (data/mnist).
 """
 import os
-import statistics
 import sys
 import time
 
 import numpy
 import torch
 
-threads, repeats = int(sys.argv[1]), int(sys.argv[2])
-wanted = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else None
-torch.set_num_threads(threads)
 torch.manual_seed(1)
 
 
@@ -25,15 +26,8 @@ def mlp():
         torch.nn.Linear(128, 10))
 
 
-def median_time(f, n, reps=None):
-    f()                                    # warm-up
-    times = []
-    for _ in range(reps or repeats):
-        t = time.perf_counter()
-        for _ in range(n):
-            f()
-        times.append((time.perf_counter() - t) / n)
-    return statistics.median(times)
+# each workload returns (f, n, warm): one timing is n calls of f(round),
+# after one more to warm up where warm is true
 
 
 def train(make, batch, n, adam=False, shape=(784,)):
@@ -46,22 +40,22 @@ def train(make, batch, n, adam=False, shape=(784,)):
     x = torch.rand(batch, *shape)
     y = torch.randint(0, 10, (batch,))
 
-    def step():
+    def step(r=0):
         opt.zero_grad()
         loss = crit(net(x), y)
         loss.backward()
         opt.step()
-    return median_time(step, n)
+    return step, n, True
 
 
 def infer(make, batch, n, shape=(784,)):
     net = make().eval()
     x = torch.rand(batch, *shape)
 
-    def f():
+    def f(r=0):
         with torch.no_grad():
             net(x)
-    return median_time(f, n)
+    return f, n, True
 
 
 def cnn():
@@ -89,11 +83,13 @@ def conv(c, o, h, batch, n, backward=False):
     m = torch.nn.Conv2d(c, o, 5, padding=2)
     x = torch.rand(batch, c, h, h, requires_grad=c > 1)
     if not backward:
-        with torch.no_grad():
-            return median_time(lambda: m(x), n)
+        def f(r=0):
+            with torch.no_grad():
+                m(x)
+        return f, n, True
     y = m(x)
     g = torch.rand_like(y)
-    return median_time(lambda: y.backward(g, retain_graph=True), n)
+    return lambda r=0: y.backward(g, retain_graph=True), n, True
 
 
 def epoch():
@@ -109,13 +105,12 @@ def epoch():
         return None
     X = torch.tensor(raw[:10000 * 784].reshape(10000, 1, 28, 28), dtype=torch.float32) / 255
     Y = torch.tensor(labels[:10000], dtype=torch.int64)
-    times = []
-    for r in range(3):
+
+    def f(r):
         torch.manual_seed(r)
         net = example().train()
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         crit = torch.nn.CrossEntropyLoss()
-        t = time.perf_counter()
         perm = torch.randperm(10000)
         for i in range(0, 10000, 64):
             idx = perm[i:i + 64]
@@ -123,8 +118,7 @@ def epoch():
             loss = crit(net(X[idx]), Y[idx])
             loss.backward()
             opt.step()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return f, 1, False
 
 
 IMAGE = (1, 28, 28)
@@ -149,12 +143,12 @@ def lstmtrain(batch, n):
     x = torch.randn(batch, LSTM_T, LSTM_D)
     y = torch.randint(0, LSTM_C, (batch * LSTM_T,))
 
-    def step():
+    def step(r=0):
         opt.zero_grad()
         loss = crit(net(x).reshape(-1, LSTM_C), y)
         loss.backward()
         opt.step()
-    return median_time(step, n)
+    return step, n, True
 
 
 def lstmgen(n):
@@ -162,14 +156,14 @@ def lstmgen(n):
     x = torch.randn(1, 1, LSTM_D)
     state = [(torch.zeros(1, 1, LSTM_H), torch.zeros(1, 1, LSTM_H))]
 
-    def f():
+    def f(r=0):
         with torch.no_grad():
             y, state[0] = lstm(x, state[0])
             head(y)
-    return median_time(f, n)
+    return f, n, True
 
 
-workloads = [
+workloads = dict([
     ("train64", lambda: train(mlp, 64, 200)),
     ("adam64", lambda: train(mlp, 64, 200, adam=True)),
     ("train256", lambda: train(mlp, 256, 60)),
@@ -185,9 +179,37 @@ workloads = [
     ("epoch", epoch),
     ("lstmtrain32", lambda: lstmtrain(32, 10)),
     ("lstmgen1", lambda: lstmgen(2000)),
-]
-for name, f in workloads:
-    if wanted is None or name in wanted:
-        secs = f()
-        if secs is not None:
-            print(name, secs, flush=True)
+])
+
+
+def serve(cmdpath, respath):
+    """answers bench/run.lua's requests until "quit" or the end of cmd;
+    each workload is made the first time it is asked for"""
+    made = {}
+    with open(cmdpath) as cmd, open(respath, "w") as res:
+        for line in cmd:
+            words = line.split()
+            if not words or words[0] == "quit":
+                break
+            name, threads, rnd = words[0], int(words[1]), int(words[2])
+            if name not in made:
+                torch.manual_seed(1)
+                made[name] = workloads[name]() if name in workloads else None
+            secs = float("nan")
+            if made[name] is not None:
+                f, n, warm = made[name]
+                torch.set_num_threads(threads)
+                if warm:
+                    f(rnd)
+                t = time.perf_counter()
+                for _ in range(n):
+                    f(rnd)
+                secs = (time.perf_counter() - t) / n
+            # the intra-op threads spin a while after a parallel region:
+            # let them sleep before lua-nn's next timing starts
+            time.sleep(0.02)
+            res.write("%.9g\n" % secs)
+            res.flush()
+
+
+serve(sys.argv[1], sys.argv[2])
