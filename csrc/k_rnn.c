@@ -38,6 +38,10 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
+/* after the pragma: a function compiled under other options is not
+** inlined into these */
+#include "k_math.h"
+
 /* the products: the caller's, or k_gemm */
 static void gemm(const KRnn *s, int ta, int tb, int M, int N, int K,
                  float alpha, const float *A, int lda, const float *B,
@@ -52,35 +56,10 @@ int k_rnn_gates(int cell) {
   return cell == K_LSTM ? 4 : cell == K_GRU ? 3 : 1;
 }
 
-/* ---- exp, sigmoid and tanh that vectorize -------------------------------
-** libm's expf and tanhf are calls, one element at a time; these are
-** Cephes' single-precision polynomials (S. L. Moshier, Methods and
-** Programs for Mathematical Functions, 1989), about 2 ulp, in arithmetic
-** and selects only, so GCC vectorizes a loop of them at -O2.  NaN stays
-** NaN; no conversion to an integer type (2^n is built in the exponent's
-** bits from a float that holds n in its low bits). */
-
-typedef union { float f; uint32_t u; } Bits;
-
-static inline float fexp(float x) {
-  Bits z, p;
-  float r, q;
-  x = x < -87.0f ? -87.0f : x;           /* e^-87 is still normal */
-  x = x > 88.0f ? 88.0f : x;             /* n <= 127 below */
-  /* 1.5 * 2^23 + n: round(x log2 e) in the mantissa's low bits */
-  z.f = x * 1.44269504088896341f + 12582912.0f;
-  r = z.f - 12582912.0f;
-  x = x - r * 0.693359375f;              /* x - n ln 2, in two parts */
-  x = x - r * -2.12194440e-4f;
-  q = ((((1.9875691500e-4f * x + 1.3981999507e-3f) * x + 8.3334519073e-3f) *
-        x + 4.1665795894e-2f) * x + 1.6666665459e-1f) * x + 5.0000001201e-1f;
-  q = q * x * x + x + 1.0f;
-  p.u = (z.u - 0x4B400000u + 127u) << 23;        /* 2^n */
-  return q * p.f;
-}
+/* ---- sigmoid and tanh that vectorize (k_fexp: k_math.h) ---------------- */
 
 static inline float fsig(float x) {
-  return 1.0f / (1.0f + fexp(-x));
+  return 1.0f / (1.0f + k_fexp(-x));
 }
 
 /* the odd polynomial below |x| = 0.625, 1 - 2 / (e^2|x| + 1) above */
@@ -89,7 +68,7 @@ static inline float ftanh(float x) {
   s = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z -
          5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
        3.33332819422e-1f) * z * x + x;
-  l = 1.0f - 2.0f / (fexp(2.0f * a) + 1.0f);
+  l = 1.0f - 2.0f / (k_fexp(2.0f * a) + 1.0f);
   l = x < 0 ? -l : l;
   return a < 0.625f ? s : l;
 }
