@@ -418,6 +418,30 @@ local function ofpeak(flops, secs, threads, pk)
    return ("%.0f%%"):format(100 * flops / secs / 1e9 / (pk * threads))
 end
 
+-- the CPU time so far, all CPUs, and the part of it the hypervisor gave
+-- to others (steal, /proc/stat's eighth figure): a stolen CPU stalls
+-- every job a pool shares with it, so 2 threads suffer it first
+local function cputimes()
+   local f = io.open("/proc/stat")
+   local l = f and f:read("l")
+   if f then f:close() end
+   local total, steal, i = 0, 0, 0
+   for v in (l or ""):gmatch("%d+") do
+      i = i + 1
+      if i <= 8 then total = total + tonumber(v) end
+      if i == 8 then steal = tonumber(v) end
+   end
+   return total, steal
+end
+local total0, steal0 = cputimes()
+
+local function stolen()
+   local total, steal = cputimes()
+   if total <= total0 then return "" end
+   return ("; %.1f%% of the CPU time stolen by the hypervisor during the run")
+      :format(100 * (steal - steal0) / (total - total0))
+end
+
 local pk, pkwhat = peak()
 print(("Machine: %s"):format(machine()))
 print(("Peak: %s GFLOP/s a core (%s, bench/peak.c)"):format(pk and ("%.1f"):format(pk) or "n/a",
@@ -481,7 +505,7 @@ if #cores == 0 then
    end
    torch_stop(py)
    print()
-   print(("Machine at the end: %s"):format(machine()))
+   print(("Machine at the end: %s%s"):format(machine(), stolen()))
    return
 end
 
