@@ -332,20 +332,28 @@ local function pipe(cmd)
    return out
 end
 
--- PyTorch's side: bench/torch_mlp.py started on two named pipes, or
--- nil where Python has no torch
+-- PyTorch's side: bench/torch_mlp.py (beside this file), its answers
+-- read from its output and its requests written to a named pipe; nil
+-- where Python lacks torch or numpy.  The pipe is opened read-write:
+-- that open does not wait for a reader (Linux), and a write to it cannot
+-- raise SIGPIPE, so a Python that fails to start or dies shows as the end
+-- of its output, never as a hang.
+local HERE = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 local function torch_start()
-   local ok = os.execute("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1")
+   local ok = os.execute("/usr/bin/python3 -c 'import numpy, torch' >/dev/null 2>&1")
    if ok ~= true and ok ~= 0 then return nil end
    local dir = pipe("mktemp -d 2>/dev/null"):gsub("%s+$", "")
-   ok = dir ~= "" and os.execute(("mkfifo '%s/cmd' '%s/res'"):format(dir, dir))
-   if ok ~= true and ok ~= 0 then return nil end
-   os.execute(("BENCH_MNIST='%s' /usr/bin/python3 bench/torch_mlp.py '%s/cmd' '%s/res' "
-      .. "</dev/null >/dev/null 2>&1 &"):format(MNIST, dir, dir))
-   -- each open waits for the other side's, in the same order
-   local cmd = io.open(dir .. "/cmd", "w")
-   local res = cmd and io.open(dir .. "/res", "r")
-   return res and {cmd = cmd, res = res, dir = dir}
+   if dir == "" then return nil end
+   ok = os.execute(("mkfifo '%s/cmd'"):format(dir))
+   local cmd = (ok == true or ok == 0) and io.open(dir .. "/cmd", "r+")
+   local res = cmd and io.popen(("BENCH_MNIST='%s' /usr/bin/python3 '%s/torch_mlp.py' '%s/cmd' "
+      .. "2>/dev/null"):format(MNIST, HERE, dir), "r")
+   if not res then
+      if cmd then cmd:close() end
+      os.execute(("rm -rf '%s'"):format(dir))
+      return nil
+   end
+   return {cmd = cmd, res = res, dir = dir}
 end
 
 -- one timing of workload name on threads, round r: seconds, or nil
@@ -353,17 +361,15 @@ local function torch_time(py, name, threads, r)
    if not py or py.dead then return nil end
    py.cmd:write(("%s %d %d\n"):format(name, threads, r))
    py.cmd:flush()
-   local line = py.res:read("l")
+   local line = py.res:read("*l")
    if not line then py.dead = true end
    return line and tonumber(line)             -- "nan": nil
 end
 
 local function torch_stop(py)
    if not py then return end
-   if not py.dead then
-      py.cmd:write("quit\n")
-      py.cmd:flush()
-   end
+   py.cmd:write("quit\n")
+   py.cmd:flush()
    py.cmd:close()
    py.res:close()
    os.execute(("rm -rf '%s'"):format(py.dir))
@@ -423,7 +429,7 @@ end
 -- every job a pool shares with it, so 2 threads suffer it first
 local function cputimes()
    local f = io.open("/proc/stat")
-   local l = f and f:read("l")
+   local l = f and f:read("*l")
    if f then f:close() end
    local total, steal, i = 0, 0, 0
    for v in (l or ""):gmatch("%d+") do

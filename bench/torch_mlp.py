@@ -3,11 +3,11 @@ one timing at a time as bench/run.lua asks, so that its timings and these
 alternate (the machine's speed drifts over seconds; pairs taken close
 together keep their ratio).
 
-argv: cmd res, two named pipes.  Each line read from cmd, "name threads
-round", is answered on res with one line: the seconds of one call of the
-workload (the mean of its n calls, after one call to warm up), or "nan"
-where it cannot run (no MNIST for the epoch).  "quit" ends it.  The
-epoch reads MNIST from $BENCH_MNIST (data/mnist).
+argv: cmd, a named pipe.  Each line read from it, "name threads round",
+is answered with one line on standard output: the seconds of one call of
+the workload (the mean of its n calls, after one call to warm up), or
+"nan" where it cannot run (no MNIST for the epoch).  "quit", or the end
+of cmd, ends it.  The epoch reads MNIST from $BENCH_MNIST (data/mnist).
 """
 import os
 import sys
@@ -182,11 +182,11 @@ workloads = dict([
 ])
 
 
-def serve(cmdpath, respath):
+def serve(cmdpath, res):
     """answers bench/run.lua's requests until "quit" or the end of cmd;
     each workload is made the first time it is asked for"""
     made = {}
-    with open(cmdpath) as cmd, open(respath, "w") as res:
+    with open(cmdpath) as cmd:
         for line in cmd:
             words = line.split()
             if not words or words[0] == "quit":
@@ -212,4 +212,4 @@ def serve(cmdpath, respath):
             res.flush()
 
 
-serve(sys.argv[1], sys.argv[2])
+serve(sys.argv[1], sys.stdout)

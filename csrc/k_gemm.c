@@ -86,6 +86,13 @@ static void packb(const Impl *im, int tb, const float *B, int ldb, int pc,
   else im->packn(B + (size_t)pc * ldb + jc, ldb, nb, r, kb, b);
 }
 
+/* whether the sliver from column jc of bw packed columns was packed
+** narrow (nr2 wide): its own width decides, not how much of it a product
+** asks for, since a part of the columns may end inside a full sliver */
+static int narrow(const Impl *im, int bw, int jc) {
+  return bw - jc <= im->nr2;
+}
+
 /* C (+)= alpha A's rows read in place times op(B)'s block packed in bp
 ** (every sliver, depth kb, within ROWS_L2 floats): six rows of A (a few
 ** KB) stay in L1 while B's block comes from L2.  Packing A's block
@@ -93,16 +100,16 @@ static void packb(const Impl *im, int tb, const float *B, int ldb, int pc,
 ** (N 256 or less) that costs more than the kernel gains from packed
 ** rows: 1000 x 784 by 784 x 256 went from 89 to 93 GFLOP/s, 1000 x 128
 ** by 128 x 10 from 35 to 47 (Zen 3, best of 40, 4 runs of each). */
-static void rowsblock(const Impl *im, int M, int N, int kb, float alpha,
-                      const float *A, int lda, const float *bp, float be,
-                      float *C, int ldc) {
+static void rowsblock(const Impl *im, int M, int N, int bw, int kb,
+                      float alpha, const float *A, int lda, const float *bp,
+                      float be, float *C, int ldc) {
   const int mr = im->mr, nr = im->nr;
   int ir, jc;
   for (ir = 0; ir < M; ir += mr) {
     int m = M - ir < mr ? M - ir : mr;
     for (jc = 0; jc < N; jc += nr) {
       int nb = N - jc < nr ? N - jc : nr;
-      KernA kern = nb <= im->nr2 ? im->kerna2 : im->kerna;
+      KernA kern = narrow(im, bw, jc) ? im->kerna2 : im->kerna;
       kern(kb, A + (size_t)ir * lda, lda, bp + (size_t)(jc / nr) * kb * nr,
            C + (size_t)ir * ldc + jc, ldc, alpha, be, m, nb);
     }
@@ -121,7 +128,7 @@ static void packblock(const Impl *im, int tb, int N, const float *B,
   const int nr = im->nr;
   int jc;
   for (jc = 0; jc < N; jc += nr) {
-    int nb = N - jc < nr ? N - jc : nr, r = nb <= im->nr2 ? im->nr2 : nr;
+    int nb = N - jc < nr ? N - jc : nr, r = narrow(im, N, jc) ? im->nr2 : nr;
     packb(im, tb, B, ldb, pc, jc, nb, r, kb, bp + (size_t)(jc / nr) * kb * nr);
   }
 }
@@ -141,10 +148,10 @@ static void packa(const Impl *im, int ta, const float *A, int lda, int ic,
 }
 
 /* C (+)= alpha op(A) times a block of op(B) packed whole in bp (depth kb,
-** every sliver of N, as packblock lays it out), A at the block's first
-** column of op(A): A's rows read in place where that pays (rowsblock),
-** else packed a block at a time on the stack */
-static void withblock(const Impl *im, int ta, int M, int N, int kb,
+** as packblock lays out bw >= N columns: C's N are the first of them), A
+** at the block's first column of op(A): A's rows read in place where
+** that pays (rowsblock), else packed a block at a time on the stack */
+static void withblock(const Impl *im, int ta, int M, int N, int bw, int kb,
                       float alpha, const float *A, int lda, const float *bp,
                       float be, float *C, int ldc) {
   float buf[STACK_FLOATS + ALIGN];
@@ -152,7 +159,7 @@ static void withblock(const Impl *im, int ta, int M, int N, int kb,
   float *ap = aligned(buf);
   int mc = STACK_FLOATS / kb / mr * mr, nm, ic;
   if (!ta && im->kerna && (size_t)kb * npad(im, N) <= ROWS_L2) {
-    rowsblock(im, M, N, kb, alpha, A, lda, bp, be, C, ldc);
+    rowsblock(im, M, N, bw, kb, alpha, A, lda, bp, be, C, ldc);
     return;
   }
   nm = (M + mc - 1) / mc;                      /* equal blocks */
@@ -162,7 +169,7 @@ static void withblock(const Impl *im, int ta, int M, int N, int kb,
     packa(im, ta, A, lda, ic, mb, kb, ap);
     for (jc = 0; jc < N; jc += nr) {
       int nb = N - jc < nr ? N - jc : nr, ir;
-      Kern kern = nb <= im->nr2 ? im->kern2 : im->kern;
+      Kern kern = narrow(im, bw, jc) ? im->kern2 : im->kern;
       const float *b = bp + (size_t)(jc / nr) * kb * nr;
       float *c = C + (size_t)ic * ldc + jc;
       for (ir = 0; ir < mb; ir += mr)
@@ -188,8 +195,8 @@ static void slivers(const Impl *im, int ta, int tb, int M, int N, int pc,
     packa(im, ta, A, lda, ic, mb, kb, ap);
     for (jc = 0; jc < N; jc += nr) {
       int nb = N - jc < nr ? N - jc : nr, ir;
-      int narrow = nb <= im->nr2, r = narrow ? im->nr2 : nr;
-      Kern kern = narrow ? im->kern2 : im->kern;
+      int thin = narrow(im, N, jc), r = thin ? im->nr2 : nr;
+      Kern kern = thin ? im->kern2 : im->kern;
       float *c = C + (size_t)ic * ldc + jc;
       packb(im, tb, B, ldb, pc, jc, nb, r, kb, bp);
       for (ir = 0; ir < mb; ir += mr)
@@ -213,7 +220,7 @@ static void blocked(const Impl *im, int ta, int tb, int M, int N, int K,
     if (ws) {
       float *bp = aligned(ws);
       packblock(im, tb, N, B, ldb, pc, kb, bp);
-      withblock(im, ta, M, N, kb, alpha, a, lda, bp, be, C, ldc);
+      withblock(im, ta, M, N, N, kb, alpha, a, lda, bp, be, C, ldc);
     } else {
       slivers(im, ta, tb, M, N, pc, kb, alpha, a, lda, B, ldb, be, C, ldc);
     }
@@ -352,7 +359,8 @@ void k_sgemm_packed(int ta, int M, int N, int K, float alpha, const float *A,
   base = aligned((float *)(uintptr_t)bp);
   for (pc = 0; pc < K; pc += kc) {
     int kb = K - pc < kc ? K - pc : kc;
-    withblock(im, ta, M, N, kb, alpha, ta ? A + (size_t)pc * lda : A + pc,
+    withblock(im, ta, M, N, bn - j0, kb, alpha,
+              ta ? A + (size_t)pc * lda : A + pc,
               lda, base + (size_t)pc * npad(im, bn) +
                        (size_t)(j0 / im->nr) * kb * im->nr,
               pc == 0 ? beta : 1, C, ldc);

@@ -29,12 +29,16 @@ static float rowmax(const float *x, int c) {
   return m;
 }
 
-/* e[j] = exp(x[j] - m), j < c <= XROW; returns their sum */
-static K_NOINLINE float expsum(float *restrict e, const float *restrict x,
-                               float m, int c) {
-  float s = 0;
-  K_FOR(j, c, e[j] = k_fexp(x[j] - m));
-  K_FOR(j, c, s += e[j]);
+/* e[j] = exp(x[j] - m), j < c <= XROW, 0 below e^-87 (k_fexp stops at
+** it: a masked logit of -inf must get no probability, and no subnormal
+** gradient); returns their sum, in double (the exp is 2 ulp; a float sum
+** of 256 terms took the gradient to 34) */
+static K_NOINLINE double expsum(float *restrict e, const float *restrict x,
+                                float m, int c) {
+  double s = 0;
+  int j;
+  K_FOR(j, c, float d = x[j] - m; e[j] = d < -87.0f ? 0.0f : k_fexp(d));
+  for (j = 0; j < c; j++) s += e[j];
   return s;
 }
 

@@ -54,6 +54,44 @@ describe("nn.CrossEntropyLoss", function()
       assert.is_true(crit:backward(big, {2, 1}):allfinite())
    end)
 
+   -- the softmax takes a float polynomial exp a row at a time
+   -- (csrc/k_loss.c): a masked logit (-inf, or 100 below the row's
+   -- largest) must get exactly 0, not the polynomial's floor of e^-87
+   it("gives masked logits no probability and a gradient of exactly 0", function()
+      local m = nn.Matrix{{2, -math.huge, 1, -1e4}, {0, 1, -200, 3}}
+      local crit = nn.CrossEntropyLoss()
+      local L = crit:forward(m, {1, 4})
+      local want = ((logsumexp{2, 1} - 2) + (logsumexp{0, 1, 3} - 3)) / 2
+      assert.is_true(math.abs(L - want) < 1e-6, L .. " vs " .. want)
+      local g = crit:backward(m, {1, 4})
+      for _, ij in ipairs{{1, 2}, {1, 4}, {2, 3}} do
+         assert.are.equal(0, g:get(ij[1], ij[2]))
+      end
+   end)
+
+   -- rows wider than the 256 exponentials kept on the stack take them
+   -- twice, 256 at a time: against plain Lua in double
+   it("matches softmax in double on rows of 1, 255, 256, 257 and 600 classes", function()
+      nn.seed(9)
+      for _, c in ipairs{1, 255, 256, 257, 600} do
+         local z = nn.randn(3, c) * 4
+         local t = {1, c, math.floor((c + 1) / 2)}
+         local crit = nn.CrossEntropyLoss{reduction = "sum"}
+         local L, g = crit:forward(z, t), crit:backward(z, t)
+         local want = 0
+         for i, row in ipairs(z:totable()) do
+            local lse = logsumexp(row)
+            want = want + lse - row[t[i]]
+            for j = 1, c do
+               local p = math.exp(row[j] - lse) - (j == t[i] and 1 or 0)
+               assert.is_true(math.abs(g:get(i, j) - p) < 1e-6,
+                  ("c %d: g[%d][%d] = %.9g, expected %.9g"):format(c, i, j, g:get(i, j), p))
+            end
+         end
+         assert.is_true(math.abs(L - want) < 1e-5 * (1 + math.abs(want)), c .. ": " .. L .. " vs " .. want)
+      end
+   end)
+
    it("rejects bad targets clearly", function()
       local crit = nn.CrossEntropyLoss()
       assert.has_error(function() crit:forward(x, {1, 4}) end,

@@ -17,7 +17,9 @@
 ** and with op(B) packed once (k_sgemm_pack, into a buffer one float off
 ** the alignment): k_sgemm_packed must be as right, and the same bits when
 ** asked for in four pieces (two blocks of rows by columns 0 .. 31 and
-** the rest), as the recurrent layers' steps ask for it.
+** the rest), as the recurrent layers' steps ask for it, and in windows
+** of columns that end inside a full sliver (0 .. 39, 32 .. 39), where
+** the kernel must still read the sliver as it was packed.
 */
 #include <math.h>
 #include <stdio.h>
@@ -104,6 +106,21 @@ static void check(int M, int N, int K, int ta, int tb, float alpha,
              Cq[i], Cp[i]);
         break;
       }
+    for (q = 0; q < 3; q++) {   /* windows: C0 outside, Cp's bits inside */
+      int c0 = q ? 32 : 0, c1 = q < 2 ? (N < 40 ? N : 40) : N;
+      if (c0 >= c1) continue;
+      memcpy(Cq, C0, sizeof(float) * M * ldc);
+      k_sgemm_packed(ta, M, c1 - c0, K, alpha, A, lda, bp + 1, N, c0, beta,
+                     Cq + c0, ldc);
+      for (i = 0; i < M * ldc; i++) {
+        int in = i % ldc >= c0 && i % ldc < c1;
+        if (memcmp(&Cq[i], in ? &Cp[i] : &C0[i], sizeof *C)) {
+          fail("packed window differs", M, N, K, ta, tb, i / ldc, i % ldc,
+               Cq[i], in ? Cp[i] : C0[i]);
+          break;
+        }
+      }
+    }
     free(bp);
   }
   for (i = 0; i < M; i++)
