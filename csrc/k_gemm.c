@@ -147,6 +147,18 @@ static void packa(const Impl *im, int ta, const float *A, int lda, int ic,
   }
 }
 
+/* C (+)= alpha times mb rows of A packed in slivers (ap) by one sliver of
+** B (b, nb columns): a micro-tile a sliver of A */
+static void column(const Impl *im, Kern kern, int kb, const float *ap,
+                   const float *b, float *c, int ldc, float alpha, float be,
+                   int mb, int nb) {
+  const int mr = im->mr;
+  int ir;
+  for (ir = 0; ir < mb; ir += mr)
+    kern(kb, ap + (size_t)ir * kb, b, c + (size_t)ir * ldc, ldc, alpha, be,
+         mb - ir < mr ? mb - ir : mr, nb);
+}
+
 /* C (+)= alpha op(A) times a block of op(B) packed whole in bp (depth kb,
 ** as packblock lays out bw >= N columns: C's N are the first of them), A
 ** at the block's first column of op(A): A's rows read in place where
@@ -168,13 +180,10 @@ static void withblock(const Impl *im, int ta, int M, int N, int bw, int kb,
     int mb = M - ic < mc ? M - ic : mc, jc;
     packa(im, ta, A, lda, ic, mb, kb, ap);
     for (jc = 0; jc < N; jc += nr) {
-      int nb = N - jc < nr ? N - jc : nr, ir;
+      int nb = N - jc < nr ? N - jc : nr;
       Kern kern = narrow(im, bw, jc) ? im->kern2 : im->kern;
-      const float *b = bp + (size_t)(jc / nr) * kb * nr;
-      float *c = C + (size_t)ic * ldc + jc;
-      for (ir = 0; ir < mb; ir += mr)
-        kern(kb, ap + (size_t)ir * kb, b, c + (size_t)ir * ldc, ldc, alpha,
-             be, mb - ir < mr ? mb - ir : mr, nb);
+      column(im, kern, kb, ap, bp + (size_t)(jc / nr) * kb * nr,
+             C + (size_t)ic * ldc + jc, ldc, alpha, be, mb, nb);
     }
   }
 }
@@ -194,14 +203,12 @@ static void slivers(const Impl *im, int ta, int tb, int M, int N, int pc,
     int mb = M - ic < mc ? M - ic : mc, jc;
     packa(im, ta, A, lda, ic, mb, kb, ap);
     for (jc = 0; jc < N; jc += nr) {
-      int nb = N - jc < nr ? N - jc : nr, ir;
+      int nb = N - jc < nr ? N - jc : nr;
       int thin = narrow(im, N, jc), r = thin ? im->nr2 : nr;
       Kern kern = thin ? im->kern2 : im->kern;
-      float *c = C + (size_t)ic * ldc + jc;
       packb(im, tb, B, ldb, pc, jc, nb, r, kb, bp);
-      for (ir = 0; ir < mb; ir += mr)
-        kern(kb, ap + (size_t)ir * kb, bp, c + (size_t)ir * ldc, ldc, alpha,
-             be, mb - ir < mr ? mb - ir : mr, nb);
+      column(im, kern, kb, ap, bp, C + (size_t)ic * ldc + jc, ldc, alpha, be,
+             mb, nb);
     }
   }
 }
