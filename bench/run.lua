@@ -1,16 +1,16 @@
 -- Benchmarks: lua-nn against PyTorch (CPU, same thread count), the GEMM
 -- limit and the machine's peak, in one run.  Every figure is the median
 -- of REPEATS rounds (3 for the epochs).  A round of a workload times
--- lua-nn and PyTorch (bench/torch_mlp.py, a process that answers through
--- two named pipes) in turn on each thread count, one timing each, and
+-- lua-nn and PyTorch (bench/torch_mlp.py, a process that answers one
+-- request at a time) in turn on each thread count, one timing each, and
 -- each ratio is the median of the rounds' ratios: on a shared machine
 -- the speed drifts for seconds at a time, and timings taken side by side
 -- keep their ratio where blocks of them taken minutes apart do not.
--- The GEMM limit is the time of
--- the bare matrix products a workload needs (through C:gemm, so on the
--- core's BLAS); the peak is one core's FMA loop (bench/peak.c, NN_PEAK
--- names the program), and "of peak" is the workload's FLOPs over its
--- time and the peak of as many cores as threads.
+-- The GEMM limit is the time of the bare matrix products a workload
+-- needs (through C:gemm, so on the core's BLAS); the peak is one core's
+-- FMA loop (bench/peak.c, NN_PEAK names the program), and "of peak" is
+-- the workload's FLOPs over its time and the peak of as many cores as
+-- threads.
 --   lua5.4 bench/run.lua [threads]                     (make bench)
 --   lua5.4 bench/run.lua threads name=cpath name=cpath  (make bench BLAS=none)
 -- threads is a count or a list, "1,2" (the default): each workload on
