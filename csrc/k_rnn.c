@@ -189,7 +189,7 @@ static int splitrows(const KRnn *s, int N, int K, int *per) {
 
 static void runstep(const KRnn *s, KTask fn, Step *st, int N, int K) {
   int nparts = splitrows(s, N, K, &st->per);
-  if (nparts > 1) s->par(s->pctx, fn, st, nparts);
+  if (nparts > 1) s->par(s->gctx, fn, st, nparts);
   else fn(st, 0, 0);
 }
 
@@ -402,7 +402,7 @@ static void biasgrads(const KRnn *s, float *db, float *db2, const float *d,
   u.c = c;
   u.per = ((c + nparts - 1) / nparts + 15) / 16 * 16;
   nparts = (c + u.per - 1) / u.per;
-  if (nparts > 1) s->par(s->pctx, sumspart, &u, nparts);
+  if (nparts > 1) s->par(s->gctx, sumspart, &u, nparts);
   else sumspart(&u, 0, 0);
 }
 

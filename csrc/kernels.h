@@ -367,14 +367,13 @@ typedef struct KRnn {
   int T, n, D, H;             /* steps, batch, input size, hidden size */
   int rev;                    /* the reverse direction */
   KGemm gemm;                 /* the products; NULL: k_gemm */
-  void *gctx;
+  void *gctx;                 /* the caller's threads, for gemm and par */
   /* wp: NULL, or scratch of k_rnn_packsize floats for W_hh packed once a
   ** pass (k_sgemm_pack), each step then one job of par's in parts of
   ** the batch's rows: the step's product and its gates, row by row, so
   ** the same bits for any number of parts, at most parts of them */
   float *wp;
   KPar par;
-  void *pctx;
   int parts;
 } KRnn;
 /* the floats of wp for forward (grad 0) or backward (grad 1) */

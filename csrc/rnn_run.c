@@ -26,6 +26,25 @@ static void poolpar(void *ctx, KTask fn, void *arg, int nparts) {
   nn_parallel((Pool *)ctx, fn, arg, nparts);
 }
 
+/* what k_rnn.c is told of one direction of one layer, D its input's
+** width, on the state's threads, W_hh packed into wp (or NULL) */
+static KRnn kspec(const Ctx *c, const RNNSet *s, int T, int n, int D,
+                  int rev, float *wp) {
+  KRnn ks;
+  ks.cell = s->cell;
+  ks.T = T;
+  ks.n = n;
+  ks.D = D;
+  ks.H = s->H;
+  ks.rev = rev;
+  ks.gemm = poolgemm;
+  ks.gctx = c->pool;
+  ks.wp = wp;
+  ks.par = poolpar;
+  ks.parts = nn_poolsize(c->pool);
+  return ks;
+}
+
 /* ---- the run's table: saved arrays, scratch and states ------------------ */
 
 /* pushes the module's table (at 1), made the first time */
@@ -271,19 +290,7 @@ void nn_rnn_forward(Ctx *c) {
     for (d = 0; d < dirs; d++) {
       int k = l * dirs + d;
       float *const *p = c->p + (size_t)k * np;
-      KRnn ks;
-      ks.cell = s->cell;
-      ks.T = T;
-      ks.n = n;
-      ks.D = l ? Hd : D;
-      ks.H = H;
-      ks.rev = d;
-      ks.gemm = poolgemm;
-      ks.gctx = c->pool;
-      ks.wp = w.wp;
-      ks.par = poolpar;
-      ks.pctx = c->pool;
-      ks.parts = nn_poolsize(c->pool);
+      KRnn ks = kspec(c, s, T, n, l ? Hd : D, d, w.wp);
       /* h0 (c0) into its slot: rows of the state's block k */
       if (h0) k_copy2d(w.hs[k] + slot0(d, T, n, H), (size_t)H,
                        h0->data + (size_t)k * H, (size_t)LdH, n, H);
@@ -379,19 +386,7 @@ void nn_rnn_backward(Ctx *c) {
       int k = l * dirs + d;
       float *const *p = c->p + (size_t)k * np;
       float *const *g = c->g + (size_t)k * np;
-      KRnn ks;
-      ks.cell = s->cell;
-      ks.T = T;
-      ks.n = n;
-      ks.D = l ? Hd : D;
-      ks.H = H;
-      ks.rev = d;
-      ks.gemm = poolgemm;
-      ks.gctx = c->pool;
-      ks.wp = w.gwp;
-      ks.par = poolpar;
-      ks.pctx = c->pool;
-      ks.parts = nn_poolsize(c->pool);
+      KRnn ks = kspec(c, s, T, n, l ? Hd : D, d, w.gwp);
       k_rnn_backward(&ks, in, p[0], p[1], w.hs[k], w.cs[k], w.g[k], w.hn[k],
                      dout + (size_t)d * H, Hd, wantdx ? dx : NULL, d > 0,
                      g[0], g[1], s->bias ? g[2] : NULL,
