@@ -84,17 +84,15 @@ static int linear_rows(const Ctx *c) {
 ** keeps its thread count per process. */
 static void linear_forward(Ctx *c) {
   const LinearSet *s = LIN(c->m);
-  int n = linear_rows(c), i;
-  const float *b = s->bias ? c->p[1] : NULL;
+  int n = linear_rows(c);
   /* a large batch: W's packed blocks kept for every block of rows (the
   ** scratch, reused) instead of packed again for each */
   size_t nws = nn_pgemm_wsize(c->pool, n, s->nout, s->nin);
   float *ws = nws ? nn_scratch(c, UV_SCRATCH, nws, 1) : NULL;
-  if (b)                        /* y = b in every row, then y += x W^T */
-    for (i = 0; i < n; i++)
-      memcpy(c->out + (size_t)i * s->nout, b, s->nout * sizeof(float));
+  /* y = b in every row, then y += x W^T */
   nn_pgemm_ws(c->pool, 0, 1, n, s->nout, s->nin, 1.0f, c->x, s->nin,
-              c->p[0], s->nin, b ? 1.0f : 0.0f, c->out, s->nout, ws, nws);
+              c->p[0], s->nin, 0.0f, c->out, s->nout,
+              s->bias ? c->p[1] : NULL, ws, nws);
 }
 
 typedef struct BiasJob {

@@ -312,11 +312,18 @@ void nn_prange(Pool *p, nn_RangeTask fn, void *arg, size_t n, size_t grain) {
 typedef struct Gemm {
   int ta, tb, M, N, K, lda, ldb, ldc, cols;
   float alpha, beta;
-  const float *A, *B;
+  const float *A, *B, *bias;
   float *C, *ws;
   size_t nws;                   /* floats of ws a part */
   int step, nparts;
 } Gemm;
+
+/* C[M,N]'s every row set to bias[N] */
+static void biasrows(int M, int N, const float *bias, float *C, int ldc) {
+  int i;
+  for (i = 0; i < M; i++)
+    memcpy(C + (size_t)i * ldc, bias, (size_t)N * sizeof *C);
+}
 
 static void gemmpart(void *arg, int part, int thread) {
   const Gemm *g = (const Gemm *)arg;
@@ -324,6 +331,10 @@ static void gemmpart(void *arg, int part, int thread) {
   float *ws = g->ws ? g->ws + (size_t)part * g->nws : NULL;
   (void)thread;
   if (part < g->nparts - 1) n = g->step;
+  if (g->bias) {                /* by the part that adds to them */
+    if (g->cols) biasrows(g->M, n, g->bias + a, g->C + a, g->ldc);
+    else biasrows(n, g->N, g->bias, g->C + (size_t)a * g->ldc, g->ldc);
+  }
   if (g->cols)                  /* columns a .. a + n - 1 of C and op(B) */
     k_sgemm_ws(g->ta, g->tb, g->M, n, g->K, g->alpha, g->A, g->lda,
                g->tb ? g->B + (size_t)a * g->ldb : g->B + a, g->ldb, g->beta,
@@ -346,17 +357,20 @@ void nn_pgemm(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc) {
   nn_pgemm_ws(p, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL,
-              0);
+              NULL, 0);
 }
 
 void nn_pgemm_ws(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb, float beta,
-                 float *C, int ldc, float *ws, size_t nws) {
+                 float *C, int ldc, const float *bias, float *ws,
+                 size_t nws) {
   Gemm g;
   int nt = nn_poolsize(p), cols = N >= M, unit = cols ? 32 : 12;
   int len = cols ? N : M, blocks = len / unit, per;
+  if (bias) beta = 1;
   if (nt == 1 || M < 2 || N < 2 || blocks < 2 ||
       2.0 * M * N * K < 1e6) {
+    if (bias) biasrows(M, N, bias, C, ldc);
     k_sgemm_ws(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ws, nws);
     return;
   }
@@ -365,6 +379,7 @@ void nn_pgemm_ws(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
   g.ta = ta; g.tb = tb; g.M = M; g.N = N; g.K = K;
   g.alpha = alpha; g.beta = beta;
   g.A = A; g.lda = lda; g.B = B; g.ldb = ldb; g.C = C; g.ldc = ldc;
+  g.bias = bias;
   g.cols = cols;
   g.ws = ws;                    /* a part's share: every part's shape is */
   g.nws = nws / nt;             /* at most the whole's */

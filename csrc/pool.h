@@ -34,11 +34,14 @@ void nn_pgemm(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb, float beta,
               float *C, int ldc);
 /* nn_pgemm with a workspace (k_sgemm_ws) of nws floats for all its parts:
-** nn_pgemm_wsize floats (0: none would help) */
+** nn_pgemm_wsize floats (0: none would help); and bias, NULL or N floats:
+** C's rows are set to it (by the part that adds to them: each thread's
+** rows stay in its cache) and the product added, beta taken as 1 */
 size_t nn_pgemm_wsize(const Pool *p, int M, int N, int K);
 void nn_pgemm_ws(Pool *p, int ta, int tb, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb, float beta,
-                 float *C, int ldc, float *ws, size_t nws);
+                 float *C, int ldc, const float *bias, float *ws,
+                 size_t nws);
 /* makes the state's pool n threads (n >= 1; 1: none), the old one's
 ** threads joined; returns the count in force (1 where built without
 ** threads) */
