@@ -82,10 +82,19 @@ float *nn_scratch(Ctx *c, int slot, size_t n, int make) {
   }
 }
 
+/* src into dst[NN_NAMELEN], cut to fit; not snprintf, which was 3% of a
+** small Linear's forward (every call describes the layer's tensors) */
+static void copyname(char *dst, const char *src) {
+  size_t n = strlen(src);
+  if (n > NN_NAMELEN - 1) n = NN_NAMELEN - 1;
+  memcpy(dst, src, n);
+  dst[n] = '\0';
+}
+
 void nn_tensor(Tensor *t, const char *name, const char *torch, int rows,
                int cols) {
-  snprintf(t->name, sizeof t->name, "%s", name);
-  snprintf(t->torch, sizeof t->torch, "%s", torch ? torch : name);
+  copyname(t->name, name);
+  copyname(t->torch, torch ? torch : name);
   t->rows = rows;
   t->cols = cols;
   nn_torchshape(t, 2, rows, cols, 0, 0);
