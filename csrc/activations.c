@@ -46,10 +46,13 @@ typedef struct ActJob {
 
 /* ranges of at least this many elements (a few us of the cheapest).  The
 ** rows a Linear wrote on 2 threads are half in the other core's cache:
-** with 16384 a batch-64 MLP's ReLUs (64 x 256 and 64 x 128) ran on the
-** caller alone, which fetched the worker's half, and took 13 to 18 us
-** on 2 threads against 5 on 1; split, each thread fetches half, 5 to 8 */
-#define ACT_GRAIN 4096
+** with 16384 a batch-64 MLP's 64 x 256 ReLU ran on the caller alone,
+** which fetched the worker's half, and took 13 to 18 us on 2 threads
+** against 5 on 1; split, each thread fetches half, 5 to 8.  With 4096 a
+** one-image CNN's first ReLU (16 x 28 x 28, all on the caller, whose
+** convolution was one part) was split too, and its forward ran 10 to
+** 20% slower on 2 threads than on 1. */
+#define ACT_GRAIN 8192
 
 static void fpart(void *arg, size_t a, size_t b, int thread) {
   const ActJob *j = (const ActJob *)arg;
