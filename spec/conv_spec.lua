@@ -307,6 +307,46 @@ describe("nn.BatchNorm1d and nn.BatchNorm2d", function()
       end
    end)
 
+   -- from n C H W = 32768 floats up a batch is normalized in parts of
+   -- channels, across the threads: 50 images of 3 x 16 x 16 (3 parts),
+   -- 16400 of 2 x 1 x 1 (2 parts); the running statistics, not the batch's
+   it("normalize every channel of a batch split in parts after evaluate(), on 1 and 3 threads", function()
+      nn.seed(5)
+      local was = nn.threads()
+      for _, shape in ipairs{{3, 16, 16}, {2, 1, 1}} do
+         local C, S = shape[1], shape[2] * shape[3]
+         local n = shape[2] == 1 and 16400 or 50
+         local bn = nn.BatchNorm2d(C, {input = shape, eps = 1e-3})
+         bn.weight = nn.rand(1, C) + 0.5
+         bn.bias = nn.randn(1, C)
+         bn.runningMean = nn.randn(1, C)
+         bn.runningVar = nn.rand(1, C) + 0.25
+         bn:evaluate()
+         local x = nn.randn(n, C * S)
+         local got = {}
+         for t, threads in ipairs{1, 3} do
+            nn.threads(threads)
+            got[t] = bn:forward(x):clone()
+         end
+         assert.is_true(got[1]:equal(got[2]), "1 and 3 threads differ")
+         local y = got[1]
+         for i = 1, n do
+            for c = 1, C do
+               local a = bn.weight:get(1, c) / math.sqrt(bn.runningVar:get(1, c) + 1e-3)
+               for k = 1, S do
+                  local j = (c - 1) * S + k
+                  local want = (x:get(i, j) - bn.runningMean:get(1, c)) * a + bn.bias:get(1, c)
+                  if math.abs(y:get(i, j) - want) > 1e-5 * (1 + math.abs(want)) then
+                     error(("image %d, channel %d, pixel %d: %g, expected %g"):format(
+                        i, c, k, y:get(i, j), want))
+                  end
+               end
+            end
+         end
+      end
+      nn.threads(was)
+   end)
+
    it("refuse what PyTorch refuses, by name", function()
       local bn = nn.BatchNorm1d(3)
       assert.truthy(err(bn.forward, bn, nn.randn(1, 3)):find(
