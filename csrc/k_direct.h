@@ -36,6 +36,8 @@ typedef struct Geo {
   int no, oh, ow, kh, kw, K;
   int cv, cvi;               /* channel-vector tiles' width (0: row-vector
                                 tiles), its kernels' index */
+  int flat;                  /* forward over shifted planes (k_dshift) */
+  size_t fs;                 /* floats a shifted plane, whole lines */
 } Geo;
 
 /* forward and dL/dW (dx 0), or dL/dx (dx 1) */
@@ -46,6 +48,11 @@ size_t k_dplane(const Geo *g);
 ** around, and SLACK zeros after */
 void k_dpad(float *restrict xp, const float *restrict x, int C, int H, int W,
             int Hp, int Wp, int pt, int pl);
+/* One image x[C, H, W] as C kw shifted planes of Hp x ow, plane (c, j)
+** at xs + (c kw + j) fs holding the padded image's columns j .. j + ow -
+** 1: the input of tap (c, ki, j) at output pixel p (flat, p = oy ow + ox)
+** is xs[(c kw + j) fs + ki ow + p].  Zeros around, and SLACK after. */
+void k_dshift(float *restrict xs, const float *restrict x, const Geo *g);
 /* dL/dW's scratch floats (k_direct_dw.c): shared by the parts, and each
 ** part's own */
 size_t k_dw_shared(const KConvShape *s);

@@ -273,6 +273,76 @@ static const DwpFn dwp512fn[6] = {dwp512_2, dwp512_3, dwp512_4,
 static const DwpFn dwp256fn[6] = {dwp256_2, dwp256_3, dwp256_4,
                                   dwp256_5, dwp256_6, dwp256_7};
 
+/* dL/dW tiles by pixel vectors over shifted planes (k_dshift), where the
+** layer's forward takes them (AVX-512, one input channel: k_direct.c's
+** flatwanted): MP channels by the KW taps of kernel row ki, each sum a
+** vector of pixels, and the pixels those of gy's own planes: tap (ki, j)
+** of pixel p is shifted plane j at ki ow + p.  Per vector MP loads of gy,
+** KW of x and MP KW FMAs: no lane wasted (rows of 28 filled 28 of 32 in
+** bypixels), no copy of gy, no shifts; a last vector of fewer than 16
+** pixels masks gy's loads (which must not read past gy's end) and the
+** products (x's lanes there are the next plane's).  x is tap (ki, 0) at
+** pixel 0, fs the planes' stride; g channel o0's plane of gy, P pixels a
+** plane; acc[(m KW + j) 16 ..] the lane sums, nm of the MP channels real. */
+INLINE AVX512 void dwf512(const int MP, const int KW, const float *x,
+                          size_t fs, const float *g, int P, float *acc,
+                          int nm) {
+  __m512 t[4][7], gv[4];
+  const float *gm[4];
+  const int nq = P / 16, left = P % 16;
+  int m, j, q;
+#pragma GCC unroll 4
+  for (m = 0; m < MP; m++) {
+    gm[m] = g + (size_t)(m < nm ? m : 0) * P;
+#pragma GCC unroll 7
+    for (j = 0; j < KW; j++)
+      t[m][j] = _mm512_loadu_ps(acc + (size_t)(m * KW + j) * 16);
+  }
+  for (q = 0; q < nq; q++) {
+    const float *xq = x + (size_t)q * 16;
+#pragma GCC unroll 4
+    for (m = 0; m < MP; m++) gv[m] = _mm512_loadu_ps(gm[m] + (size_t)q * 16);
+#pragma GCC unroll 7
+    for (j = 0; j < KW; j++) {
+      const __m512 xv = _mm512_loadu_ps(xq + j * fs);
+#pragma GCC unroll 4
+      for (m = 0; m < MP; m++) t[m][j] = _mm512_fmadd_ps(xv, gv[m], t[m][j]);
+    }
+  }
+  if (left) {
+    const float *xq = x + (size_t)nq * 16;
+    const __mmask16 k = lanes16(left);
+#pragma GCC unroll 4
+    for (m = 0; m < MP; m++)
+      gv[m] = _mm512_maskz_loadu_ps(k, gm[m] + (size_t)nq * 16);
+#pragma GCC unroll 7
+    for (j = 0; j < KW; j++) {
+      const __m512 xv = _mm512_loadu_ps(xq + j * fs);
+#pragma GCC unroll 4
+      for (m = 0; m < MP; m++)
+        t[m][j] = _mm512_mask3_fmadd_ps(xv, gv[m], t[m][j], k);
+    }
+  }
+#pragma GCC unroll 4
+  for (m = 0; m < MP; m++)
+#pragma GCC unroll 7
+    for (j = 0; j < KW; j++)
+      if (m < nm) _mm512_storeu_ps(acc + (size_t)(m * KW + j) * 16, t[m][j]);
+}
+
+typedef void (*DwfFn)(const float *x, size_t fs, const float *g, int P,
+                      float *acc, int nm);
+
+#define DWF_INST(KW)                                                          \
+  static AVX512 void dwf512_##KW(const float *x, size_t fs, const float *g,   \
+                                 int P, float *acc, int nm) {                 \
+    dwf512(DWPCH(21, KW), KW, x, fs, g, P, acc, nm);                          \
+  }
+DWF_INST(2) DWF_INST(3) DWF_INST(4) DWF_INST(5) DWF_INST(6) DWF_INST(7)
+
+static const DwfFn dwf512fn[6] = {dwf512_2, dwf512_3, dwf512_4,
+                                  dwf512_5, dwf512_6, dwf512_7};
+
 /* the lanes of each flat vector that are pixels: a bit each (AVX-512) or
 ** a float of all ones (AVX2), for nvec vectors over OH rows Wp wide */
 static void lanemasks(void *mv, int isa, int nvec, int OH, int OW, int Wp) {
@@ -336,17 +406,25 @@ static int opad(const Geo *g, const KConvShape *s) {
 ** kernel row by mp channels, nrt = C kh by nog tiles; per floats of sums
 ** a tile, nvec flat vectors of plane floats a gy plane. */
 typedef struct Wt {
-  int pix, rows, nov, mp, nrt, nog, per, nvec;
+  int pix, flat, rows, nov, mp, nrt, nog, per, nvec;
   size_t plane;
 } Wt;
 
 static Wt wtiling(const Geo *g, const KConvShape *s) {
   Wt w;
   int acc = g->isa == 2 ? 25 : 12, nv = opad(g, s) / g->vl;
-  w.pix = nv % 2 == 1 && 4 * s->OW >= 3 * g->Wp;
+  w.flat = g->flat;
+  w.pix = w.flat || (nv % 2 == 1 && 4 * s->OW >= 3 * g->Wp);
   w.nvec = 0;
   w.plane = 0;
-  if (w.pix) {
+  if (w.flat) {                 /* pixel tiles over the shifted planes */
+    w.rows = 1;
+    w.nov = 0;
+    w.mp = DWPCH(g->isa == 2 ? 21 : 12, g->kw);
+    w.nrt = s->C * g->kh;
+    w.nog = (s->O + w.mp - 1) / w.mp;
+    w.per = w.mp * g->kw * g->vl;
+  } else if (w.pix) {
     w.nvec = (int)(((size_t)s->OH * g->Wp + g->vl - 1) / g->vl);
     w.plane = (size_t)w.nvec * g->vl;
     w.rows = 1;
@@ -407,6 +485,7 @@ size_t k_dw_private(const KConvShape *s) {
   Geo g = k_dgeo(s, 0);
   Wt w = wtiling(&g, s);
   size_t xp = (k_dplane(&g) + 15) / 16 * 16;
+  if (w.flat) return xp;
   if (w.pix)                   /* gy's copy in whole tiles, the lane masks */
     return xp + 16 + (size_t)w.nog * w.mp * w.plane +
            (g.isa == 2 ? ((size_t)w.nvec + 31) / 32 * 16 : w.plane);
@@ -565,6 +644,30 @@ static void bypixels(const Geo *g, const Wt *w, const KConvShape *s,
     }
   }
 }
+
+/* the flat pixel tiles' sums over the part's images, as bypixels' */
+static void byflat(const Geo *g, const Wt *w, const KConvShape *s,
+                   const DwPart *d) {
+  const int P = s->OH * s->OW, kh = g->kh, mp = w->mp, nrt = w->nrt;
+  const size_t in = (size_t)s->C * s->H * s->W, out = (size_t)s->O * P;
+  float *xs = d->priv, *sums = d->sums;
+  const DwfFn fn = dwf512fn[g->kw - 2];
+  int i, t;
+  memset(sums + (size_t)d->t0 * w->per, 0,
+         (size_t)(d->t1 - d->t0) * w->per * sizeof *sums);
+  for (i = d->i0; i < d->i1; i++) {
+    const float *gy = d->gy + i * out;
+    if (d->db) planesums(d->db, gy, P, d->o0, d->o1);
+    if (d->t1 <= d->t0) continue;
+    k_dshift(xs, d->x + i * in, g);
+    for (t = d->t0; t < d->t1; t++) {  /* a channel group's rows in turn */
+      const int kr = t % nrt, o0 = t / nrt * mp;
+      fn(xs + (size_t)(kr / kh) * g->kw * g->fs + (size_t)(kr % kh) * g->ow,
+         g->fs, gy + (size_t)o0 * P, P, sums + (size_t)t * w->per,
+         imin(s->O - o0, mp));
+    }
+  }
+}
 #endif
 
 void k_dconv_backw(float *shared, const float *x, const float *gy,
@@ -584,7 +687,8 @@ void k_dconv_backw(float *shared, const float *x, const float *gy,
   d.i1 = (int)((long long)s->n * (ch + 1) / nch);
   if (t1 <= t0 && (!db || o1 <= o0)) return;
   if (d.db) memset(d.db + o0, 0, (size_t)(o1 - o0) * sizeof *d.db);
-  if (w.pix) bypixels(&g, &w, s, &d);
+  if (w.flat) byflat(&g, &w, s, &d);
+  else if (w.pix) bypixels(&g, &w, s, &d);
   else bychannels(&g, &w, s, &d);
 #else
   (void)shared; (void)x; (void)gy; (void)priv; (void)s; (void)ch;
