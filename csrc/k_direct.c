@@ -58,30 +58,36 @@ void k_dpad(float *restrict xp, const float *restrict x, int C, int H,
 }
 
 
-void k_dshift(float *restrict xs, const float *restrict x, const Geo *g) {
-  const int ow = g->ow, W = g->iw;
-  int c, j, r;
+#ifdef DIRECT_X86
+/* (k_direct.h) AVX-512 only, as the shifted planes are (flatwanted): the
+** image is padded first (k_dpad, into the scratch past the planes), and
+** each plane's row is one or two vectors of a padded row.  A memcpy and
+** two memsets for every plane's row had been 9% of the first layer's
+** dL/dW; one padded row on the stack, read back at once, 6% (the loads
+** waited on the stores). */
+AVX512 void k_dshift(float *restrict xs, const float *restrict x,
+                     const Geo *g) {
+  const size_t planes = (size_t)g->nc * g->kw * g->fs;
+  float *xp = xs + planes + SLACK;
+  const int ow = g->ow;
+  int c, j, r, ox;
+  k_dpad(xp, x, g->nc, g->ih, g->iw, g->Hp, g->Wp, g->pt, g->pl);
   for (c = 0; c < g->nc; c++)
     for (j = 0; j < g->kw; j++) {
       float *d = xs + ((size_t)c * g->kw + j) * g->fs;
-      /* output column ox reads input column ox + j - pl: a..b - 1 exist */
-      const int a = g->pl - j > 0 ? g->pl - j : 0;
-      const int b = W + g->pl - j < ow ? W + g->pl - j : ow;
-      for (r = 0; r < g->Hp; r++, d += ow) {
-        const int iy = r - g->pt;
-        if (iy < 0 || iy >= g->ih || b <= a) {
-          memset(d, 0, (size_t)ow * sizeof *d);
-          continue;
-        }
-        memset(d, 0, (size_t)a * sizeof *d);
-        memcpy(d + a, x + ((size_t)c * g->ih + iy) * W + a + j - g->pl,
-               (size_t)(b - a) * sizeof *d);
-        memset(d + b, 0, (size_t)(ow - b) * sizeof *d);
+      const float *p = xp + (size_t)c * g->Hp * g->Wp + j;
+      for (r = 0; r < g->Hp; r++, d += ow, p += g->Wp) {
+        for (ox = 0; ox + 16 <= ow; ox += 16)
+          _mm512_storeu_ps(d + ox, _mm512_loadu_ps(p + ox));
+        if (ox < ow)
+          _mm512_mask_storeu_ps(d + ox, lanes16(ow - ox),
+                                _mm512_maskz_loadu_ps(lanes16(ow - ox), p + ox));
       }
       memset(d, 0, (g->fs - (size_t)g->Hp * ow) * sizeof *d);
     }
-  memset(xs + (size_t)g->nc * g->kw * g->fs, 0, SLACK * sizeof *xs);
+  memset(xs + planes, 0, SLACK * sizeof *xs);
 }
+#endif
 
 /* The taps' offsets: off[(c kh + ki) kw + kj] = (c Hp + ki) Wp + kj in a
 ** padded plane of Hp x Wp, or (c kw + kj) fs + ki ow in shifted planes */
@@ -544,7 +550,9 @@ static size_t packedsize(const Geo *g) {
 }
 
 size_t k_dplane(const Geo *g) {
-  if (g->flat) return (size_t)g->nc * g->kw * g->fs + SLACK;
+  if (g->flat)                 /* the shifted planes, then the padded image */
+    return (size_t)g->nc * g->kw * g->fs + SLACK +
+           (size_t)g->nc * g->Hp * g->Wp + SLACK;
   return (size_t)g->nc * g->Hp * g->Wp + SLACK;
 }
 

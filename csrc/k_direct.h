@@ -22,6 +22,13 @@ enum { SLACK = 64 };                 /* floats past a plane's end */
 #define DIRECT_X86 1
 #include "k_x86.h"
 
+/* n floats from p on toward L1: the next image, while this one is worked
+** on (its rows came from L3 or memory, gy having passed through L2) */
+static inline void prefetch(const float *p, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i += 16) _mm_prefetch((const char *)(p + i), _MM_HINT_T0);
+}
+
 /* a float broadcast from memory, as _mm256_broadcast_ss takes it */
 #define BC512(p) _mm512_set1_ps(*(p))
 #endif
@@ -51,8 +58,12 @@ void k_dpad(float *restrict xp, const float *restrict x, int C, int H, int W,
 /* One image x[C, H, W] as C kw shifted planes of Hp x ow, plane (c, j)
 ** at xs + (c kw + j) fs holding the padded image's columns j .. j + ow -
 ** 1: the input of tap (c, ki, j) at output pixel p (flat, p = oy ow + ox)
-** is xs[(c kw + j) fs + ki ow + p].  Zeros around, and SLACK after. */
-void k_dshift(float *restrict xs, const float *restrict x, const Geo *g);
+** is xs[(c kw + j) fs + ki ow + p].  Zeros around, and SLACK after.
+** AVX-512 only, where flat geometries are chosen. */
+#ifdef DIRECT_X86
+AVX512 void k_dshift(float *restrict xs, const float *restrict x,
+                     const Geo *g);
+#endif
 /* dL/dW's scratch floats (k_direct_dw.c): shared by the parts, and each
 ** part's own */
 size_t k_dw_shared(const KConvShape *s);
