@@ -464,6 +464,7 @@ static int cvwanted(const Geo *g) {
 }
 #endif
 
+#ifdef DIRECT_X86
 /* Row-vector tiles over shifted planes (k_dshift) instead of the padded
 ** image, for layers of one input channel (a CNN's first) where the planes
 ** fit in 24 KB (3/4 of a 32 KB L1), on AVX-512: every vector is 16 pixels of
@@ -480,6 +481,7 @@ static int flatwanted(const Geo *g, int dx) {
   return !dx && g->isa == 2 && g->nc == 1 &&
          (size_t)g->kw * g->fs <= 6144 && g->oh * g->ow >= 3 * g->vl;
 }
+#endif
 
 int k_direct_isa(void) {
 #ifdef DIRECT_X86

@@ -374,6 +374,3 @@ void k_sgemm_packed(int ta, int M, int N, int K, float alpha, const float *A,
   }
 }
 
-int k_sgemm_rows(void) {
-  return choose()->mr;
-}

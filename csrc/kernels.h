@@ -143,14 +143,12 @@ void k_sgemm_ws(int ta, int tb, int M, int N, int K, float alpha,
 ** floats; k_sgemm_packed is then C[M, N] = alpha op(A) op(B)[:, j0 ..
 ** j0 + N - 1] + beta C, op(B) being bn columns wide and j0 a multiple of
 ** 32.  Always the blocked kernels (no matrix-vector path for M or N of
-** 1), so each row of C has the same bits whichever rows are asked for.
-** k_sgemm_rows: the rows of a micro-tile, for splitting M. */
+** 1), so each row of C has the same bits whichever rows are asked for. */
 size_t k_sgemm_packsize(int N, int K);
 void k_sgemm_pack(int tb, int N, int K, const float *B, int ldb, float *bp);
 void k_sgemm_packed(int ta, int M, int N, int K, float alpha, const float *A,
                     int lda, const float *bp, int bn, int j0, float beta,
                     float *C, int ldc);
-int k_sgemm_rows(void);
 /* the name of the micro-kernel k_sgemm runs now: "portable", "avx2", ... */
 const char *k_sgemm_kernel(void);
 
