@@ -297,6 +297,12 @@ void nn_prange(Pool *p, nn_RangeTask fn, void *arg, size_t n, size_t grain) {
   if (grain < 16) grain = 16;
   parts = n / grain;
   if (parts > most) parts = most;
+  /* a whole number of parts a thread: the blocks each thread takes first
+  ** are then the same size (3 parts on 2 threads gave the caller a third
+  ** and the worker two: an MLP's zeroGrad took 29 us there, 12 on one
+  ** thread) */
+  if (parts > (size_t)nn_poolsize(p))
+    parts = parts / nn_poolsize(p) * nn_poolsize(p);
   if (parts <= 1 || nn_poolsize(p) == 1) {
     fn(arg, 0, n, 0);
     return;
