@@ -69,4 +69,47 @@ AVX512 void k_dshift(float *restrict xs, const float *restrict x,
 size_t k_dw_shared(const KConvShape *s);
 size_t k_dw_private(const KConvShape *s);
 
+/* ---- dL/dW: what k_direct_dw.c (the tiling, the chunks, the channel
+** tiles) shares with k_direct_dwp.c (the pixel tiles) ---------------- */
+
+/* channels a tile: MP KW sums within 21 of AVX-512's 32 registers, 12 of
+** AVX2's 16 (MP of gy and one x beside them), 1 to 4 */
+#define DWPCH(acc, KW) ((acc) / (KW) > 4 ? 4 : (acc) / (KW) < 1 ? 1 : (acc) / (KW))
+
+/* How dL/dW is tiled.  By channel vectors (pix 0): kernel rows (c, ki) in
+** groups of rows, by groups of nov channel vectors, nrt x nog tiles.  By
+** pixel vectors (pix 1), where one channel vector (or an odd number)
+** would leave the channel tiles loading once per FMA and the output rows
+** fill at least 3/4 of the padded rows (28 of 32 for 5 x 5 taps): a
+** kernel row by mp channels, nrt = C kh by nog tiles; per floats of sums
+** a tile, nvec flat vectors of plane floats a gy plane.  By pixel vectors
+** over shifted planes (pix and flat 1) where the forward takes them
+** (k_direct.c's flatwanted): the same tiles, on gy where it lies. */
+typedef struct Wt {
+  int pix, flat, rows, nov, mp, nrt, nog, per, nvec;
+  size_t plane;
+} Wt;
+
+/* What a part of dL/dW does: its tiles t0 .. t1 - 1 (sums), its
+** channels o0 .. o1 - 1 of dL/db (db, or NULL), over images i0 .. i1 - 1,
+** each from zero: each image's gy is read once while it is in cache. */
+typedef struct DwPart {
+  float *sums, *db, *priv;
+  const float *x, *gy;
+  int i0, i1, t0, t1, o0, o1;
+} DwPart;
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int imax(int a, int b) { return a > b ? a : b; }
+
+#ifdef DIRECT_X86
+/* db[o] += the sum of gy's plane o over its P pixels, o0 <= o < o1 */
+AVX2 void k_dw_planesums(float *gb, const float *gy, int P, int o0, int o1);
+/* a part's pixel tiles over padded rows, or over shifted planes */
+void k_dw_bypixels(const Geo *g, const Wt *w, const KConvShape *s,
+                   const DwPart *d);
+void k_dw_byflat(const Geo *g, const Wt *w, const KConvShape *s,
+                 const DwPart *d);
+#endif
+
 #endif
