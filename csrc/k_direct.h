@@ -49,6 +49,20 @@ typedef struct Geo {
 
 /* forward and dL/dW (dx 0), or dL/dx (dx 1) */
 Geo k_dgeo(const KConvShape *s, int dx);
+#ifdef DIRECT_X86
+/* k_direct_cv.c: the pixels a pair tile takes; the channel-vector tiles'
+** widths, widest first, 0 after the last (kw 5 on AVX-512, kw 3 there,
+** AVX2); one image x padded in xp by channel-vector tiles (g->cv) or by
+** pair tiles (g->cvi < 0) into y[no, oh, ow], wp packed by k_dconv_prepare
+** with g->mo, b the bias or NULL */
+enum { CWP = 6 };
+extern const int k_dcvp512[], k_dcvp512k3[], k_dcvp256[];
+void k_dcvtiles(const Geo *g, float *y, const float *xp, const float *wp,
+                const float *b);
+void k_dcwtiles(const Geo *g, float *y, const float *xp, const float *wp,
+                const float *b);
+#endif
+
 /* floats of one image's padded planes, SLACK included */
 size_t k_dplane(const Geo *g);
 /* One image x[C, H, W] into xp[C, Hp, Wp] at row pt, column pl, zeros
