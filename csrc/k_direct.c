@@ -84,9 +84,10 @@ AVX512 void k_dshift(float *restrict xs, const float *restrict x,
       for (r = 0; r < g->Hp; r++, d += ow, p += g->Wp) {
         for (ox = 0; ox + 16 <= ow; ox += 16)
           _mm512_storeu_ps(d + ox, _mm512_loadu_ps(p + ox));
-        if (ox < ow)
-          _mm512_mask_storeu_ps(d + ox, lanes16(ow - ox),
-                                _mm512_maskz_loadu_ps(lanes16(ow - ox), p + ox));
+        if (ox < ow) {
+          const __mmask16 m = lanes16(ow - ox);
+          _mm512_mask_storeu_ps(d + ox, m, _mm512_maskz_loadu_ps(m, p + ox));
+        }
       }
       memset(d, 0, (g->fs - (size_t)g->Hp * ow) * sizeof *d);
     }
@@ -278,16 +279,17 @@ static int cvwanted(const Geo *g) {
 #ifdef DIRECT_X86
 /* Row-vector tiles over shifted planes (k_dshift) instead of the padded
 ** image, for layers of one input channel (a CNN's first) where the planes
-** fit in 24 KB (3/4 of a 32 KB L1), on AVX-512: every vector is 16 pixels of
-** the flattened output plane, so no lane is wasted (rows of 28 filled 28
-** of 32) and each channel's sums are stored whole, straight into its
-** plane; dL/dW takes the same planes (k_direct_dw.c's byflat).  Measured
-** on Zen 4, batch 64, in-process medians against the tiles before:
-** Conv2d 1->16 at 28 x 28 forward 441 against 450 us, dL/dW 518-597
-** against 594-763; 1->32 at 20 x 20 435-511 against 631-649 forward.
-** Where they lost: AVX2 (1->16 forward 1031 against 508 us, dL/dW 740
-** against 560: the channel tiles), and 4->32 at 14 x 14 (forward 875-1064
-** against 762-827, dL/dW 10% slower). */
+** fit in 24 KB (3/4 of a 32 KB L1), on AVX-512: every vector is 16 pixels
+** of the flattened output plane, so no lane is wasted (rows of 28 filled
+** 28 of 32) and each channel's sums are stored whole, straight into its
+** plane; dL/dW takes the same planes (k_direct_dwp.c's k_dw_byflat).
+** Measured on Zen 4, batch 64, in-process medians of 300 calls against
+** the tiles before: Conv2d 1->16 at 28 x 28 forward 413-477 against
+** 506-522 us, dL/dW and dL/db 429-572 against 612-726; 1->32 at 20 x 20
+** forward 435-511 against 631-649.  Where they lost: AVX2 (1->16 forward
+** 1031 against 508 us, dL/dW 740 against 560: the pair and channel
+** tiles), and 4->32 at 14 x 14 (forward 875-1064 against 762-827, dL/dW
+** 10% slower). */
 static int flatwanted(const Geo *g, int dx) {
   return !dx && g->isa == 2 && g->nc == 1 &&
          (size_t)g->kw * g->fs <= 6144 && g->oh * g->ow >= 3 * g->vl;
@@ -456,7 +458,8 @@ static void direct(const Geo *g, float *y, const float *x, const float *b,
 #ifdef DIRECT_X86
   const float *wp = shared;
   const int *off = (const int *)(const void *)(shared + packedsize(g));
-  size_t in = (size_t)g->nc * g->ih * g->iw, out = (size_t)g->no * g->oh * g->ow;
+  const size_t in = (size_t)g->nc * g->ih * g->iw;
+  const size_t out = (size_t)g->no * g->oh * g->ow;
   int i;
   for (i = i0; i < i1; i++) {
     if (g->flat) {

@@ -88,7 +88,8 @@ size_t k_dw_private(const KConvShape *s);
 
 /* channels a tile: MP KW sums within 21 of AVX-512's 32 registers, 12 of
 ** AVX2's 16 (MP of gy and one x beside them), 1 to 4 */
-#define DWPCH(acc, KW) ((acc) / (KW) > 4 ? 4 : (acc) / (KW) < 1 ? 1 : (acc) / (KW))
+#define DWPCH(acc, KW) \
+  ((acc) / (KW) > 4 ? 4 : (acc) / (KW) < 1 ? 1 : (acc) / (KW))
 
 /* How dL/dW is tiled.  By channel vectors (pix 0): kernel rows (c, ki) in
 ** groups of rows, by groups of nov channel vectors, nrt x nog tiles.  By

@@ -156,7 +156,8 @@ INLINE AVX512 double hsumd(__m512 v) {          /* the lanes, in order */
 static AVX512 float lanesum(const float *g, int P) {
   __m512 a = _mm512_setzero_ps();
   int q;
-  for (q = 0; q + 16 <= P; q += 16) a = _mm512_add_ps(a, _mm512_loadu_ps(g + q));
+  for (q = 0; q + 16 <= P; q += 16)
+    a = _mm512_add_ps(a, _mm512_loadu_ps(g + q));
   if (q < P) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(lanes16(P - q), g + q));
   return (float)hsumd(a);
 }
