@@ -400,12 +400,12 @@ typedef void (*FwdFn)(int K, const int *off, const float *wp,
 static const FwdFn fwd512fn[3] = {fwd512_1, fwd512_2, fwd512_3};
 static const FwdFn fwd256fn[3] = {fwd256_1, fwd256_2, fwd256_3};
 
-/* one image over shifted planes xs (k_dshift): y[no, oh, ow], tiles of
-** mo channels by 3 vectors of the flattened output plane */
+/* one image over shifted planes xs (k_dshift, AVX-512 only): y[no, oh,
+** ow], tiles of F5MO channels by 3 vectors of the flattened output plane */
 static void flattiles(const Geo *g, float *y, const float *xs,
                       const float *wp, const int *off, const float *b) {
   const int npix = g->oh * g->ow, vl = g->vl, step = 3 * vl;
-  const FwdFn *fn = g->isa == 2 ? fwd512fn : fwd256fn;
+  const FwdFn *fn = fwd512fn;
   const size_t ys = (size_t)npix;
   int ob, p0, r;
   for (ob = 0; ob < g->no; ob += g->mo) {

@@ -180,9 +180,9 @@ describe("the layers on any number of threads", function()
       -- the recurrent layers run each step in parts of the batch's rows,
       -- in fours, once its product passes a megaflop (k_rnn.c): 57 x 192
       -- x 48 for the LSTM, 57 x 192 x 64 for the GRU, 64 x 96 x 96 for
-      -- the RNNs; parts of 32 and 25 rows on 2 threads, 20, 20 and 17 on
-      -- 3, four of 12 and one of 9 on 5: none whole micro-tiles (6 or 12
-      -- rows) throughout
+      -- the RNNs; parts of 32 and 25 rows on 2 threads and of 20, 20 and
+      -- 17 on 3, none whole micro-tiles (6 or 12 rows); four of 12 and one
+      -- of 9 on 5
       {"LSTM (2 layers, both ways) and GRU, SGD", 8 * 16, function()
          return nn.Sequential{
             nn.LSTM(16, 48, {layers = 2, bidirectional = true}),
