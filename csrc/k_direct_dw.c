@@ -347,38 +347,81 @@ void k_dconv_backw(float *shared, const float *x, const float *gy,
 #endif
 }
 
-/* gw += each chunk's sums of tiles t0 .. t1 - 1 in chunk order (a pixel
-** tile's sums are vectors: their lanes are added in order in double
-** first); gb[o] += each chunk's dL/db for o in o0 .. o1 - 1 */
+/* One sum of a pixel tile over every chunk, a[0 .. vl - 1] in each of
+** nch chunks cf floats apart: in double, each lane over the chunks in
+** order from 0, then the lanes in a fixed tree (lane l + h into l, h =
+** vl / 2 down to 1).  Each chunk's lanes added in order, then to gw, had
+** been 6% of the first layer's dL/dW on Zen 4: 16 dependent adds a sum,
+** and 5% in scalar code. */
+#ifdef DIRECT_X86
+static AVX512 float lanetree16(const float *a, size_t cf, int nch) {
+  __m512d lo = _mm512_setzero_pd(), hi = lo, s8;
+  __m256d s4;
+  __m128d s2;
+  int ch;
+  for (ch = 0; ch < nch; ch++) {
+    const __m512 x = _mm512_loadu_ps(a + cf * ch);
+    const __m512d xd = _mm512_castps_pd(x);
+    lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(x)));
+    hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(
+                                _mm512_extractf64x4_pd(xd, 1))));
+  }
+  s8 = _mm512_add_pd(lo, hi);
+  s4 = _mm256_add_pd(_mm512_castpd512_pd256(s8),
+                     _mm512_extractf64x4_pd(s8, 1));
+  s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+  return (float)_mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+}
+
+static AVX2 float lanetree8(const float *a, size_t cf, int nch) {
+  __m256d lo = _mm256_setzero_pd(), hi = lo, s4;
+  __m128d s2;
+  int ch;
+  for (ch = 0; ch < nch; ch++) {
+    const __m256 x = _mm256_loadu_ps(a + cf * ch);
+    lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(x)));
+    hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)));
+  }
+  s4 = _mm256_add_pd(lo, hi);
+  s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
+  return (float)_mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+}
+#endif
+
+/* gw += the sums of tiles t0 .. t1 - 1 over the chunks (a channel tile's
+** chunk by chunk in order, a pixel tile's by lanetree); gb[o] += each
+** chunk's dL/db in chunk order for o in o0 .. o1 - 1 */
 void k_dconv_wreduce(float *gw, float *gb, const float *shared,
                      const KConvShape *s, int t0, int t1, int o0, int o1) {
   Geo g = k_dgeo(s, 0);
   Wt w = wtiling(&g, s);
   const size_t cf = chunkfloats(&g, &w, s);
   const int nch = chunks(&g, &w, s), kw = g.kw, Op = opad(&g, s);
-  int ch, t, o, k, m, l;
+  int ch, t, o, k;
+#ifdef DIRECT_X86
+  if (w.pix)
+    for (t = t0; t < t1; t++) {
+      int kr = t % w.nrt, c0 = t / w.nrt * w.mp, nm = imin(s->O - c0, w.mp);
+      const float *a = shared + (size_t)t * w.per;
+      int m;
+      for (m = 0; m < nm; m++)
+        for (k = 0; k < kw; k++)
+          gw[(size_t)(c0 + m) * g.K + (size_t)kr * kw + k] +=
+              g.vl == 16 ? lanetree16(a + (size_t)(m * kw + k) * 16, cf, nch)
+                         : lanetree8(a + (size_t)(m * kw + k) * 8, cf, nch);
+    }
+#endif
   for (ch = 0; ch < nch; ch++) {
     const float *sums = shared + cf * ch;
     if (gb)
       for (o = o0; o < o1; o++) gb[o] += sums[cf - LINES((size_t)s->O) + o];
-    for (t = t0; t < t1; t++)
-      if (w.pix) {
-        int kr = t % w.nrt, c0 = t / w.nrt * w.mp, nm = s->O - c0;
-        for (m = 0; m < (nm < w.mp ? nm : w.mp); m++)
-          for (k = 0; k < kw; k++) {
-            const float *a = sums + (size_t)t * w.per +
-                             (size_t)(m * kw + k) * g.vl;
-            double sum = 0;
-            for (l = 0; l < g.vl; l++) sum += a[l];
-            gw[(size_t)(c0 + m) * g.K + (size_t)kr * kw + k] += (float)sum;
-          }
-      } else {
-        int r0 = t / w.nog * w.rows, cv = w.nov * g.vl, og = t % w.nog;
-        int nr = s->C * g.kh - r0 < w.rows ? s->C * g.kh - r0 : w.rows;
-        int oe = (og + 1) * cv < s->O ? (og + 1) * cv : s->O;
-        for (o = og * cv; o < oe; o++)
-          for (k = r0 * kw; k < (r0 + nr) * kw; k++)
-            gw[(size_t)o * g.K + k] += sums[(size_t)k * Op + o];
-      }
+    for (t = t0; t < t1 && !w.pix; t++) {
+      int r0 = t / w.nog * w.rows, cv = w.nov * g.vl, og = t % w.nog;
+      int nr = s->C * g.kh - r0 < w.rows ? s->C * g.kh - r0 : w.rows;
+      int oe = (og + 1) * cv < s->O ? (og + 1) * cv : s->O;
+      for (o = og * cv; o < oe; o++)
+        for (k = r0 * kw; k < (r0 + nr) * kw; k++)
+          gw[(size_t)o * g.K + k] += sums[(size_t)k * Op + o];
+    }
   }
 }
