@@ -11,7 +11,7 @@
 **    dL/db from the same loads.
 **
 ** Each sum is a vector of lanes, in one fixed order; k_dconv_wreduce adds
-** the lanes in order in double.
+** each lane over the chunks, then the lanes, in double (lanetree).
 */
 #include <stdint.h>
 #include <string.h>
@@ -313,7 +313,7 @@ static AVX2 void flatten256(float *restrict g, const float *restrict gy,
 }
 
 /* the pixel tiles' sums over the part's images: a vector of lanes each
-** (k_dconv_wreduce adds the lanes in order in double, then to gw) */
+** (k_dconv_wreduce sums them over the chunks and lanes, then adds to gw) */
 void k_dw_bypixels(const Geo *g, const Wt *w, const KConvShape *s,
                    const DwPart *d) {
   const int P = s->OH * s->OW, kw = g->kw, kh = g->kh, nog = w->nog;

@@ -276,8 +276,9 @@ void k_dconv_backx(float *gx, const float *gy, const float *shared,
 ** t0..t1-1, and for dL/db's channels o0..o1-1 if db, from zero into its
 ** region of the shared scratch of dir 2; then wreduce adds every chunk's
 ** sums of tiles t0..t1-1 to gw[O, C kh kw], and of channels o0..o1-1 to
-** gb (may be NULL), in chunk order: the same bits however the chunks
-** and tiles are split among threads */
+** gb (may be NULL), in chunk order (a pixel tile's lanes over the chunks
+** in double first): the same bits however the chunks and tiles are split
+** among threads */
 int k_dconv_wtiles(const KConvShape *s);
 int k_dconv_wchunks(const KConvShape *s);
 void k_dconv_backw(float *shared, const float *x, const float *gy,
