@@ -388,7 +388,8 @@ void k_dw_byflat(const Geo *g, const Wt *w, const KConvShape *s,
       const size_t l0 = nl * (t - d->t0) / nt, l1 = nl * (t + 1 - d->t0) / nt;
       fn(xs + (size_t)(kr / kh) * g->kw * g->fs + (size_t)(kr % kh) * g->ow,
          g->fs, gy + (size_t)o0 * P, P, sums + (size_t)t * w->per, nm,
-         sum ? db : NULL, (const char *)(gy + out) + l0 * 64,
+         sum ? db : NULL,
+         i + 1 < s->n ? (const char *)(gy + out) + l0 * 64 : NULL,
          i + 1 < s->n ? (int)(l1 - l0) : 0);
       for (m = 0; sum && m < nm; m++)
         if (o0 + m >= d->o0 && o0 + m < d->o1) d->db[o0 + m] += db[m];
