@@ -65,46 +65,72 @@ static K_NOINLINE void plane_grad(float *restrict o, const float *restrict g,
   K_FOR(j, S, o[j] = a * (g[j] - mb - (x[j] - mu) * c));
 }
 
+/* channel c's y = x a + b: a = invstd gamma, b = beta - mean a */
+static void coefs(const float *gamma, const float *beta, const float *mean,
+                  const float *invstd, int c, float *a, float *b) {
+  *a = invstd[c] * (gamma ? gamma[c] : 1.0f);
+  *b = (beta ? beta[c] : 0.0f) - mean[c] * *a;
+}
+
 /* Ioffe & Szegedy 2015, as PyTorch: in training each channel is
 ** normalized by its batch mean and biased variance, and the running
-** statistics move by momentum toward the mean and the unbiased variance;
-** in evaluation the running statistics are used.  mean and invstd keep
-** what was used, for backward.  Channel by channel, each normalized right
-** after its statistics, while its planes are still in cache; two passes
-** for the statistics (the mean, then the squares about it), each plane's
-** sum in float and the planes' in double. */
+** statistics move by momentum toward the mean and the unbiased variance.
+** mean and invstd keep what was used, for backward.  Channel by channel,
+** each normalized right after its statistics, while its planes are still
+** in cache; two passes for the statistics (the mean, then the squares
+** about it), each plane's sum in float and the planes' in double. */
 void k_batchnorm_forward(float *restrict y, const float *restrict x,
                          const float *gamma, const float *beta,
                          float *restrict rmean, float *restrict rvar,
                          float *restrict mean, float *restrict invstd, int n,
                          int C, int S, int c0, int c1, float eps,
-                         float momentum, int train) {
+                         float momentum) {
   size_t cs = (size_t)C * S, m = (size_t)n * S;
   int i, c;
   for (c = c0; c < c1; c++) {
     const float *xc = x + (size_t)c * S;
     float *yc = y + (size_t)c * S;
-    double mu, var;
+    double s = 0, q = 0, mu, var;
     float a, b;
-    if (train) {
-      double s = 0, q = 0;
-      for (i = 0; i < n; i++) s += plane_sum(xc + i * cs, S);
-      mu = s / m;
-      for (i = 0; i < n; i++) q += plane_sq(xc + i * cs, S, (float)mu);
-      var = q / m;
-      rmean[c] = (float)((1 - momentum) * rmean[c] + momentum * mu);
-      rvar[c] = (float)((1 - momentum) * rvar[c] +
-                        momentum * (m > 1 ? q / (m - 1) : var));
-    } else {
-      mu = rmean[c];
-      var = rvar[c];
-    }
+    for (i = 0; i < n; i++) s += plane_sum(xc + i * cs, S);
+    mu = s / m;
+    for (i = 0; i < n; i++) q += plane_sq(xc + i * cs, S, (float)mu);
+    var = q / m;
+    rmean[c] = (float)((1 - momentum) * rmean[c] + momentum * mu);
+    rvar[c] = (float)((1 - momentum) * rvar[c] +
+                      momentum * (m > 1 ? q / (m - 1) : var));
     mean[c] = (float)mu;
     invstd[c] = (float)(1 / sqrt(var + eps));
-    a = invstd[c] * (gamma ? gamma[c] : 1.0f);
-    b = (beta ? beta[c] : 0.0f) - mean[c] * a;
+    coefs(gamma, beta, mean, invstd, c, &a, &b);
     for (i = 0; i < n; i++) plane_affine(yc + i * cs, xc + i * cs, S, a, b);
   }
+}
+
+/* In evaluation: the running statistics as mean and invstd, then rows i0
+** .. i1 - 1 normalized, every channel of each in turn (a row is one
+** image: its planes are where the layer before wrote them) */
+void k_batchnorm_evalstats(const float *rmean, const float *rvar,
+                           float *mean, float *invstd, int C, float eps) {
+  int c;
+  for (c = 0; c < C; c++) {
+    mean[c] = rmean[c];
+    invstd[c] = (float)(1 / sqrt((double)rvar[c] + eps));
+  }
+}
+
+void k_batchnorm_rows(float *restrict y, const float *restrict x,
+                      const float *gamma, const float *beta,
+                      const float *mean, const float *invstd, int C, int S,
+                      int i0, int i1) {
+  size_t cs = (size_t)C * S;
+  int i, c;
+  float a, b;
+  for (i = i0; i < i1; i++)
+    for (c = 0; c < C; c++) {
+      coefs(gamma, beta, mean, invstd, c, &a, &b);
+      plane_affine(y + i * cs + (size_t)c * S, x + i * cs + (size_t)c * S, S,
+                   a, b);
+    }
 }
 
 /* With xhat = (x - mean) invstd: dL/dbeta = sum gy, dL/dgamma = sum gy

@@ -315,15 +315,23 @@ void k_avgpool2d_backward(float *restrict gx, const float *restrict gy,
 
 /* Batch normalization per channel of x[n, C, S] (S = H W for images, 1
 ** for features): y = gamma (x - mean) invstd + beta, gamma and beta [C]
-** or NULL; train uses and records the batch's statistics (mean[C],
-** invstd[C] out) and moves rmean, rvar [C]; otherwise it reads them.
-** Channels c0 .. c1 - 1 only (each channel's arrays are its own) */
+** or NULL.  In training, forward uses and records the batch's statistics
+** (mean[C], invstd[C] out) and moves rmean, rvar [C], channels c0 .. c1
+** - 1 only (each channel's arrays are its own).  In evaluation,
+** evalstats sets mean and invstd from rmean and rvar, and rows then
+** normalizes rows (images) i0 .. i1 - 1. */
 void k_batchnorm_forward(float *restrict y, const float *restrict x,
                          const float *gamma, const float *beta,
                          float *restrict rmean, float *restrict rvar,
                          float *restrict mean, float *restrict invstd, int n,
                          int C, int S, int c0, int c1, float eps,
-                         float momentum, int train);
+                         float momentum);
+void k_batchnorm_evalstats(const float *rmean, const float *rvar,
+                           float *mean, float *invstd, int C, float eps);
+void k_batchnorm_rows(float *restrict y, const float *restrict x,
+                      const float *gamma, const float *beta,
+                      const float *mean, const float *invstd, int C, int S,
+                      int i0, int i1);
 void k_batchnorm_backward(float *restrict gx, float *ggamma, float *gbeta,
                           const float *restrict x, const float *restrict gy,
                           const float *gamma, const float *mean,

@@ -111,7 +111,13 @@ static void bn_dims(const Ctx *c, int *C, int *S) {
 }
 
 /* the channels split across the state's threads: each channel's
-** statistics, output and gradients are its own */
+** statistics, output and gradients are its own.  Evaluation's forward,
+** which gathers no statistics, goes by rows (images), every channel of
+** each, split as the convolutions and pooling around it split them:
+** channel by channel it strode across all the images' planes, and in
+** the bench's CNN inference at batch 64 its two normalizations took 339
+** and 207 us on 1 thread, by rows 170 and 91 (the whole inference,
+** processes in turn: 0.93 of the time on 1 thread, 0.95 on 2) */
 typedef struct BNJob {
   Ctx *c;
   float *stats;
@@ -125,7 +131,16 @@ static void bn_fpart(void *arg, int part, int thread) {
   (void)thread;
   k_batchnorm_forward(c->out, c->x, c->p[0], c->p[1], c->buf[0], c->buf[1],
                       j->stats, j->stats + j->C, c->n, j->C, j->S, c0, c1,
-                      CBS(c->m)->eps, CBS(c->m)->momentum, c->m->train);
+                      CBS(c->m)->eps, CBS(c->m)->momentum);
+}
+
+static void bn_epart(void *arg, int part, int thread) {
+  const BNJob *j = (const BNJob *)arg;
+  const Ctx *c = j->c;
+  int i0 = c->n * part / j->nparts, i1 = c->n * (part + 1) / j->nparts;
+  (void)thread;
+  k_batchnorm_rows(c->out, c->x, c->p[0], c->p[1], j->stats,
+                   j->stats + j->C, j->C, j->S, i0, i1);
 }
 
 static void bn_bpart(void *arg, int part, int thread) {
@@ -148,6 +163,7 @@ static int bn_parts(const Ctx *c, int C, int S) {
 static void bn_forward(Ctx *c) {
   const Module *m = c->m;
   BNJob j;
+  int most;
   bn_dims(c, &j.C, &j.S);
   if (m->train && (size_t)c->n * j.S < 2)
     luaL_error(c->L, "%s:forward: training needs more than one value per "
@@ -155,8 +171,16 @@ static void bn_forward(Ctx *c) {
                m->kind->name);
   j.c = c;
   j.stats = nn_scratch(c, UV_SCRATCH, 2 * (size_t)j.C, 1);
-  j.nparts = bn_parts(c, j.C, j.S);
-  nn_parallel(c->pool, bn_fpart, &j, j.nparts);
+  if (m->train) {
+    j.nparts = bn_parts(c, j.C, j.S);
+    nn_parallel(c->pool, bn_fpart, &j, j.nparts);
+    return;
+  }
+  k_batchnorm_evalstats(c->buf[0], c->buf[1], j.stats, j.stats + j.C, j.C,
+                        CBS(m)->eps);
+  most = 4 * nn_poolsize(c->pool);
+  j.nparts = (size_t)c->n * j.C * j.S < 32768 ? 1 : c->n < most ? c->n : most;
+  nn_parallel(c->pool, bn_epart, &j, j.nparts);
 }
 
 static void bn_backward(Ctx *c) {

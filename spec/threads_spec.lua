@@ -113,6 +113,9 @@ local function train(threads, make, optimizer, x, y, steps)
       if m.gradInput then got[#got + 1] = m.gradInput:clone() end
       local _ = i
    end
+   -- evaluation too: batch normalization then splits rows, not channels
+   net:evaluate()
+   got[#got + 1] = net:forward(x):clone()
    return got
 end
 
