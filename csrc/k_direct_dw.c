@@ -415,7 +415,8 @@ void k_dconv_wreduce(float *gw, float *gb, const float *shared,
     const float *sums = shared + cf * ch;
     if (gb)
       for (o = o0; o < o1; o++) gb[o] += sums[cf - LINES((size_t)s->O) + o];
-    for (t = t0; t < t1 && !w.pix; t++) {
+    if (w.pix) continue;                  /* by lanetree above */
+    for (t = t0; t < t1; t++) {
       int r0 = t / w.nog * w.rows, cv = w.nov * g.vl, og = t % w.nog;
       int nr = s->C * g.kh - r0 < w.rows ? s->C * g.kh - r0 : w.rows;
       int oe = (og + 1) * cv < s->O ? (og + 1) * cv : s->O;

@@ -153,17 +153,17 @@ static void bn_bpart(void *arg, int part, int thread) {
                        c->m->train);
 }
 
-/* parts of whole channels, up to 4 a thread, when there is work to share */
-static int bn_parts(const Ctx *c, int C, int S) {
+/* parts of whole units (channels, or rows in evaluation's forward), up
+** to 4 a thread, when there is work to share */
+static int bn_parts(const Ctx *c, int units) {
   int most = 4 * nn_poolsize(c->pool);
-  if ((size_t)c->n * C * S < 32768) return 1;
-  return C < most ? C : most;
+  if ((size_t)c->n * c->cols < 32768) return 1;
+  return units < most ? units : most;
 }
 
 static void bn_forward(Ctx *c) {
   const Module *m = c->m;
   BNJob j;
-  int most;
   bn_dims(c, &j.C, &j.S);
   if (m->train && (size_t)c->n * j.S < 2)
     luaL_error(c->L, "%s:forward: training needs more than one value per "
@@ -172,14 +172,13 @@ static void bn_forward(Ctx *c) {
   j.c = c;
   j.stats = nn_scratch(c, UV_SCRATCH, 2 * (size_t)j.C, 1);
   if (m->train) {
-    j.nparts = bn_parts(c, j.C, j.S);
+    j.nparts = bn_parts(c, j.C);
     nn_parallel(c->pool, bn_fpart, &j, j.nparts);
     return;
   }
   k_batchnorm_evalstats(c->buf[0], c->buf[1], j.stats, j.stats + j.C, j.C,
                         CBS(m)->eps);
-  most = 4 * nn_poolsize(c->pool);
-  j.nparts = (size_t)c->n * j.C * j.S < 32768 ? 1 : c->n < most ? c->n : most;
+  j.nparts = bn_parts(c, c->n);
   nn_parallel(c->pool, bn_epart, &j, j.nparts);
 }
 
@@ -191,7 +190,7 @@ static void bn_backward(Ctx *c) {
   j.stats = nn_scratch(c, UV_SCRATCH, 2 * (size_t)j.C, 0);
   if (!j.stats)
     luaL_error(c->L, "%s:backward: call forward first", m->kind->name);
-  j.nparts = bn_parts(c, j.C, j.S);
+  j.nparts = bn_parts(c, j.C);
   nn_parallel(c->pool, bn_bpart, &j, j.nparts);
 }
 
