@@ -279,13 +279,13 @@ static void fillpart(void *arg, size_t a, size_t b, int thread) {
 }
 
 /* m filled with v, in ranges across the state's threads: an optimizer's
-** zeroGrad clears every gradient each step, 2% of the MLP's step (a
-** matrix of under 64K floats stays on the caller) */
+** zeroGrad clears every gradient each step, 2% of the MLP's step, in the
+** ranges its update takes (pool.h) */
 static int fill(lua_State *L, Matrix *m, float v) {
   Fill f;
   f.y = m->data;
   f.v = v;
-  nn_prange(nn_pool(L), fillpart, &f, nn_numel(m), 65536);
+  nn_prange(nn_pool(L), fillpart, &f, nn_numel(m), NN_PARAM_GRAIN);
   lua_settop(L, 1);
   return 1;
 }

@@ -217,7 +217,7 @@ static void zeropart(void *arg, size_t a, size_t b, int thread) {
 static int mod_zerograd(lua_State *L) {
   Module *m = checkmodule(L, 1);
   Matrix *g = getblock(L, m, UV_GRADS);
-  if (g) nn_prange(nn_pool(L), zeropart, g->data, nn_numel(g), 65536);
+  if (g) nn_prange(nn_pool(L), zeropart, g->data, nn_numel(g), NN_PARAM_GRAIN);
   lua_settop(L, 1);
   return 1;
 }

@@ -47,8 +47,6 @@ typedef struct OptJob {
   int64_t t;
 } OptJob;
 
-#define OPT_GRAIN 16384
-
 static void sgdpart(void *arg, size_t a, size_t b, int thread) {
   const OptJob *j = (const OptJob *)arg;
   (void)thread;
@@ -89,7 +87,7 @@ static int lib_sgd(lua_State *L) {
   j.f[3] = num(L, 7);
   j.i[0] = lua_toboolean(L, 8);
   j.i[1] = lua_toboolean(L, 9);
-  nn_prange(nn_pool(L), sgdpart, &j, nn_numel(p), OPT_GRAIN);
+  nn_prange(nn_pool(L), sgdpart, &j, nn_numel(p), NN_PARAM_GRAIN);
   return 0;
 }
 
@@ -111,7 +109,7 @@ static int lib_adam(lua_State *L) {
   j.f[4] = num(L, 10);
   j.i[0] = lua_toboolean(L, 11);
   j.t = (int64_t)t;
-  nn_prange(nn_pool(L), adampart, &j, nn_numel(p), OPT_GRAIN);
+  nn_prange(nn_pool(L), adampart, &j, nn_numel(p), NN_PARAM_GRAIN);
   return 0;
 }
 
@@ -128,7 +126,7 @@ static int lib_rmsprop(lua_State *L) {
   j.f[2] = num(L, 8);
   j.f[3] = num(L, 9);
   j.f[4] = num(L, 10);
-  nn_prange(nn_pool(L), rmspart, &j, nn_numel(p), OPT_GRAIN);
+  nn_prange(nn_pool(L), rmspart, &j, nn_numel(p), NN_PARAM_GRAIN);
   return 0;
 }
 
@@ -141,7 +139,7 @@ static int lib_adagrad(lua_State *L) {
   j.f[0] = num(L, 4);
   j.f[1] = num(L, 5);
   j.f[2] = num(L, 6);
-  nn_prange(nn_pool(L), adagradpart, &j, nn_numel(p), OPT_GRAIN);
+  nn_prange(nn_pool(L), adagradpart, &j, nn_numel(p), NN_PARAM_GRAIN);
   return 0;
 }
 
