@@ -294,6 +294,80 @@ describe("optimizers against torch.optim", function()
 end)
 
 describe("an optimizer's step", function()
+   -- A step is one job on nn.threads's threads for up to 64 parameters,
+   -- each thread a share of each (csrc/optim.c): on 2 and 3 threads, 70
+   -- tensors (big ones across parts, ends not whole vectors, tiny ones
+   -- between; the first 64 in parts of several tensors) take the same
+   -- bits as each alone on one thread.
+   it("updates many parameters as each alone, on any number of threads", function()
+      local sizes = {}
+      for i = 1, 70 do sizes[i] = {1, (i * 7) % 5 + 1} end
+      sizes[3], sizes[20], sizes[40], sizes[60] = {101, 300}, {250, 99}, {3, 8001}, {128, 200}
+      sizes[66] = {200, 170}                    -- the first 64 in one job, the rest in another
+      local kinds = {{"SGD", {lr = 0.1, momentum = 0.9, dampening = 0.1}},
+                     {"SGD", {lr = 0.1, momentum = 0.9, nesterov = true, weightDecay = 0.01}},
+                     {"Adam", {lr = 0.01, amsgrad = true}},
+                     {"RMSprop", {lr = 0.01, centered = true, momentum = 0.5}},
+                     {"Adagrad", {lr = 0.1, lrDecay = 0.01}}}
+      for _, threads in ipairs{2, 3} do
+         for _, c in ipairs(kinds) do
+            nn.seed(5)
+            local P, G, Q, H2 = {}, {}, {}, {}
+            for i, sz in ipairs(sizes) do
+               P[i], G[i] = nn.randn(sz[1], sz[2]), nn.Matrix(sz[1], sz[2])
+               Q[i], H2[i] = P[i]:clone(), nn.Matrix(sz[1], sz[2])
+            end
+            local all, alone = nn[c[1]](P, G, c[2]), {}
+            for i = 1, #P do alone[i] = nn[c[1]]({Q[i]}, {H2[i]}, c[2]) end
+            for _ = 1, 3 do
+               for i = 1, #P do
+                  G[i]:copy(nn.randn(sizes[i][1], sizes[i][2]))
+                  H2[i]:copy(G[i])
+               end
+               nn.threads(threads)
+               all:step()
+               nn.threads(1)
+               for i = 1, #P do alone[i]:step() end
+            end
+            for i = 1, #P do
+               assert.are.equal(0, (P[i] - Q[i]):norm(),
+                  ("%s on %d threads: parameter %d"):format(c[1], threads, i))
+            end
+         end
+      end
+      nn.threads(1)
+   end)
+
+   it("refuses parameters that share memory, before any update", function()
+      local a, b = nn.randn(4, 4), nn.randn(4, 4)
+      local a0 = a:clone()
+      local opt = nn.SGD({a, b, a}, {nn.ones(4, 4), nn.ones(4, 4), nn.ones(4, 4)},
+                         {lr = 0.1, momentum = 0.9})
+      assert.has_error(function() opt:step() end,
+         "optim.sgd: params[1] and params[3] share memory (parameters, gradients and states must not overlap)")
+      assert.are.equal(0, (a - a0):norm())
+      local g = nn.ones(4, 4)
+      local ok = nn.Adam({a, b}, {g, g})           -- a gradient read twice is fine
+      ok:step()
+      local rows = nn.randn(4, 4)
+      local bad = nn.SGD({rows:narrow(1, 1, 3), rows:narrow(1, 3, 2)},
+                         {nn.ones(3, 4), nn.ones(2, 4)}, {lr = 1})
+      assert.has_error(function() bad:step() end,
+         "optim.sgd: params[1] and params[2] share memory (parameters, gradients and states must not overlap)")
+   end)
+
+   it("zeroGrad clears a gradient listed twice", function()
+      local g = nn.ones(300, 300)
+      local opt = nn.SGD({nn.randn(300, 300), nn.randn(300, 300)}, {g, g}, {lr = 1})
+      for _, threads in ipairs{1, 2} do
+         nn.threads(threads)
+         g:fill(1)
+         opt:zeroGrad()
+         assert.are.equal(0, g:norm())
+      end
+      nn.threads(1)
+   end)
+
    -- step checked its options through a list of their names sorted anew,
    -- and Adam's betas through a closure made anew, every time: about 370
    -- bytes a step for the collector

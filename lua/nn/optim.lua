@@ -1,7 +1,7 @@
 -- Optimizers: SGD (momentum, dampening, Nesterov, weight decay), Adam,
--- AdamW, RMSprop, Adagrad, with PyTorch's semantics and defaults.  The
--- update of each parameter is one C kernel call (nn.core.optim); this file
--- holds the options, the state and the loop over parameters.
+-- AdamW, RMSprop, Adagrad, with PyTorch's semantics and defaults.  A step
+-- is one C call for every parameter (nn.core.optim); this file holds the
+-- options and the state.
 --
 --   local opt = nn.SGD(net, {lr = 0.1, momentum = 0.9})   -- or (params, grads, opts)
 --   opt:zeroGrad(); ...backward...; opt:step()
@@ -140,7 +140,7 @@ local function new(kind, a, b, c)
       error(fn .. ": options must be a table", 3)
    end
    local self = setmetatable({typename = kind, params = params, grads = grads,
-                              t = 0, buffers = {}}, Optimizer)
+                              t = 0, buffers = {}, fresh = {}}, Optimizer)
    for k, v in pairs(defaults[kind]) do
       self[k] = type(v) == "table" and {v[1], v[2]} or v
    end
@@ -172,35 +172,48 @@ function Optimizer:buffer(name, i, v)
    return b, true
 end
 
+-- every parameter's buffer `name` (a list), made with value v on first use;
+-- fresh[i] is set where buffer i is new
+local function all(self, name, v, fresh)
+   for i = 1, #self.params do
+      local _, new = self:buffer(name, i, v)
+      if new and fresh then fresh[i] = true end
+   end
+   return self.buffers[name]
+end
+
+-- one update of every parameter, in one call (one job on nn.threads's
+-- threads, core.optim's comment says why)
 local steps = {}
 
-function steps.SGD(self, i, p, g)
-   local buf, first
-   if self.momentum ~= 0 then buf, first = self:buffer("momentum", i) end
-   K.sgd(p, g, buf, self.lr, self.momentum, self.dampening, self.weightDecay,
-      self.nesterov, first)
+function steps.SGD(self)
+   local fresh, bufs = self.fresh
+   if self.momentum ~= 0 then bufs = all(self, "momentum", nil, fresh) end
+   K.sgd(self.params, self.grads, bufs, self.lr, self.momentum, self.dampening,
+      self.weightDecay, self.nesterov, fresh)
+   for i in pairs(fresh) do fresh[i] = nil end
 end
 
-local function adam(self, i, p, g, decoupled)
-   local vmax = self.amsgrad and self:buffer("vmax", i) or nil
-   K.adam(p, g, self:buffer("m", i), self:buffer("v", i), vmax, self.lr,
-      self.betas[1], self.betas[2], self.eps, self.weightDecay, decoupled, self.t)
+local function adam(self, decoupled)
+   K.adam(self.params, self.grads, all(self, "m"), all(self, "v"),
+      self.amsgrad and all(self, "vmax") or nil, self.lr, self.betas[1],
+      self.betas[2], self.eps, self.weightDecay, decoupled, self.t)
 end
 
-function steps.Adam(self, i, p, g) adam(self, i, p, g, false) end
-function steps.AdamW(self, i, p, g) adam(self, i, p, g, true) end
+function steps.Adam(self) adam(self, false) end
+function steps.AdamW(self) adam(self, true) end
 
-function steps.RMSprop(self, i, p, g)
-   K.rmsprop(p, g, self:buffer("v", i),
-      self.centered and self:buffer("gavg", i) or nil,
-      self.momentum > 0 and self:buffer("momentum", i) or nil,
+function steps.RMSprop(self)
+   K.rmsprop(self.params, self.grads, all(self, "v"),
+      self.centered and all(self, "gavg") or nil,
+      self.momentum > 0 and all(self, "momentum") or nil,
       self.lr, self.alpha, self.eps, self.weightDecay, self.momentum)
 end
 
-function steps.Adagrad(self, i, p, g)
+function steps.Adagrad(self)
    local clr = self.lr / (1 + (self.t - 1) * self.lrDecay)
-   K.adagrad(p, g, self:buffer("sum", i, self.initialAccumulatorValue), clr,
-      self.eps, self.weightDecay)
+   K.adagrad(self.params, self.grads, all(self, "sum", self.initialAccumulatorValue),
+      clr, self.eps, self.weightDecay)
 end
 
 -- one update of every parameter from its gradient
@@ -208,14 +221,13 @@ function Optimizer:step()
    checkself(self, "step")
    validate(self, self.typename .. ":step")
    self.t = self.t + 1
-   local step, grads = steps[self.typename], self.grads
-   for i, p in ipairs(self.params) do step(self, i, p, grads[i]) end
+   steps[self.typename](self)
    return self
 end
 
 function Optimizer:zeroGrad()
    checkself(self, "zeroGrad")
-   for _, g in ipairs(self.grads) do g:zero() end
+   K.zero(self.grads)
    return self
 end
 
