@@ -64,7 +64,8 @@ static void multipart(void *arg, int part, int thread) {
   (void)thread;
   for (i = 0; i < u->ntens; i++) total += share(u, i, t + 1) - share(u, i, t);
   a = total * (size_t)k / (size_t)u->per / 16 * 16;
-  b = k + 1 == u->per ? total : total * (size_t)(k + 1) / (size_t)u->per / 16 * 16;
+  b = k + 1 == u->per ? total
+                      : total * (size_t)(k + 1) / (size_t)u->per / 16 * 16;
   for (i = 0; i < u->ntens && at < b; i++) {
     size_t lo = share(u, i, t), len = share(u, i, t + 1) - lo;
     size_t x = a > at ? a - at : 0, y = b - at < len ? b - at : len;
@@ -274,13 +275,19 @@ static float num(lua_State *L, int arg) {
   return (float)luaL_checknumber(L, arg);
 }
 
+/* u's numbers f[0 .. n - 1] from arguments first .. first + n - 1 */
+static void nums(lua_State *L, Multi *u, int first, int n) {
+  int k;
+  for (k = 0; k < n; k++) u->f[k] = num(L, first + k);
+}
+
 /* list slot arg, or 0 where it may be nil and is */
 static int optlist(lua_State *L, int arg) {
   return lua_isnil(L, arg) ? 0 : arg;
 }
 
-static void lists(Lists *ls, const char *fn, int count, const char *const *names,
-                  const int *args) {
+static void lists(Lists *ls, const char *fn, int count,
+                  const char *const *names, const int *args) {
   int j;
   ls->fn = fn;
   ls->count = count;
@@ -300,10 +307,7 @@ static int lib_sgd(lua_State *L) {
   args[0] = 1; args[1] = 2; args[2] = optlist(L, 3);
   lists(&ls, "optim.sgd", 3, names, args);
   u.fn = sgd1;
-  u.f[0] = num(L, 4);
-  u.f[1] = num(L, 5);
-  u.f[2] = num(L, 6);
-  u.f[3] = num(L, 7);
+  nums(L, &u, 4, 4);
   u.flag = lua_toboolean(L, 8);
   if (!lua_isnoneornil(L, 9)) luaL_checktype(L, 9, LUA_TTABLE);
   update(L, &ls, &u, lua_isnoneornil(L, 9) ? 0 : 9);
@@ -320,11 +324,7 @@ static int lib_adam(lua_State *L) {
   args[0] = 1; args[1] = 2; args[2] = 3; args[3] = 4; args[4] = optlist(L, 5);
   lists(&ls, "optim.adam", 5, names, args);
   u.fn = adam1;
-  u.f[0] = num(L, 6);
-  u.f[1] = num(L, 7);
-  u.f[2] = num(L, 8);
-  u.f[3] = num(L, 9);
-  u.f[4] = num(L, 10);
+  nums(L, &u, 6, 5);
   u.flag = lua_toboolean(L, 11);
   u.t = (int64_t)t;
   update(L, &ls, &u, 0);
@@ -340,11 +340,7 @@ static int lib_rmsprop(lua_State *L) {
   args[4] = optlist(L, 5);
   lists(&ls, "optim.rmsprop", 5, names, args);
   u.fn = rms1;
-  u.f[0] = num(L, 6);
-  u.f[1] = num(L, 7);
-  u.f[2] = num(L, 8);
-  u.f[3] = num(L, 9);
-  u.f[4] = num(L, 10);
+  nums(L, &u, 6, 5);
   update(L, &ls, &u, 0);
   return 0;
 }
@@ -357,9 +353,7 @@ static int lib_adagrad(lua_State *L) {
   args[0] = 1; args[1] = 2; args[2] = 3;
   lists(&ls, "optim.adagrad", 3, names, args);
   u.fn = adagrad1;
-  u.f[0] = num(L, 4);
-  u.f[1] = num(L, 5);
-  u.f[2] = num(L, 6);
+  nums(L, &u, 4, 3);
   update(L, &ls, &u, 0);
   return 0;
 }
