@@ -281,9 +281,9 @@ static void nums(lua_State *L, Multi *u, int first, int n) {
   for (k = 0; k < n; k++) u->f[k] = num(L, first + k);
 }
 
-/* list slot arg, or 0 where it may be nil and is */
+/* list slot arg, or 0 where it may be nil (or absent) and is */
 static int optlist(lua_State *L, int arg) {
-  return lua_isnil(L, arg) ? 0 : arg;
+  return lua_isnoneornil(L, arg) ? 0 : arg;
 }
 
 static void lists(Lists *ls, const char *fn, int count,
