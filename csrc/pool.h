@@ -27,12 +27,14 @@ void nn_parallel(Pool *p, nn_Task fn, void *arg, int nparts);
 typedef void (*nn_RangeTask)(void *arg, size_t a, size_t b, int thread);
 void nn_prange(Pool *p, nn_RangeTask fn, void *arg, size_t n, size_t grain);
 /* the grain of the element-wise jobs on parameters and their gradients:
-** an optimizer's update and the clearing of gradients (Matrix:zero or
-** fill, Module:zeroGrad) split a tensor into the same ranges, so that each
-** thread clears what it has just updated, in its own cache.  With 65536
-** for the clearing, a batch-64 MLP step's zeroGrad on 2 threads cleared
-** the 256 x 128 gradient on the caller alone, half of it in the other
-** core's cache: 8.2 us against 1.8 on one thread. */
+** an optimizer's step and zeroGrad (optim.c: a thread's share of each
+** tensor, half of it on 2 threads) and the clearing of one gradient by
+** Matrix:zero or fill or Module:zeroGrad (nn_prange: a thread's block of
+** parts, within a few vectors of that share) split a tensor alike, so
+** that each thread clears about what it has just updated, in its own
+** cache.  With 65536 for the clearing, a batch-64 MLP step's zeroGrad on
+** 2 threads cleared the 256 x 128 gradient on the caller alone, half of
+** it in the other core's cache: 8.2 us against 1.8 on one thread. */
 #define NN_PARAM_GRAIN 16384
 /* k_sgemm (the own SGEMM) on the pool: C's columns (or rows, when it has
 ** more) split in blocks of whole micro-tiles, each computed as the whole
