@@ -3,7 +3,9 @@
 ** (mingw-w64: `make windows`).  Each function is written twice, side by
 ** side; what they share is at the end.
 */
-#if !defined(_WIN32)
+#if defined(__linux__)
+#define _GNU_SOURCE  /* what _XOPEN_SOURCE gives, sched_getcpu, affinity */
+#elif !defined(_WIN32)
 #define _XOPEN_SOURCE 700    /* realpath, pread, fchmod, fsync, O_CLOEXEC */
 #endif
 
@@ -429,6 +431,12 @@ void nnp_cond_broadcast(NnpCond *c) {
   WakeAllConditionVariable((CONDITION_VARIABLE *)(void *)c->b);
 }
 void nnp_yield(void) { SwitchToThread(); }
+int nnp_cpu(void) { return -1; }
+int nnp_moveoff(const int *avoid, int n) {
+  (void)avoid;
+  (void)n;
+  return 0;
+}
 
 #else /* POSIX */
 
@@ -485,5 +493,34 @@ void nnp_cond_broadcast(NnpCond *c) {
   pthread_cond_broadcast((pthread_cond_t *)(void *)c->b);
 }
 void nnp_yield(void) { sched_yield(); }
+
+#if defined(__linux__)
+int nnp_cpu(void) { return sched_getcpu(); }
+
+/* Narrowing the thread's mask to processors it is not on migrates it at
+** once (the kernel moves a running thread off a processor its mask no
+** longer has before the call returns); widening it again does not move
+** it back.  The mask read first is the one put back, so a cpuset or a
+** taskset the process runs under stays as it was. */
+int nnp_moveoff(const int *avoid, int n) {
+  cpu_set_t was, to;
+  int i;
+  if (sched_getaffinity(0, sizeof was, &was) != 0) return 0;
+  to = was;
+  for (i = 0; i < n; i++)
+    if (avoid[i] >= 0 && avoid[i] < CPU_SETSIZE) CPU_CLR(avoid[i], &to);
+  if (CPU_COUNT(&to) == 0 || sched_setaffinity(0, sizeof to, &to) != 0)
+    return 0;
+  sched_setaffinity(0, sizeof was, &was);
+  return 1;
+}
+#else
+int nnp_cpu(void) { return -1; }
+int nnp_moveoff(const int *avoid, int n) {
+  (void)avoid;
+  (void)n;
+  return 0;
+}
+#endif
 
 #endif

@@ -3,7 +3,8 @@
 ** for POSIX and for Windows (platform.c has both): reading a regular file
 ** through a C runtime descriptor (which zlib's gzdopen takes), the atomic
 ** write that nn.save and image.save share, random bytes, a monotonic
-** clock, and whether a standard stream is a terminal.  No Lua here.
+** clock, whether a standard stream is a terminal, threads and the
+** processor a thread runs on.  No Lua here.
 **
 ** Failures are codes: errno values on both systems, a Windows error
 ** (GetLastError) as NNP_WINERR(e), or one of the NNP_ codes below;
@@ -87,6 +88,14 @@ void nnp_cond_wait(NnpCond *c, NnpMutex *m);  /* m locked; may wake early */
 void nnp_cond_broadcast(NnpCond *c);
 /* gives the processor to another thread, if one is ready */
 void nnp_yield(void);
+/* The processor the calling thread runs on, or -1 where that is not known
+** (everywhere but Linux). */
+int nnp_cpu(void);
+/* Moves the calling thread to a processor it may run on other than the n
+** in avoid, then lets it run wherever it could before: a nudge, not a
+** pin (the system places it as it likes from then on).  1 if it moved, 0
+** if there is no such processor or the system cannot (not Linux). */
+int nnp_moveoff(const int *avoid, int n);
 
 /* the words for a code, in buf (n bytes) */
 const char *nnp_strerror(int code, char *buf, size_t n);

@@ -61,6 +61,8 @@ typedef struct Worker {
   struct Pool *pool;
   int id;                     /* 0: the caller's slot, no thread */
   int started;
+  int cpu;                    /* atomic: where it ran its last job, or -1 */
+  double moved;               /* when it last moved off a shared one */
   NnpThread thread;
   char pad[64];               /* two threads' take words, lines apart */
 } Worker;
@@ -93,12 +95,12 @@ enum { MAXPARTS = 0xffff };
 
 /* takes parts of job gen until none is left, from its own block first,
 ** then from the next threads' in turn; the thread that finishes the last
-** one wakes the caller if it sleeps */
-static void work(Pool *p, uint32_t gen, int id) {
+** one wakes the caller if it sleeps.  The count of parts it ran. */
+static int work(Pool *p, uint32_t gen, int id) {
   uint64_t j = LOAD(&p->job);
   const int nparts = NPARTS(j), n = p->n;
-  int k;
-  if (GEN(j) != gen) return;
+  int k, ran = 0;
+  if (GEN(j) != gen) return 0;
   for (k = 0; k < n; k++) {
     uint64_t *take = &p->w[(id + k) % n].take;
     for (;;) {
@@ -110,6 +112,7 @@ static void work(Pool *p, uint32_t gen, int id) {
                                        __ATOMIC_SEQ_CST))
         continue;
       p->fn(p->arg, i, id);
+      ran++;
       if (ADD(&p->finished, 1) + 1 == nparts) {
         nnp_mutex_lock(&p->mu);
         if (p->waiting) nnp_cond_broadcast(&p->done);
@@ -117,6 +120,7 @@ static void work(Pool *p, uint32_t gen, int id) {
       }
     }
   }
+  return ran;
 }
 
 /* spins for SPIN seconds at most: 1 once a new job is there (a job
@@ -146,6 +150,39 @@ static int spindone(Pool *p, int n) {
   }
 }
 
+/* Two threads of a pool on one processor take turns on it, a time slice
+** each, and a job that waits for the part of the one not running waits
+** that long: a batch-64 convolution took 400-500 us on 2 threads so,
+** against 210 on two processors and 415 on one thread.  Linux may put
+** a new thread, or one it wakes while the processors are busy, beside
+** the thread that made or woke it, and here left it there for 10 to 40
+** ms (bench/run.lua's 2-thread timings, each on a new pool made just
+** after PyTorch's timing, often began so).  So a worker that finds it
+** shares a processor with another thread of its pool moves itself off
+** the pool's processors, if the process may run anywhere else, at most
+** every MOVEGAP seconds (where processors are fewer than threads,
+** sharing is the rule). */
+#define MOVEGAP 0.01
+enum { MAXSPREAD = 64 };        /* larger pools do not move their threads */
+
+static void spread(Pool *p, Worker *w) {
+  int avoid[MAXSPREAD], i, k = 0, cpu = nnp_cpu(), shared = 0;
+  double now;
+  STORE(&w->cpu, cpu);
+  if (cpu < 0 || p->n > MAXSPREAD) return;
+  for (i = 0; i < p->n; i++)
+    if (i != w->id) {
+      avoid[k] = LOAD(&p->w[i].cpu);
+      shared |= avoid[k++] == cpu;
+    }
+  if (!shared) return;
+  now = nnp_clock();
+  if (now - w->moved < MOVEGAP) return;
+  w->moved = now;
+  avoid[k++] = cpu;
+  if (nnp_moveoff(avoid, k)) STORE(&w->cpu, nnp_cpu());
+}
+
 static void workerloop(void *arg) {
   Worker *w = (Worker *)arg;
   Pool *p = w->pool;
@@ -162,18 +199,20 @@ static void workerloop(void *arg) {
     }
     if (LOAD(&p->stop)) return;
     seen = GEN(LOAD(&p->job));
+    spread(p, w);
     work(p, seen, w->id);
   }
 }
 
 void nn_parallel(Pool *p, nn_Task fn, void *arg, int nparts) {
   uint64_t gen;
-  int i;
+  int i, awake;
   if (!p || p->n == 1 || nparts <= 1 || nparts > MAXPARTS) {
     for (i = 0; i < nparts; i++) fn(arg, i, 0);
     return;
   }
   gen = GEN(LOAD(&p->job)) + 1;
+  STORE(&p->w[0].cpu, nnp_cpu());
   p->fn = fn;
   p->arg = arg;
   STORE(&p->finished, 0);
@@ -182,9 +221,13 @@ void nn_parallel(Pool *p, nn_Task fn, void *arg, int nparts) {
                              | (uint64_t)(i * nparts / p->n));
   STORE(&p->job, gen << 32 | (uint64_t)nparts << 16);
   nnp_mutex_lock(&p->mu);
+  awake = p->n - 1 - p->sleeping;
   if (p->sleeping) nnp_cond_broadcast(&p->wake);
   nnp_mutex_unlock(&p->mu);
-  work(p, (uint32_t)gen, 0);
+  /* every part on the caller while a worker was awake: that worker is
+  ** not running, most likely waiting behind the caller on its processor
+  ** (spread, above); yielding lets it run and move */
+  if (work(p, (uint32_t)gen, 0) == nparts && awake) nnp_yield();
   if (!spindone(p, nparts)) {
     nnp_mutex_lock(&p->mu);
     while (LOAD(&p->finished) != nparts) {
@@ -243,6 +286,7 @@ static Pool *newpool(lua_State *L, int n) {
   }
   p->up = 1;
   p->n = n;
+  for (i = 0; i < n; i++) p->w[i].cpu = -1;
   for (i = 1; i < n; i++) {
     p->w[i].pool = p;
     p->w[i].id = i;

@@ -225,6 +225,70 @@ describe("the layers on any number of threads", function()
       end)
    end
 
+   -- csrc/pool.c's spread: a worker that finds itself on another thread
+   -- of its pool's processor moves off it.  The child runs on processor
+   -- a alone (taskset), so its worker starts there too, with a busy
+   -- process on processor b; then every thread may run anywhere, which
+   -- moves none of them, and Linux sees no gain in moving one of two
+   -- threads on a to b, where one runs already (without the move the two
+   -- stayed together for 286 to 482 calls here, with it 1 to 21).
+   local apart = (H.sanitized == "valgrind" or package.config:sub(1, 1) ~= "/") and pending or it
+   apart("moves a worker off its caller's processor when another is free", function()
+      local ok, out = H.child([[
+         local f = io.open("/proc/self/status")
+         local allowed = f and f:read("*a"):match("Cpus_allowed_list:%s*(%S+)")
+         if f then f:close() end
+         if not allowed or not os.execute("taskset -p $$ >/dev/null 2>&1") then
+            print("no /proc or taskset") return
+         end
+         local cpus = {}
+         for a, b in allowed:gmatch("(%d+)%-?(%d*)") do
+            for c = tonumber(a), tonumber(b ~= "" and b or a) do cpus[#cpus + 1] = c end
+         end
+         if #cpus < 2 then print("one processor") return end
+         local pid = io.open("/proc/self/stat"):read("*l"):match("^%d+")
+         local function cpu(tid)                 -- where tid ran last
+            local h = io.open(("/proc/%s/task/%s/stat"):format(pid, tid))
+            local s = h and h:read("*l")
+            if h then h:close() end
+            return s and tonumber(s:match("%)(.*)"):match(("%S+%s+"):rep(36) .. "(%d+)"))
+         end
+         local busy = io.popen(("exec timeout 10 taskset -c %d sh -c 'echo $$; while :; do :; done'")
+            :format(cpus[2]))
+         local bpid = busy:read("*l")
+         os.execute(("taskset -p -c %d %s >/dev/null"):format(cpus[1], pid))
+         local nn = require "nn"
+         nn.threads(2)                           -- the worker inherits the mask
+         local m, x = nn.Linear(784, 256), nn.rand(64, 784)
+         local y = m:forward(x):clone()
+         local worker
+         for tid in io.popen("ls /proc/" .. pid .. "/task"):lines() do
+            if tid ~= pid then worker = tid end
+         end
+         for _ = 1, 20 do m:forward(x) end
+         local before = cpu(pid) == cpus[1] and cpu(worker) == cpus[1]
+         os.execute("sleep 0.02")                -- past the gap between moves
+         os.execute(("taskset -a -p -c %s %s >/dev/null"):format(allowed, pid))
+         local calls
+         for i = 1, 1000 do
+            m:forward(x)
+            if cpu(pid) ~= cpu(worker) then calls = i break end
+         end
+         os.execute("kill " .. bpid)
+         busy:close()
+         print(before, calls, (m:forward(x) - y):abs():max() == 0)
+      ]])
+      assert.is_true(ok, out)
+      if out:match("no /proc or taskset") or out:match("one processor") then
+         return pending(out)
+      end
+      local before, calls, same = out:match("^(%S+)%s+(%S+)%s+(%S+)")
+      assert.are.equal("true", before, out)
+      assert.is_truthy(tonumber(calls), "together after 1000 calls: " .. out)
+      assert.is_true(tonumber(calls) <= 50, out)
+      assert.are.equal("true", same, out)
+   end)
+
    -- 510 steps: not under valgrind (the time above; its own leak check
    -- runs at exit), the plain runs and ASan measure it
    local steady = H.sanitized == "valgrind" and pending or it
