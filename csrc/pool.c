@@ -335,18 +335,19 @@ static void rangepart(void *arg, int part, int thread) {
   r->fn(r->arg, a, b, thread);
 }
 
-void nn_prange(Pool *p, nn_RangeTask fn, void *arg, size_t n, size_t grain) {
-  Range r;
-  size_t most = (size_t)4 * nn_poolsize(p), parts;
-  if (grain < 16) grain = 16;
-  parts = n / grain;
-  if (parts > most) parts = most;
+size_t nn_nparts(const Pool *p, size_t n, size_t grain) {
+  size_t nt = (size_t)nn_poolsize(p), parts = n / (grain < 16 ? 16 : grain);
+  if (parts > 4 * nt) parts = 4 * nt;
   /* a whole number of parts a thread: the blocks each thread takes first
   ** are then the same size (3 parts on 2 threads gave the caller a third
   ** and the worker two: an MLP's zeroGrad took 29 us there, 12 on one
   ** thread) */
-  if (parts > (size_t)nn_poolsize(p))
-    parts = parts / nn_poolsize(p) * nn_poolsize(p);
+  return parts > nt ? parts / nt * nt : parts;
+}
+
+void nn_prange(Pool *p, nn_RangeTask fn, void *arg, size_t n, size_t grain) {
+  Range r;
+  size_t parts = nn_nparts(p, n, grain);
   if (parts <= 1 || nn_poolsize(p) == 1) {
     fn(arg, 0, n, 0);
     return;

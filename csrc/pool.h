@@ -25,6 +25,10 @@ void nn_parallel(Pool *p, nn_Task fn, void *arg, int nparts);
 ** parts a thread, none shorter than grain (a multiple of 16 elements,
 ** but for the last), one part if n is short */
 typedef void (*nn_RangeTask)(void *arg, size_t a, size_t b, int thread);
+/* how many parts nn_prange splits n elements into: n / grain (grain at
+** least 16), at most 4 a thread, and a whole number a thread when there
+** are more parts than threads */
+size_t nn_nparts(const Pool *p, size_t n, size_t grain);
 void nn_prange(Pool *p, nn_RangeTask fn, void *arg, size_t n, size_t grain);
 /* the grain of the element-wise jobs on parameters and their gradients:
 ** an optimizer's step and zeroGrad (optim.c: a thread's share of each
