@@ -430,7 +430,7 @@ export NN_PEAK := $(CURDIR)/$(BENCH_PEAK)
 
 $(BENCH_PEAK): bench/peak.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -std=c99 -Wall -Wextra -o $@ $<
+	$(CC) -O2 -std=c99 -Wall -Wextra -pthread -o $@ $<
 
 # OpenBLAS on one thread for the GEMM limit (the Matrix products keep
 # OpenBLAS's own count, per process; the layers run on nn.threads)

@@ -5,10 +5,18 @@
 ** FMA, else 4-float vectors of plain multiply-add), timed by the thread's
 ** CPU time (the machine may be shared); the best of several runs.
 ** Prints: GFLOP/s, then the vectors' name.
-**   cc -O2 -o build/bench-peak bench/peak.c && build/bench-peak
+**   cc -O2 -pthread -o build/bench-peak bench/peak.c && build/bench-peak
+** With an argument n (2 to 64): the same loop on n threads at once, one
+** run of about 5 ms each, started together, each timed by its own CPU
+** time; prints their GFLOP/s added up.  Over one core's peak it is what
+** n threads can gain at that moment: a host that runs two virtual CPUs
+** as the two hyperthreads of one core gives each half its FMA rate and
+** reads 1, however idle the guest's CPUs look.
 */
-#define _POSIX_C_SOURCE 199309L
+#define _POSIX_C_SOURCE 200112L
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 static double cputime(void) {
@@ -83,10 +91,46 @@ static double vec4(long n) {
 }
 #endif
 
-int main(void) {
+typedef struct Run {
+  double (*f)(long);
+  pthread_barrier_t *go;
+  double gflops;
+} Run;
+
+static void *together(void *arg) {
+  Run *r = (Run *)arg;
+  pthread_barrier_wait(r->go);
+  r->gflops = r->f(1000000);
+  return NULL;
+}
+
+/* f on n threads at once: their GFLOP/s added, or -1 */
+static double concurrent(double (*f)(long), int n) {
+  pthread_t t[64];
+  Run run[64];
+  pthread_barrier_t go;
+  double sum = 0;
+  int i, started = 0;
+  if (pthread_barrier_init(&go, NULL, (unsigned)n) != 0) return -1;
+  for (i = 0; i < n; i++) {
+    run[i].f = f;
+    run[i].go = &go;
+    run[i].gflops = 0;
+  }
+  for (i = 1; i < n; i++, started++)
+    if (pthread_create(&t[i], NULL, together, &run[i]) != 0) break;
+  if (started == n - 1) together(&run[0]);
+  for (i = 1; i <= started; i++) pthread_join(t[i], NULL);
+  pthread_barrier_destroy(&go);
+  if (started != n - 1) return -1;   /* the others wait at the barrier */
+  for (i = 0; i < n; i++) sum += run[i].gflops;
+  return sum;
+}
+
+int main(int argc, char **argv) {
   double (*f)(long) = NULL, best = 0;
   const char *name = "scalar";
-  int r;
+  int r, n = argc > 1 ? atoi(argv[1]) : 1;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) {
@@ -105,6 +149,12 @@ int main(void) {
 #endif
   if (!f) {
     printf("0 none\n");
+    return 0;
+  }
+  if (n > 1) {
+    if (n > 64) n = 64;
+    f(1000000);                      /* this thread's vectors warmed */
+    printf("%.1f %s, %d threads at once\n", concurrent(f, n), name, n);
     return 0;
   }
   for (r = 0; r < 7; r++) {

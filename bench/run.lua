@@ -10,7 +10,11 @@
 -- needs (through C:gemm, so on the core's BLAS); the peak is one core's
 -- FMA loop (bench/peak.c, NN_PEAK names the program), and "of peak" is
 -- the workload's FLOPs over its time and the peak of as many cores as
--- threads.
+-- threads.  After each round's timing on n > 1 threads the same loop
+-- runs on n threads at once (bench/peak.c n, about 5 ms), and "FMA loop
+-- 1 / n threads" is the median of what they did over one core's peak:
+-- what the host let n threads gain just then (a host that puts two
+-- virtual CPUs on one core's two hyperthreads gives 1.0x).
 --   lua5.4 bench/run.lua [threads]                     (make bench)
 --   lua5.4 bench/run.lua threads name=cpath name=cpath  (make bench BLAS=none)
 -- threads is a count or a list, "1,2" (the default): each workload on
@@ -427,6 +431,15 @@ local function peak()
    return best, name
 end
 
+-- what n threads could gain at this moment: the FMA loop on n threads at
+-- once (bench/peak.c n), over one core's peak pk; nil if not measured
+local function together(n, pk)
+   if not pk or n < 2 then return nil end
+   local gf = tonumber(pipe(("%s %d 2>/dev/null"):format(os.getenv("NN_PEAK") or "build/bench-peak",
+      n)):match("^(%S+)"))
+   return gf and gf > 0 and gf / pk or nil
+end
+
 local function ofpeak(flops, secs, threads, pk)
    if not (flops and secs and pk and pk > 0) then return "n/a" end
    return ("%.0f%%"):format(100 * flops / secs / 1e9 / (pk * threads))
@@ -477,6 +490,7 @@ if #cores == 0 then
       head[#head + 1] = "PyTorch / lua-nn"
    end
    for i = 2, #counts do head[#head + 1] = ("lua-nn %d / %d threads"):format(counts[1], counts[i]) end
+   for i = 2, #counts do head[#head + 1] = ("FMA loop %d / %d threads"):format(counts[1], counts[i]) end
    head[#head + 1] = ("GEMM limit (%s)"):format(blas == "none" and "own SGEMM, 1 thread"
       or "OpenBLAS, OPENBLAS_NUM_THREADS " .. (os.getenv("OPENBLAS_NUM_THREADS") or "unset"))
    head[#head + 1] = "limit / lua-nn"
@@ -485,13 +499,14 @@ if #cores == 0 then
    print(("|" .. (" --- |"):rep(#head)))
    for _, w in ipairs(workloads) do
       if selected(w) then
-         local row, ours, mine, theirs = {w[2]}, {}, {}, {}
+         local row, ours, mine, theirs, host = {w[2]}, {}, {}, {}, {}
          local f, n, cold = w[3]()
-         for i = 1, #counts do mine[i], theirs[i] = {}, {} end
+         for i = 1, #counts do mine[i], theirs[i], host[i] = {}, {}, {} end
          for r = 1, f and (cold and 3 or REPEATS) or 0 do
             for i, t in ipairs(counts) do
                nn.threads(t)
                mine[i][r] = once(f, n, cold, r)
+               if i > 1 then host[i][r] = together(t, pk) or false end
                theirs[i][r] = torch_time(py, w[1], t, r) or false
             end
          end
@@ -507,6 +522,10 @@ if #cores == 0 then
          for i = 2, #counts do
             local q = ratio(mine[1], mine[i])
             row[#row + 1] = q and ("%.2fx"):format(q) or "n/a"
+         end
+         for i = 2, #counts do
+            local q = mediannil(host[i])
+            row[#row + 1] = q and ("%.2fx"):format(q / counts[1]) or "n/a"
          end
          nn.threads(counts[1])
          local limit = w[4] and w[4]()
