@@ -11,10 +11,22 @@
 ** time; prints their GFLOP/s added up.  Over one core's peak it is what
 ** n threads can gain at that moment: a host that runs two virtual CPUs
 ** as the two hyperthreads of one core gives each half its FMA rate and
-** reads 1, however idle the guest's CPUs look.
+** reads 1, however idle the guest's CPUs look.  Then, on Linux, the
+** round trip of a cache line between two threads on the first two CPUs
+** the process may use (each waits for the other's write), in ns: some
+** 56 between two cores that share an L3, 330 when the host had put the
+** two virtual CPUs on two dies (then a batch-64 MLP step on 2 threads
+** ran slower than on 1, and PyTorch's slowed alike), -1 if not measured.
 */
+#if defined(__linux__)
+#define _GNU_SOURCE                 /* sched_getaffinity, thread affinity */
+#else
 #define _POSIX_C_SOURCE 200112L
+#endif
 #include <pthread.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -127,6 +139,59 @@ static double concurrent(double (*f)(long), int n) {
   return sum;
 }
 
+/* the round trip, or -1 */
+#if defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+enum { WARM = 5000, TRIPS = 20000 };   /* WARM: both running, untimed */
+typedef struct Pong {
+  int flag __attribute__((aligned(64)));
+  int cpu;
+} Pong;
+
+static int pin(int cpu) {
+  cpu_set_t s;
+  CPU_ZERO(&s);
+  CPU_SET(cpu, &s);
+  return pthread_setaffinity_np(pthread_self(), sizeof s, &s);
+}
+
+static void *pong(void *arg) {
+  Pong *p = (Pong *)arg;
+  int i;
+  if (pin(p->cpu) != 0) return NULL;
+  for (i = 0; i < WARM + TRIPS; i++) {
+    while (__atomic_load_n(&p->flag, __ATOMIC_ACQUIRE) != 2 * i + 1) {}
+    __atomic_store_n(&p->flag, 2 * i + 2, __ATOMIC_RELEASE);
+  }
+  return NULL;
+}
+
+static double roundtrip(void) {
+  static Pong p;
+  cpu_set_t was;
+  pthread_t t;
+  struct timespec a, b;
+  int cpus[2], n = 0, c, i;
+  if (sched_getaffinity(0, sizeof was, &was) != 0) return -1;
+  for (c = 0; c < CPU_SETSIZE && n < 2; c++)
+    if (CPU_ISSET(c, &was)) cpus[n++] = c;
+  if (n < 2 || pin(cpus[0]) != 0) return -1;
+  p.flag = 0;
+  p.cpu = cpus[1];
+  if (pthread_create(&t, NULL, pong, &p) != 0) return -1;
+  for (i = 0; i < WARM + TRIPS; i++) {
+    if (i == WARM) clock_gettime(CLOCK_MONOTONIC, &a);
+    __atomic_store_n(&p.flag, 2 * i + 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&p.flag, __ATOMIC_ACQUIRE) != 2 * i + 2) {}
+  }
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  pthread_join(t, NULL);
+  return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec))
+         / TRIPS;
+}
+#else
+static double roundtrip(void) { return -1; }
+#endif
+
 int main(int argc, char **argv) {
   double (*f)(long) = NULL, best = 0;
   const char *name = "scalar";
@@ -154,7 +219,9 @@ int main(int argc, char **argv) {
   if (n > 1) {
     if (n > 64) n = 64;
     f(1000000);                      /* this thread's vectors warmed */
-    printf("%.1f %s, %d threads at once\n", concurrent(f, n), name, n);
+    double gf = concurrent(f, n);
+    printf("%.1f %s, %d threads at once; %.0f ns round trip\n", gf, name, n,
+           roundtrip());
     return 0;
   }
   for (r = 0; r < 7; r++) {

@@ -14,7 +14,10 @@
 -- runs on n threads at once (bench/peak.c n, about 5 ms), and "FMA loop
 -- 1 / n threads" is the median of what they did over one core's peak:
 -- what the host let n threads gain just then (a host that puts two
--- virtual CPUs on one core's two hyperthreads gives 1.0x).
+-- virtual CPUs on one core's two hyperthreads gives 1.0x); "CPU to CPU
+-- round trip" is the median of the same runs' round trip of a cache line
+-- between the first two CPUs (about 56 ns within one L3 here, 330 when
+-- the host had put them on two dies).
 --   lua5.4 bench/run.lua [threads]                     (make bench)
 --   lua5.4 bench/run.lua threads name=cpath name=cpath  (make bench BLAS=none)
 -- threads is a count or a list, "1,2" (the default): each workload on
@@ -432,12 +435,13 @@ local function peak()
 end
 
 -- what n threads could gain at this moment: the FMA loop on n threads at
--- once (bench/peak.c n), over one core's peak pk; nil if not measured
+-- once (bench/peak.c n), over one core's peak pk, and the round trip of
+-- a line between two CPUs in ns; each nil if not measured
 local function together(n, pk)
    if not pk or n < 2 then return nil end
-   local gf = tonumber(pipe(("%s %d 2>/dev/null"):format(os.getenv("NN_PEAK") or "build/bench-peak",
-      n)):match("^(%S+)"))
-   return gf and gf > 0 and gf / pk or nil
+   local out = pipe(("%s %d 2>/dev/null"):format(os.getenv("NN_PEAK") or "build/bench-peak", n))
+   local gf, rt = tonumber(out:match("^(%S+)")), tonumber(out:match("(%S+) ns round trip"))
+   return gf and gf > 0 and gf / pk or nil, rt and rt > 0 and rt or nil
 end
 
 local function ofpeak(flops, secs, threads, pk)
@@ -491,6 +495,7 @@ if #cores == 0 then
    end
    for i = 2, #counts do head[#head + 1] = ("lua-nn %d / %d threads"):format(counts[1], counts[i]) end
    for i = 2, #counts do head[#head + 1] = ("FMA loop %d / %d threads"):format(counts[1], counts[i]) end
+   if #counts > 1 then head[#head + 1] = "CPU to CPU round trip" end
    head[#head + 1] = ("GEMM limit (%s)"):format(blas == "none" and "own SGEMM, 1 thread"
       or "OpenBLAS, OPENBLAS_NUM_THREADS " .. (os.getenv("OPENBLAS_NUM_THREADS") or "unset"))
    head[#head + 1] = "limit / lua-nn"
@@ -499,14 +504,17 @@ if #cores == 0 then
    print(("|" .. (" --- |"):rep(#head)))
    for _, w in ipairs(workloads) do
       if selected(w) then
-         local row, ours, mine, theirs, host = {w[2]}, {}, {}, {}, {}
+         local row, ours, mine, theirs, host, trip = {w[2]}, {}, {}, {}, {}, {}
          local f, n, cold = w[3]()
          for i = 1, #counts do mine[i], theirs[i], host[i] = {}, {}, {} end
          for r = 1, f and (cold and 3 or REPEATS) or 0 do
             for i, t in ipairs(counts) do
                nn.threads(t)
                mine[i][r] = once(f, n, cold, r)
-               if i > 1 then host[i][r] = together(t, pk) or false end
+               if i > 1 then
+                  local q, rt = together(t, pk)
+                  host[i][r], trip[#trip + 1] = q or false, rt or false
+               end
                theirs[i][r] = torch_time(py, w[1], t, r) or false
             end
          end
@@ -526,6 +534,10 @@ if #cores == 0 then
          for i = 2, #counts do
             local q = mediannil(host[i])
             row[#row + 1] = q and ("%.2fx"):format(q / counts[1]) or "n/a"
+         end
+         if #counts > 1 then
+            local rt = mediannil(trip)
+            row[#row + 1] = rt and ("%.0f ns"):format(rt) or "n/a"
          end
          nn.threads(counts[1])
          local limit = w[4] and w[4]()
