@@ -29,10 +29,10 @@
 ** parameters: thread t updates the t-th share of each one, the rows the
 ** layers' products give it (pool.c splits W's rows alike), and takes its
 ** shares in up to 4 pieces (nn_nparts) so that the others can take what
-** it has not begun.  Each tensor's update is elementwise, so the bits do not depend
-** on the split.  A call per parameter took a job each, and the small ones
-** a job that did not pay: on 2 threads a batch-64 MLP's 256 x 128 weight
-** took 10.2 us against 6.3 on one thread. */
+** it has not begun.  Each tensor's update is elementwise, so the bits do
+** not depend on the split.  A call per parameter took a job each, and the
+** small ones a job that did not pay: on 2 threads a batch-64 MLP's 256 x
+** 128 weight took 10.2 us against 6.3 on one thread. */
 enum { MAXT = 64, STATES = 3 };
 
 typedef struct Multi Multi;
