@@ -231,7 +231,7 @@ describe("the layers on any number of threads", function()
    -- process on processor b; then every thread may run anywhere, which
    -- moves none of them, and Linux sees no gain in moving one of two
    -- threads on a to b, where one runs already (without the move the two
-   -- stayed together for 286 to 482 calls here, with it 1 to 21).
+   -- stayed together for 286 to 603 calls here, with it 1 to 21).
    local apart = (H.sanitized == "valgrind" or package.config:sub(1, 1) ~= "/") and pending or it
    apart("moves a worker off its caller's processor when another is free", function()
       local ok, out = H.child([[
