@@ -420,14 +420,16 @@ local function machine()
       hyp and (", " .. hyp .. " guest") or "", load)
 end
 
+-- bench/peak.c's program (make bench builds it)
+local PEAK = os.getenv("NN_PEAK") or "build/bench-peak"
+
 -- the best of 3 runs of bench/peak.c (each the best of 7 loops): one run
 -- at the start of a bench on Zen 4 read 104 GFLOP/s where the runs before
 -- and after read 116 to 117, and every "of peak" figure rose by a tenth
 local function peak()
-   local prog = os.getenv("NN_PEAK") or "build/bench-peak"
    local best, name
    for _ = 1, 3 do
-      local gf, what = pipe(prog .. " 2>/dev/null"):match("^(%S+) ([^\n]+)")
+      local gf, what = pipe(PEAK .. " 2>/dev/null"):match("^(%S+) ([^\n]+)")
       gf = tonumber(gf)
       if gf and (not best or gf > best) then best, name = gf, what end
    end
@@ -439,7 +441,7 @@ end
 -- a line between two CPUs in ns; each nil if not measured
 local function together(n, pk)
    if not pk or n < 2 then return nil end
-   local out = pipe(("%s %d 2>/dev/null"):format(os.getenv("NN_PEAK") or "build/bench-peak", n))
+   local out = pipe(("%s %d 2>/dev/null"):format(PEAK, n))
    local gf, rt = tonumber(out:match("^(%S+)")), tonumber(out:match("(%S+) ns round trip"))
    return gf and gf > 0 and gf / pk or nil, rt and rt > 0 and rt or nil
 end
