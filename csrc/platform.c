@@ -431,12 +431,6 @@ void nnp_cond_broadcast(NnpCond *c) {
   WakeAllConditionVariable((CONDITION_VARIABLE *)(void *)c->b);
 }
 void nnp_yield(void) { SwitchToThread(); }
-int nnp_cpu(void) { return -1; }
-int nnp_moveoff(const int *avoid, int n) {
-  (void)avoid;
-  (void)n;
-  return 0;
-}
 
 #else /* POSIX */
 
@@ -514,13 +508,16 @@ int nnp_moveoff(const int *avoid, int n) {
   sched_setaffinity(0, sizeof was, &was);
   return 1;
 }
-#else
+#endif
+
+#endif
+
+/* Only Linux tells a thread's processor and lets it move itself (above) */
+#if !defined(__linux__)
 int nnp_cpu(void) { return -1; }
 int nnp_moveoff(const int *avoid, int n) {
   (void)avoid;
   (void)n;
   return 0;
 }
-#endif
-
 #endif
