@@ -157,7 +157,10 @@ static int pin(int cpu) {
 static void *pong(void *arg) {
   Pong *p = (Pong *)arg;
   int i;
-  if (pin(p->cpu) != 0) return NULL;
+  if (pin(p->cpu) != 0) {             /* the other side stops on -1 */
+    __atomic_store_n(&p->flag, -1, __ATOMIC_RELEASE);
+    return NULL;
+  }
   for (i = 0; i < WARM + TRIPS; i++) {
     while (__atomic_load_n(&p->flag, __ATOMIC_ACQUIRE) != 2 * i + 1) {}
     __atomic_store_n(&p->flag, 2 * i + 2, __ATOMIC_RELEASE);
@@ -170,7 +173,7 @@ static double roundtrip(void) {
   cpu_set_t was;
   pthread_t t;
   struct timespec a, b;
-  int cpus[2], n = 0, c, i;
+  int cpus[2], n = 0, c, i, v;
   if (sched_getaffinity(0, sizeof was, &was) != 0) return -1;
   for (c = 0; c < CPU_SETSIZE && n < 2; c++)
     if (CPU_ISSET(c, &was)) cpus[n++] = c;
@@ -180,11 +183,18 @@ static double roundtrip(void) {
   if (pthread_create(&t, NULL, pong, &p) != 0) return -1;
   for (i = 0; i < WARM + TRIPS; i++) {
     if (i == WARM) clock_gettime(CLOCK_MONOTONIC, &a);
-    __atomic_store_n(&p.flag, 2 * i + 1, __ATOMIC_RELEASE);
-    while (__atomic_load_n(&p.flag, __ATOMIC_ACQUIRE) != 2 * i + 2) {}
+    /* exchange: a flag of -1 (pong could not pin) is not overwritten */
+    v = 2 * i;
+    if (!__atomic_compare_exchange_n(&p.flag, &v, 2 * i + 1, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      break;
+    while ((v = __atomic_load_n(&p.flag, __ATOMIC_ACQUIRE)) != 2 * i + 2 &&
+           v >= 0) {}
+    if (v < 0) break;
   }
   clock_gettime(CLOCK_MONOTONIC, &b);
   pthread_join(t, NULL);
+  if (i < WARM + TRIPS) return -1;
   return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec))
          / TRIPS;
 }
