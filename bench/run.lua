@@ -17,7 +17,11 @@
 -- virtual CPUs on one core's two hyperthreads gives 1.0x); "CPU to CPU
 -- round trip" is the median of the same runs' round trip of a cache line
 -- between the first two CPUs (about 56 ns within one L3 here, 330 when
--- the host had put them on two dies).
+-- the host had put them on two dies).  That round trip is also measured
+-- just before each n-thread timing, and the rounds where the host had
+-- moved the CPUs apart are left out of every median and ratio of the
+-- row and counted beside its gain (NEAR, below); a row runs up to twice
+-- its rounds while fewer than its rounds were near.
 --   lua5.4 bench/run.lua [threads]                     (make bench)
 --   lua5.4 bench/run.lua threads name=cpath name=cpath  (make bench BLAS=none)
 -- threads is a count or a list, "1,2" (the default): each workload on
@@ -396,10 +400,12 @@ local function torch_times(py, threads)
 end
 
 -- the median of a[r] / b[r] over the rounds where both are there (false
--- where one is not)
-local function ratio(a, b)
+-- where one is not), and keep[r] is not false if keep is given
+local function ratio(a, b, keep)
    local q = {}
-   for r = 1, #a do if a[r] and b[r] then q[#q + 1] = a[r] / b[r] end end
+   for r = 1, #a do
+      if a[r] and b[r] and (not keep or keep[r]) then q[#q + 1] = a[r] / b[r] end
+   end
    return #q > 0 and median(q) or nil
 end
 
@@ -438,12 +444,40 @@ end
 
 -- what n threads could gain at this moment: the FMA loop on n threads at
 -- once (bench/peak.c n), over one core's peak pk, and the round trip of
--- a line between two CPUs in ns; each nil if not measured
-local function together(n, pk)
-   if not pk or n < 2 then return nil end
+-- a line between two CPUs in ns; each nil if not measured (or if not
+-- wanted)
+local function together(n, pk, wanted)
+   if not pk or n < 2 or wanted == false then return nil end
    local out = pipe(("%s %d 2>/dev/null"):format(PEAK, n))
    local gf, rt = tonumber(out:match("^(%S+)")), tonumber(out:match("(%S+) ns round trip"))
    return gf and gf > 0 and gf / pk or nil, rt and rt > 0 and rt or nil
+end
+
+-- The host places the guest's CPUs where it likes and moves them: here
+-- two that share an L3 pass a line back and forth in some 56 ns, two on
+-- two dies in over 300, for seconds to minutes, and while they are so
+-- every phase two threads share data in slows (a batch-64 MLP step's
+-- update took 90 to 280 us instead of 35 to 47, however it was split)
+-- where one thread alone does not, and PyTorch's 2-thread step slows by
+-- 40%.  So a round counts toward the "1 / n threads" gain if the round
+-- trips measured just before and just after its n-thread timing are
+-- within NEAR times the least seen in the run so far (the host's nearest
+-- placement; a whole run on two dies counts every round); where some
+-- did not, the gain over every round is printed beside it.
+local NEAR = 2
+local nearest
+
+-- whether a round trip rt (nil or false: not measured) is near
+local function near(rt)
+   return not (rt and nearest and rt > NEAR * nearest)
+end
+
+-- t with t[r] false where keep[r] is false (t itself without keep)
+local function nearonly(t, keep)
+   if not keep then return t end
+   local o = {}
+   for r = 1, #t do o[r] = keep[r] and t[r] end
+   return o
 end
 
 local function ofpeak(flops, secs, threads, pk)
@@ -476,6 +510,12 @@ local function stolen()
 end
 
 local pk, pkwhat = peak()
+if #counts > 1 then
+   for _ = 1, 3 do
+      local _, rt = together(2, pk)
+      if rt then nearest = math.min(nearest or rt, rt) end
+   end
+end
 print(("Machine: %s"):format(machine()))
 print(("Peak: %s GFLOP/s a core (%s, bench/peak.c)"):format(pk and ("%.1f"):format(pk) or "n/a",
    pkwhat or "not measured"))
@@ -487,6 +527,12 @@ if #cores == 0 then
       .. "and PyTorch in turn on each thread count, the ratios medians of the rounds' ratios; "
       .. "MLP 784-256-128-10, SGD momentum unless named; CNN as examples/mnist_cnn.lua with "
       .. "batch norm, no dropout"):format(blas, kernels, py and "CPU" or "absent", REPEATS))
+   if #counts > 1 then
+      print(("The 1 / n threads gain counts the rounds whose CPU to CPU round trip, just before "
+         .. "and after the n-thread timing, was within %gx the least seen in the run (%s so far): "
+         .. "the host's nearest placement of the two CPUs; the gain over every round follows "
+         .. "where some were not."):format(NEAR, nearest and ("%.0f ns"):format(nearest) or "none"))
+   end
    print()
    local head = {"workload"}
    for _, t in ipairs(counts) do
@@ -508,21 +554,37 @@ if #cores == 0 then
       if selected(w) then
          local row, ours, mine, theirs, host, trip = {w[2]}, {}, {}, {}, {}, {}
          local f, n, cold = w[3]()
+         local rounds, r, kept = f and (cold and 3 or REPEATS) or 0, 0, 0
          for i = 1, #counts do mine[i], theirs[i], host[i] = {}, {}, {} end
-         for r = 1, f and (cold and 3 or REPEATS) or 0 do
+         -- up to as many rounds again while fewer than rounds were near
+         while r < rounds or kept < rounds and r < 2 * rounds do
+            r = r + 1
             for i, t in ipairs(counts) do
                nn.threads(t)
+               local _, before = together(t, pk, i > 1)
                mine[i][r] = once(f, n, cold, r)
                if i > 1 then
-                  local q, rt = together(t, pk)
-                  host[i][r], trip[#trip + 1] = q or false, rt or false
+                  local q, after = together(t, pk)
+                  host[i][r] = q or false
+                  trip[r] = before and after and math.max(before, after) or false
+                  nearest = math.min(nearest or math.huge, before or math.huge, after or math.huge)
                end
                theirs[i][r] = torch_time(py, w[1], t, r) or false
             end
+            if near(trip[r]) then kept = kept + 1 end
          end
          f = nil
          collectgarbage()
+         -- every time and ratio over the near rounds, if any was
+         local keep, far, all = {}, {}, {}
+         for k = 1, r do
+            keep[k] = near(trip[k])
+            if not keep[k] then far[#far + 1] = trip[k] end
+         end
+         if #far == r then keep = nil end
+         for i = 1, #counts do all[i] = ratio(mine[1], mine[i]) end
          for i = 1, #counts do
+            mine[i], theirs[i] = nearonly(mine[i], keep), nearonly(theirs[i], keep)
             ours[i] = mediannil(mine[i])
             local q = ratio(theirs[i], mine[i])
             row[#row + 1] = us(ours[i])
@@ -531,7 +593,9 @@ if #cores == 0 then
          end
          for i = 2, #counts do
             local q = ratio(mine[1], mine[i])
-            row[#row + 1] = q and ("%.2fx"):format(q) or "n/a"
+            row[#row + 1] = not q and "n/a" or #far == 0 and ("%.2fx"):format(q)
+               or not keep and ("%.2fx (no round of %d near)"):format(q, r)
+               or ("%.2fx (%d of %d rounds; all: %.2fx)"):format(q, r - #far, r, all[i])
          end
          for i = 2, #counts do
             local q = mediannil(host[i])
@@ -539,7 +603,11 @@ if #cores == 0 then
          end
          if #counts > 1 then
             local rt = mediannil(trip)
-            row[#row + 1] = rt and ("%.0f ns"):format(rt) or "n/a"
+            table.sort(far)
+            local span = #far > 0 and ("%.0f"):format(far[1])
+               .. (#far > 1 and (" to %.0f"):format(far[#far]) or "")
+            row[#row + 1] = not rt and "n/a" or #far == 0 and ("%.0f ns"):format(rt)
+               or ("%.0f ns (%d at %s)"):format(rt, #far, span)
          end
          nn.threads(counts[1])
          local limit = w[4] and w[4]()
