@@ -457,7 +457,7 @@ end
 -- two that share an L3 pass a line back and forth in some 56 ns, two on
 -- two dies in over 300, for seconds to minutes, and while they are so
 -- every phase two threads share data in slows (a batch-64 MLP step's
--- update took 90 to 280 us instead of 35 to 47, however it was split)
+-- update took 90 to 280 us instead of 28 to 47, however it was split)
 -- where one thread alone does not, and PyTorch's 2-thread step slows by
 -- 40%.  So a round counts toward the "1 / n threads" gain if the round
 -- trips measured just before and just after its n-thread timing are

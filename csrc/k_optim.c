@@ -201,8 +201,9 @@ static AVX1 size_t adam_avx(ADAM_ARGS) ADAM_LOOP(__m256, AVX, 8)
 #endif
 
 void k_adam(float *restrict p, const float *restrict g, float *restrict m,
-            float *restrict v, float *restrict vmax, size_t n, float lr, float b1, float b2, float eps, float wd,
-            int decoupled, int64_t t) {
+            float *restrict v, float *restrict vmax, size_t n, float lr,
+            float b1, float b2, float eps, float wd, int decoupled,
+            int64_t t) {
   double bc1 = 1 - pow(b1, (double)t), bc2 = 1 - pow(b2, (double)t);
   float step = (float)(lr / bc1), bc2s = (float)sqrt(bc2);
   float decay = decoupled ? 1 - lr * wd : 1, l2 = decoupled ? 0 : wd;
@@ -270,8 +271,8 @@ static float rmsprop_one(float p, float g, float *v, float *ga, float *buf,
 VFUNCS(rmsprop, RMSPROP_LOOP, RMSPROP_ARGS)
 
 void k_rmsprop(float *restrict p, const float *restrict g, float *restrict v,
-               float *restrict ga, float *restrict buf, size_t n, float lr, float alpha, float eps, float wd,
-               float mom) {
+               float *restrict ga, float *restrict buf, size_t n, float lr,
+               float alpha, float eps, float wd, float mom) {
   size_t i = 0;
   Fp fp = flush();
   VLOOPS(rmsprop, p, g, v, ga, buf, n, i, lr, alpha, eps, wd, mom);
@@ -314,7 +315,7 @@ void k_adagrad(float *restrict p, const float *restrict g,
   }
 }
 
-/* ---- gradient clipping ---------------------------------------------------- */
+/* ---- gradient clipping --------------------------------------------------- */
 
 double k_gradnorm(const float *g, size_t n, double p) {
   double s = 0;
