@@ -400,12 +400,10 @@ local function torch_times(py, threads)
 end
 
 -- the median of a[r] / b[r] over the rounds where both are there (false
--- where one is not), and keep[r] is not false if keep is given
-local function ratio(a, b, keep)
+-- where one is not)
+local function ratio(a, b)
    local q = {}
-   for r = 1, #a do
-      if a[r] and b[r] and (not keep or keep[r]) then q[#q + 1] = a[r] / b[r] end
-   end
+   for r = 1, #a do if a[r] and b[r] then q[#q + 1] = a[r] / b[r] end end
    return #q > 0 and median(q) or nil
 end
 
