@@ -442,10 +442,9 @@ end
 
 -- what n threads could gain at this moment: the FMA loop on n threads at
 -- once (bench/peak.c n), over one core's peak pk, and the round trip of
--- a line between two CPUs in ns; each nil if not measured (or if not
--- wanted)
-local function together(n, pk, wanted)
-   if not pk or n < 2 or wanted == false then return nil end
+-- a line between two CPUs in ns; each nil if not measured
+local function together(n, pk)
+   if not pk or n < 2 then return nil end
    local out = pipe(("%s %d 2>/dev/null"):format(PEAK, n))
    local gf, rt = tonumber(out:match("^(%S+)")), tonumber(out:match("(%S+) ns round trip"))
    return gf and gf > 0 and gf / pk or nil, rt and rt > 0 and rt or nil
@@ -559,7 +558,7 @@ if #cores == 0 then
             r = r + 1
             for i, t in ipairs(counts) do
                nn.threads(t)
-               local _, before = together(t, pk, i > 1)
+               local before = i > 1 and select(2, together(t, pk))
                mine[i][r] = once(f, n, cold, r)
                if i > 1 then
                   local q, after = together(t, pk)
